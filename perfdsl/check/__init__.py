@@ -1,0 +1,83 @@
+"""AST → checked IR. `compile_file` runs the passes in order and reports every error.
+
+Passes: resolve (imports, names, order) → declarations (inputs, tiers, rules) →
+typing and ranges of each definition in dependency order (types.py, ranges.py) →
+rule checks (rules.py) → examples. Any error leaves the policy None.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from pathlib import Path
+
+from ..diagnostics import Diagnostic, Sources, Span
+from ..ir import Interval, Policy
+from . import resolve
+from .declarations import Declarations
+from .definitions import build_definitions
+from .examples import build_examples
+from .rules import cohort_rules, policy_warnings, properties
+
+
+@dataclasses.dataclass
+class CheckResult:
+    policy: Policy | None
+    diagnostics: list[Diagnostic]
+    sources: Sources
+
+    @property
+    def ok(self) -> bool:
+        return self.policy is not None
+
+
+def _hash(program) -> str:
+    h = hashlib.sha256()
+    for name in sorted(program.sources.texts):
+        h.update(name.encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+        h.update(program.sources.texts[name].encode("utf-8", "surrogatepass"))
+        h.update(b"\0")
+    return h.hexdigest()
+
+
+def compile_file(path: str | Path, text: str | None = None) -> CheckResult:
+    """Check a policy file (and its imports). Never raises for any input text."""
+    program = resolve.load(path, text)
+    policy = None
+    if not any(d.is_error for d in program.diagnostics):
+        policy = _check(program)
+    errors = any(d.is_error for d in program.diagnostics)
+    diags = sorted(program.diagnostics, key=lambda d: (d.span.file, d.span.line, d.span.col, d.severity))
+    return CheckResult(None if errors else policy, diags, program.sources)
+
+
+def _check(program) -> Policy | None:
+    if program.policy is None:
+        program.error("PD018", Span(program.root, 1, 1, 1, 2), "this file has no `policy` block",
+                      "a module is imported by a policy; check the policy file instead")
+        return None
+    names = resolve.defined_names(program)
+    decls = Declarations(program, names)
+    order = resolve.dependency_order(program, names, decls.rules_of)
+    if any(d.is_error for d in program.diagnostics if d.code == "PD005"):
+        return None
+    typer, definitions, flags = build_definitions(program, names, decls, order)
+    quotas, distributes = cohort_rules(program, decls, typer)
+    pol = program.policy
+    policy = Policy(
+        name=pol.name, label=pol.label, file=program.root, period=decls.period, key=decls.key,
+        scale=decls.scale, rank=decls.rank, inputs=tuple(decls.inputs.values()),
+        definitions=tuple(definitions), flags=tuple(flags), quotas=tuple(quotas),
+        distributes=tuple(distributes), examples=(), properties=(), source_hash=_hash(program),
+    )
+    if any(d.is_error for d in program.diagnostics):
+        return None
+    policy_warnings(program, policy, decls, typer)
+    examples = build_examples(program, decls.examples, policy, typer)
+    props = properties(program, decls, typer, policy)
+    if any(d.is_error for d in program.diagnostics):
+        return None
+    return dataclasses.replace(policy, examples=tuple(examples), properties=tuple(props))
+
+
+__all__ = ["compile_file", "CheckResult", "Interval"]

@@ -1,0 +1,212 @@
+"""Typed Definitions, in dependency order, each with its static range and stage.
+
+Indicators are checked line by line (a line that can never change the value is a
+warning; a `max N` indicator must stay within 0..N), tier sets get constant,
+strictly ordered thresholds and their rules, and flags are typed last.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..diagnostics import Note
+from ..ir import (BOOL, NUM, Adjustment, BoundStep, Definition, FlagDef, IndicatorBody, Interval, Tier,
+                  TierRule, TiersBody, tier_type)
+from ..syntax import ast as A
+from . import ranges as R
+from .types import Typer
+
+
+def build_definitions(program, names, decls, order):
+    env = R.RangeEnv()
+    for inp in decls.inputs.values():
+        if inp.type == NUM:
+            env.values[inp.name] = inp.range or R.ANY
+        elif inp.type.kind == "list":
+            env.elems[inp.name] = inp.range or R.ANY
+            env.lengths[inp.name] = inp.length or Interval(Decimal(0), None)
+    typer = Typer(program, names, decls.inputs, decls.tier_sets, env, decls.rank)
+    for item in program.items:
+        if isinstance(item, A.Indicator) and names.get(item.name) is item:
+            if item.weight is not None:
+                typer.weights[item.name] = (item.weight.value, item.weight.span)
+            if item.max is not None:
+                typer.maxima[item.name] = item.max.value
+    definitions = []
+    for item in order:
+        d = _definition(program, typer, decls, item)
+        if d is None:
+            continue
+        definitions.append(d)
+        typer.types[d.name] = d.type
+        typer.stages[d.name] = "post" if d.kind == "tiers" else d.stage
+        env.values[d.name] = d.range
+    flags = []
+    for f in decls.flags:
+        cond = typer.expect(f.cond, BOOL, "a flag's condition")
+        if cond is not None:
+            flags.append(FlagDef(f.span, f.label, cond, typer.stage_of(cond)))
+    return typer, definitions, flags
+
+
+def _definition(program, typer: Typer, decls, item) -> Definition | None:
+    if isinstance(item, (A.Let, A.Score, A.Outcome)):
+        e = typer.expr(item.expr)
+        if e is None:
+            return None
+        kind = {A.Let: "let", A.Score: "score", A.Outcome: "outcome"}[type(item)]
+        rng = R.range_of(e, typer.range_env) if e.type == NUM else R.ANY
+        if typer.reads_inexact(e):
+            typer.inexact.add(item.name)
+        return Definition(item.span, item.name, kind, getattr(item, "label", None), e.type, typer.stage_of(e), expr=e, range=rng)
+    if isinstance(item, A.Indicator):
+        return _indicator(program, typer, item)
+    if isinstance(item, A.Tiers):
+        return _tiers(program, typer, decls, item)
+    return None
+
+
+def _bound(b) -> Decimal | None:
+    return None if b is None else b.value
+
+
+def _indicator(program, typer: Typer, item: A.Indicator) -> Definition | None:
+    env = typer.range_env
+    computed = [ln for ln in item.lines if isinstance(ln, A.ComputedLine)]
+    bases = [ln for ln in item.lines if isinstance(ln, A.BaseLine)]
+    adjusts = [ln for ln in item.lines if isinstance(ln, A.Adjust)]
+    limits = [ln for ln in item.lines if isinstance(ln, A.Limit_)]
+    if computed and (bases or adjusts) or len(computed) > 1 or len(bases) > 1:
+        extra = (computed[1:] or bases[1:] or (bases + adjusts))[0]
+        program.error("PD003", extra.span, "an indicator is either `= EXPR` or a `base` with adjustments",
+                      "keep one `base` line and the add/deduct lines, or one `= EXPR`")
+        return None
+    ok = True
+    base = comp = None
+    if computed:
+        comp = typer.expect(computed[0].expr, NUM, "an indicator's value")
+        ok = comp is not None
+        value = R.range_of(comp, env) if ok else R.ANY
+        if comp is not None and typer.reads_inexact(comp):
+            typer.inexact.add(item.name)
+    else:
+        if bases:
+            base = typer.expect(bases[0].expr, NUM, "`base`")
+            ok = base is not None
+        value = R.range_of(base, env) if base is not None else R.point(Decimal(0))
+    upper = min((b for b in (_bound(ln.hi) for ln in limits) if b is not None), default=None)
+    lower = max((b for b in (_bound(ln.lo) for ln in limits) if b is not None), default=None)
+    steps = []
+    for i, ln in enumerate(adjusts):
+        amount = typer.expect(ln.amount, NUM, "the amount")
+        per = typer.expect(ln.per, NUM, "what `per` multiplies") if ln.per is not None else None
+        cond = typer.expect(ln.cond, BOOL, "the condition") if ln.cond is not None else None
+        if amount is None or (ln.per is not None and per is None) or (ln.cond is not None and cond is None):
+            ok = False
+            continue
+        a_rng = R.range_of(amount, env)
+        moved = R.mul(a_rng, R.range_of(per, env)) if per is not None else R.union(a_rng, R.point(Decimal(0)))
+        if ln.up_to is not None:
+            moved = R.clamp(moved, None, ln.up_to.value)
+        later_same = all(x.sign == ln.sign for x in adjusts[i + 1:])
+        if later_same and ln.sign > 0 and upper is not None and value.lo is not None and value.lo >= upper:
+            program.warn("PW101", ln.span, f"this line can never change `{item.name}`: it is already at its upper bound {_fmt(upper)} before the line",
+                         "raise the cap or the clamp, or drop the line")
+        if later_same and ln.sign < 0 and lower is not None and value.hi is not None and value.hi <= lower:
+            program.warn("PW101", ln.span, f"this line can never change `{item.name}`: it is already at its lower bound {_fmt(lower)} before the line",
+                         "lower the floor, or drop the line")
+        value = R.add(value, moved) if ln.sign > 0 else R.sub(value, moved)
+        steps.append(Adjustment(ln.span, ln.sign, amount, per, cond, ln.reason, _bound(ln.up_to)))
+    bounds = []
+    for ln in limits:
+        lo, hi = _bound(ln.lo), _bound(ln.hi)
+        if lo is not None and hi is not None and lo > hi:
+            program.error("PD003", ln.span, f"`clamp {_fmt(lo)}..{_fmt(hi)}` is empty: the lower end is above the upper")
+            ok = False
+        value = R.clamp(value, lo, hi)
+        bounds.append(BoundStep(ln.span, ln.kind, lo, hi))
+    if not ok:
+        return None
+    mx = item.max.value if item.max is not None else None
+    if mx is not None and not R.contains(Interval(Decimal(0), mx), value):
+        program.error("PD011", item.span, f"indicator `{item.name}` is worth at most {_fmt(mx)} points, but its value can range over {value}",
+                      f"add `clamp 0..{_fmt(mx)}` or fix the amounts")
+        return None
+    if item.weight is not None and item.weight.value <= 0:
+        program.error("PD012", item.weight.span, "a weight must be above 0%")
+    body = IndicatorBody(base, tuple(steps), tuple(bounds), comp)
+    parts = [x for x in [base, comp] + [s.amount for s in steps] + [s.per for s in steps if s.per] + [s.cond for s in steps if s.cond] if x is not None]
+    stage = max((typer.stage_of(x) for x in parts), key=("individual", "post", "cohort").index, default="individual")
+    return Definition(item.span, item.name, "indicator", item.label, NUM, stage, indicator=body,
+                      weight=_bound(item.weight), max=mx, range=value)
+
+
+def _const_threshold(program, e, line) -> Decimal | None:
+    from ..ir import Const, Fn, Prim
+    if isinstance(e, Const) and isinstance(e.value, Decimal):
+        return e.value
+    if isinstance(e, Prim) and e.fn is Fn.NEG and isinstance(e.args[0], Const):
+        return -e.args[0].value
+    program.error("PD013", line.threshold.span, "a tier threshold must be a number written out", "e.g. `优秀 >= 90`")
+    return None
+
+
+def _tiers(program, typer: Typer, decls, item: A.Tiers) -> Definition | None:
+    by = typer.expect(item.by, NUM, "the score a tier set is banded by")
+    ok = by is not None
+    if by is not None and typer.stage_of(by) != "individual":
+        program.error("PD021", item.by.span, "tiers are banded by a subject's own score; this depends on a tier or on the cohort")
+        ok = False
+    tiers, want_op = [], "<" if item.ascending else ">="
+    if not item.lines or item.lines[-1].op is not None:
+        program.error("PD013", item.span, f"tier set `{item.name}` lacks a last `otherwise` tier",
+                      "end the list with e.g. `不合格 otherwise`")
+        ok = False
+    prev = None
+    for line in item.lines:
+        if line.op is None:
+            if line is not item.lines[-1]:
+                program.error("PD013", line.span, "`otherwise` must be the last tier")
+                ok = False
+            tiers.append(Tier(line.tier, None, line.span))
+            continue
+        if line.op != want_op:
+            program.error("PD013", line.span, f"tiers {'ascending ' if item.ascending else ''}are written `TIER {want_op} N`",
+                          "lower-is-better tier sets say `ascending` and use `<`" if line.op == "<" else "higher-is-better tier sets use `>=`")
+            ok = False
+            continue
+        e = typer.expect(line.threshold, NUM, "a threshold")
+        t = _const_threshold(program, e, line) if e is not None else None
+        if t is None:
+            ok = False
+            continue
+        if prev is not None and ((not item.ascending and t >= prev[0]) or (item.ascending and t <= prev[0])):
+            program.error("PD013", line.threshold.span,
+                          f"thresholds must strictly {'increase' if item.ascending else 'decrease'}: {_fmt(t)} comes after {_fmt(prev[0])}",
+                          "list tiers best first", [Note(prev[1], "the previous threshold")])
+            ok = False
+        prev = (t, line.threshold.span)
+        tiers.append(Tier(line.tier, t, line.span))
+    rules = []
+    own = tier_type(item.name)
+    for kind in (A.Downgrade, A.LimitRule, A.Veto):
+        for rule in decls.rules_of.get(item.name, []):
+            if not isinstance(rule, kind):
+                continue
+            cond = typer.expect(rule.cond, BOOL, "a rule's condition")
+            if cond is None:
+                ok = False
+                continue
+            if typer.stage_of(cond) != "individual":
+                program.error("PD021", rule.cond.span, "a rule's condition must be known from the subject alone (no tiers, ranks or group values)")
+                ok = False
+            name = {A.Downgrade: "downgrade", A.LimitRule: "limit", A.Veto: "veto"}[kind]
+            steps = int(rule.steps.value) if isinstance(rule, A.Downgrade) else 0
+            rules.append(TierRule(rule.span, name, cond, steps, decls.rule_tier.get(id(rule), 0), rule.reason))
+    if not ok:
+        return None
+    return Definition(item.span, item.name, "tiers", item.label, own, "individual",
+                      tiers=TiersBody(by, item.ascending, tuple(tiers), tuple(rules)), range=R.ANY)
+
+
+def _fmt(d: Decimal) -> str:
+    return format(d.normalize(), "f")

@@ -1,0 +1,201 @@
+"""Static interval analysis: the range of every value from the inputs' declared ranges.
+
+Sound over-approximation: the true value always lies inside the computed interval.
+Bounds are computed in a wide context so that inexact division cannot make an
+interval too narrow by a rounding step.
+"""
+from __future__ import annotations
+
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
+
+from ..ir import ANY, Const, Fn, GroupAgg, If, Interval, Prim, Rank, Ref
+
+_DOWN = Context(prec=60, rounding=ROUND_FLOOR, traps=[])
+_UP = Context(prec=60, rounding=ROUND_CEILING, traps=[])
+ZERO, ONE = Decimal(0), Decimal(1)
+
+
+def point(v: Decimal) -> Interval:
+    return Interval(v, v)
+
+
+def union(a: Interval, b: Interval) -> Interval:
+    lo = None if a.lo is None or b.lo is None else min(a.lo, b.lo)
+    hi = None if a.hi is None or b.hi is None else max(a.hi, b.hi)
+    return Interval(lo, hi)
+
+
+def add(a: Interval, b: Interval) -> Interval:
+    lo = None if a.lo is None or b.lo is None else _DOWN.add(a.lo, b.lo)
+    hi = None if a.hi is None or b.hi is None else _UP.add(a.hi, b.hi)
+    return Interval(lo, hi)
+
+
+def neg(a: Interval) -> Interval:
+    return Interval(None if a.hi is None else -a.hi, None if a.lo is None else -a.lo)
+
+
+def sub(a: Interval, b: Interval) -> Interval:
+    return add(a, neg(b))
+
+
+_INF = Decimal("Infinity")
+
+
+def _ext(a: Interval) -> tuple[Decimal, Decimal]:
+    return (-_INF if a.lo is None else a.lo), (_INF if a.hi is None else a.hi)
+
+
+def _corner(x: Decimal, y: Decimal, ctx: Context) -> Decimal:
+    if x == 0 or y == 0:  # 0 · ∞ is 0 for interval bounds
+        return ZERO
+    return ctx.multiply(x, y)
+
+
+def mul(a: Interval, b: Interval) -> Interval:
+    (al, ah), (bl, bh) = _ext(a), _ext(b)
+    lows = [_corner(x, y, _DOWN) for x in (al, ah) for y in (bl, bh)]
+    highs = [_corner(x, y, _UP) for x in (al, ah) for y in (bl, bh)]
+    lo, hi = min(lows), max(highs)
+    return Interval(None if lo.is_infinite() else lo, None if hi.is_infinite() else hi)
+
+
+def _nonneg(a: Interval) -> bool:
+    return a.lo is not None and a.lo >= 0
+
+
+def _nonpos(a: Interval) -> bool:
+    return a.hi is not None and a.hi <= 0
+
+
+def div(a: Interval, b: Interval) -> Interval:
+    if b.lo is None or b.hi is None or (b.lo <= 0 <= b.hi):
+        return ANY
+    inv = Interval(_DOWN.divide(ONE, b.hi), _UP.divide(ONE, b.lo))
+    return mul(a, inv)
+
+
+def clamp(a: Interval, lo: Decimal | None, hi: Decimal | None) -> Interval:
+    new_lo, new_hi = a.lo, a.hi
+    if lo is not None:
+        new_lo = lo if new_lo is None else max(new_lo, lo)
+        new_hi = None if new_hi is None else max(new_hi, lo)
+    if hi is not None:
+        new_hi = hi if new_hi is None else min(new_hi, hi)
+        new_lo = None if new_lo is None else min(new_lo, hi)
+    return Interval(new_lo, new_hi)
+
+
+def minimum(parts: list[Interval]) -> Interval:
+    lo = None if any(p.lo is None for p in parts) else min(p.lo for p in parts)
+    his = [p.hi for p in parts if p.hi is not None]
+    return Interval(lo, min(his) if his else None)
+
+
+def maximum(parts: list[Interval]) -> Interval:
+    hi = None if any(p.hi is None for p in parts) else max(p.hi for p in parts)
+    los = [p.lo for p in parts if p.lo is not None]
+    return Interval(max(los) if los else None, hi)
+
+
+def widen_integral(a: Interval) -> Interval:
+    """Rounding moves a value by less than one unit either way."""
+    return Interval(None if a.lo is None else a.lo - 1, None if a.hi is None else a.hi + 1)
+
+
+def contains(outer: Interval, inner: Interval) -> bool:
+    lo_ok = outer.lo is None or (inner.lo is not None and inner.lo >= outer.lo)
+    hi_ok = outer.hi is None or (inner.hi is not None and inner.hi <= outer.hi)
+    return lo_ok and hi_ok
+
+
+class RangeEnv:
+    """Ranges of inputs (numbers and list elements), list lengths and definitions."""
+
+    def __init__(self):
+        self.values: dict[str, Interval] = {}
+        self.elems: dict[str, Interval] = {}
+        self.lengths: dict[str, Interval] = {}
+
+
+def range_of(e, env: RangeEnv) -> Interval:
+    """The interval of a numeric IR expression (ANY for what it cannot bound)."""
+    if isinstance(e, Const):
+        return point(e.value) if isinstance(e.value, Decimal) else ANY
+    if isinstance(e, Ref):
+        return env.values.get(e.name, ANY)
+    if isinstance(e, If):
+        return union(range_of(e.then, env), range_of(e.else_, env))
+    if isinstance(e, Rank):
+        return Interval(ONE, None)
+    if isinstance(e, GroupAgg):
+        inner = range_of(e.arg, env)
+        return Interval(ZERO, None) if e.fn == "count" else (inner if e.fn in ("mean", "min", "max") else ANY)
+    if not isinstance(e, Prim):
+        return ANY
+    f, args = e.fn, e.args
+    r = [range_of(a, env) if a.type.kind == "num" else ANY for a in args]
+    if f is Fn.ADD:
+        return add(r[0], r[1])
+    if f is Fn.SUB:
+        return sub(r[0], r[1])
+    if f is Fn.MUL:
+        return mul(r[0], r[1])
+    if f is Fn.DIV:
+        return div(r[0], r[1])
+    if f is Fn.NEG:
+        return neg(r[0])
+    if f is Fn.MIN:
+        return minimum(r)
+    if f is Fn.MAX:
+        return maximum(r)
+    if f is Fn.ABS:
+        a = r[0]
+        if _nonneg(a):
+            return a
+        if _nonpos(a):
+            return neg(a)
+        return Interval(ZERO, None if a.lo is None or a.hi is None else max(-a.lo, a.hi))
+    if f is Fn.CLAMP:
+        return clamp(r[0], r[1].lo, r[2].hi)
+    if f in (Fn.ROUND_HALF_UP, Fn.ROUND_HALF_EVEN, Fn.ROUND_FLOOR, Fn.ROUND_CEIL):
+        return widen_integral(r[0])
+    if f in (Fn.MEAN, Fn.TRIMMED_MEAN, Fn.LIST_MIN, Fn.LIST_MAX):
+        return _elems(args[0], env)
+    if f is Fn.SUM:
+        el, ln = _elems(args[0], env), _length(args[0], env)
+        return mul(el, ln)
+    if f is Fn.LEN:
+        return _length(args[0], env)
+    if f in (Fn.COUNT, Fn.STREAK):
+        ln = _length(args[0], env)
+        return Interval(ZERO, ln.hi)
+    if f is Fn.RATIO:
+        a, t = r[0], r[1]
+        lo = ZERO if _nonneg(a) and t.lo is not None and t.lo > 0 else None
+        return Interval(lo, ONE)
+    return ANY
+
+
+def _elems(lst, env: RangeEnv) -> Interval:
+    if isinstance(lst, Ref):
+        return env.elems.get(lst.name, ANY)
+    if isinstance(lst, Prim) and lst.fn is Fn.LIST:
+        parts = [range_of(a, env) for a in lst.args]
+        out = parts[0] if parts else ANY
+        for p in parts[1:]:
+            out = union(out, p)
+        return out
+    if isinstance(lst, Prim) and lst.fn is Fn.CONCAT:
+        return union(_elems(lst.args[0], env), _elems(lst.args[1], env))
+    return ANY
+
+
+def _length(lst, env: RangeEnv) -> Interval:
+    if isinstance(lst, Ref):
+        return env.lengths.get(lst.name, Interval(ZERO, None))
+    if isinstance(lst, Prim) and lst.fn is Fn.LIST:
+        return point(Decimal(len(lst.args)))
+    if isinstance(lst, Prim) and lst.fn is Fn.CONCAT:
+        return add(_length(lst.args[0], env), _length(lst.args[1], env))
+    return Interval(ZERO, None)

@@ -1,0 +1,128 @@
+"""Band tables: does a table without `otherwise` cover its argument's range, and can
+every row match? Conditions of the form `x OP constant` (with and/or/not) are solved
+exactly as unions of intervals; other conditions are treated as covering nothing.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..diagnostics import Note
+from ..ir import Const, Fn, Interval, Prim
+
+# A set of numbers: sorted, disjoint segments (lo, lo_closed, hi, hi_closed); None = infinite.
+Seg = tuple
+
+
+def _seg(lo, lo_c, hi, hi_c) -> list[Seg]:
+    if lo is not None and hi is not None and (lo > hi or (lo == hi and not (lo_c and hi_c))):
+        return []
+    return [(lo, lo_c and lo is not None, hi, hi_c and hi is not None)]
+
+
+ALL = _seg(None, False, None, False)
+
+
+def _lo_key(s):
+    return (Decimal("-Infinity") if s[0] is None else s[0], 0 if s[1] else 1)
+
+
+def union(a: list[Seg], b: list[Seg]) -> list[Seg]:
+    segs = sorted(a + b, key=_lo_key)
+    out: list[Seg] = []
+    for s in segs:
+        if out:
+            lo, lo_c, hi, hi_c = out[-1]
+            touches = hi is None or s[0] is None or s[0] < hi or (s[0] == hi and (hi_c or s[1]))
+            if touches:
+                if hi is None or s[2] is None:
+                    out[-1] = (lo, lo_c, None, False)
+                elif s[2] > hi or (s[2] == hi and s[3]):
+                    out[-1] = (lo, lo_c, s[2], s[3])
+                continue
+        out.append(s)
+    return out
+
+
+def complement(a: list[Seg]) -> list[Seg]:
+    out: list[Seg] = []
+    lo, lo_c = None, False
+    for s in a:
+        out += _seg(lo, lo_c, s[0], not s[1]) if s[0] is not None else []
+        if s[2] is None:
+            return out
+        lo, lo_c = s[2], not s[3]
+    return out + _seg(lo, lo_c, None, False)
+
+
+def intersect(a, b):
+    return complement(union(complement(a), complement(b)))
+
+
+def _region(cond, arg):
+    """The set of argument values where `cond` holds, or None when it is not simple."""
+    if isinstance(cond, Prim) and cond.fn in (Fn.AND, Fn.OR):
+        parts = [_region(x, arg) for x in cond.args]
+        if None in parts:
+            return None
+        return intersect(*parts) if cond.fn is Fn.AND else union(*parts)
+    if isinstance(cond, Prim) and cond.fn is Fn.NOT:
+        inner = _region(cond.args[0], arg)
+        return None if inner is None else complement(inner)
+    if not isinstance(cond, Prim) or cond.fn not in (Fn.GE, Fn.GT, Fn.LE, Fn.LT, Fn.EQ, Fn.NE):
+        return None
+    a, b = cond.args
+    fn = cond.fn
+    if b is arg and isinstance(a, Const):
+        a, b = b, a
+        fn = {Fn.GE: Fn.LE, Fn.GT: Fn.LT, Fn.LE: Fn.GE, Fn.LT: Fn.GT}.get(fn, fn)
+    if a is not arg or not isinstance(b, Const) or not isinstance(b.value, Decimal):
+        return None
+    c = b.value
+    return {
+        Fn.GE: _seg(c, True, None, False), Fn.GT: _seg(c, False, None, False),
+        Fn.LE: _seg(None, False, c, True), Fn.LT: _seg(None, False, c, False),
+        Fn.EQ: _seg(c, True, c, True), Fn.NE: complement(_seg(c, True, c, True)),
+    }[fn]
+
+
+def _show(segs: list[Seg]) -> str:
+    def one(s):
+        lo = "-∞" if s[0] is None else format(s[0].normalize(), "f")
+        hi = "∞" if s[2] is None else format(s[2].normalize(), "f")
+        if s[0] is not None and s[0] == s[2]:
+            return lo
+        return ("[" if s[1] else "(") + f"{lo}, {hi}" + ("]" if s[3] else ")")
+    return ", ".join(one(s) for s in segs[:3]) + (" …" if len(segs) > 3 else "")
+
+
+def check_table(program, table, arg, rows, arg_range: Interval, call_span) -> None:
+    """Report a gap in a table without `otherwise` and warn about rows that never match."""
+    domain = _seg(arg_range.lo, True, arg_range.hi, True)
+    covered: list[Seg] = []
+    unknown = False
+    after_otherwise = False
+    for cond, row in rows:
+        if after_otherwise:
+            program.warn("PW103", row.span, "this row comes after `otherwise` and can never match",
+                         "move `otherwise` to the end")
+            continue
+        if cond is None:
+            after_otherwise = True
+            continue
+        region = _region(cond, arg)
+        if region is None:
+            unknown = True
+            continue
+        live = intersect(region, domain)
+        if not unknown and not intersect(live, complement(covered)):
+            program.warn("PW103", row.span, "this row can never match: earlier rows or the argument's range already take every value it accepts",
+                         f"the argument ranges over {arg_range}")
+        covered = union(covered, region)
+    if after_otherwise:
+        return
+    gap = intersect(domain, complement(covered))
+    if gap or unknown:
+        where = f"values {_show(gap)} match no row" if gap else "its rows' conditions are not simple comparisons, so coverage cannot be proven"
+        program.error("PD014", table.span, f"table `{table.name}` has no `otherwise` and {where}",
+                      "add a last row `otherwise: VALUE`",
+                      [Note(call_span, f"called here with an argument in {arg_range}")])

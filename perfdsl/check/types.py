@@ -1,0 +1,492 @@
+"""AST expressions → typed IR expressions.
+
+Resolves each name (a def parameter, an input, an earlier definition, a tier name),
+checks operand types, inlines `def` and `table` calls, and recognises the cohort
+forms (`rank`, `mean(x) per FIELD`). Errors are collected, never raised: an
+expression that fails gets a placeholder of the expected type so checking goes on.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..diagnostics import Note, Span, did_you_mean
+from ..ir import BOOL, NUM, TEXT, Const, Fn, GroupAgg, If, Interval, Prim, Rank, RankOrder, Ref, Type, list_type
+from ..syntax import ast as A
+from . import ranges as R
+
+STAGES = ("individual", "post", "cohort")
+ROUND_MODES = {"half_up": Fn.ROUND_HALF_UP, "half_even": Fn.ROUND_HALF_EVEN,
+               "floor": Fn.ROUND_FLOOR, "ceil": Fn.ROUND_CEIL}
+BUILTINS = {"min", "max", "abs", "clamp", "round", "floor", "ceil", "sum", "mean", "len", "count",
+            "trimmed_mean", "streak", "ratio", "weighted", "rank", "rank_from_bottom"}
+AGGREGATES = {"mean", "sum", "count", "min", "max"}
+_ARITH = {"+": Fn.ADD, "-": Fn.SUB, "*": Fn.MUL, "/": Fn.DIV, "per": Fn.MUL}
+_CMP = {"==": Fn.EQ, "!=": Fn.NE, "<": Fn.LT, "<=": Fn.LE, ">": Fn.GT, ">=": Fn.GE}
+
+
+class Poison(Exception):
+    """Raised inside one expression after its error is recorded, to skip the rest of it."""
+
+
+class Typer:
+    """Typing context shared by every expression of one policy."""
+
+    def __init__(self, program, names: dict, inputs: dict, tier_sets: dict[str, tuple[str, ...]],
+                 range_env: R.RangeEnv, rank: RankOrder | None):
+        self.program = program
+        self.names = names          # every defined item by name (resolve.defined_names)
+        self.inputs = inputs        # name -> InputDef
+        self.types: dict[str, Type] = {}   # definitions typed so far
+        self.stages: dict[str, str] = {}   # definition -> stage
+        self.weights: dict[str, tuple[Decimal, Span]] = {}
+        self.maxima: dict[str, Decimal] = {}
+        self.tier_sets = tier_sets  # tier set name -> tier names, best first
+        self.range_env = range_env
+        self.rank = rank
+        self.allow_size = False
+        self.table_checked: set[str] = set()
+        self.inexact: set[str] = set()  # definitions fed by an unrounded inexact division
+
+    # ---- entry points --------------------------------------------------------------
+    def expr(self, node, want: Type | None = None, scope: dict | None = None):
+        """Type one expression; returns None (after reporting) when it is ill-typed."""
+        try:
+            return self._expr(node, scope or {}, want)
+        except Poison:
+            return None
+        except RecursionError:
+            self.program.error("PD019", node.span, "expression too deeply nested", "split it into named `let` values")
+            return None
+
+    def expect(self, node, want: Type, what: str, scope: dict | None = None):
+        e = self.expr(node, want, scope)
+        if e is not None and not _compatible(e.type, want):
+            self.program.error("PD003", node.span, f"{what} must be {want}, but this is {e.type}")
+            return None
+        return e
+
+    def stage_of(self, e) -> str:
+        """individual < post (reads a final tier) < cohort (reads ranks or group values)."""
+        worst = 0
+        stack = [e]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, (Rank, GroupAgg)):
+                return "cohort"
+            if isinstance(n, Ref) and n.kind == "value":
+                worst = max(worst, STAGES.index(self.stages.get(n.name, "individual")))
+            stack.extend(_children(n))
+        return STAGES[worst]
+
+    def reads_inexact(self, e) -> bool:
+        """Whether an unrounded inexact division feeds this expression."""
+        stack = [e]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, Prim) and n.fn in (Fn.ROUND_HALF_UP, Fn.ROUND_HALF_EVEN, Fn.ROUND_FLOOR, Fn.ROUND_CEIL):
+                continue
+            if isinstance(n, Prim) and n.fn is Fn.DIV and not _exact_divisor(n.args[1]):
+                return True
+            if isinstance(n, Ref) and n.name in self.inexact:
+                return True
+            stack.extend(_children(n))
+        return False
+
+    # ---- dispatch ------------------------------------------------------------------
+    def _expr(self, node, scope, want):
+        if isinstance(node, A.Num):
+            return Const(node.span, NUM, node.value)
+        if isinstance(node, A.Str):
+            return Const(node.span, TEXT, node.value)
+        if isinstance(node, A.Bool):
+            return Const(node.span, BOOL, node.value)
+        if isinstance(node, A.Name):
+            return self._name(node, scope, want)
+        if isinstance(node, A.ListLit):
+            return self._list(node, scope, want)
+        if isinstance(node, A.Unary):
+            if node.op == "-":
+                x = self._num(node.operand, scope, "the operand of `-`")
+                return Prim(node.span, NUM, Fn.NEG, (x,))
+            x = self._bool(node.operand, scope, "the operand of `not`")
+            return Prim(node.span, BOOL, Fn.NOT, (x,))
+        if isinstance(node, A.Binary):
+            return self._binary(node, scope, want)
+        if isinstance(node, A.Compare):
+            return self._compare(node, scope)
+        if isinstance(node, A.IfExpr):
+            cond = self._bool(node.cond, scope, "the condition of `if`")
+            then = self._expr(node.then, scope, want)
+            else_ = self._expr(node.else_, scope, want or then.type)
+            if not _compatible(then.type, else_.type):
+                self._fail(node.else_.span, f"the branches of `if` differ: {then.type} and {else_.type}",
+                           "both branches must give the same kind of value")
+            return If(node.span, then.type, cond, then, else_)
+        if isinstance(node, A.Call):
+            return self._call(node, scope, want)
+        self._fail(node.span, "unsupported expression")
+
+    def _fail(self, span: Span, message: str, hint: str | None = None, notes=()):
+        self.program.error("PD003", span, message, hint, notes)
+        raise Poison
+
+    def _num(self, node, scope, what):
+        e = self._expr(node, scope, NUM)
+        if e.type != NUM:
+            self._fail(node.span, f"{what} must be a number, but this is {e.type}")
+        return e
+
+    def _bool(self, node, scope, what):
+        e = self._expr(node, scope, BOOL)
+        if e.type != BOOL:
+            hint = "compare it, e.g. `x >= 1`" if e.type == NUM else None
+            self._fail(node.span, f"{what} must be true or false, but this is {e.type}", hint)
+        return e
+
+    # ---- names ---------------------------------------------------------------------
+    def _name(self, node: A.Name, scope, want):
+        name = node.name
+        if name in scope:
+            return _respan(scope[name], node.span)
+        if name in self.inputs:
+            inp = self.inputs[name]
+            return Ref(node.span, inp.type, name, "input")
+        if name in self.types:
+            return Ref(node.span, self.types[name], name, "value")
+        if name == "size" and self.allow_size:
+            return Ref(node.span, NUM, "size", "size")
+        owners = [ts for ts, tiers in self.tier_sets.items() if name in tiers]
+        if owners:
+            chosen = owners[0]
+            if want is not None and want.kind == "tier" and want.tierset in owners:
+                chosen = want.tierset
+            elif want is not None and want.kind == "list" and want.elem and want.elem.tierset in owners:
+                chosen = want.elem.tierset
+            return Const(node.span, Type("tier", tierset=chosen), name)
+        if name in self.names:
+            item = self.names[name]
+            if isinstance(item, (A.Def, A.Table)):
+                self._fail(node.span, f"`{name}` is a function; call it as `{name}(...)`")
+            self._fail(node.span, f"`{name}` is used before it can be computed",
+                       "it depends on this value, or on a rule that cannot see it",
+                       [Note(item.span, f"`{name}` is defined here")])
+        candidates = list(scope) + list(self.inputs) + list(self.types) + [t for ts in self.tier_sets.values() for t in ts]
+        self.program.error("PD002", node.span, f"unknown name `{name}`", did_you_mean(name, candidates))
+        raise Poison
+
+    def _list(self, node: A.ListLit, scope, want):
+        elem_want = want.elem if want is not None and want.kind == "list" else None
+        items = [self._expr(x, scope, elem_want) for x in node.items]
+        if not items:
+            return Prim(node.span, want if want is not None and want.kind == "list" else list_type(NUM), Fn.LIST, ())
+        first = items[0].type
+        for x, src in zip(items[1:], node.items[1:]):
+            if not _compatible(x.type, first):
+                self._fail(src.span, f"list items differ: {first} and {x.type}")
+        return Prim(node.span, list_type(first), Fn.LIST, tuple(items))
+
+    # ---- operators -----------------------------------------------------------------
+    def _binary(self, node: A.Binary, scope, want):
+        if node.op in ("and", "or"):
+            a = self._bool(node.left, scope, f"the left side of `{node.op}`")
+            b = self._bool(node.right, scope, f"the right side of `{node.op}`")
+            return Prim(node.span, BOOL, Fn.AND if node.op == "and" else Fn.OR, (a, b))
+        if node.op == "per" and isinstance(node.left, A.Call) and node.left.func in AGGREGATES \
+                and isinstance(node.right, A.Name) and self._is_group_aggregate(node.left, scope):
+            return self._group_agg(node, scope)
+        left = self._expr(node.left, scope, None)
+        if node.op == "+" and left.type.kind == "list":
+            right = self._expr(node.right, scope, left.type)
+            if not _compatible(right.type, left.type):
+                self._fail(node.right.span, f"cannot append {right.type} to {left.type}",
+                           "wrap a single item in brackets: `xs + [x]`")
+            return Prim(node.span, left.type, Fn.CONCAT, (left, right))
+        if left.type != NUM:
+            self._fail(node.left.span, f"`{_op_word(node.op)}` needs numbers, but this is {left.type}")
+        right = self._num(node.right, scope, f"the right side of `{_op_word(node.op)}`")
+        return Prim(node.span, NUM, _ARITH[node.op], (left, right))
+
+    def _compare(self, node: A.Compare, scope):
+        operands = []
+        prev_type = None
+        for src in node.operands:
+            e = self._expr(src, scope, prev_type)
+            operands.append(e)
+            prev_type = prev_type or e.type
+        # A tier name written first is typed by its partner: retype it against the other side.
+        if isinstance(operands[0], Const) and operands[0].type.kind == "tier" and len(operands) > 1 \
+                and operands[1].type.kind == "tier" and operands[0].type != operands[1].type:
+            operands[0] = self._expr(node.operands[0], scope, operands[1].type)
+        parts = []
+        for i, op in enumerate(node.ops):
+            a, b = operands[i], operands[i + 1]
+            if op in ("==", "!="):
+                if not _compatible(a.type, b.type):
+                    self._fail(node.span, f"cannot compare {a.type} with {b.type}")
+            elif a.type != NUM or b.type != NUM:
+                bad = a if a.type != NUM else b
+                hint = "tiers compare with `==` and `!=` only" if bad.type.kind == "tier" else None
+                self._fail(bad.span, f"`{op}` compares numbers, but this is {bad.type}", hint)
+            parts.append(Prim(Span(a.span.file, a.span.line, a.span.col, b.span.end_line, b.span.end_col), BOOL, _CMP[op], (a, b)))
+        out = parts[0]
+        for p in parts[1:]:
+            out = Prim(node.span, BOOL, Fn.AND, (out, p))
+        return out
+
+    # ---- calls ---------------------------------------------------------------------
+    def _call(self, node: A.Call, scope, want):
+        name = node.func
+        item = self.names.get(name)
+        if isinstance(item, A.Def):
+            return self._inline_def(node, item, scope)
+        if isinstance(item, A.Table):
+            return self._inline_table(node, item, scope)
+        if name in BUILTINS:
+            return self._builtin(node, scope, want)
+        candidates = list(BUILTINS) + [n for n, it in self.names.items() if isinstance(it, (A.Def, A.Table))]
+        self.program.error("PD002", node.func_span, f"unknown function `{name}`", did_you_mean(name, candidates))
+        raise Poison
+
+    def _inline_def(self, node: A.Call, item: A.Def, scope):
+        if len(node.args) != len(item.params):
+            self._fail(node.span, f"`{item.name}` takes {len(item.params)} argument(s), got {len(node.args)}",
+                       notes=[Note(item.span, f"`{item.name}` is defined here")])
+        args = {p: self._expr(a, scope, None) for p, a in zip(item.params, node.args)}
+        body = self.expr(item.body, None, args)
+        if body is None:
+            self._fail(node.span, f"in the call of `{item.name}` here", notes=[Note(item.span, "the function is defined here")])
+        return _respan(body, node.span)
+
+    def _inline_table(self, node: A.Call, item: A.Table, scope):
+        if len(node.args) != 1:
+            self._fail(node.span, f"table `{item.name}` takes one argument, got {len(node.args)}")
+        arg = self._num(node.args[0], scope, f"the argument of table `{item.name}`")
+        inner = {item.param: arg}
+        rows = []
+        for row in item.rows:
+            cond = None if row.cond is None else self._bool(row.cond, inner, "a table row's condition")
+            value = self._expr(row.value, inner, rows[0][1].type if rows else None)
+            if rows and not _compatible(value.type, rows[0][1].type):
+                self._fail(row.value.span, f"table rows give different kinds of value: {rows[0][1].type} and {value.type}")
+            rows.append((cond, value, row))
+        if item.name not in self.table_checked:
+            self.table_checked.add(item.name)
+            from .tables import check_table  # the coverage rules, kept beside the other rule checks
+            check_table(self.program, item, arg, [(c, r) for c, _, r in rows], R.range_of(arg, self.range_env), node.span)
+        # First matching row wins; a table without `otherwise` has been proven to cover,
+        # so its last row needs no test. Rows after an `otherwise` are never reached.
+        cut = next((i for i, (c, _, _) in enumerate(rows) if c is None), len(rows) - 1)
+        out = rows[cut][1]
+        for cond, value, _ in reversed(rows[:cut]):
+            out = If(node.span, value.type, cond, value, out)
+        return out
+
+    def _arity(self, node, lo, hi=None):
+        n = len(node.args)
+        if n < lo or (hi is not None and n > hi):
+            want = f"{lo}" if hi == lo else f"{lo} to {hi}" if hi is not None else f"at least {lo}"
+            self._fail(node.span, f"`{node.func}` takes {want} argument(s), got {n}")
+
+    def _list_arg(self, node, scope, i, elem: Type | None = None):
+        e = self._expr(node.args[i], scope, None)
+        if e.type.kind != "list" or (elem is not None and e.type.elem != elem):
+            self._fail(node.args[i].span, f"`{node.func}` needs a list{' of numbers' if elem == NUM else ''} here, but this is {e.type}")
+        return e
+
+    def _builtin(self, node: A.Call, scope, want):
+        f, sp, args = node.func, node.span, node.args
+        if f in ("min", "max"):
+            self._arity(node, 1)
+            if len(args) == 1:
+                lst = self._list_arg(node, scope, 0, NUM)
+                return Prim(sp, NUM, Fn.LIST_MIN if f == "min" else Fn.LIST_MAX, (lst,))
+            xs = tuple(self._num(a, scope, f"an argument of `{f}`") for a in args)
+            return Prim(sp, NUM, Fn.MIN if f == "min" else Fn.MAX, xs)
+        if f == "abs":
+            self._arity(node, 1, 1)
+            return Prim(sp, NUM, Fn.ABS, (self._num(args[0], scope, "the argument of `abs`"),))
+        if f == "clamp":
+            self._arity(node, 3, 3)
+            xs = tuple(self._num(a, scope, "an argument of `clamp`") for a in args)
+            return Prim(sp, NUM, Fn.CLAMP, xs)
+        if f in ("round", "floor", "ceil"):
+            return self._round(node, scope)
+        if f == "sum":
+            self._arity(node, 1)
+            if len(args) == 1:
+                return Prim(sp, NUM, Fn.SUM, (self._list_arg(node, scope, 0, NUM),))
+            xs = [self._num(a, scope, "an argument of `sum`") for a in args]
+            self._check_max_sum(node)
+            out = xs[0]
+            for x in xs[1:]:
+                out = Prim(sp, NUM, Fn.ADD, (out, x))
+            return out
+        if f in ("mean", "len"):
+            self._arity(node, 1, 1)
+            lst = self._list_arg(node, scope, 0, NUM if f == "mean" else None)
+            if f == "mean" and lst.type.elem != NUM:
+                self._fail(args[0].span, "`mean` needs a list of numbers")
+            return Prim(sp, NUM, Fn.MEAN if f == "mean" else Fn.LEN, (lst,))
+        if f in ("count", "streak"):
+            self._arity(node, 2, 2)
+            lst = self._list_arg(node, scope, 0)
+            v = self._expr(args[1], scope, lst.type.elem)
+            if not _compatible(v.type, lst.type.elem):
+                self._fail(args[1].span, f"`{f}` looks for {lst.type.elem} in this list, but this is {v.type}")
+            return Prim(sp, NUM, Fn.COUNT if f == "count" else Fn.STREAK, (lst, v))
+        if f == "trimmed_mean":
+            self._arity(node, 1, 2)
+            lst = self._list_arg(node, scope, 0, NUM)
+            k = self._const_int(args[1], "how many to drop from each end") if len(args) > 1 else 1
+            return Prim(sp, NUM, Fn.TRIMMED_MEAN, (lst, Const(sp, NUM, Decimal(k))))
+        if f == "ratio":
+            self._arity(node, 2, 2)
+            a = self._num(args[0], scope, "the actual value of `ratio`")
+            t = self._num(args[1], scope, "the target of `ratio`")
+            return Prim(sp, NUM, Fn.RATIO, (a, t))
+        if f == "weighted":
+            return self._weighted(node)
+        if f in ("rank", "rank_from_bottom"):
+            return self._rank(node)
+        self._fail(sp, f"`{f}` cannot be used here")
+
+    def _const_int(self, node, what) -> int:
+        value = node.value if isinstance(node, A.Num) else None
+        if value is None or value != value.to_integral_value() or value < 0 or value > 28:
+            self._fail(node.span, f"{what} must be a whole number from 0 to 28 written out")
+        return int(value)
+
+    def _round(self, node: A.Call, scope):
+        f = node.func
+        self._arity(node, 1, 3 if f == "round" else 2)
+        x = self._num(node.args[0], scope, f"the value to {f}")
+        places = self._const_int(node.args[1], "the number of decimal places") if len(node.args) > 1 else 0
+        fn = {"round": Fn.ROUND_HALF_UP, "floor": Fn.ROUND_FLOOR, "ceil": Fn.ROUND_CEIL}[f]
+        if len(node.args) == 3:
+            mode = node.args[2]
+            if not isinstance(mode, A.Name) or mode.name not in ROUND_MODES:
+                self._fail(mode.span, "unknown rounding mode", "use half_up (四舍五入), half_even, floor or ceil")
+            fn = ROUND_MODES[mode.name]
+        return Prim(node.span, NUM, fn, (x, Const(node.span, NUM, Decimal(places))))
+
+    def _indicator_args(self, node: A.Call):
+        out = []
+        for a in node.args:
+            if not isinstance(a, A.Name) or not isinstance(self.names.get(a.name), A.Indicator):
+                self._fail(a.span, f"`{node.func}` takes indicator names", "name the indicators, e.g. `weighted(quality, cost)`")
+            out.append(a)
+        return out
+
+    def _weighted(self, node: A.Call):
+        names = self._indicator_args(node)
+        total = Decimal(0)
+        out = None
+        for a in names:
+            if a.name not in self.weights:
+                self._fail(a.span, f"indicator `{a.name}` has no weight", "give it one: `indicator NAME weight 40% { ... }`",
+                           [Note(self.names[a.name].span, "the indicator is defined here")])
+            w, _ = self.weights[a.name]
+            total += w
+            term = Prim(a.span, NUM, Fn.MUL, (Const(a.span, NUM, w), Ref(a.span, NUM, a.name, "value")))
+            out = term if out is None else Prim(node.span, NUM, Fn.ADD, (out, term))
+        if total != 1:
+            pct = format((total * 100).normalize(), "f")
+            self.program.error("PD012", node.span, f"weights sum to {pct}%, expected 100%",
+                               "adjust the indicators' weights so they add up to 100%",
+                               [Note(self.weights[a.name][1], f"`{a.name}` weighs {format((self.weights[a.name][0] * 100).normalize(), 'f')}%") for a in names])
+        return out
+
+    def _check_max_sum(self, node: A.Call):
+        names = [a.name for a in node.args if isinstance(a, A.Name)]
+        if len(names) != len(node.args) or not all(n in self.maxima for n in names):
+            return
+        total = sum(self.maxima[n] for n in names)
+        scale = self.program.scale_hi
+        if scale is not None and total != scale:
+            self.program.warn("PW105", node.span,
+                              f"the indicators' maxima sum to {format(total.normalize(), 'f')}, but the scale is 0..{format(scale.normalize(), 'f')}",
+                              "check the `max` of each indicator, or set `scale`")
+
+    def _rank(self, node: A.Call):
+        self._arity(node, 1, 1)
+        arg = node.args[0]
+        order = self.rank
+        if order is None:
+            if not isinstance(arg, A.Name):
+                self._fail(arg.span, "rank a named value, e.g. `rank(total)`, or declare `rank by` for the policy")
+            from ..ir import RankKeyIR
+            order = RankOrder((RankKeyIR(arg.name, True, arg.span),), None, node.span)
+        elif not (isinstance(arg, A.Name) and arg.name == order.keys[0].name):
+            self._fail(arg.span, f"`{node.func}` follows the policy's rank order, which ranks by `{order.keys[0].name}` first",
+                       f"write `{node.func}({order.keys[0].name})`")
+        key = order.keys[0].name
+        if key not in self.types and key not in self.inputs:
+            self._fail(arg.span, f"unknown name `{key}`")
+        return Rank(node.span, NUM, node.func == "rank_from_bottom", order)
+
+    def _is_group_aggregate(self, call: A.Call, scope) -> bool:
+        if len(call.args) != 1:
+            return False
+        probe = self.expr(call.args[0], None, scope)
+        return probe is not None and probe.type.kind != "list"
+
+    def _group_agg(self, node: A.Binary, scope):
+        call, field = node.left, node.right.name
+        if field not in self.inputs:
+            self._fail(node.right.span, f"group by an input field; `{field}` is not an input",
+                       did_you_mean(field, self.inputs))
+        arg = self._expr(call.args[0], scope, None)
+        if call.func == "count":
+            if arg.type != BOOL:
+                self._fail(call.args[0].span, "`count(COND) per FIELD` counts the subjects for whom COND holds")
+        elif arg.type != NUM:
+            self._fail(call.args[0].span, f"`{call.func}` per group needs a number, but this is {arg.type}")
+        return GroupAgg(node.span, NUM, call.func, arg, field)
+
+
+# ---- helpers -------------------------------------------------------------------------
+def _compatible(a: Type, b: Type) -> bool:
+    if a == b:
+        return True
+    if a.kind == "list" and b.kind == "list":
+        return a.elem is None or b.elem is None or _compatible(a.elem, b.elem)
+    return False
+
+
+def _op_word(op: str) -> str:
+    return "*" if op == "per" else op
+
+
+def _children(n):
+    if isinstance(n, Prim):
+        return list(n.args)
+    if isinstance(n, If):
+        return [n.cond, n.then, n.else_]
+    if isinstance(n, GroupAgg):
+        return [n.arg]
+    return []
+
+
+def _respan(e, span: Span):
+    """An inlined value keeps its own structure but reports at the use site."""
+    return e
+
+
+def _exact_divisor(e) -> bool:
+    """Dividing by a constant whose only prime factors are 2 and 5 is exact."""
+    if not isinstance(e, Const) or not isinstance(e.value, Decimal) or e.value == 0:
+        return False
+    n = abs(e.value)
+    while n != n.to_integral_value():
+        n *= 10
+    n = int(n)
+    for p in (2, 5):
+        while n % p == 0:
+            n //= p
+    return n == 1
+
+
+def interval_of_range(rng: A.Range | None) -> Interval | None:
+    if rng is None:
+        return None
+    return Interval(rng.lo.value, rng.hi.value if rng.hi is not None else None)

@@ -1,0 +1,123 @@
+"""Diagnostics: what the compiler says about a policy, and how it is shown.
+
+Every message carries a Span (file, line, col, end) so it can be printed as
+`file:line:col: error[CODE]: message`, the source line and a caret under the span,
+with an optional note pointing at a second place and a hint.
+"""
+from __future__ import annotations
+
+import unicodedata
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Span:
+    file: str
+    line: int
+    col: int
+    end_line: int
+    end_col: int
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line}:{self.col}"
+
+
+@dataclass(frozen=True)
+class Note:
+    span: Span
+    message: str
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    code: str
+    severity: str  # "error" | "warning"
+    span: Span
+    message: str
+    hint: str | None = None
+    notes: tuple[Note, ...] = ()
+
+    @property
+    def is_error(self) -> bool:
+        return self.severity == "error"
+
+
+class PolicyError(Exception):
+    """A policy failed to compile; carries every diagnostic (errors and warnings)."""
+
+    def __init__(self, diagnostics: list[Diagnostic], sources: "Sources"):
+        self.diagnostics = diagnostics
+        self.sources = sources
+        super().__init__(render_all(diagnostics, sources))
+
+
+@dataclass
+class Sources:
+    """The text of every file read, so diagnostics can quote their lines."""
+    texts: dict[str, str] = field(default_factory=dict)
+
+    def line(self, file: str, line: int) -> str | None:
+        text = self.texts.get(file)
+        if text is None:
+            return None
+        lines = text.split("\n")
+        return lines[line - 1] if 0 < line <= len(lines) else None
+
+
+def _width(ch: str) -> int:
+    return 2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1
+
+
+def _visible(text: str) -> str:
+    """Control and bidi characters are shown escaped so a quoted line cannot reorder."""
+    out = []
+    for ch in text:
+        cat = unicodedata.category(ch)
+        if ch == "\t":
+            out.append(" ")
+        elif cat in ("Cc", "Cf", "Zl", "Zp"):
+            out.append(f"\\u{ord(ch):04x}")
+        else:
+            out.append(ch)
+    return "".join(out)
+
+
+def _caret_line(source_line: str, col: int, end_col: int | None) -> str:
+    prefix = _visible(source_line[: col - 1])
+    pad = sum(_width(c) for c in prefix)
+    if end_col is None or end_col <= col:
+        body = 1
+    else:
+        body = max(1, sum(_width(c) for c in _visible(source_line[col - 1 : end_col - 1])))
+    return " " * pad + "^" * body
+
+
+def _quote(span: Span, sources: Sources) -> list[str]:
+    text = sources.line(span.file, span.line)
+    if text is None:
+        return []
+    end = span.end_col if span.end_line == span.line else len(text) + 1
+    gutter = f"{span.line:>4} | "
+    return [gutter + _visible(text), " " * (len(gutter) - 2) + "| " + _caret_line(text, span.col, end)]
+
+
+def render(diag: Diagnostic, sources: Sources) -> str:
+    lines = [f"{diag.span}: {diag.severity}[{diag.code}]: {_visible(diag.message)}"]
+    lines += _quote(diag.span, sources)
+    for note in diag.notes:
+        lines.append(f"{note.span}: note: {_visible(note.message)}")
+        lines += _quote(note.span, sources)
+    if diag.hint:
+        lines.append(f"  hint: {_visible(diag.hint)}")
+    return "\n".join(lines)
+
+
+def render_all(diagnostics: list[Diagnostic], sources: Sources) -> str:
+    return "\n".join(render(d, sources) for d in diagnostics)
+
+
+def did_you_mean(name: str, candidates) -> str | None:
+    import difflib
+
+    close = difflib.get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean `{close[0]}`?" if close else None

@@ -1,0 +1,583 @@
+"""Reading employee data and writing results, exactly and safely.
+
+Appraisal scores and bonus amounts are money-like numbers, so this module
+never lets a value pass through ``float`` unless the source format itself
+only stores floats (numeric XLSX cells, converted with ``Decimal(repr(x))``).
+JSON numbers are parsed as ``Decimal`` and written back as number literals
+with their exact digits.
+
+Input comes from people and spreadsheets, so reading never lets a raw Python
+exception escape for bad data: every problem found in a file is collected
+into one ``DataError`` with the row number the user sees in the file
+(CSV/XLSX: the sheet row, header = row 1; JSON: the 1-based position in the
+list; JSONL: the line number).
+
+Output replaces files other tools read, so writing is atomic: the new content
+goes to a temporary file in the same directory, is flushed to disk and then
+renamed over the target; on failure the previous file is left untouched.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import io
+import json
+import os
+import shutil
+import tempfile
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import date, time
+from decimal import Decimal
+from pathlib import Path
+
+import openpyxl
+from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
+
+__all__ = [
+    "DataError",
+    "DataProblem",
+    "RawRow",
+    "format_decimal",
+    "format_value",
+    "read_rows",
+    "write_rows",
+]
+
+SUFFIXES = (".csv", ".xlsx", ".json", ".jsonl")
+XLSX_SHEET_TITLE = "results"
+XLSX_MAX_TEXT = 32767  # characters an Excel cell can hold
+
+
+@dataclass(frozen=True)
+class DataProblem:
+    """One problem in a data file; ``row`` is None for whole-file problems."""
+
+    row: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = "file" if self.row is None else f"row {self.row}"
+        if self.field is not None:
+            where += f", field {self.field}"
+        return f"{where}: {self.message}"
+
+
+class DataError(Exception):
+    """One exception for all bad data: carries every problem found."""
+
+    def __init__(self, problems: Iterable[DataProblem]):
+        self.problems = list(problems)
+        super().__init__("\n".join(map(str, self.problems)))
+
+
+@dataclass(frozen=True)
+class RawRow:
+    """One record of input data with its cell values as read, unconverted."""
+
+    number: int
+    values: dict[str, object]
+
+
+def _file_problem(message: str) -> DataError:
+    return DataError([DataProblem(None, None, message)])
+
+
+def _suffix(path: Path) -> str:
+    suffix = path.suffix.lower()
+    if suffix not in SUFFIXES:
+        raise _file_problem(
+            f"unsupported file type {path.suffix or '(no extension)'!r}: "
+            f"expected one of {', '.join(SUFFIXES)}"
+        )
+    return suffix
+
+
+# --------------------------------------------------------------------------
+# Reading
+# --------------------------------------------------------------------------
+
+
+def read_rows(path: str | Path) -> list[RawRow]:
+    """Read the records of a .csv, .xlsx, .json or .jsonl file.
+
+    Raises DataError listing every problem found in the file.
+    """
+    path = Path(path)
+    return _READERS[_suffix(path)](path)
+
+
+def _read_text(path: Path) -> str:
+    """The file's text, decoded as UTF-8 (a leading byte order mark is dropped)."""
+    try:
+        data = path.read_bytes()
+    except OSError as err:
+        raise _file_problem(f"cannot read the file: {err.strerror or err}") from err
+    data = data.removeprefix(codecs.BOM_UTF8)
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as err:
+        line = data.count(b"\n", 0, err.start) + 1
+        raise _file_problem(
+            f"not UTF-8 text: byte 0x{data[err.start]:02x} on line {line} "
+            "cannot be decoded; save the file with UTF-8 encoding"
+        ) from err
+
+
+# ---- CSV and XLSX: a header row, then one record per row ----------------
+
+
+def _read_csv(path: Path) -> list[RawRow]:
+    return _rows_from_table(_csv_records(_read_text(path)), fill="")
+
+
+def _csv_records(text: str) -> list[list[str]]:
+    reader = csv.reader(io.StringIO(text, newline=""))
+    try:
+        return list(reader)
+    except csv.Error as err:
+        raise _file_problem(f"malformed CSV on line {reader.line_num}: {err}") from err
+
+
+def _read_xlsx(path: Path) -> list[RawRow]:
+    return _rows_from_table(_xlsx_records(path), fill=None)
+
+
+def _xlsx_records(path: Path) -> list[list[object]]:
+    """The cell values of the first worksheet, row 1 first."""
+    try:
+        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        try:
+            return _sheet_records(workbook)
+        finally:
+            workbook.close()
+    except OSError as err:
+        raise _file_problem(f"cannot read the file: {err.strerror or err}") from err
+    except Exception as err:
+        # openpyxl reports a damaged or foreign file with whatever its zip and
+        # XML layers raise (BadZipFile, KeyError, ValueError, ParseError...).
+        raise _file_problem(
+            f"not a valid .xlsx workbook ({type(err).__name__}: {err}); "
+            "an old .xls file must be saved as .xlsx first"
+        ) from err
+
+
+def _sheet_records(workbook) -> list[list[object]]:
+    if not workbook.worksheets:
+        return []
+    sheet = workbook.worksheets[0]
+    # Some writers store a wrong sheet size, which would make openpyxl stop
+    # early; with the size forgotten it reads every stored row.
+    sheet.reset_dimensions()
+    return [[_xlsx_value(cell) for cell in row] for row in sheet.iter_rows()]
+
+
+class _SheetError(str):
+    """The text of a spreadsheet error cell such as #N/A or #DIV/0!."""
+
+
+def _xlsx_value(cell) -> object:
+    if cell.data_type == "e":
+        return _SheetError(cell.value)
+    if isinstance(cell.value, float):
+        return Decimal(repr(cell.value))
+    return cell.value
+
+
+def _is_empty(value: object) -> bool:
+    return value is None or value == ""
+
+
+def _rows_from_table(records: list[list[object]], fill: object) -> list[RawRow]:
+    """Records after the header row 1 as RawRows; entirely empty rows are skipped.
+
+    Short rows are padded with ``fill``; cells beyond the header are an error
+    unless empty.
+    """
+    if not records or all(map(_is_empty, records[0])):
+        raise _file_problem("no header: the first row is empty")
+    header, problems = _header(records[0])
+    rows = []
+    for number, cells in enumerate(records[1:], start=2):
+        if all(map(_is_empty, cells)):
+            continue
+        problems += _row_problems(number, header, cells)
+        padded = list(cells) + [fill] * (len(header) - len(cells))
+        rows.append(RawRow(number, dict(zip(header, padded))))
+    if problems:
+        raise DataError(problems)
+    return rows
+
+
+def _header(cells: list[object]) -> tuple[list[str], list[DataProblem]]:
+    """Column names (surrounding spaces removed, trailing blank cells dropped)."""
+    names = [_header_name(cell) for cell in cells]
+    while names and not names[-1]:
+        names.pop()
+    problems = [
+        DataProblem(1, None, f"column {position} has no name")
+        for position, name in enumerate(names, start=1)
+        if not name
+    ]
+    for name, count in Counter(names).items():
+        if name and count > 1:
+            positions = [str(i) for i, n in enumerate(names, start=1) if n == name]
+            problems.append(
+                DataProblem(1, name, f"column name used more than once (columns {', '.join(positions)})")
+            )
+    return names, problems
+
+
+def _header_name(cell: object) -> str:
+    if cell is None:
+        return ""
+    return (format_decimal(cell) if isinstance(cell, Decimal) else str(cell)).strip()
+
+
+def _row_problems(number: int, header: list[str], cells: list[object]) -> list[DataProblem]:
+    problems = [
+        DataProblem(number, name, f"the cell holds the spreadsheet error {value}")
+        for name, value in zip(header, cells)
+        if isinstance(value, _SheetError)
+    ]
+    used = max((i + 1 for i, value in enumerate(cells) if not _is_empty(value)), default=0)
+    if used > len(header):
+        problems.append(
+            DataProblem(number, None, f"the row has {used} cells but the header has {len(header)} columns")
+        )
+    return problems
+
+
+# ---- JSON and JSON Lines: objects ---------------------------------------
+
+
+class _ObjectWithDuplicates(dict):
+    """A parsed JSON object in which some keys occurred more than once."""
+
+    def __init__(self, pairs: list[tuple[str, object]], duplicates: list[str]):
+        super().__init__(pairs)
+        self.duplicates = duplicates
+
+
+def _json_object(pairs: list[tuple[str, object]]) -> dict:
+    obj = dict(pairs)
+    if len(obj) == len(pairs):
+        return obj
+    counts = Counter(key for key, _ in pairs)
+    return _ObjectWithDuplicates(pairs, [key for key in obj if counts[key] > 1])
+
+
+def _reject_constant(name: str) -> None:
+    raise ValueError(f"{name} is not a JSON number (NaN and Infinity are not allowed)")
+
+
+def _parse_json(text: str) -> object:
+    """Parse JSON with exact Decimal fractions; raises ValueError when malformed."""
+    try:
+        return json.loads(
+            text,
+            parse_float=Decimal,
+            parse_constant=_reject_constant,
+            object_pairs_hook=_json_object,
+        )
+    except RecursionError as err:
+        raise ValueError("JSON nested too deeply") from err
+
+
+def _json_error(err: ValueError, *, with_line: bool) -> str:
+    if not isinstance(err, json.JSONDecodeError):
+        return f"malformed JSON: {err}"
+    where = f"line {err.lineno}, column {err.colno}" if with_line else f"column {err.colno}"
+    return f"malformed JSON at {where}: {err.msg}"
+
+
+def _read_json(path: Path) -> list[RawRow]:
+    try:
+        data = _parse_json(_read_text(path))
+    except ValueError as err:
+        raise _file_problem(_json_error(err, with_line=True)) from err
+    if not isinstance(data, list):
+        raise _file_problem(f"expected a JSON list of objects, found {_json_kind(data)}")
+    return _rows_from_objects(enumerate(data, start=1))
+
+
+def _read_jsonl(path: Path) -> list[RawRow]:
+    parsed, problems = [], []
+    for number, line in enumerate(_read_text(path).split("\n"), start=1):
+        if not line.strip():
+            continue
+        try:
+            parsed.append((number, _parse_json(line)))
+        except ValueError as err:
+            problems.append(DataProblem(number, None, _json_error(err, with_line=False)))
+    try:
+        rows = _rows_from_objects(parsed)
+    except DataError as err:
+        problems += err.problems
+    if problems:
+        raise DataError(sorted(problems, key=lambda p: p.row))
+    return rows
+
+
+def _rows_from_objects(numbered: Iterable[tuple[int, object]]) -> list[RawRow]:
+    rows, problems = [], []
+    for number, value in numbered:
+        if not isinstance(value, dict):
+            problems.append(DataProblem(number, None, f"expected a JSON object, found {_json_kind(value)}"))
+            continue
+        problems += [
+            DataProblem(number, None, f"the key {key!r} occurs more than once")
+            for key in _duplicate_keys(value)
+        ]
+        rows.append(RawRow(number, value))
+    if problems:
+        raise DataError(problems)
+    return rows
+
+
+def _duplicate_keys(value: object) -> list[str]:
+    """Keys repeated within any object nested in ``value``."""
+    if isinstance(value, dict):
+        found = list(getattr(value, "duplicates", []))
+        return found + [key for item in value.values() for key in _duplicate_keys(item)]
+    if isinstance(value, list):
+        return [key for item in value for key in _duplicate_keys(item)]
+    return []
+
+
+def _json_kind(value: object) -> str:
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    kinds = {dict: "an object", list: "a list", str: "a string"}
+    return kinds.get(type(value), "a number")
+
+
+_READERS: dict[str, Callable[[Path], list[RawRow]]] = {
+    ".csv": _read_csv,
+    ".xlsx": _read_xlsx,
+    ".json": _read_json,
+    ".jsonl": _read_jsonl,
+}
+
+
+# --------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------
+
+
+def format_decimal(d: Decimal) -> str:
+    """Exact decimal text without exponent or trailing fractional zeros.
+
+    ``Decimal("96.00")`` -> ``"96"``, ``Decimal("1E+2")`` -> ``"100"``,
+    ``Decimal("-0.10")`` -> ``"-0.1"``; negative zero is written ``"0"``.
+    """
+    if not d.is_finite():
+        raise ValueError(f"{d} is not a finite number")
+    if d.is_zero():
+        return "0"
+    text = format(d, "f")  # no precision given: every digit kept, no rounding
+    if "." in text:
+        text = text.rstrip("0").rstrip(".")
+    return text
+
+
+def format_value(value: object) -> str:
+    """A value as CSV/XLSX cell text.
+
+    None -> "", bool -> "true"/"false", Decimal -> format_decimal, dates ->
+    ISO 8601, lists and dicts -> JSON text; strings are unchanged.
+    Raises TypeError for other types (floats included: they are not exact).
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value
+    if isinstance(value, (date, time)):
+        return value.isoformat()
+    return _json_text(value)
+
+
+def _json_text(value: object) -> str:
+    """JSON text for a value; Decimals become number literals with exact digits."""
+    if isinstance(value, Decimal):
+        return format_decimal(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(map(_json_text, value)) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_json_key(k)}: {_json_text(v)}" for k, v in value.items()) + "}"
+    if isinstance(value, (date, time)):
+        return json.dumps(value.isoformat())
+    if value is None or isinstance(value, (str, int)):  # bool is an int
+        return json.dumps(value, ensure_ascii=False)
+    raise TypeError(f"cannot write a value of type {type(value).__name__}")
+
+
+def _json_key(key: object) -> str:
+    if not isinstance(key, str):
+        raise TypeError(f"cannot write a JSON object key of type {type(key).__name__}")
+    return json.dumps(key, ensure_ascii=False)
+
+
+def write_rows(path: str | Path, columns: list[str], rows: list[dict[str, object]]) -> None:
+    """Write ``rows`` (values taken by ``columns``) to a .csv, .xlsx, .json or .jsonl file.
+
+    Every value is checked before the file is touched; problems raise
+    DataError. The file is replaced atomically.
+    """
+    path = Path(path)
+    render = _RENDERERS[_suffix(path)]
+    _check_columns(columns)
+    _write_atomically(path, render(columns, rows))
+
+
+def _check_columns(columns: list[str]) -> None:
+    problems = []
+    for position, name in enumerate(columns, start=1):
+        if not isinstance(name, str) or not name.strip():
+            problems.append(DataProblem(None, None, f"column {position} has no name"))
+        elif any(ord(char) < 32 or ord(char) == 127 for char in name):
+            problems.append(DataProblem(None, name, "the column name contains a control character"))
+        elif not _is_utf8(name):
+            problems.append(DataProblem(None, name, "the column name is not valid Unicode"))
+    for name, count in Counter(columns).items():
+        if count > 1:
+            problems.append(DataProblem(None, name, "column name used more than once"))
+    if problems:
+        raise DataError(problems)
+
+
+def _is_utf8(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
+def _utf8(text: str) -> str:
+    if not _is_utf8(text):
+        raise ValueError("the text contains an unpaired surrogate (invalid Unicode)")
+    return text
+
+
+def _convert_rows(
+    columns: list[str],
+    rows: Iterable[dict[str, object]],
+    convert: Callable[[object], object],
+    first_number: int,
+) -> list[list[object]]:
+    """Each row's values in column order, converted; every problem is collected."""
+    table, problems = [], []
+    for number, row in enumerate(rows, start=first_number):
+        cells = []
+        for column in columns:
+            if column not in row:
+                problems.append(DataProblem(number, column, "no value given for this column"))
+                continue
+            try:
+                cells.append(convert(row[column]))
+            except (TypeError, ValueError) as err:
+                problems.append(DataProblem(number, column, str(err)))
+        table.append(cells)
+    if problems:
+        raise DataError(problems)
+    return table
+
+
+def _render_csv(columns: list[str], rows: Iterable[dict[str, object]]) -> bytes:
+    table = _convert_rows(columns, rows, lambda value: _utf8(format_value(value)), 2)
+    out = io.StringIO(newline="")
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(columns)
+    writer.writerows(table)
+    return out.getvalue().encode("utf-8")
+
+
+def _json_lines(columns: list[str], rows: Iterable[dict[str, object]]) -> list[str]:
+    """One JSON object text per row; rows are numbered from 1."""
+    table = _convert_rows(columns, rows, lambda value: _utf8(_json_text(value)), 1)
+    keys = [_json_key(column) for column in columns]
+    return ["{" + ", ".join(f"{k}: {v}" for k, v in zip(keys, cells)) + "}" for cells in table]
+
+
+def _render_json(columns: list[str], rows: Iterable[dict[str, object]]) -> bytes:
+    lines = _json_lines(columns, rows)
+    if not lines:
+        return b"[]\n"
+    return ("[\n" + ",\n".join("  " + line for line in lines) + "\n]\n").encode("utf-8")
+
+
+def _render_jsonl(columns: list[str], rows: Iterable[dict[str, object]]) -> bytes:
+    return "".join(line + "\n" for line in _json_lines(columns, rows)).encode("utf-8")
+
+
+def _xlsx_cell(value: object) -> object:
+    """A number Excel holds exactly, text, or None for an empty cell.
+
+    Every line break becomes LF: XML parsing turns a stored CR into LF anyway,
+    and LF is the line break Excel itself puts in cells.
+    """
+    if value is None:
+        return None
+    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        number = Decimal(value)
+        if number.is_finite() and Decimal(repr(float(number))) == number:
+            return int(number) if number == number.to_integral_value() else float(number)
+    text = _utf8(format_value(value)).replace("\r\n", "\n").replace("\r", "\n")
+    if ILLEGAL_CHARACTERS_RE.search(text):
+        raise ValueError("the text contains a control character that XLSX cannot store")
+    if len(text) > XLSX_MAX_TEXT:
+        raise ValueError(f"the text is longer than the {XLSX_MAX_TEXT} characters an XLSX cell holds")
+    return text
+
+
+def _render_xlsx(columns: list[str], rows: Iterable[dict[str, object]]) -> bytes:
+    table = _convert_rows(columns, rows, _xlsx_cell, 2)
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.title = XLSX_SHEET_TITLE
+    for row_number, values in enumerate([columns, *table], start=1):
+        for column_number, value in enumerate(values, start=1):
+            if value is not None:
+                _set_cell(sheet.cell(row=row_number, column=column_number), value)
+    out = io.BytesIO()
+    workbook.save(out)
+    return out.getvalue()
+
+
+def _set_cell(cell, value: object) -> None:
+    cell.value = value
+    if isinstance(value, str):
+        # openpyxl would store "=..." as a formula and "#N/A" as an error.
+        cell.data_type = "s"
+
+
+_RENDERERS: dict[str, Callable[[list[str], Iterable[dict[str, object]]], bytes]] = {
+    ".csv": _render_csv,
+    ".xlsx": _render_xlsx,
+    ".json": _render_json,
+    ".jsonl": _render_jsonl,
+}
+
+
+def _write_atomically(path: Path, data: bytes) -> None:
+    """Replace ``path`` with ``data`` so readers see the old or the new file, never a mix.
+
+    A replaced file keeps its permissions; a new file is readable by its owner
+    only (the temporary file's mode), which suits personal data.
+    """
+    tmp = tempfile.NamedTemporaryFile(delete=False, dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with tmp:
+            tmp.write(data)
+            tmp.flush()
+            os.fsync(tmp.fileno())
+        if path.exists():
+            shutil.copymode(path, tmp.name)
+        os.replace(tmp.name, path)
+    except BaseException:
+        Path(tmp.name).unlink(missing_ok=True)
+        raise

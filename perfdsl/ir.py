@@ -1,0 +1,363 @@
+"""The typed, resolved IR: the only input of every backend.
+
+Built by `perfdsl.check` from the AST once names are resolved, types checked and the
+static rules of LANGUAGE.md §10 have passed. Definitions are stored in dependency order;
+def and table calls are already inlined, so a backend evaluates expressions over
+inputs and earlier definitions only. Every node keeps the Span it came from.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from .diagnostics import Span
+
+
+# ---- types -------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Type:
+    kind: str  # num bool text tier list
+    tierset: str | None = None  # for kind == "tier"
+    elem: "Type | None" = None  # for kind == "list"
+
+    def __str__(self) -> str:
+        if self.kind == "tier":
+            return f"tier of {self.tierset}"
+        if self.kind == "list":
+            return f"list of {self.elem}"
+        return {"num": "number", "bool": "bool", "text": "text"}[self.kind]
+
+
+NUM, BOOL, TEXT = Type("num"), Type("bool"), Type("text")
+
+
+def tier_type(tierset: str) -> Type:
+    return Type("tier", tierset=tierset)
+
+
+def list_type(elem: Type) -> Type:
+    return Type("list", elem=elem)
+
+
+@dataclass(frozen=True)
+class Interval:
+    """A closed range of numbers; None is unbounded on that side."""
+    lo: Decimal | None
+    hi: Decimal | None
+
+    def __str__(self) -> str:
+        lo = "-∞" if self.lo is None else _fmt(self.lo)
+        hi = "∞" if self.hi is None else _fmt(self.hi)
+        return f"{lo}..{hi}"
+
+
+def _fmt(d: Decimal) -> str:
+    text = format(d.normalize(), "f") if d == d.to_integral_value() or abs(d.adjusted()) < 20 else str(d)
+    return text
+
+
+ANY = Interval(None, None)
+
+
+# ---- expressions -------------------------------------------------------------------
+class Fn(enum.Enum):
+    ADD = "+"
+    SUB = "-"
+    MUL = "*"
+    DIV = "/"
+    NEG = "neg"
+    NOT = "not"
+    AND = "and"
+    OR = "or"
+    EQ = "=="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    LIST = "list"
+    CONCAT = "concat"
+    MIN = "min"
+    MAX = "max"
+    ABS = "abs"
+    CLAMP = "clamp"
+    ROUND_HALF_UP = "round"
+    ROUND_HALF_EVEN = "round_half_even"
+    ROUND_FLOOR = "floor"
+    ROUND_CEIL = "ceil"
+    SUM = "sum"
+    MEAN = "mean"
+    LEN = "len"
+    COUNT = "count"
+    TRIMMED_MEAN = "trimmed_mean"
+    STREAK = "streak"
+    RATIO = "ratio"
+    LIST_MIN = "list_min"
+    LIST_MAX = "list_max"
+
+
+@dataclass(frozen=True)
+class Const:
+    span: Span
+    type: Type
+    value: object  # Decimal, bool, str (text or tier name), tuple for lists
+
+
+@dataclass(frozen=True)
+class Ref:
+    """A reference to an input, an earlier definition, or the group `size`."""
+    span: Span
+    type: Type
+    name: str
+    kind: str  # input value size
+
+
+@dataclass(frozen=True)
+class Prim:
+    span: Span
+    type: Type
+    fn: Fn
+    args: tuple["Expr", ...]
+
+
+@dataclass(frozen=True)
+class If:
+    span: Span
+    type: Type
+    cond: "Expr"
+    then: "Expr"
+    else_: "Expr"
+
+
+@dataclass(frozen=True)
+class Rank:
+    """The subject's 1-based position in a rank order within its group (cohort stage)."""
+    span: Span
+    type: Type
+    from_bottom: bool
+    order: "RankOrder"
+
+
+@dataclass(frozen=True)
+class GroupAgg:
+    """`mean(x) per FIELD`: an aggregate of x over the subject's group (cohort stage)."""
+    span: Span
+    type: Type
+    fn: str  # mean sum count min max
+    arg: "Expr"
+    group: str | None
+
+
+Expr = Const | Ref | Prim | If | Rank | GroupAgg
+
+
+# ---- declarations ------------------------------------------------------------------
+@dataclass(frozen=True)
+class InputDef:
+    span: Span
+    name: str
+    label: str | None
+    type: Type
+    is_int: bool  # numbers only: must be whole
+    range: Interval | None  # numbers, or list elements
+    length: Interval | None  # lists
+    choices: tuple[str, ...] | None  # `one of (...)`
+
+
+@dataclass(frozen=True)
+class Adjustment:
+    span: Span
+    sign: int
+    amount: Expr
+    per: Expr | None
+    cond: Expr | None
+    reason: str | None
+    up_to: Decimal | None
+
+
+@dataclass(frozen=True)
+class BoundStep:
+    span: Span
+    kind: str  # clamp cap floor
+    lo: Decimal | None
+    hi: Decimal | None
+
+
+@dataclass(frozen=True)
+class IndicatorBody:
+    base: Expr | None  # None when computed
+    adjustments: tuple[Adjustment, ...]
+    bounds: tuple[BoundStep, ...]
+    computed: Expr | None
+
+
+@dataclass(frozen=True)
+class Tier:
+    name: str
+    threshold: Decimal | None  # None for `otherwise`
+    span: Span
+
+
+@dataclass(frozen=True)
+class TierRule:
+    span: Span
+    kind: str  # downgrade limit veto
+    cond: Expr
+    steps: int  # downgrade
+    tier: int  # limit / veto: index into the tier list
+    reason: str | None
+
+
+@dataclass(frozen=True)
+class TiersBody:
+    by: Expr
+    ascending: bool
+    tiers: tuple[Tier, ...]
+    rules: tuple[TierRule, ...]  # in application order: downgrades, limits, vetoes
+
+    def names(self) -> tuple[str, ...]:
+        return tuple(t.name for t in self.tiers)
+
+
+@dataclass(frozen=True)
+class Definition:
+    """One named value. `kind` is let/indicator/score/outcome/tiers; `stage` says when it
+    can be computed: individual (from one subject), post (needs final tiers), cohort
+    (needs the whole cohort: ranks, group aggregates)."""
+    span: Span
+    name: str
+    kind: str
+    label: str | None
+    type: Type
+    stage: str
+    expr: Expr | None = None
+    indicator: IndicatorBody | None = None
+    tiers: TiersBody | None = None
+    weight: Decimal | None = None
+    max: Decimal | None = None
+    range: Interval = ANY
+
+
+@dataclass(frozen=True)
+class FlagDef:
+    span: Span
+    label: str
+    cond: Expr
+    stage: str
+
+
+@dataclass(frozen=True)
+class RankKeyIR:
+    name: str
+    descending: bool
+    span: Span
+
+
+@dataclass(frozen=True)
+class RankOrder:
+    keys: tuple[RankKeyIR, ...]
+    group: str | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Share:
+    """A bound of a cohort rule: a count, or a share of the group size."""
+    value: Decimal
+    percent: bool
+
+
+@dataclass(frozen=True)
+class QuotaDef:
+    span: Span
+    tierset: str
+    tier: int
+    lo: Share | None
+    hi: Share
+    group: str | None
+    rank: RankOrder
+    rounding: str  # half_up half_even floor ceil
+    ties_share: bool
+
+
+@dataclass(frozen=True)
+class BoundsIR:
+    tier: int
+    lo: Share
+    hi: Share | None  # None: up to the group size
+    span: Span
+
+
+@dataclass(frozen=True)
+class WhenIR:
+    cond: Expr
+    bounds: tuple[BoundsIR, ...]
+    span: Span
+
+
+@dataclass(frozen=True)
+class DistributeDef:
+    span: Span
+    tierset: str
+    group: str | None
+    rank: RankOrder
+    rounding: str
+    ties_share: bool
+    bounds: tuple[BoundsIR, ...]
+    whens: tuple[WhenIR, ...]
+    when_fields: tuple[str, ...]  # inputs a `when` reads: must be constant in a group
+
+
+@dataclass(frozen=True)
+class ExampleDef:
+    span: Span
+    label: str
+    cohort: bool
+    records: tuple[tuple[int, dict], ...]  # (source line, input record)
+    expects: tuple["Expect", ...]
+
+
+@dataclass(frozen=True)
+class Expect:
+    span: Span
+    name: str  # a definition, an input, `flags`, or `count`
+    subject: str | None  # `name of KEY`
+    cond: Expr | None  # count(COND)
+    value: object
+
+
+@dataclass(frozen=True)
+class PropertyDef:
+    span: Span
+    label: str
+    expr: Expr | None
+    monotone: tuple[str, bool, str] | None  # (target, increasing, input)
+
+
+@dataclass(frozen=True)
+class Policy:
+    name: str
+    label: str | None
+    file: str
+    period: str | None
+    key: str | None
+    scale: Interval
+    rank: RankOrder | None
+    inputs: tuple[InputDef, ...]
+    definitions: tuple[Definition, ...]  # dependency order
+    flags: tuple[FlagDef, ...]
+    quotas: tuple[QuotaDef, ...]
+    distributes: tuple[DistributeDef, ...]
+    examples: tuple[ExampleDef, ...]
+    properties: tuple[PropertyDef, ...]
+    source_hash: str
+    labels: dict = field(default_factory=dict, compare=False)
+
+    def definition(self, name: str) -> Definition:
+        return next(d for d in self.definitions if d.name == name)
+
+    @property
+    def has_cohort_stage(self) -> bool:
+        return bool(self.quotas or self.distributes) or any(
+            d.stage == "cohort" for d in self.definitions) or any(f.stage == "cohort" for f in self.flags)

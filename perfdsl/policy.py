@@ -1,0 +1,80 @@
+"""The public API: `load` a policy, `evaluate` one subject, `evaluate_cohort` many.
+
+A Policy hides which backend runs. `evaluate` uses the generated Python module
+(cached by the policy's content hash); the reference interpreter stays available as
+`policy.reference` for differential testing and for tracing on demand.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from . import cohort
+from .check import compile_file
+from .diagnostics import PolicyError
+from .eval.interpret import Interpreter
+from .ir import Policy as PolicyIR
+from .result import Result
+from .runtime import CONTEXT, localcontext
+from .validate import InputError, Problem, Validator
+
+
+class Policy:
+    """A checked, compiled policy."""
+
+    def __init__(self, ir: PolicyIR, warnings=(), backend: str = "python"):
+        self.ir = ir
+        self.warnings = list(warnings)
+        self.reference = Interpreter(ir)
+        self.backend = self.reference if backend == "reference" else _compiled(ir)
+        self._validator = Validator(ir)
+
+    @property
+    def name(self) -> str:
+        return self.ir.name
+
+    @property
+    def input_model(self):
+        return self._validator.model
+
+    def validate(self, records, first_row: int = 1) -> list[dict]:
+        """Check raw records; raise InputError listing every bad row and field."""
+        rows = list(enumerate(records, start=first_row))
+        good, problems, _ = self._validator.many(rows)
+        if problems:
+            raise InputError(problems)
+        return good
+
+    def evaluate(self, record: dict, *, trace: bool = True, validate: bool = True) -> Result:
+        """One subject through the individual stage (no cohort rule applies to one)."""
+        if validate:
+            rec, problems = self._validator.one(record, None)
+            if problems:
+                raise InputError(problems)
+        else:
+            rec = record
+        with localcontext(CONTEXT):
+            return self.backend.individual(rec, trace)
+
+    def evaluate_cohort(self, records, *, trace: bool = True, validate: bool = True, first_row: int = 1) -> list[Result]:
+        """Every subject through the whole pipeline, cohort stage included, in input order."""
+        recs = self.validate(records, first_row) if validate else list(records)
+        with localcontext(CONTEXT):
+            results = [self.backend.individual(r, trace) for r in recs]
+            cohort.apply(self.ir, self.backend, results)
+        return results
+
+
+def _compiled(ir: PolicyIR):
+    from .codegen import load_module
+    return load_module(ir)
+
+
+def load(path: str | Path, backend: str = "python") -> Policy:
+    """Check and compile a policy file; raise PolicyError with every diagnostic on failure."""
+    result = compile_file(path)
+    if result.policy is None:
+        raise PolicyError(result.diagnostics, result.sources)
+    return Policy(result.policy, [d for d in result.diagnostics if not d.is_error], backend)
+
+
+__all__ = ["Policy", "load", "InputError", "Problem", "PolicyError", "Result"]

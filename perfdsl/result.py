@@ -1,0 +1,57 @@
+"""One subject's result: every named value, the flags that hold, and the trace.
+
+Values are reachable as attributes or items (`r.total`, `r["总分"]`). `explain()`
+renders the trace in the policy's own labels.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .runtime import Trace
+
+
+@dataclass
+class TierState:
+    """What the cohort stage needs of a subject's tier after the individual stage."""
+    index: int          # after band, downgrade, limit and veto
+    ceiling: int        # best tier it may receive in `distribute`
+    pinned: bool        # vetoed: placed in its veto tier first
+    limit: int          # best tier a `limit` allows (0 when none holds)
+
+
+@dataclass
+class Result:
+    policy: object = field(repr=False)
+    record: dict
+    values: dict
+    flags: list
+    trace: Trace | None = field(default=None, repr=False)
+    tiers: dict = field(default_factory=dict, repr=False)  # tier set -> TierState
+    cohort_notes: list = field(default_factory=list, repr=False)
+
+    def __getitem__(self, name):
+        return self.values[name]
+
+    def __getattr__(self, name):
+        values = self.__dict__.get("values")
+        if values is not None and name in values:
+            return values[name]
+        raise AttributeError(name)
+
+    @property
+    def key(self):
+        k = self.policy.key
+        return self.record.get(k) if k else None
+
+    def explain(self) -> str:
+        from .explain import render
+        return render(self)
+
+    def as_row(self) -> dict:
+        """The output row of §11: the key, every named value, `flags` joined by `;`."""
+        row = {}
+        if self.policy.key:
+            row[self.policy.key] = self.key
+        row.update(self.values)
+        row["flags"] = ";".join(self.flags)
+        return row

@@ -1,0 +1,97 @@
+"""What evaluators share, generated code included: exact-decimal helpers and errors.
+
+Small and stable on purpose: generated modules import only this package. All
+arithmetic runs in CONTEXT (precision 28, ROUND_HALF_EVEN for inexact results,
+LANGUAGE.md §1); rounding a policy asks for is explicit and half up by default.
+"""
+from __future__ import annotations
+
+from decimal import (ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal,
+                     DivisionByZero, InvalidOperation, Overflow, localcontext)
+
+from .trace import AdjustStep, BoundHit, IndicatorTrace, TierChange, TierTrace, Trace
+
+CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN, Emax=999999, Emin=-999999,
+                  traps=[InvalidOperation, DivisionByZero, Overflow])
+ZERO, ONE = Decimal(0), Decimal(1)
+_MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "floor": ROUND_FLOOR, "ceil": ROUND_CEILING}
+
+__all__ = ["CONTEXT", "EvalError", "localcontext", "quantize", "ratio", "mean", "trimmed_mean", "streak",
+           "count", "list_min", "list_max", "clamp", "divide", "Trace", "IndicatorTrace", "AdjustStep",
+           "BoundHit", "TierTrace", "TierChange", "ZERO", "ONE", "round_count"]
+
+
+class EvalError(ArithmeticError):
+    """A value could not be computed for this subject (e.g. division by zero)."""
+
+    def __init__(self, message: str, where: str):
+        self.where = where
+        super().__init__(f"{where}: {message}")
+
+
+def quantize(x: Decimal, places: int, mode: str) -> Decimal:
+    """round/floor/ceil to `places` decimals: 2.5 → 3 and −0.125 → −0.13 for half_up."""
+    return x.quantize(ONE.scaleb(-places), rounding=_MODES[mode], context=CONTEXT)
+
+
+def round_count(x: Decimal, mode: str) -> int:
+    """A head count from a share of a group (quotas, distribute): half up unless asked."""
+    return int(x.quantize(ONE, rounding=_MODES[mode], context=CONTEXT))
+
+
+def divide(a: Decimal, b: Decimal, where: str) -> Decimal:
+    if b == 0:
+        raise EvalError("division by zero", where)
+    return CONTEXT.divide(a, b)
+
+
+def ratio(actual: Decimal, target: Decimal, where: str) -> Decimal:
+    """达到及超过标准值的计满分，低于的按完成比例折算: actual/target, at most 1."""
+    r = divide(actual, target, where)
+    return ONE if r > ONE else r
+
+
+def mean(xs, where: str) -> Decimal:
+    if not xs:
+        raise EvalError("mean of an empty list", where)
+    total = ZERO
+    for x in xs:
+        total = CONTEXT.add(total, x)
+    return CONTEXT.divide(total, Decimal(len(xs)))
+
+
+def trimmed_mean(xs, k: int, where: str) -> Decimal:
+    """去掉k个最高分和k个最低分后取平均."""
+    if len(xs) <= 2 * k:
+        raise EvalError(f"trimmed_mean drops {k} highest and {k} lowest, but the list has only {len(xs)} item(s)", where)
+    kept = sorted(xs)[k:len(xs) - k]
+    return mean(kept, where)
+
+
+def streak(xs, v) -> Decimal:
+    n = 0
+    for x in reversed(xs):
+        if x != v:
+            break
+        n += 1
+    return Decimal(n)
+
+
+def count(xs, v) -> Decimal:
+    return Decimal(sum(1 for x in xs if x == v))
+
+
+def list_min(xs, where: str) -> Decimal:
+    if not xs:
+        raise EvalError("min of an empty list", where)
+    return min(xs)
+
+
+def list_max(xs, where: str) -> Decimal:
+    if not xs:
+        raise EvalError("max of an empty list", where)
+    return max(xs)
+
+
+def clamp(x: Decimal, lo: Decimal, hi: Decimal) -> Decimal:
+    return lo if x < lo else hi if x > hi else x

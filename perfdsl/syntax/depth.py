@@ -1,0 +1,31 @@
+"""Bound the nesting depth of a parsed file before any recursive pass sees it.
+
+The checker, the interpreter and code generation walk expressions recursively; a
+10,000-deep parenthesised expression must end in a diagnostic, not a RecursionError.
+This walk is iterative.
+"""
+from __future__ import annotations
+
+import dataclasses
+
+from ..diagnostics import Diagnostic, Span
+
+MAX_DEPTH = 120
+
+
+def check_depth(roots) -> list[Diagnostic]:
+    stack = [(r, 1) for r in roots]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            span = getattr(node, "span", None) or Span("?", 1, 1, 1, 2)
+            return [Diagnostic("PD019", "error", span, f"expression nested more than {MAX_DEPTH} levels deep",
+                               "split it into named `let` values")]
+        if isinstance(node, (list, tuple)):
+            stack.extend((x, depth) for x in node)
+        elif dataclasses.is_dataclass(node) and not isinstance(node, Span):
+            for f in dataclasses.fields(node):
+                child = getattr(node, f.name)
+                if isinstance(child, (list, tuple)) or (dataclasses.is_dataclass(child) and not isinstance(child, Span)):
+                    stack.append((child, depth + 1))
+    return []

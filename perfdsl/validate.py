@@ -1,0 +1,217 @@
+"""Raw records → typed inputs, with every problem named by row and field.
+
+`input_model(policy)` is the pydantic model of one record (fields aliased to the
+policy's input names, so any Unicode or hostile name stays data). `validate_records`
+runs it over a whole file's rows and also checks what a single record cannot see:
+duplicate keys. Numbers become exact Decimals; tiers and choices stay strings.
+"""
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+
+from .ir import InputDef, Policy
+
+_TRUE = {"true", "1", "yes", "y", "是", "真", "t"}
+_FALSE = {"false", "0", "no", "n", "否", "假", "f"}
+
+
+@dataclass(frozen=True)
+class Problem:
+    row: int | None
+    field: str | None
+    message: str
+
+    def __str__(self) -> str:
+        where = [f"row {self.row}"] if self.row is not None else []
+        if self.field is not None:
+            where.append(f"field {self.field}")
+        return (", ".join(where) + ": " if where else "") + self.message
+
+
+class InputError(ValueError):
+    """Bad input data: every problem found, each naming its row and field."""
+
+    def __init__(self, problems: list[Problem]):
+        self.problems = problems
+        super().__init__("\n".join(str(p) for p in problems))
+
+
+def _bool(v: Any) -> Any:
+    if isinstance(v, str):
+        low = v.strip().lower()
+        if low in _TRUE:
+            return True
+        if low in _FALSE:
+            return False
+    return v
+
+
+def _number(v: Any) -> Any:
+    if isinstance(v, float):
+        raise ValueError("binary floats are not accepted; give the number as text or a JSON number")
+    if isinstance(v, str):
+        text = v.strip().replace(",", "") if v.strip().count(",") and "." in v else v.strip()
+        try:
+            d = Decimal(text)
+        except InvalidOperation:
+            return v
+        return d if d.is_finite() else v
+    return v
+
+
+def _list(v: Any) -> Any:
+    if isinstance(v, str):
+        text = v.strip()
+        if text.startswith("["):
+            try:
+                return json.loads(text, parse_float=Decimal)
+            except ValueError:
+                inner = text[1:-1] if text.endswith("]") else text[1:]
+                return [x.strip().strip('"') for x in inner.split(",") if x.strip()]
+        return [x.strip() for x in text.replace("；", ";").split(";") if x.strip()] if text else []
+    return v
+
+
+def _scalar_annotation(inp: InputDef, elem: bool = False) -> Any:
+    t = inp.type.elem if elem else inp.type
+    rng = inp.range
+    if t.kind == "bool":
+        return Annotated[bool, BeforeValidator(_bool)]
+    if t.kind == "num":
+        bounds = {}
+        if rng is not None and rng.lo is not None:
+            bounds["ge"] = rng.lo
+        if rng is not None and rng.hi is not None:
+            bounds["le"] = rng.hi
+        base = int if inp.is_int else Decimal
+        extra = {} if inp.is_int else {"allow_inf_nan": False}
+        return Annotated[base, BeforeValidator(_number), Field(**bounds, **extra)]
+    if inp.choices is not None and not elem:
+        return Literal[inp.choices]
+    return str
+
+
+def _annotation(inp: InputDef, tier_names: dict[str, tuple[str, ...]]) -> Any:
+    t = inp.type
+    if t.kind == "list":
+        if t.elem.kind == "tier":
+            elem: Any = Literal[tier_names[t.elem.tierset]]
+        else:
+            elem = _scalar_annotation(inp, elem=True)
+        bounds = {}
+        if inp.length is not None:
+            bounds["min_length"] = int(inp.length.lo)
+            if inp.length.hi is not None:
+                bounds["max_length"] = int(inp.length.hi)
+        return Annotated[list[elem], BeforeValidator(_list), Field(**bounds)]
+    if t.kind == "tier":
+        return Literal[tier_names[t.tierset]]
+    return _scalar_annotation(inp)
+
+
+def input_model(policy: Policy) -> type[BaseModel]:
+    """The pydantic model of one input record of this policy."""
+    tier_names = {d.name: d.tiers.names() for d in policy.definitions if d.tiers is not None}
+    fields = {f"f{i}": (_annotation(inp, tier_names), Field(alias=inp.name))
+              for i, inp in enumerate(policy.inputs)}
+    return create_model("InputRecord", __config__=ConfigDict(extra="ignore", coerce_numbers_to_str=True,
+                                                              populate_by_name=False), **fields)
+
+
+def _message(err: dict, inp: InputDef) -> str:
+    kind, value = err["type"], err.get("input")
+    shown = repr(value) if not isinstance(value, (dict, list)) else "this value"
+    if kind == "missing":
+        return "missing"
+    if kind in ("int_parsing", "int_from_float", "int_type"):
+        return f"expected a whole number, got {shown}"
+    if kind in ("decimal_parsing", "decimal_type", "decimal_finite_number", "value_error"):
+        return f"expected a number, got {shown}"
+    if kind in ("greater_than_equal", "less_than_equal"):
+        return f"{value} is outside the declared range {_range(inp)}"
+    if kind == "bool_parsing" or kind == "bool_type":
+        return f"expected true or false, got {shown}"
+    if kind == "literal_error":
+        return f"expected one of {err.get('ctx', {}).get('expected', '')}, got {shown}"
+    if kind in ("too_short", "too_long"):
+        n = len(value) if isinstance(value, list) else "?"
+        return f"the list has {n} item(s); declared length {_range_of(inp.length)}"
+    if kind == "string_type":
+        return f"expected text, got {shown}"
+    if kind == "list_type":
+        return f"expected a list, got {shown}"
+    return err.get("msg", "invalid value")
+
+
+def _range(inp: InputDef) -> str:
+    return _range_of(inp.range)
+
+
+def _range_of(rng) -> str:
+    return str(rng) if rng is not None else ""
+
+
+def _convert(inp: InputDef, value: Any) -> Any:
+    if inp.type.kind == "num":
+        return Decimal(value)
+    if inp.type.kind == "list":
+        if inp.type.elem.kind == "num":
+            return tuple(Decimal(x) for x in value)
+        return tuple(value)
+    return value
+
+
+class Validator:
+    """Validates records of one policy; reuse it for many rows."""
+
+    def __init__(self, policy: Policy):
+        self.policy = policy
+        self.model = input_model(policy)
+        self.by_alias = {inp.name: inp for inp in policy.inputs}
+        self.field_of = {f"f{i}": inp for i, inp in enumerate(policy.inputs)}
+
+    def one(self, raw: dict, row: int | None) -> tuple[dict | None, list[Problem]]:
+        if not isinstance(raw, dict):
+            return None, [Problem(row, None, "expected an object of field values")]
+        try:
+            parsed = self.model.model_validate(raw)
+        except ValidationError as err:
+            problems = []
+            for e in err.errors(include_url=False):
+                field = e["loc"][0] if e["loc"] else None
+                inp = self.by_alias.get(field) if isinstance(field, str) else None
+                problems.append(Problem(row, field if isinstance(field, str) else None,
+                                        _message(e, inp) if inp else e.get("msg", "invalid")))
+            return None, problems
+        return {inp.name: _convert(inp, getattr(parsed, f)) for f, inp in self.field_of.items()}, []
+
+    def many(self, rows: list[tuple[int, dict]]) -> tuple[list[dict], list[Problem], list[Problem]]:
+        """(records, errors, warnings) — warnings name unknown fields once per field."""
+        records, problems, warnings = [], [], []
+        key = self.policy.key
+        seen: dict[Any, int] = {}
+        unknown: dict[str, int] = {}
+        for number, raw in rows:
+            rec, errs = self.one(raw, number)
+            problems += errs
+            if isinstance(raw, dict):
+                for name in raw:
+                    if name not in self.by_alias and name not in unknown:
+                        unknown[name] = number
+            if rec is None:
+                continue
+            if key is not None:
+                k = rec[key]
+                if k in seen:
+                    problems.append(Problem(number, key, f"duplicate key {k!r} (first at row {seen[k]})"))
+                else:
+                    seen[k] = number
+            records.append(rec)
+        for name, number in unknown.items():
+            warnings.append(Problem(number, str(name), "unknown field, ignored"))
+        return records, problems, warnings
