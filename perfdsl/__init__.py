@@ -4,10 +4,21 @@
     result = policy.evaluate({"employee_id": "e1", "rejections": 2, ...})
     print(result.total, result.grade)
     print(result.explain())
-"""
-from .diagnostics import PolicyError
-from .policy import Policy, load
-from .result import Result
-from .validate import InputError, Problem
 
-__all__ = ["load", "Policy", "Result", "PolicyError", "InputError", "Problem"]
+The public names are imported on first use, so `import perfdsl.check` (the checker
+alone, as the `check` verb uses it) does not load the backends.
+"""
+from importlib import import_module
+
+_PUBLIC = {
+    "load": "policy", "Policy": "policy", "Result": "result", "PolicyError": "diagnostics",
+    "InputError": "validate", "Problem": "validate",
+}
+
+__all__ = sorted(_PUBLIC)
+
+
+def __getattr__(name: str):
+    if name in _PUBLIC:
+        return getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+    raise AttributeError(f"module 'perfdsl' has no attribute {name!r}")

@@ -581,3 +581,8 @@ def _write_atomically(path: Path, data: bytes) -> None:
     except BaseException:
         Path(tmp.name).unlink(missing_ok=True)
         raise
+
+
+def write_text_atomic(path: str | Path, text: str) -> None:
+    """Write a text file (e.g. a generated module) atomically, as UTF-8."""
+    _write_atomically(Path(path), text.encode("utf-8"))

@@ -14,7 +14,7 @@ from .diagnostics import PolicyError
 from .eval.interpret import Interpreter
 from .ir import Policy as PolicyIR
 from .result import Result
-from .runtime import CONTEXT, localcontext
+from .runtime import CONTEXT, EvalError, localcontext
 from .validate import InputError, Problem, Validator
 
 
@@ -53,13 +53,34 @@ class Policy:
         else:
             rec = record
         with localcontext(CONTEXT):
-            return self.backend.individual(rec, trace)
+            try:
+                return self.backend.individual(rec, trace)
+            except EvalError as err:
+                raise InputError([Problem(None, None, str(err))]) from None
 
-    def evaluate_cohort(self, records, *, trace: bool = True, validate: bool = True, first_row: int = 1) -> list[Result]:
-        """Every subject through the whole pipeline, cohort stage included, in input order."""
-        recs = self.validate(records, first_row) if validate else list(records)
+    def evaluate_cohort(self, records, *, trace: bool = True, validate: bool = True,
+                        row_numbers: list[int] | None = None) -> list[Result]:
+        """Every subject through the whole pipeline, cohort stage included, in input order.
+
+        Bad data raises InputError listing every bad row (numbered as in `row_numbers`,
+        else from 1); nothing is returned partially."""
+        records = list(records)
+        numbers = row_numbers or list(range(1, len(records) + 1))
+        if validate:
+            good, problems, _ = self._validator.many(list(zip(numbers, records)))
+            if problems:
+                raise InputError(problems)
+        else:
+            good = records
+        results, problems = [], []
         with localcontext(CONTEXT):
-            results = [self.backend.individual(r, trace) for r in recs]
+            for number, rec in zip(numbers, good):
+                try:
+                    results.append(self.backend.individual(rec, trace))
+                except EvalError as err:
+                    problems.append(Problem(number, None, str(err)))
+            if problems:
+                raise InputError(problems)
             cohort.apply(self.ir, self.backend, results)
         return results
 

@@ -52,6 +52,6 @@ class Result:
         row = {}
         if self.policy.key:
             row[self.policy.key] = self.key
-        row.update(self.values)
+        row.update({k: list(v) if isinstance(v, tuple) else v for k, v in self.values.items()})
         row["flags"] = ";".join(self.flags)
         return row

@@ -10,7 +10,7 @@ import dataclasses
 import hashlib
 from pathlib import Path
 
-from ..diagnostics import Diagnostic, Sources, Span
+from ..diagnostics import Diagnostic, Sources
 from ..ir import Interval, Policy
 from . import resolve
 from .declarations import Declarations
@@ -24,10 +24,11 @@ class CheckResult:
     policy: Policy | None
     diagnostics: list[Diagnostic]
     sources: Sources
+    module: bool = False  # a file without `policy`: only its syntax and imports are checked
 
     @property
     def ok(self) -> bool:
-        return self.policy is not None
+        return not any(d.is_error for d in self.diagnostics)
 
 
 def _hash(program) -> str:
@@ -44,24 +45,19 @@ def compile_file(path: str | Path, text: str | None = None) -> CheckResult:
     """Check a policy file (and its imports). Never raises for any input text."""
     program = resolve.load(path, text)
     policy = None
-    if not any(d.is_error for d in program.diagnostics):
+    module = program.policy is None and bool(program.sources.texts)
+    if not module and not any(d.is_error for d in program.diagnostics):
         policy = _check(program)
     errors = any(d.is_error for d in program.diagnostics)
     diags = sorted(program.diagnostics, key=lambda d: (d.span.file, d.span.line, d.span.col, d.severity))
-    return CheckResult(None if errors else policy, diags, program.sources)
+    return CheckResult(None if errors else policy, diags, program.sources, module and not errors)
 
 
 def _check(program) -> Policy | None:
-    if program.policy is None:
-        program.error("PD018", Span(program.root, 1, 1, 1, 2), "this file has no `policy` block",
-                      "a module is imported by a policy; check the policy file instead")
-        return None
     names = resolve.defined_names(program)
     decls = Declarations(program, names)
-    order = resolve.dependency_order(program, names, decls.rules_of)
-    if any(d.is_error for d in program.diagnostics if d.code == "PD005"):
-        return None
-    typer, definitions, flags = build_definitions(program, names, decls, order)
+    order, cyclic = resolve.dependency_order(program, names, decls.rules_of)
+    typer, definitions, flags = build_definitions(program, names, decls, order, cyclic)
     quotas, distributes = cohort_rules(program, decls, typer)
     pol = program.policy
     policy = Policy(

@@ -16,7 +16,7 @@ from . import ranges as R
 from .types import Typer
 
 
-def build_definitions(program, names, decls, order):
+def build_definitions(program, names, decls, order, cyclic: set[str]):
     env = R.RangeEnv()
     for inp in decls.inputs.values():
         if inp.type == NUM:
@@ -25,6 +25,7 @@ def build_definitions(program, names, decls, order):
             env.elems[inp.name] = inp.range or R.ANY
             env.lengths[inp.name] = inp.length or Interval(Decimal(0), None)
     typer = Typer(program, names, decls.inputs, decls.tier_sets, env, decls.rank)
+    typer.failed |= cyclic
     for item in program.items:
         if isinstance(item, A.Indicator) and names.get(item.name) is item:
             if item.weight is not None:
@@ -35,6 +36,7 @@ def build_definitions(program, names, decls, order):
     for item in order:
         d = _definition(program, typer, decls, item)
         if d is None:
+            typer.failed.add(item.name)
             continue
         definitions.append(d)
         typer.types[d.name] = d.type

@@ -170,8 +170,9 @@ def _item_reads(item, names: dict) -> set[str]:
     return out
 
 
-def dependency_order(program: Program, names: dict, rules_of: dict[str, list]) -> list:
-    """Value items in an order where each comes after what it reads; cycles are errors.
+def dependency_order(program: Program, names: dict, rules_of: dict[str, list]) -> tuple[list, set[str]]:
+    """Value items in an order where each comes after what it reads, and the names
+    caught in a cycle (reported here, left out of the order).
 
     `rules_of` maps a tier set name to the rules (veto, downgrade, limit) on it, whose
     conditions are part of computing that tier set."""
@@ -198,7 +199,8 @@ def dependency_order(program: Program, names: dict, rules_of: dict[str, list]) -
                 stack.pop()
                 path.pop()
                 state[node] = 2
-                order.append(values[node])
+                if node not in reported:
+                    order.append(values[node])
                 continue
             if state.get(nxt) == 1:
                 cycle = path[path.index(nxt):] + [nxt]
@@ -213,4 +215,4 @@ def dependency_order(program: Program, names: dict, rules_of: dict[str, list]) -
                 state[nxt] = 1
                 path.append(nxt)
                 stack.append((nxt, iter(sorted(deps[nxt]))))
-    return order
+    return order, reported

@@ -46,6 +46,7 @@ class Typer:
         self.allow_size = False
         self.table_checked: set[str] = set()
         self.inexact: set[str] = set()  # definitions fed by an unrounded inexact division
+        self.failed: set[str] = set()   # definitions already reported: readers stay quiet
 
     # ---- entry points --------------------------------------------------------------
     def expr(self, node, want: Type | None = None, scope: dict | None = None):
@@ -153,6 +154,8 @@ class Typer:
             return Ref(node.span, inp.type, name, "input")
         if name in self.types:
             return Ref(node.span, self.types[name], name, "value")
+        if name in self.failed:
+            raise Poison
         if name == "size" and self.allow_size:
             return Ref(node.span, NUM, "size", "size")
         owners = [ts for ts, tiers in self.tier_sets.items() if name in tiers]

@@ -1,0 +1,221 @@
+"""The `perfdsl` command: thin argument handling over the library.
+
+Every verb turns failures into messages and exit codes; no Python traceback reaches
+the user for any policy or data file.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import io
+from .check import compile_file
+from .diagnostics import render
+from .validate import InputError
+
+OK, FAIL, USAGE = 0, 1, 2
+
+
+def _out(text: str = "", err: bool = False) -> None:
+    stream = sys.stderr if err else sys.stdout
+    stream.write(text + "\n")
+
+
+def _perf_files(paths: list[str]) -> list[Path]:
+    files: list[Path] = []
+    for p in paths:
+        path = Path(p)
+        files += sorted(path.rglob("*.perf")) if path.is_dir() else [path]
+    return files
+
+
+def _print_diagnostics(result) -> None:
+    for d in result.diagnostics:
+        _out(render(d, result.sources), err=d.is_error)
+
+
+def cmd_check(args) -> int:
+    status = OK
+    for path in _perf_files(args.files):
+        result = compile_file(path)
+        _print_diagnostics(result)
+        errors = sum(d.is_error for d in result.diagnostics)
+        warnings = len(result.diagnostics) - errors
+        if errors:
+            status = FAIL
+            _out(f"{path}: {errors} error(s), {warnings} warning(s)", err=True)
+        else:
+            kind = " (module: checked with the policies that import it)" if result.module else ""
+            _out(f"{path}: ok{kind}" + (f", {warnings} warning(s)" if warnings else ""))
+    return status
+
+
+def _load(path: str, backend: str = "python"):
+    from .policy import Policy
+    result = compile_file(path)
+    if result.module:
+        _out(f"{path}: a module without a `policy` block; run the policy that imports it", err=True)
+        return None
+    if result.policy is None:
+        _print_diagnostics(result)
+        return None
+    return Policy(result.policy, [d for d in result.diagnostics if not d.is_error], backend)
+
+
+def _is_module(path: Path) -> bool:
+    from .syntax.parse import parse_text
+    try:
+        module, _ = parse_text(path.read_text(encoding="utf-8"), str(path))
+    except (OSError, UnicodeDecodeError):
+        return False
+    return module is not None and module.policy is None
+
+
+def cmd_test(args) -> int:
+    from .examples import run_examples
+    status, passed, failed = OK, 0, 0
+    for path in _perf_files(args.paths or ["policies"]):
+        if _is_module(path):
+            continue
+        policy = _load(str(path))
+        if policy is None:
+            status = FAIL
+            failed += 1
+            continue
+        for o in run_examples(policy):
+            if o.passed:
+                passed += 1
+                _out(f"PASS {path}:{o.line} {o.label}")
+            else:
+                failed += 1
+                status = FAIL
+                _out(f"FAIL {path}:{o.line} {o.label}")
+                for f in o.failures:
+                    _out(f"    {f}")
+    _out(f"{passed} passed, {failed} failed")
+    return status
+
+
+def _read_and_evaluate(policy, data: str, trace: bool):
+    rows = io.read_rows(data)
+    records = [r.values for r in rows]
+    numbers = [r.number for r in rows]
+    return rows, policy.evaluate_cohort(records, trace=trace, row_numbers=numbers)
+
+
+def _cohort_error():
+    from .cohort import CohortError
+    return CohortError
+
+
+def _report_data_error(err) -> int:
+    problems = getattr(err, "problems", None) or [str(err)]
+    for p in problems:
+        _out(str(p), err=True)
+    _out(f"{len(problems)} problem(s); nothing was written", err=True)
+    return FAIL
+
+
+def cmd_run(args) -> int:
+    policy = _load(args.file, args.backend)
+    if policy is None:
+        return FAIL
+    for w in policy.warnings:
+        pass  # `perfdsl check` shows warnings; a run stays quiet about them
+    try:
+        _, results = _read_and_evaluate(policy, args.input, trace=args.explain)
+        columns = output_columns(policy, args.explain)
+        rows = [r.as_row() | ({"explanation": r.explain()} if args.explain else {}) for r in results]
+        io.write_rows(args.output, columns, rows)
+    except (io.DataError, InputError, _cohort_error()) as err:
+        return _report_data_error(err)
+    except OSError as err:
+        _out(f"{args.output}: cannot write: {err.strerror}", err=True)
+        return FAIL
+    _out(f"{len(results)} subject(s) → {args.output}")
+    return OK
+
+
+def output_columns(policy, explain: bool) -> list[str]:
+    ir = policy.ir
+    cols = [ir.key] if ir.key else []
+    cols += [d.name for d in ir.definitions if d.name not in cols]
+    cols.append("flags")
+    if explain:
+        cols.append("explanation")
+    return cols
+
+
+def cmd_explain(args) -> int:
+    policy = _load(args.file)
+    if policy is None:
+        return FAIL
+    try:
+        _, results = _read_and_evaluate(policy, args.input, trace=True)
+    except (io.DataError, InputError, _cohort_error()) as err:
+        return _report_data_error(err)
+    key = policy.ir.key
+    chosen = [r for r in results if key is None or str(r.record.get(key)) == args.id]
+    if not chosen:
+        _out(f"no subject with {key} = {args.id}", err=True)
+        return FAIL
+    _out(chosen[0].explain())
+    return OK
+
+
+def cmd_compile(args) -> int:
+    from .codegen.python import generate
+    result = compile_file(args.file)
+    _print_diagnostics(result)
+    if result.policy is None:
+        return FAIL
+    source = generate(result.policy)
+    try:
+        io.write_text_atomic(args.output, source)
+    except OSError as err:
+        _out(f"{args.output}: cannot write: {err.strerror}", err=True)
+        return FAIL
+    _out(f"{args.file} → {args.output}")
+    return OK
+
+
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="perfdsl", description="Check, test, run and explain appraisal policies (.perf).")
+    sub = p.add_subparsers(dest="verb", required=True)
+    c = sub.add_parser("check", help="check policies; exit 1 on any error")
+    c.add_argument("files", nargs="+")
+    c.set_defaults(func=cmd_check)
+    t = sub.add_parser("test", help="run the policies' example blocks")
+    t.add_argument("paths", nargs="*")
+    t.set_defaults(func=cmd_test)
+    r = sub.add_parser("run", help="evaluate a data file (csv, xlsx, json, jsonl)")
+    r.add_argument("file")
+    r.add_argument("--input", required=True)
+    r.add_argument("--output", required=True)
+    r.add_argument("--explain", action="store_true", help="add an `explanation` column")
+    r.add_argument("--backend", choices=["python", "reference"], default="python")
+    r.set_defaults(func=cmd_run)
+    e = sub.add_parser("explain", help="print one subject's explanation")
+    e.add_argument("file")
+    e.add_argument("--input", required=True)
+    e.add_argument("--id", required=True)
+    e.set_defaults(func=cmd_explain)
+    g = sub.add_parser("compile", help="write the generated Python module")
+    g.add_argument("file")
+    g.add_argument("-o", "--output", required=True)
+    g.set_defaults(func=cmd_compile)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        _out("interrupted; nothing was written", err=True)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
