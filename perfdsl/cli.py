@@ -180,6 +180,37 @@ def cmd_compile(args) -> int:
     return OK
 
 
+def cmd_verify(args) -> int:
+    from .verify import disagreements, verify_properties
+    status = OK
+    for path in _perf_files(args.files):
+        if _is_module(path):
+            continue
+        policy = _load(str(path), "reference" if not args.backends else "python")
+        if policy is None:
+            status = FAIL
+            continue
+        _out(f"{path}:")
+        for v in verify_properties(policy, args.examples, args.seed):
+            if v.status == "proved":
+                _out(f"  PROVED {v.label}: {v.detail[0]}")
+            elif v.status == "passed":
+                _out(f"  PASS   {v.label}: {v.tried} inputs tried, no counterexample")
+            else:
+                status = FAIL
+                _out(f"  FAIL   {v.label}: counterexample after {v.tried} inputs (paste into an example):")
+                for line in v.detail:
+                    _out(f"    {line}")
+        if args.backends:
+            problems = disagreements(policy, args.examples, args.seed)
+            for p in problems:
+                status = FAIL
+                _out(f"  FAIL   backends: {p}")
+            if not problems:
+                _out(f"  PASS   backends agree on {args.examples} drawn subjects and cohorts")
+    return status
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="perfdsl", description="Check, test, run and explain appraisal policies (.perf).")
     sub = p.add_subparsers(dest="verb", required=True)
@@ -201,6 +232,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--input", required=True)
     e.add_argument("--id", required=True)
     e.set_defaults(func=cmd_explain)
+    v = sub.add_parser("verify", help="prove or search for counterexamples to properties")
+    v.add_argument("files", nargs="+")
+    v.add_argument("--examples", type=int, default=300, help="inputs to try per property (default 300)")
+    v.add_argument("--seed", type=int, default=None, help="seed for a reproducible search")
+    v.add_argument("--backends", action="store_true", help="also require generated code to agree with the reference")
+    v.set_defaults(func=cmd_verify)
     g = sub.add_parser("compile", help="write the generated Python module")
     g.add_argument("file")
     g.add_argument("-o", "--output", required=True)

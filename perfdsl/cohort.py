@@ -1,0 +1,358 @@
+"""The cohort stage (LANGUAGE.md §6): quotas, forced distribution, ranks, group aggregates.
+
+One implementation for every backend. `apply` takes the results of the individual
+stage, settles every tier a quota or `distribute` governs, then has the backend
+recompute what reads a final tier (`post`) and what reads the cohort (`cohort`: ranks,
+group aggregates, and every flag). All counts are whole numbers from exact decimals.
+
+Where §6 leaves a choice open, this module decides:
+- A vetoed subject holding a quota's tier keeps it and counts toward the quota: only the
+  other holders compete, best by rank, for the places left (as `distribute` step 3 does).
+- A tier that `distribute` does not bound may take any number (0..n).
+- In `distribute` step 5, when the lower end of the clamp exceeds the upper end (only
+  possible once vetoes or ceilings have upset the bounds), the lower end wins: a tier
+  takes everyone the later tiers' maximums cannot hold, rather than pushing subjects
+  further down than those maximums allow. It never takes more than remain. Every tier
+  whose final count leaves its bounds is reported as a warning.
+- Rank keys that name a tier set rank by tier, best first under `asc`.
+- A tie that makes a group fail leaves that group as it was; the error is raised after
+  every rule and group has been tried, so it lists all problems at once.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+from functools import cmp_to_key
+from types import SimpleNamespace
+
+from .eval.interpret import Interpreter
+from .ir import DistributeDef, GroupAgg, Policy, QuotaDef, RankOrder, Share
+from .result import Result
+from .runtime import CONTEXT, TierChange, round_count
+
+_ROUNDED = {"half_up": "rounded half up", "half_even": "rounded half even", "floor": "rounded down", "ceil": "rounded up"}
+
+
+class CohortError(Exception):
+    """The cohort cannot be placed; `problems` names each group, subject and number involved."""
+
+    def __init__(self, problems: list[str]):
+        self.problems = list(problems)
+        super().__init__("\n".join(self.problems))
+
+
+def apply(policy: Policy, backend, results: list[Result]) -> list[str]:
+    """Run the cohort stage over `results` in place; return the warnings, raise CohortError."""
+    placer = _Placer(policy, results)
+    for q in sorted(policy.quotas, key=lambda q: q.tier):  # best tier first: the excess cascades down
+        for value, members in _groups(results, q.group):
+            placer.quota(q, _label(q.group, value), members)
+    for d in policy.distributes:
+        for value, members in _groups(results, d.group):
+            placer.distribute(d, _label(d.group, value), members)
+    if placer.problems:
+        raise CohortError(placer.problems)
+    for r in results:
+        backend.post(r)
+    cohort = _Cohort(backend, results)
+    for r in results:
+        backend.cohort(r, SubjectContext(cohort, r))
+    return placer.warnings
+
+
+# ---- what cohort-stage expressions ask -------------------------------------------------
+class SubjectContext:
+    """One subject's view of the finished cohort: its ranks and its groups' aggregates."""
+
+    def __init__(self, cohort: "_Cohort", result: Result):
+        self._cohort, self._result = cohort, result
+        self.size = Decimal(len(cohort.results))  # read only by `when` lines, which use their group's
+
+    def rank(self, order: RankOrder, from_bottom: bool) -> Decimal:
+        rank, n = self._cohort.rank(order, self._result)
+        return Decimal(n + 1 - rank if from_bottom else rank)
+
+    def aggregate(self, node: GroupAgg) -> Decimal:
+        return self._cohort.aggregate(node, self._result)
+
+
+class _Cohort:
+    """The cohort after its tiers are final; each rank order and aggregate is computed once."""
+
+    def __init__(self, backend, results: list[Result]):
+        self.backend, self.results = backend, results
+        self._ranks: dict[int, dict[int, tuple[int, int]]] = {}
+        self._aggregates: dict[int, dict[object, Decimal]] = {}
+
+    def rank(self, order: RankOrder, r: Result) -> tuple[int, int]:
+        """(competition rank, group size) of r in `order`."""
+        if id(order) not in self._ranks:
+            table = {}
+            for _, members in _groups(self.results, order.group):
+                ranks = _competition_ranks(order, _ranked(order, members))
+                table.update((id(m), (ranks[id(m)], len(members))) for m in members)
+            self._ranks[id(order)] = table
+        return self._ranks[id(order)][id(r)]
+
+    def aggregate(self, node: GroupAgg, r: Result) -> Decimal:
+        if id(node) not in self._aggregates:
+            self._aggregates[id(node)] = {
+                value: _aggregate(node.fn, [self.backend.group_arg(node, m) for m in members])
+                for value, members in _groups(self.results, node.group)}
+        return self._aggregates[id(node)][_group_value(r, node.group)]
+
+
+def _aggregate(fn: str, values: list) -> Decimal:
+    if fn == "count":
+        return Decimal(sum(1 for v in values if v is True))
+    if fn == "min":
+        return min(values)
+    if fn == "max":
+        return max(values)
+    total = Decimal(0)
+    for v in values:
+        total = CONTEXT.add(total, v)
+    return total if fn == "sum" else CONTEXT.divide(total, Decimal(len(values)))
+
+
+# ---- groups and rank orders ------------------------------------------------------------
+def _group_value(r: Result, field: str | None):
+    return r.record[field] if field is not None else None
+
+
+def _groups(results: list[Result], field: str | None) -> list[tuple[object, list[Result]]]:
+    """The subjects by their value of `field`, in order of first appearance (one group without)."""
+    groups: dict[object, list[Result]] = {}
+    for r in results:
+        groups.setdefault(_group_value(r, field), []).append(r)
+    return list(groups.items())
+
+
+def _label(field: str | None, value) -> str:
+    return "the whole cohort" if field is None else f"group {field}={_fmt(value)}"
+
+
+def _rank_value(r: Result, name: str):
+    """A rank key's value; a tier set ranks by tier position, so `asc` puts the best first."""
+    if name in r.tiers:
+        return r.tiers[name].index
+    return r.values.get(name, r.record.get(name))
+
+
+def _compare(order: RankOrder, a: Result, b: Result) -> int:
+    """Negative when a ranks before b; 0 when they tie on every key."""
+    for k in order.keys:
+        x, y = _rank_value(a, k.name), _rank_value(b, k.name)
+        if x != y:
+            return -1 if ((x > y) if k.descending else (x < y)) else 1
+    return 0
+
+
+def _ranked(order: RankOrder, members: list[Result]) -> list[Result]:
+    return sorted(members, key=cmp_to_key(lambda a, b: _compare(order, a, b)))
+
+
+def _competition_ranks(order: RankOrder, ordered: list[Result]) -> dict[int, int]:
+    """1-based ranks by id(result); tied subjects share the smaller rank (1, 2, 2, 4)."""
+    ranks: dict[int, int] = {}
+    for i, r in enumerate(ordered):
+        tied = i > 0 and _compare(order, ordered[i - 1], r) == 0
+        ranks[id(r)] = ranks[id(ordered[i - 1])] if tied else i + 1
+    return ranks
+
+
+# ---- counts and wording ------------------------------------------------------------------
+def _count(share: Share, n: int, rounding: str) -> int:
+    """A head count: a percentage of the group size rounded as the rule says, or a plain count."""
+    return round_count(CONTEXT.multiply(share.value, Decimal(n)) if share.percent else share.value, rounding)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, Decimal):
+        return format(v.normalize(), "f")
+    return str(v)
+
+
+def _share_text(share: Share) -> str:
+    return f"{_fmt(CONTEXT.multiply(share.value, Decimal(100)))}%" if share.percent else _fmt(share.value)
+
+
+def _basis(shares: list[Share | None], n: int, rounding: str) -> str:
+    """Where counts came from, e.g. ` (10%..20% of 10, rounded half up)`; empty for plain counts."""
+    if not any(s is not None and s.percent for s in shares):
+        return ""
+    return f" ({'..'.join(_share_text(s) if s else '' for s in shares)} of {n}, {_ROUNDED[rounding]})"
+
+
+# ---- quotas and distribution -------------------------------------------------------------
+class _Placer:
+    """Applies quota and `distribute` rules group by group, collecting warnings and problems."""
+
+    def __init__(self, policy: Policy, results: list[Result]):
+        self.policy = policy
+        self.interpreter = Interpreter(policy)  # `when` conditions: group facts, no backend needed
+        self.position = {id(r): i for i, r in enumerate(results, start=1)}
+        self.warnings: list[str] = []
+        self.problems: list[str] = []
+
+    def who(self, r: Result) -> str:
+        """A subject by its key, or by its position in the input when the policy has none."""
+        return _fmt(r.key) if self.policy.key else f"#{self.position[id(r)]}"
+
+    def cut(self, order: RankOrder, candidates: list[Result], k: int, ties_share: bool, what: str, label: str) -> int | None:
+        """How many of `candidates` (best first) get in when `k` places are open.
+
+        More than k when tied subjects straddle the cut and the rule says `ties share`;
+        None, with a problem recorded, when they straddle it and it does not."""
+        if k <= 0 or k >= len(candidates) or _compare(order, candidates[k - 1], candidates[k]) != 0:
+            return min(max(k, 0), len(candidates))
+        first, last = k - 1, k
+        while first > 0 and _compare(order, candidates[first - 1], candidates[first]) == 0:
+            first -= 1
+        while last + 1 < len(candidates) and _compare(order, candidates[last], candidates[last + 1]) == 0:
+            last += 1
+        if ties_share:
+            return last + 1
+        tied = candidates[first:last + 1]
+        keys = ", ".join(f"{key.name} = {_fmt(_rank_value(tied[0], key.name))}" for key in order.keys)
+        self.problems.append(
+            f"{label}: {', '.join(self.who(r) for r in tied)} tie ({keys}) at the cut of {what}: "
+            f"{k - first} of them would get in and {last + 1 - k} would not; "
+            "add a rank key that separates them, or write `ties share`")
+        return None
+
+    def quota(self, q: QuotaDef, label: str, members: list[Result]) -> None:
+        """At most hi of the group keep tier q.tier, the best by rank; the rest move down one."""
+        names = self.policy.definition(q.tierset).tiers.names()
+        tier, n = names[q.tier], len(members)
+        hi = _count(q.hi, n, q.rounding) if q.hi is not None else n
+        lo = _count(q.lo, n, q.rounding) if q.lo is not None else 0
+        bound = f"{lo}..{hi}" if q.lo is not None else f"at most {hi}"
+        rule = f"quota {tier} {bound}{_basis([q.lo, q.hi] if q.lo is not None else [q.hi], n, q.rounding)}"
+        ordered = _ranked(q.rank, members)
+        holders = [r for r in ordered if r.tiers[q.tierset].index == q.tier]
+        pinned = [r for r in holders if r.tiers[q.tierset].pinned]
+        free = [r for r in holders if not r.tiers[q.tierset].pinned]
+        keep = self.cut(q.rank, free, hi - len(pinned), q.ties_share, rule, label)
+        if keep is None:
+            return
+        kept, moved = len(pinned) + keep, {id(r) for r in free[keep:]}
+        if kept > hi:
+            why = "vetoed subjects keep their tier" if len(pinned) > hi else "tied subjects share the last place"
+            self.warnings.append(f"{label}: {kept} keep {tier}, above the quota's {hi} ({why})")
+        if kept < lo:
+            self.warnings.append(f"{label}: only {kept} hold {tier}, short of the quota's minimum {lo} (a quota never promotes)")
+        summary = f"{rule} in {label} ({n} subjects): {kept} keep {tier}, {len(moved)} moved to {names[q.tier + 1]}"
+        ranks = _competition_ranks(q.rank, ordered)
+        for r in ordered:
+            index = r.tiers[q.tierset].index
+            if id(r) in moved:
+                index, outcome = q.tier + 1, f"moved to {names[q.tier + 1]}"
+            elif index != q.tier:
+                outcome = f"not in {tier}"
+            else:
+                outcome = "vetoed: kept, and counted" if r.tiers[q.tierset].pinned else "kept"
+            _place(r, q.tierset, names, index, "quota", q.span.line,
+                   f"rank {ranks[id(r)]} of {n} in {label}; {rule}; {outcome}")
+            r.cohort_notes.append(summary)
+
+    def distribute(self, d: DistributeDef, label: str, members: list[Result]) -> None:
+        """Forced distribution of one group: §6 steps 1–5."""
+        if not self.same_when_fields(d, label, members):
+            return
+        names = self.policy.definition(d.tierset).tiers.names()
+        last, n = len(names) - 1, len(members)
+        lo, hi, texts = self.bounds(d, names, members)
+        if sum(lo) > n or sum(hi) < n:
+            each = ", ".join(f"{t} {texts[i]}" for i, t in enumerate(names))
+            self.problems.append(
+                f"{label}: cannot distribute {n} subjects: the tiers' minimums sum to {sum(lo)} and their "
+                f"maximums to {sum(hi)}, so no placement fits ({each})")
+            return
+        state = {id(r): r.tiers[d.tierset] for r in members}
+        ordered = _ranked(d.rank, members)
+        placed = {id(r): state[id(r)].index for r in ordered if state[id(r)].pinned}
+        pins = [sum(1 for t in placed.values() if t == i) for i in range(len(names))]
+        lo_free = [max(0, lo[i] - pins[i]) for i in range(len(names))]
+        hi_free = [max(0, hi[i] - pins[i]) for i in range(len(names))]
+        rest = [r for r in ordered if id(r) not in placed]
+        for t in range(last):
+            better = sum(1 for r in rest if state[id(r)].index <= t)
+            k = _take(better, max(lo_free[t], len(rest) - sum(hi_free[t + 1:])),
+                      min(hi_free[t], len(rest) - sum(lo_free[t + 1:])), len(rest))
+            allowed = [r for r in rest if max(state[id(r)].ceiling, state[id(r)].limit) <= t]
+            if len(allowed) < k:
+                self.warnings.append(f"{label}: {names[t]} should take {k} more, but only {len(allowed)} of the "
+                                     "remaining subjects may receive it (a downgrade or limit caps the others)")
+            took = self.cut(d.rank, allowed, k, d.ties_share, f"distribute {names[t]} (takes {k})", label)
+            if took is None:
+                return
+            placed.update((id(r), t) for r in allowed[:took])
+            rest = [r for r in rest if id(r) not in placed]
+        placed.update((id(r), last) for r in rest)
+        counts = [sum(1 for t in placed.values() if t == i) for i in range(len(names))]
+        for i, t in enumerate(names):
+            vetoed = f" ({pins[i]} of them vetoed)" if pins[i] else ""
+            if counts[i] > hi[i]:
+                self.warnings.append(f"{label}: {t} holds {counts[i]}{vetoed}, above its maximum {hi[i]}")
+            elif counts[i] < lo[i]:
+                self.warnings.append(f"{label}: {t} holds {counts[i]}, below its minimum {lo[i]}")
+        summary = f"distribute in {label} ({n} subjects): " + ", ".join(
+            f"{t} {counts[i]} of {texts[i]}" for i, t in enumerate(names))
+        ranks = _competition_ranks(d.rank, ordered)
+        for r in ordered:
+            t = placed[id(r)]
+            how = "vetoed, placed first in" if state[id(r)].pinned else "placed in"
+            _place(r, d.tierset, names, t, "distribute", d.span.line,
+                   f"rank {ranks[id(r)]} of {n} in {label}; {names[t]} {texts[t]} took {counts[t]}; {how} {names[t]}")
+            r.cohort_notes.append(summary)
+
+    def bounds(self, d: DistributeDef, names: tuple[str, ...], members: list[Result]):
+        """Step 1: each tier's (lo, hi) counts for this group, and how they came about."""
+        n = len(members)
+        lo, hi, texts = [0] * len(names), [n] * len(names), [f"0..{n} (unbounded)"] * len(names)
+
+        def set_bounds(b, because: str) -> None:
+            lo[b.tier] = _count(b.lo, n, d.rounding)
+            hi[b.tier] = _count(b.hi, n, d.rounding) if b.hi is not None else n
+            texts[b.tier] = f"{lo[b.tier]}..{hi[b.tier]}{_basis([b.lo, b.hi], n, d.rounding)}{because}"
+
+        for b in d.bounds:
+            set_bounds(b, "")
+        env = {**members[0].record, **members[0].values}
+        group = SimpleNamespace(size=Decimal(n))
+        for w in d.whens:
+            if self.interpreter.eval(w.cond, env, group):
+                for b in w.bounds:
+                    set_bounds(b, f" by `when` on line {w.span.line}")
+        return lo, hi, texts
+
+    def same_when_fields(self, d: DistributeDef, label: str, members: list[Result]) -> bool:
+        """A `when` reads group facts: each field it reads must be one value across the group."""
+        ok = True
+        for field in d.when_fields:
+            holders: dict[object, list[str]] = {}
+            for r in members:
+                holders.setdefault(r.record[field], []).append(self.who(r))
+            if len(holders) > 1:
+                ok = False
+                self.problems.append(
+                    f"{label}: `{field}` must be the same for the whole group (a `when` of distribute reads it), but it is "
+                    + "; ".join(f"{_fmt(v)} for {', '.join(who)}" for v, who in holders.items()))
+        return ok
+
+
+def _take(q: int, lo: int, hi: int, rem: int) -> int:
+    """Step 5's k = clamp(q, lo, hi), at most rem; where lo > hi the lower bound wins."""
+    return min(rem, max(lo, min(q, hi)))
+
+
+def _place(r: Result, tierset: str, names: tuple[str, ...], index: int, kind: str, line: int, detail: str) -> None:
+    """Give r tier `index`, noting in its trace the rank and bound that decided it."""
+    state = r.tiers[tierset]
+    before = names[state.index]
+    state.index = index
+    r.values[tierset] = names[index]
+    if r.trace is not None:
+        r.trace.tier(tierset).changes.append(TierChange(kind, before, names[index], None, line, detail))

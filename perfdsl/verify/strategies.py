@@ -1,0 +1,120 @@
+"""Hypothesis strategies for a policy's input records, built from its declarations.
+
+Numbers stay inside their declared ranges (open ranges get a generous finite bound),
+decimals favour the policy's own thresholds and bounds so that boundary cases such as
+a total of exactly 90 come up early; lists respect their `length`, tiers and choices
+draw from their names. Records are typed like validated data: Decimals, str, bool, tuples.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from hypothesis import strategies as st
+
+from ..ir import Const, Fn, InputDef, Policy, Prim, Ref
+
+SPAN_IF_OPEN = Decimal(1000)
+
+
+def _bounds(inp: InputDef) -> tuple[Decimal, Decimal]:
+    rng = inp.range
+    lo = rng.lo if rng is not None and rng.lo is not None else None
+    hi = rng.hi if rng is not None and rng.hi is not None else None
+    if lo is None and hi is None:
+        lo, hi = -SPAN_IF_OPEN, SPAN_IF_OPEN
+    elif lo is None:
+        lo = hi - 2 * SPAN_IF_OPEN
+    elif hi is None:
+        hi = lo + SPAN_IF_OPEN
+    return lo, hi
+
+
+def _interesting(policy: Policy, name: str) -> list[Decimal]:
+    """Constants the policy compares this input with directly (thresholds, band edges)."""
+    found: set[Decimal] = set()
+    stack = [d.expr for d in policy.definitions if d.expr is not None]
+    for d in policy.definitions:
+        if d.tiers is not None:
+            stack.append(d.tiers.by)
+            stack += [r.cond for r in d.tiers.rules]
+        if d.indicator is not None:
+            stack += [a.cond for a in d.indicator.adjustments if a.cond is not None]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Prim):
+            if e.fn in (Fn.GE, Fn.GT, Fn.LE, Fn.LT, Fn.EQ, Fn.NE):
+                a, b = e.args
+                if isinstance(a, Ref) and a.name == name and isinstance(b, Const) and isinstance(b.value, Decimal):
+                    found.add(b.value)
+            stack.extend(e.args)
+        elif hasattr(e, "cond"):
+            stack += [e.cond, e.then, e.else_]
+    return sorted(found)
+
+
+def _number(policy: Policy, inp: InputDef, elem: bool = False) -> st.SearchStrategy:
+    lo, hi = _bounds(inp)
+    if inp.is_int:
+        lo_i, hi_i = int(lo.to_integral_value("ROUND_CEILING")), int(hi.to_integral_value("ROUND_FLOOR"))
+        base = st.integers(min_value=lo_i, max_value=hi_i).map(Decimal)
+    else:
+        base = st.decimals(min_value=lo, max_value=hi, places=2, allow_nan=False, allow_infinity=False)
+    edges = [lo, hi] if elem else [lo, hi] + _interesting(policy, inp.name)
+    edges = [e for e in edges if lo <= e <= hi and (not inp.is_int or e == e.to_integral_value())]
+    return st.one_of(base, st.sampled_from(sorted(set(edges)))) if edges else base
+
+
+def _scalar(policy: Policy, inp: InputDef, kind, elem: bool = False) -> st.SearchStrategy:
+    if kind.kind == "bool":
+        return st.booleans()
+    if kind.kind == "num":
+        return _number(policy, inp, elem)
+    if kind.kind == "tier":
+        return st.sampled_from(policy.definition(kind.tierset).tiers.names())
+    if inp.choices:
+        return st.sampled_from(inp.choices)
+    return st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789甲乙丙", min_size=1, max_size=6)
+
+
+def input_strategy(policy: Policy, inp: InputDef) -> st.SearchStrategy:
+    t = inp.type
+    if t.kind == "list":
+        length = inp.length
+        lo = int(length.lo) if length is not None and length.lo is not None else 0
+        hi = int(length.hi) if length is not None and length.hi is not None else lo + 6
+        return st.lists(_scalar(policy, inp, t.elem, elem=True), min_size=lo, max_size=hi).map(tuple)
+    return _scalar(policy, inp, t)
+
+
+def strategies(policy) -> st.SearchStrategy:
+    """A strategy of valid input records (dicts) for a policy (IR or loaded Policy)."""
+    ir = getattr(policy, "ir", policy)
+    return st.fixed_dictionaries({inp.name: input_strategy(ir, inp) for inp in ir.inputs})
+
+
+def cohorts(policy, min_size: int = 1, max_size: int = 30) -> st.SearchStrategy:
+    """Cohorts of records with distinct keys (the key is rewritten to s0, s1, ...)."""
+    ir = getattr(policy, "ir", policy)
+    groups = [g for g in {q.group for q in ir.quotas} | {d.group for d in ir.distributes} if g]
+
+    def keyed(records):
+        out = []
+        for i, r in enumerate(records):
+            r = dict(r)
+            if ir.key:
+                r[ir.key] = f"s{i:03d}"
+            out.append(r)
+        return _constant_fields(ir, out, groups)
+    return st.lists(strategies(ir), min_size=min_size, max_size=max_size).map(keyed)
+
+
+def _constant_fields(ir, records, groups):
+    """Fields a `distribute ... when` reads must be constant within a group: copy them."""
+    fields = {f for d in ir.distributes for f in d.when_fields}
+    for g in groups:
+        first: dict = {}
+        for r in records:
+            leader = first.setdefault(r.get(g), r)
+            for f in fields:
+                r[f] = leader[f]
+    return records
