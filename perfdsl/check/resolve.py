@@ -6,6 +6,7 @@ first. A name defined twice is an error pointing at both places.
 """
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -99,6 +100,8 @@ def load(path: str | Path, text: str | None = None) -> Program:
 
 
 def _display(target: Path, imp: A.Import) -> str:
+    """How an imported file is named in diagnostics: relative to the working directory."""
+    target = Path(os.path.normpath(target))
     try:
         return str(target.relative_to(Path.cwd()))
     except ValueError:

@@ -482,6 +482,14 @@ _TOKEN_WORDS = {
 }
 
 
+_KEYWORD_WORDS = {
+    "policy", "key", "period", "scale", "input", "let", "score", "outcome", "def", "indicator", "table", "tiers",
+    "veto", "downgrade", "limit", "quota", "distribute", "flag", "property", "monotone", "example", "import",
+    "方案", "主键", "周期", "分制", "输入", "设", "得分", "结果", "定义", "指标", "档次表", "等次", "否决", "降级",
+    "限制", "名额", "分布", "标记", "性质", "单调", "示例", "引用",
+}
+
+
 def _describe(term: str) -> str:
     if term in _TOKEN_WORDS:
         return _TOKEN_WORDS[term]
@@ -516,9 +524,13 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
     hint = f"expected {shown}"
     if tok.type != "NAME" and value.isidentifier() and "NAME" in expected:
         hint += f"; `{value}` is a keyword here — pick another name"
-    return Diagnostic("PD001", "error", Span(file, tok.line, tok.column, tok.line, end),
-                      f"unexpected {value!r}" if tok.type not in _TOKEN_WORDS else f"unexpected {_describe(tok.type)} {value!r}",
-                      hint)
+    previous = (getattr(err, "token_history", None) or [None])[-1]
+    if previous is not None and previous.type == "NAME" and str(previous) in _KEYWORD_WORDS:
+        hint = (f"`{previous}` on line {previous.line} was read as a name: the expression before it is unfinished")
+    what = f"{_describe(tok.type)}" if tok.type in _TOKEN_WORDS and tok.type not in ("NAME", "NUMBER", "STRING", "PERCENT") else ""
+    shown_tok = f"`{value}`" if tok.type != "STRING" else value
+    message = f"unexpected {what}" if what else f"unexpected {shown_tok}"
+    return Diagnostic("PD001", "error", Span(file, tok.line, tok.column, tok.line, end), message, hint)
 
 
 def parse_text(text: str, file: str) -> tuple[A.Module | None, list[Diagnostic]]:
