@@ -7,6 +7,8 @@ Diagnostics with a position, a caret and a hint.
 """
 from __future__ import annotations
 
+import re
+import threading
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
@@ -465,13 +467,18 @@ class _Builder(Transformer):
 
 
 @lru_cache(maxsize=1)
-def _grammar_text() -> str:
-    return grammar_path().read_text(encoding="utf-8")
+def _parser() -> tuple[Lark, _Builder]:
+    """One LALR parser for the process: building it costs far more than a parse.
+
+    The transformer is inlined into the parser, so it is shared too; `parse_text`
+    resets it for each file under a lock."""
+    builder = _Builder("")
+    lark = Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
+                transformer=builder, maybe_placeholders=True)
+    return lark, builder
 
 
-def _lark(builder: _Builder) -> Lark:
-    return Lark(_grammar_text(), parser="lalr", lexer="contextual", transformer=builder,
-                maybe_placeholders=True, cache=False)
+_LOCK = threading.Lock()
 
 
 _TOKEN_WORDS = {
@@ -480,7 +487,6 @@ _TOKEN_WORDS = {
     "COLON": "`:`", "COMMA": "`,`", "EQUAL": "`=`", "CMP_OP": "a comparison", "PLUS": "`+`", "MINUS": "`-`",
     "MUL_OP": "`*` or `/`", "ARROW": "`->`", "TABLE_ROW": "a table row `| ... |`", "$END": "the end of the file",
 }
-
 
 _KEYWORD_WORDS = {
     "policy", "key", "period", "scale", "input", "let", "score", "outcome", "def", "indicator", "table", "tiers",
@@ -524,9 +530,10 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
     hint = f"expected {shown}"
     if tok.type != "NAME" and value.isidentifier() and "NAME" in expected:
         hint += f"; `{value}` is a keyword here — pick another name"
-    previous = (getattr(err, "token_history", None) or [None])[-1]
-    if previous is not None and previous.type == "NAME" and str(previous) in _KEYWORD_WORDS:
-        hint = (f"`{previous}` on line {previous.line} was read as a name: the expression before it is unfinished")
+    before = re.search(r"(\w+)\s*$", text[: tok.start_pos]) if tok.start_pos is not None else None
+    if before and before.group(1) in _KEYWORD_WORDS:
+        line_of = text.count("\n", 0, before.start(1)) + 1
+        hint = f"`{before.group(1)}` on line {line_of} was read as a name: the expression before it is unfinished"
     what = f"{_describe(tok.type)}" if tok.type in _TOKEN_WORDS and tok.type not in ("NAME", "NUMBER", "STRING", "PERCENT") else ""
     shown_tok = f"`{value}`" if tok.type != "STRING" else value
     message = f"unexpected {what}" if what else f"unexpected {shown_tok}"
@@ -535,20 +542,22 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
 
 def parse_text(text: str, file: str) -> tuple[A.Module | None, list[Diagnostic]]:
     """Parse one file's text. Returns the module (None on a syntax error) and diagnostics."""
-    builder = _Builder(file)
     folded = fold_fullwidth(text.replace("\r\n", "\n").replace("\r", "\n"))
     if "\x00" in folded:
         line = folded[: folded.index("\x00")].count("\n") + 1
         col = folded.index("\x00") - (folded.rfind("\n", 0, folded.index("\x00")) + 1) + 1
         return None, [Diagnostic("PD001", "error", Span(file, line, col, line, col + 1),
                                  "NUL character in the policy file", "save the file as plain UTF-8 text")]
-    try:
-        items = _lark(builder).parse(folded)
-    except UnexpectedInput as err:
-        return None, [_syntax_diagnostic(err, file, folded)]
-    except VisitError as err:  # a callback failed: report at the file start, never a traceback
-        return None, [Diagnostic("PD001", "error", Span(file, 1, 1, 1, 2), f"could not read the policy: {err.orig_exc}")]
-    problems = builder.problems + check_depth(items)
+    lark, builder = _parser()
+    with _LOCK:
+        builder.file, builder.problems = file, []
+        try:
+            items = lark.parse(folded)
+        except UnexpectedInput as err:
+            return None, [_syntax_diagnostic(err, file, folded)]
+        except VisitError as err:  # a callback failed: report at the file start, never a traceback
+            return None, [Diagnostic("PD001", "error", Span(file, 1, 1, 1, 2), f"could not read the policy: {err.orig_exc}")]
+        problems = builder.problems + check_depth(items)
     if any(d.is_error for d in problems):
         return None, problems
     imports = tuple(i for i in items if isinstance(i, A.Import))
