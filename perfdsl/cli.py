@@ -121,8 +121,6 @@ def cmd_run(args) -> int:
     policy = _load(args.file, args.backend)
     if policy is None:
         return FAIL
-    for w in policy.warnings:
-        pass  # `perfdsl check` shows warnings; a run stays quiet about them
     try:
         _, results = _read_and_evaluate(policy, args.input, trace=args.explain)
         columns = output_columns(policy, args.explain)
@@ -133,6 +131,8 @@ def cmd_run(args) -> int:
     except OSError as err:
         _out(f"{args.output}: cannot write: {err.strerror}", err=True)
         return FAIL
+    for warning in policy.last_warnings:
+        _out(f"warning: {warning}", err=True)
     _out(f"{len(results)} subject(s) → {args.output}")
     return OK
 
@@ -140,7 +140,7 @@ def cmd_run(args) -> int:
 def output_columns(policy, explain: bool) -> list[str]:
     ir = policy.ir
     cols = [ir.key] if ir.key else []
-    cols += [d.name for d in ir.definitions if d.name not in cols]
+    cols += [n for n in ir.output_names() if n not in cols]
     cols.append("flags")
     if explain:
         cols.append("explanation")

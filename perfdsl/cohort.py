@@ -65,7 +65,7 @@ class SubjectContext:
 
     def __init__(self, cohort: "_Cohort", result: Result):
         self._cohort, self._result = cohort, result
-        self.size = Decimal(len(cohort.results))  # read only by `when` lines, which use their group's
+        self.size = Decimal(len(cohort.results))  # `size` is for `when` lines, which get their group's
 
     def rank(self, order: RankOrder, from_bottom: bool) -> Decimal:
         rank, n = self._cohort.rank(order, self._result)

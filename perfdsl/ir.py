@@ -274,7 +274,7 @@ class QuotaDef:
     tierset: str
     tier: int
     lo: Share | None
-    hi: Share
+    hi: Share | None  # None: no upper bound (`count 3..`)
     group: str | None
     rank: RankOrder
     rounding: str  # half_up half_even floor ceil
@@ -352,7 +352,15 @@ class Policy:
     examples: tuple[ExampleDef, ...]
     properties: tuple[PropertyDef, ...]
     source_hash: str
-    labels: dict = field(default_factory=dict, compare=False)
+    declared: tuple[str, ...] = ()  # definition names in the order the policy writes them
+
+    def output_names(self) -> list[str]:
+        """Named values in output order (§11): indicators, lets, scores, tiers, outcomes,
+        each kind in declaration order."""
+        rank = {n: i for i, n in enumerate(self.declared)}
+        kinds = ("indicator", "let", "score", "tiers", "outcome")
+        defs = sorted(self.definitions, key=lambda d: (kinds.index(d.kind), rank.get(d.name, len(rank))))
+        return [d.name for d in defs]
 
     def definition(self, name: str) -> Definition:
         return next(d for d in self.definitions if d.name == name)

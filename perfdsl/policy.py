@@ -27,6 +27,7 @@ class Policy:
         self.reference = Interpreter(ir)
         self.backend = self.reference if backend == "reference" else _compiled(ir)
         self._validator = Validator(ir)
+        self.last_warnings: list[str] = []  # what the last cohort run warned about
 
     @property
     def name(self) -> str:
@@ -81,7 +82,7 @@ class Policy:
                     problems.append(Problem(number, None, str(err)))
             if problems:
                 raise InputError(problems)
-            cohort.apply(self.ir, self.backend, results)
+            self.last_warnings = cohort.apply(self.ir, self.backend, results)
         return results
 
 

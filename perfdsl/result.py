@@ -52,6 +52,8 @@ class Result:
         row = {}
         if self.policy.key:
             row[self.policy.key] = self.key
-        row.update({k: list(v) if isinstance(v, tuple) else v for k, v in self.values.items()})
+        for name in self.policy.output_names():
+            v = self.values.get(name)
+            row[name] = list(v) if isinstance(v, tuple) else v
         row["flags"] = ";".join(self.flags)
         return row

@@ -65,6 +65,7 @@ def _check(program) -> Policy | None:
         scale=decls.scale, rank=decls.rank, inputs=tuple(decls.inputs.values()),
         definitions=tuple(definitions), flags=tuple(flags), quotas=tuple(quotas),
         distributes=tuple(distributes), examples=(), properties=(), source_hash=_hash(program),
+        declared=tuple(n for n, item in names.items() if isinstance(item, resolve.VALUE_ITEMS)),
     )
     if any(d.is_error for d in program.diagnostics):
         return None

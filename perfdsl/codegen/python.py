@@ -30,6 +30,7 @@ from pathlib import Path
 
 import jinja2
 
+from .. import runtime as rt
 from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, Rank, Ref
 
 GENERATOR_VERSION = "1"
@@ -96,6 +97,11 @@ def _finalize(value):
     return value
 
 
+def _block(text: str, width: int) -> str:
+    """Rendered statements indented by `width`, without blank lines or a final newline."""
+    return "\n".join(" " * width + ln for ln in text.split("\n") if ln.strip())
+
+
 _ENV: jinja2.Environment | None = None
 
 
@@ -107,6 +113,7 @@ def environment() -> jinja2.Environment:
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
             keep_trailing_newline=True, finalize=_finalize)
         env.filters["pylit"] = pylit
+        env.filters["block"] = _block
         _ENV = env
     return _ENV
 
@@ -274,7 +281,9 @@ class FnPlan:
     defs: list[DefPlan]
     flags: list[FlagPlan]
     ctx_none: bool  # the interpreter passes no cohort context here
-    value: Val | None = None  # group_arg
+    value: Val | None = None  # group_arg: the aggregate's argument
+    span: int = -1
+    line: int = 0
 
 
 @dataclass
@@ -395,6 +404,9 @@ class _Lowering:
                 a = self._truth(e.args[0], self.expr(e.args[0], s))
                 b = self._truth(e.args[1], self.expr(e.args[1], s))
                 return Code(f"({a} {e.fn.value} {b})")
+            if e.fn is Fn.NEG and isinstance(e.args[0], Const) and isinstance(e.args[0].value, Decimal) \
+                    and e.args[0].value.is_finite():
+                return self.const(rt.CONTEXT.minus(e.args[0].value))  # folded exactly as evaluated
             return self.prim(e, [self.expr(x, s) for x in e.args])
         raise TypeError(f"unknown IR expression {type(e).__name__}")
 
@@ -564,7 +576,7 @@ class _Lowering:
     def group_fn(self, node: GroupAgg) -> FnPlan:
         s = _Scope(self, "group")
         value = self.val(node.arg, s)
-        return FnPlan(s.preloads, [], [], s.uses_ctx, value)
+        return FnPlan(s.preloads, [], [], s.uses_ctx, value, self.span(node.span), _int(node.span.line))
 
 
 def _is_bool(e) -> bool:
