@@ -30,29 +30,31 @@ class Outcome:
 
 def run_examples(policy) -> list[Outcome]:
     """Every example of a loaded Policy, on its compiled backend and the reference."""
+    return [run_example(policy, ex) for ex in policy.ir.examples]
+
+
+def run_example(policy, ex: ExampleDef) -> Outcome:
+    """One example on every backend; failures name the line, the value and both numbers."""
     backends = [("generated", policy.backend), ("reference", policy.reference)]
     if policy.backend is policy.reference:
         backends = backends[1:]
-    outcomes = []
-    for ex in policy.ir.examples:
-        out = Outcome(policy.ir.file, ex.span.line, ex.label)
-        seen = {}
-        for name, backend in backends:
-            try:
-                with localcontext(CONTEXT):
-                    actual = _run(policy.ir, backend, ex)
-            except (EvalError, cohort.CohortError) as err:
-                out.failures.append(f"[{name}] {err}")
-                continue
-            seen[name] = actual
-            for exp in ex.expects:
-                problem = _compare(policy.ir, exp, actual)
-                if problem and problem not in out.failures:
-                    out.failures.append(problem)
-        if len(seen) == 2 and seen["generated"] != seen["reference"]:
-            out.failures.append("the generated code and the reference interpreter disagree")
-        outcomes.append(out)
-    return outcomes
+    out = Outcome(policy.ir.file, ex.span.line, ex.label)
+    seen = {}
+    for name, backend in backends:
+        try:
+            with localcontext(CONTEXT):
+                actual = _run(policy.ir, backend, ex)
+        except (EvalError, cohort.CohortError) as err:
+            out.failures.append(f"[{name}] {err}")
+            continue
+        seen[name] = actual
+        for exp in ex.expects:
+            problem = _compare(policy.ir, exp, actual)
+            if problem and problem not in out.failures:
+                out.failures.append(problem)
+    if len(seen) == 2 and seen["generated"] != seen["reference"]:
+        out.failures.append("the generated code and the reference interpreter disagree")
+    return out
 
 
 def _run(ir, backend, ex: ExampleDef):

@@ -21,9 +21,7 @@ parser rejects very deep nesting.
 from __future__ import annotations
 
 import hashlib
-import io
 import re
-import tokenize
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -38,7 +36,7 @@ _INLINE_DEPTH = 32  # IR levels an inline Python expression may nest (< 200 pare
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 _SAFE = re.compile(r"[A-Za-z0-9_ .,()\[\]+\-*<>=!:]*\Z")
 _ATOM = re.compile(r"[A-Za-z_][A-Za-z0-9_]*\Z")  # a constant or a local: reading it cannot fail
-_MARK = re.compile(r"# perf line \d+ \[(\d+)\]\Z")
+_MARK = re.compile(r"  # perf line \d+ \[(\d+)\]\Z")
 
 
 # ---- what may enter a template -------------------------------------------------------
@@ -630,11 +628,13 @@ def generate(policy: Policy) -> str:
 def _marked_lines(source: str) -> list[tuple[int, int]]:
     """(line, span index) of every statement the templates marked `# perf line N [i]`.
 
-    Read from comment tokens, so text inside string literals can never pose as a mark."""
+    A mark must end its line. Text from a policy cannot pose as one: it is printed only
+    as a `repr()` literal, which holds no newline and ends in a quote, and the templates
+    never print `]` straight after a literal."""
     out = []
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.COMMENT:
-            m = _MARK.search(tok.string)
+    for number, line in enumerate(source.split("\n"), start=1):
+        if line.endswith("]"):
+            m = _MARK.search(line)
             if m:
-                out.append((tok.start[0], int(m.group(1))))
+                out.append((number, int(m.group(1))))
     return out
