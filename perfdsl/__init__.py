@@ -12,7 +12,7 @@ from importlib import import_module
 
 _PUBLIC = {
     "load": "policy", "Policy": "policy", "Result": "result", "PolicyError": "diagnostics",
-    "InputError": "validate", "Problem": "validate",
+    "DataError": "io", "DataProblem": "io",
 }
 
 __all__ = sorted(_PUBLIC)

@@ -12,7 +12,6 @@ from pathlib import Path
 from . import io
 from .check import compile_file
 from .diagnostics import render
-from .validate import InputError
 
 OK, FAIL, USAGE = 0, 1, 2
 
@@ -104,11 +103,6 @@ def _read_and_evaluate(policy, data: str, trace: bool):
     return rows, policy.evaluate_cohort(records, trace=trace, row_numbers=numbers)
 
 
-def _cohort_error():
-    from .cohort import CohortError
-    return CohortError
-
-
 def _report_data_error(err) -> int:
     problems = getattr(err, "problems", None) or [str(err)]
     for p in problems:
@@ -126,7 +120,7 @@ def cmd_run(args) -> int:
         columns = output_columns(policy, args.explain)
         rows = [r.as_row() | ({"explanation": r.explain()} if args.explain else {}) for r in results]
         io.write_rows(args.output, columns, rows)
-    except (io.DataError, InputError, _cohort_error()) as err:
+    except io.DataError as err:
         return _report_data_error(err)
     except OSError as err:
         _out(f"{args.output}: cannot write: {err.strerror}", err=True)
@@ -153,7 +147,7 @@ def cmd_explain(args) -> int:
         return FAIL
     try:
         _, results = _read_and_evaluate(policy, args.input, trace=True)
-    except (io.DataError, InputError, _cohort_error()) as err:
+    except io.DataError as err:
         return _report_data_error(err)
     key = policy.ir.key
     chosen = [r for r in results if key is None or str(r.record.get(key)) == args.id]

@@ -25,6 +25,7 @@ from functools import cmp_to_key
 from types import SimpleNamespace
 
 from .eval.interpret import Interpreter
+from .io import DataError, DataProblem
 from .ir import DistributeDef, GroupAgg, Policy, QuotaDef, RankOrder, Share
 from .result import Result
 from .runtime import CONTEXT, TierChange, round_count
@@ -32,12 +33,11 @@ from .runtime import CONTEXT, TierChange, round_count
 _ROUNDED = {"half_up": "rounded half up", "half_even": "rounded half even", "floor": "rounded down", "ceil": "rounded up"}
 
 
-class CohortError(Exception):
-    """The cohort cannot be placed; `problems` names each group, subject and number involved."""
+class CohortError(DataError):
+    """The cohort cannot be placed; each problem names the group, subjects and numbers."""
 
     def __init__(self, problems: list[str]):
-        self.problems = list(problems)
-        super().__init__("\n".join(self.problems))
+        super().__init__([DataProblem(None, None, p) for p in problems])
 
 
 def apply(policy: Policy, backend, results: list[Result]) -> list[str]:

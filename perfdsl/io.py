@@ -60,10 +60,10 @@ class DataProblem:
     message: str
 
     def __str__(self) -> str:
-        where = "file" if self.row is None else f"row {self.row}"
+        where = [f"row {self.row}"] if self.row is not None else []
         if self.field is not None:
-            where += f", field {self.field}"
-        return f"{where}: {self.message}"
+            where.append(f"field {self.field}")
+        return (", ".join(where) + ": " if where else "") + self.message
 
 
 class DataError(Exception):

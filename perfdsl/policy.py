@@ -15,7 +15,8 @@ from .eval.interpret import Interpreter
 from .ir import Policy as PolicyIR
 from .result import Result
 from .runtime import CONTEXT, EvalError, localcontext
-from .validate import InputError, Problem, Validator
+from .io import DataError, DataProblem
+from .validate import Validator
 
 
 class Policy:
@@ -38,11 +39,11 @@ class Policy:
         return self._validator.model
 
     def validate(self, records, first_row: int = 1) -> list[dict]:
-        """Check raw records; raise InputError listing every bad row and field."""
+        """Check raw records; raise DataError listing every bad row and field."""
         rows = list(enumerate(records, start=first_row))
         good, problems, _ = self._validator.many(rows)
         if problems:
-            raise InputError(problems)
+            raise DataError(problems)
         return good
 
     def evaluate(self, record: dict, *, trace: bool = True, validate: bool = True) -> Result:
@@ -50,27 +51,27 @@ class Policy:
         if validate:
             rec, problems = self._validator.one(record, None)
             if problems:
-                raise InputError(problems)
+                raise DataError(problems)
         else:
             rec = record
         with localcontext(CONTEXT):
             try:
                 return self.backend.individual(rec, trace)
             except EvalError as err:
-                raise InputError([Problem(None, None, str(err))]) from None
+                raise DataError([DataProblem(None, None, str(err))]) from None
 
     def evaluate_cohort(self, records, *, trace: bool = True, validate: bool = True,
                         row_numbers: list[int] | None = None) -> list[Result]:
         """Every subject through the whole pipeline, cohort stage included, in input order.
 
-        Bad data raises InputError listing every bad row (numbered as in `row_numbers`,
+        Bad data raises DataError listing every bad row (numbered as in `row_numbers`,
         else from 1); nothing is returned partially."""
         records = list(records)
         numbers = row_numbers or list(range(1, len(records) + 1))
         if validate:
             good, problems, _ = self._validator.many(list(zip(numbers, records)))
             if problems:
-                raise InputError(problems)
+                raise DataError(problems)
         else:
             good = records
         results, problems = [], []
@@ -79,9 +80,9 @@ class Policy:
                 try:
                     results.append(self.backend.individual(rec, trace))
                 except EvalError as err:
-                    problems.append(Problem(number, None, str(err)))
+                    problems.append(DataProblem(number, None, str(err)))
             if problems:
-                raise InputError(problems)
+                raise DataError(problems)
             self.last_warnings = cohort.apply(self.ir, self.backend, results)
         return results
 
@@ -99,4 +100,4 @@ def load(path: str | Path, backend: str = "python") -> Policy:
     return Policy(result.policy, [d for d in result.diagnostics if not d.is_error], backend)
 
 
-__all__ = ["Policy", "load", "InputError", "Problem", "PolicyError", "Result"]
+__all__ = ["Policy", "load", "DataError", "DataProblem", "PolicyError", "Result"]

@@ -1,6 +1,7 @@
 """Raw records → typed inputs, with every problem named by row and field.
 
-`input_model(policy)` is the pydantic model of one record (fields aliased to the
+Problems are `io.DataProblem`s, raised together as one `io.DataError`, the single
+exception type for bad data from file to cohort. `input_model(policy)` is the pydantic model of one record (fields aliased to the
 policy's input names, so any Unicode or hostile name stays data). `validate_records`
 runs it over a whole file's rows and also checks what a single record cannot see:
 duplicate keys. Numbers become exact Decimals; tiers and choices stay strings.
@@ -8,37 +9,16 @@ duplicate keys. Numbers become exact Decimals; tiers and choices stay strings.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
+from .io import DataError, DataProblem as Problem
 from .ir import InputDef, Policy
 
 _TRUE = {"true", "1", "yes", "y", "是", "真", "t"}
 _FALSE = {"false", "0", "no", "n", "否", "假", "f"}
-
-
-@dataclass(frozen=True)
-class Problem:
-    row: int | None
-    field: str | None
-    message: str
-
-    def __str__(self) -> str:
-        where = [f"row {self.row}"] if self.row is not None else []
-        if self.field is not None:
-            where.append(f"field {self.field}")
-        return (", ".join(where) + ": " if where else "") + self.message
-
-
-class InputError(ValueError):
-    """Bad input data: every problem found, each naming its row and field."""
-
-    def __init__(self, problems: list[Problem]):
-        self.problems = problems
-        super().__init__("\n".join(str(p) for p in problems))
 
 
 def _bool(v: Any) -> Any:

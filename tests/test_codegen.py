@@ -431,10 +431,10 @@ def hostile_policy(sentinel: str) -> str:
     中文等次 otherwise
   }
   veto exec > 1000 -> os R_VETO
-  flag F1 if __class__ == __import__ or count(record + [__class__], 中文等次) > 1
+  flag F1 if __class__ == __import__ or count(record + [__class__], 中文等次) >= 1
   flag F2 if eval
   example EX {
-    given id = TEXT, system = 2, eval = true, exec = 5, self = 1, K0 = 0, record = [os]
+    given id = TEXT, system = 2, eval = true, exec = 5, self = 1, K0 = 0, record = [中文等次]
     expect rt = 84
   }
 }
@@ -464,7 +464,7 @@ def _assert_inert(source: str):
             func = node.func
             name = func.id if isinstance(func, ast.Name) else func.attr if isinstance(func, ast.Attribute) else ""
             assert name not in {"__import__", "system", "eval", "exec", "compile", "open", "getattr"} \
-                or (name == "getattr" and "_group_" in ast.unparse(node)), ast.unparse(node)
+                or ast.unparse(node) == "getattr(exc, '__notes__', ())", ast.unparse(node)
         if isinstance(node, ast.Name):
             assert node.id in _ALLOWED_NAMES or _GENERATED_NAME.match(node.id), node.id
         if isinstance(node, ast.Attribute):

@@ -120,14 +120,14 @@ def test_format_value_rejects_inexact_or_unknown_values(value):
 def test_data_problem_str_forms():
     assert str(DataProblem(3, "overdue", "not a number")) == "row 3, field overdue: not a number"
     assert str(DataProblem(3, None, "too many cells")) == "row 3: too many cells"
-    assert str(DataProblem(None, None, "not UTF-8")) == "file: not UTF-8"
-    assert str(DataProblem(None, "x", "used twice")) == "file, field x: used twice"
+    assert str(DataProblem(None, None, "not UTF-8")) == "not UTF-8"
+    assert str(DataProblem(None, "x", "used twice")) == "field x: used twice"
 
 
 def test_data_error_lists_problems_one_per_line():
     err = DataError([DataProblem(2, "a", "bad"), DataProblem(None, None, "worse")])
     assert err.problems == [DataProblem(2, "a", "bad"), DataProblem(None, None, "worse")]
-    assert str(err) == "row 2, field a: bad\nfile: worse"
+    assert str(err) == "row 2, field a: bad\nworse"
 
 
 # ---------------------------------------------------------------- round trips

@@ -1,0 +1,816 @@
+"""Mutation check for the seed policies: how many small wrong versions of a policy do
+its own examples and properties reject?
+
+For each policy in policies/ this makes mutants of its source text (and of the modules
+it imports, `std/...` included): a weight moved by 5 points (another weight of the same
+`weighted(...)` moved back, so the weights still sum to 100%), a tier or table or rule
+threshold moved by one unit, an add/deduct amount or `up to` cap moved by one unit, a
+`clamp`/`cap`/`floor` line or a `min`/`max`/`clamp(...)` call dropped (or its bound
+moved), a comparison flipped (>= ↔ >, <= ↔ <, == ↔ !=), `and` ↔ `or`, a quota share or
+`distribute` bound moved (5 points, or 1 for counts), a constant in a formula moved
+by one unit, a veto/limit/downgrade dropped or its steps changed. Examples, properties
+and `monotone` lines are never mutated: they are the tests.
+
+A mutant is killed by `check` (the checker rejects it), by the examples (any example
+fails on the reference interpreter) or by the properties (`verify_properties` finds a
+counterexample; fixed seed, `--budget` examples per property). A survivor is then
+compared with the original by a bounded differential search: hypothesis draws
+`--records` records from `perfdsl.verify.strategies` (of both the original and the
+mutant) and, where either has a cohort stage, `--cohorts` cohorts from
+`perfdsl.verify.cohorts` (with the `per` group fields drawn from two values so groups
+have several members), all with the same seed. No difference found: the mutant is
+counted as (probably) equivalent and left out of the score; a mutant whose checked IR
+is identical to the original's is equivalent for certain. Otherwise it is a surviving
+non-equivalent mutant, listed with the smallest record (a `given` line) that tells it
+apart from the original.
+
+    score = killed / (mutants − equivalent)
+
+Mutants are made in a temporary copy of policies/ (with the standard library copied
+beside it, `import "std/X"` pointing at the copy), so imports resolve and the real
+files are never touched.
+
+Usage:  python bench/mutate.py [--policy NAME]... [--limit N] [--jobs 2] [--verbose]
+Exit status 0 (this is a report, not a gate; tests/test_mutation.py is the gate).
+"""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import enum
+import multiprocessing
+import os
+import re
+import shutil
+import sys
+import tempfile
+import time
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+POLICIES = ROOT / "policies"
+
+CATEGORIES = ("weight", "threshold", "amount", "clamp", "comparison", "logic", "cohort", "constant", "rule")
+FLIP = {">=": ">", ">": ">=", "<=": "<", "<": "<=", "==": "!=", "!=": "=="}
+COMPARE_RE = re.compile(r">=|<=|==|!=|>|<")
+LOGIC_RE = re.compile(r"\band\b|\bor\b|且|或")
+LOGIC_SWAP = {"and": "or", "or": "and", "且": "或", "或": "且"}
+STD_IMPORT_DIR = "_std"  # where the standard library is copied, inside the temporary policies dir
+
+
+# ---- mutants -----------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Mutant:
+    policy: str          # the policy file's stem, e.g. "budget_engineer"
+    file: str            # the mutated file, relative to the (temporary) policies dir
+    line: int            # 1-based line of the first edit
+    category: str
+    description: str
+    edits: tuple[tuple[int, int, str], ...]  # (start, end, replacement) offsets into the file text
+
+    def apply(self, text: str) -> str:
+        for start, end, new in sorted(self.edits, reverse=True):
+            text = text[:start] + new + text[end:]
+        return text
+
+    @property
+    def where(self) -> str:
+        return f"{_shown(self.file)}:{self.line}"
+
+
+def _shown(file: str) -> str:
+    if file.startswith(STD_IMPORT_DIR + "/"):
+        return "std/" + file[len(STD_IMPORT_DIR) + 1:]
+    return file
+
+
+class _Text:
+    """One file's text with (line, col) → offset conversion for AST spans."""
+
+    def __init__(self, name: str, text: str):
+        self.name, self.text = name, text
+        self.starts = [0]
+        for line in text.split("\n"):
+            self.starts.append(self.starts[-1] + len(line) + 1)
+
+    def off(self, line: int, col: int) -> int:
+        return self.starts[line - 1] + col - 1
+
+    def span(self, sp) -> tuple[int, int]:
+        return self.off(sp.line, sp.col), self.off(sp.end_line, sp.end_col)
+
+    def slice(self, sp) -> str:
+        a, b = self.span(sp)
+        return self.text[a:b]
+
+    def call_end(self, sp) -> int:
+        """A call's span stops at its last argument: include the closing parenthesis."""
+        end = self.span(sp)[1]
+        j = end
+        while j < len(self.text) and self.text[j] in " \t\n":
+            j += 1
+        return j + 1 if j < len(self.text) and self.text[j] == ")" else end
+
+
+def _bump(text: str, units: int) -> str | None:
+    """`text` (a number as written: 90, 0.5, 40%, -4) moved by `units` units of its last
+    written digit; None when the result would be negative (and was not) or unchanged."""
+    pct = text.endswith("%")
+    body = text[:-1] if pct else text
+    try:
+        value = Decimal(body)
+    except Exception:
+        return None
+    places = max(0, -value.as_tuple().exponent)
+    new = value + units * Decimal(1).scaleb(-places)
+    if new < 0 <= value or new == value:
+        return None
+    out = f"{new:.{places}f}"
+    return out + ("%" if pct else "")
+
+
+class _Generator:
+    def __init__(self, policy: str):
+        self.policy = policy
+        self.out: list[Mutant] = []
+        self.seen: set = set()
+
+    def add(self, t: _Text, category: str, description: str, edits) -> None:
+        edits = tuple(edits)
+        key = (t.name, edits)
+        if key in self.seen or not edits:
+            return
+        if all(t.text[a:b] == new for a, b, new in edits):
+            return
+        self.seen.add(key)
+        line = min(t.text.count("\n", 0, a) + 1 for a, _, _ in edits)
+        self.out.append(Mutant(self.policy, t.name, line, category, description, edits))
+
+    # -- numbers ---------------------------------------------------------------------
+    def number(self, t: _Text, sp, category: str, what: str, step: int = 1) -> None:
+        a, b = t.span(sp)
+        old = t.text[a:b]
+        for units in (step, -step):
+            new = _bump(old, units)
+            if new is not None:
+                self.add(t, category, f"{what}: {old} → {new}", [(a, b, new)])
+
+    def drop(self, t: _Text, sp, category: str, what: str, end: int | None = None) -> None:
+        a, b = t.span(sp)
+        b = end if end is not None else b
+        blank = "".join(ch if ch == "\n" else " " for ch in t.text[a:b])
+        self.add(t, category, f"drop {what}", [(a, b, blank)])
+
+    # -- expressions -----------------------------------------------------------------
+    def expr(self, t: _Text, e, where: str, category: str = "constant") -> None:
+        from perfdsl.syntax import ast as A
+        if e is None:
+            return
+        if isinstance(e, A.Num):
+            self.number(t, e.span, category, f"{category} in {where}")
+        elif isinstance(e, A.Unary):
+            self.expr(t, e.operand, where, category)
+        elif isinstance(e, A.Compare):
+            for i, op in enumerate(e.ops):
+                a = t.span(e.operands[i].span)[1]
+                b = t.span(e.operands[i + 1].span)[0]
+                m = COMPARE_RE.search(t.text, a, b)
+                if m and m.group() in FLIP:
+                    self.add(t, "comparison", f"comparison in {where}: {m.group()} → {FLIP[m.group()]}",
+                             [(m.start(), m.end(), FLIP[m.group()])])
+            for operand in e.operands:
+                self.expr(t, operand, where, "threshold")
+        elif isinstance(e, A.Binary):
+            if e.op in ("and", "or"):
+                a = t.span(e.left.span)[1]
+                b = t.span(e.right.span)[0]
+                m = LOGIC_RE.search(t.text, a, b)
+                if m:
+                    self.add(t, "logic", f"{where}: {m.group()} → {LOGIC_SWAP[m.group()]}",
+                             [(m.start(), m.end(), LOGIC_SWAP[m.group()])])
+                self.expr(t, e.left, where, category)
+                self.expr(t, e.right, where, category)
+            else:
+                self.expr(t, e.left, where, "constant" if category == "threshold" else category)
+                self.expr(t, e.right, where, "constant" if category == "threshold" else category)
+        elif isinstance(e, A.Call):
+            consts = [x for x in e.args if isinstance(x, A.Num)]
+            if e.func in ("min", "max") and len(e.args) == 2 and len(consts) == 1:
+                keep = next(x for x in e.args if not isinstance(x, A.Num))
+                a, _ = t.span(e.span)
+                self.add(t, "clamp", f"drop {e.func}(…, {consts[0].text}) in {where}",
+                         [(a, t.call_end(e.span), "(" + t.slice(keep.span) + ")")])
+            if e.func == "clamp" and len(e.args) == 3:
+                a, _ = t.span(e.span)
+                self.add(t, "clamp", f"drop clamp(…) in {where}",
+                         [(a, t.call_end(e.span), "(" + t.slice(e.args[0].span) + ")")])
+            for x in e.args:
+                if isinstance(x, A.Num) and e.func in ("min", "max", "clamp"):
+                    self.number(t, x.span, "clamp", f"bound of {e.func}(…) in {where}")
+                else:
+                    self.expr(t, x, where, "constant")
+        elif isinstance(e, A.IfExpr):
+            self.expr(t, e.cond, where, "threshold")
+            self.expr(t, e.then, where, "constant")
+            self.expr(t, e.else_, where, "constant")
+        elif isinstance(e, A.ListLit):
+            for x in e.items:
+                self.expr(t, x, where, category)
+
+    # -- items -----------------------------------------------------------------------
+    def items(self, t: _Text, items, used_defs: set, weights: dict) -> None:
+        from perfdsl.syntax import ast as A
+        for it in items:
+            if isinstance(it, (A.Example, A.Property, A.Monotone, A.Input, A.KeySetting, A.PeriodSetting,
+                               A.ScaleSetting, A.RankSetting)):
+                continue
+            if isinstance(it, (A.Let, A.Score, A.Outcome)):
+                self.expr(t, it.expr, it.name)
+            elif isinstance(it, A.Def):
+                if it.name in used_defs:
+                    self.expr(t, it.body, f"def {it.name}")
+            elif isinstance(it, A.Table):
+                if it.name in used_defs:
+                    for row in it.rows:
+                        self.expr(t, row.cond, f"table {it.name}", "threshold")
+                        self.expr(t, row.value, f"table {it.name}", "constant")
+            elif isinstance(it, A.Indicator):
+                self.indicator(t, it, weights)
+            elif isinstance(it, A.Tiers):
+                self.expr(t, it.by, f"tiers {it.name}")
+                for line in it.lines:
+                    if line.op is None:
+                        continue
+                    a = t.off(line.span.line, line.span.col)
+                    b = t.span(line.threshold.span)[0]
+                    m = COMPARE_RE.search(t.text, a, b)
+                    if m and m.group() in FLIP:
+                        self.add(t, "comparison", f"tier {line.tier}: {m.group()} → {FLIP[m.group()]}",
+                                 [(m.start(), m.end(), FLIP[m.group()])])
+                    self.expr(t, line.threshold, f"tier {line.tier}", "threshold")
+            elif isinstance(it, A.Veto):
+                self.drop(t, it.span, "rule", f"veto → {it.tier}", t.span(it.span)[1])
+                self.expr(t, it.cond, f"veto → {it.tier}", "threshold")
+            elif isinstance(it, A.LimitRule):
+                self.drop(t, it.span, "rule", f"limit → at most {it.tier}")
+                self.expr(t, it.cond, f"limit → at most {it.tier}", "threshold")
+            elif isinstance(it, A.Downgrade):
+                self.drop(t, it.span, "rule", "downgrade")
+                self.number(t, it.steps.span, "rule", "downgrade steps")
+                self.expr(t, it.cond, "downgrade", "threshold")
+            elif isinstance(it, A.Flag):
+                self.expr(t, it.cond, f"flag {it.label}", "threshold")
+            elif isinstance(it, A.Quota):
+                if it.share is not None:
+                    self.number(t, it.share.span, "cohort", f"quota {it.tier} share", 5)
+                if it.count is not None:
+                    for bound in (it.count.lo, it.count.hi):
+                        if bound is not None:
+                            self.number(t, bound.span, "cohort", f"quota {it.tier} count")
+            elif isinstance(it, A.Distribute):
+                self.bounds(t, it.bounds, "distribute")
+                for w in it.whens:
+                    self.expr(t, w.cond, "distribute when", "threshold")
+                    self.bounds(t, w.bounds, "distribute when")
+
+    def bounds(self, t: _Text, bounds, where: str) -> None:
+        for tb in bounds:
+            for bound in (tb.range.lo, tb.range.hi):
+                if bound is not None:
+                    self.number(t, bound.span, "cohort", f"{where} {tb.tier} bound", 5 if bound.percent else 1)
+
+    def indicator(self, t: _Text, it, weights: dict) -> None:
+        from perfdsl.syntax import ast as A
+        where = f"indicator {it.name}"
+        if it.weight is not None and it.name in weights:
+            group = weights[it.name]
+            partner_name = group[(group.index(it.name) + 1) % len(group)]
+            partner_t, partner = self.weight_of[partner_name]
+            if partner_name != it.name and partner_t is t:
+                for units in (5, -5):
+                    mine, theirs = _bump(t.slice(it.weight.span), units), _bump(t.slice(partner.span), -units)
+                    if mine is None or theirs is None or Decimal(theirs[:-1] if theirs.endswith("%") else theirs) <= 0:
+                        continue
+                    self.add(t, "weight",
+                             f"weight {it.name} {t.slice(it.weight.span)} → {mine}, {partner_name} "
+                             f"{t.slice(partner.span)} → {theirs}",
+                             [(*t.span(it.weight.span), mine), (*t.span(partner.span), theirs)])
+        for line in it.lines:
+            if isinstance(line, (A.BaseLine, A.ComputedLine)):
+                self.expr(t, line.expr, where)
+            elif isinstance(line, A.Adjust):
+                verb = "add" if line.sign > 0 else "deduct"
+                if isinstance(line.amount, A.Num):
+                    self.number(t, line.amount.span, "amount", f"{where}: {verb} amount")
+                else:
+                    self.expr(t, line.amount, where, "amount")
+                self.expr(t, line.per, where)
+                self.expr(t, line.cond, where, "threshold")
+                if line.up_to is not None:
+                    self.number(t, line.up_to.span, "amount", f"{where}: {verb} … up to")
+            elif isinstance(line, A.Limit_):
+                self.drop(t, line.span, "clamp", f"`{t.slice(line.span)}` in {where}")
+                for bound in (line.lo, line.hi):
+                    if bound is not None:
+                        self.number(t, bound.span, "clamp", f"{line.kind} bound in {where}")
+
+
+def _walk_calls(x, found: set) -> None:
+    from perfdsl.syntax import ast as A
+    if isinstance(x, A.Call):
+        found.add(x.func)
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        for f in dataclasses.fields(x):
+            _walk_calls(getattr(x, f.name), found)
+    elif isinstance(x, (tuple, list)):
+        for y in x:
+            _walk_calls(y, found)
+
+
+def _called_names(items) -> set:
+    """Every def or table the policy uses: called from a rule, value or flag, or from a def
+    or table in use (examples and properties do not count)."""
+    from perfdsl.syntax import ast as A
+    bodies = {it.name: it for it in items if isinstance(it, (A.Def, A.Table))}
+    found: set = set()
+    for it in items:
+        if not isinstance(it, (A.Example, A.Property, A.Monotone, A.Def, A.Table)):
+            _walk_calls(it, found)
+    todo = [n for n in found if n in bodies]
+    while todo:
+        more: set = set()
+        _walk_calls(bodies[todo.pop()], more)
+        for n in more - found:
+            found.add(n)
+            if n in bodies:
+                todo.append(n)
+    return found
+
+
+def _weight_groups(items) -> dict:
+    """Indicator name → the names in its `weighted(...)` call (the rebalancing partners)."""
+    from perfdsl.syntax import ast as A
+    groups: dict = {}
+
+    def walk(x):
+        if isinstance(x, A.Call) and x.func == "weighted":
+            names = [a.name for a in x.args if isinstance(a, A.Name)]
+            for n in names:
+                groups.setdefault(n, names)
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            for f in dataclasses.fields(x):
+                walk(getattr(x, f.name))
+        elif isinstance(x, (tuple, list)):
+            for y in x:
+                walk(y)
+    for it in items:
+        if not isinstance(it, (A.Example, A.Property, A.Monotone)):
+            walk(it)
+    return groups
+
+
+# ---- the temporary policies tree -----------------------------------------------------------
+def _rewrite_std_imports(text: str, name: str) -> str:
+    """`import "std/X"` → a relative import of the standard library copied to `_std/`."""
+    from perfdsl.syntax.parse import parse_text
+    module, _ = parse_text(text, name)
+    if module is None:
+        return text
+    t = _Text(name, text)
+    for imp in sorted(module.imports, key=lambda i: (i.span.line, i.span.col), reverse=True):
+        if imp.path.startswith("std/"):
+            target = f"{STD_IMPORT_DIR}/{imp.path[4:]}" + ("" if imp.path.endswith(".perf") else ".perf")
+            rel = os.path.relpath(target, os.path.dirname(name) or ".").replace(os.sep, "/")
+            a, b = t.span(imp.span)
+            text = text[:a] + text[a:b].replace(f'"{imp.path}"', f'"{rel}"') + text[b:]
+    return text
+
+
+def make_tree(dest: Path, policies: Path = POLICIES) -> dict[str, str]:
+    """Copy policies/*.perf and the standard library into `dest`; return {relative name: text}."""
+    from perfdsl.resources import stdlib_dir
+    texts: dict[str, str] = {}
+    for p in sorted(policies.glob("*.perf")):
+        texts[p.name] = p.read_text(encoding="utf-8")
+    std = stdlib_dir()
+    for p in sorted(std.rglob("*.perf")):
+        texts[f"{STD_IMPORT_DIR}/{p.relative_to(std).as_posix()}"] = p.read_text(encoding="utf-8")
+    out = {}
+    for name, text in texts.items():
+        text = _rewrite_std_imports(text, name)
+        path = dest / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+        out[name] = text
+    return out
+
+
+def _imports_of(name: str, texts: dict) -> list[str]:
+    """The files a policy reads, root first, then its imports (transitively), by relative name."""
+    from perfdsl.syntax.parse import parse_text
+    order: list[str] = []
+    stack = [name]
+    while stack:
+        n = stack.pop(0)
+        if n in order or n not in texts:
+            continue
+        order.append(n)
+        module, _ = parse_text(texts[n], n)
+        if module is None:
+            continue
+        for imp in module.imports:
+            target = imp.path if imp.path.endswith(".perf") else imp.path + ".perf"
+            rel = os.path.normpath(os.path.join(os.path.dirname(n), target)).replace(os.sep, "/")
+            stack.append(rel)
+    return order
+
+
+def policy_names(policies: Path = POLICIES) -> list[str]:
+    """Stems of the files in policies/ that hold a `policy` block (modules are mutated through them)."""
+    from perfdsl.syntax.parse import parse_text
+    names = []
+    for p in sorted(policies.glob("*.perf")):
+        module, _ = parse_text(p.read_text(encoding="utf-8"), p.name)
+        if module is not None and module.policy is not None:
+            names.append(p.stem)
+    return names
+
+
+def generate(policy: str, texts: dict) -> list[Mutant]:
+    """Every mutant of one policy (its file and the files it imports), in a stable order.
+    `texts` is what make_tree returned."""
+    from perfdsl.syntax import ast as A
+    from perfdsl.syntax.parse import parse_text
+    files: dict = {}
+    for f in _imports_of(policy + ".perf", texts):
+        module, _ = parse_text(texts[f], f)
+        if module is not None:
+            items = list(module.items) + (list(module.policy.items) if module.policy is not None else [])
+            files[f] = (_Text(f, texts[f]), items)
+    all_items = [it for _, items in files.values() for it in items]
+    gen = _Generator(policy)
+    gen.weight_of = {it.name: (t, it.weight) for t, items in files.values() for it in items
+                     if isinstance(it, A.Indicator) and it.weight is not None}
+    used = _called_names(all_items)  # defs and tables the policy calls: the others cannot matter
+    weights = _weight_groups(all_items)
+    for t, items in files.values():
+        gen.items(t, items, used, weights)
+    return gen.out
+
+
+def spread(mutants: list[Mutant], limit: int | None) -> list[Mutant]:
+    """At most `limit` mutants, taking the categories in turn so a small run covers them all."""
+    if limit is None or limit >= len(mutants):
+        return list(mutants)
+    by_cat: dict = {}
+    for m in mutants:
+        by_cat.setdefault(m.category, []).append(m)
+    out: list[Mutant] = []
+    while len(out) < limit:
+        for cat in CATEGORIES:
+            if by_cat.get(cat) and len(out) < limit:
+                out.append(by_cat[cat].pop(0))
+    return out
+
+
+# ---- judging one mutant ------------------------------------------------------------------
+@dataclass
+class Verdict:
+    mutant: Mutant
+    status: str          # check examples properties equivalent survived
+    detail: str = ""
+    seconds: float = 0.0
+
+
+def _strip(x):
+    """An IR value without spans or file names, for an exact comparison."""
+    if dataclasses.is_dataclass(x) and not isinstance(x, type):
+        return (type(x).__name__,) + tuple(
+            _strip(getattr(x, f.name)) for f in dataclasses.fields(x)
+            if not (f.name == "span" or f.name.endswith("_span") or f.name in ("file", "source_hash", "range")))
+    if isinstance(x, (tuple, list)):
+        return tuple(_strip(y) for y in x)
+    if isinstance(x, dict):
+        return tuple(sorted((k, _strip(v)) for k, v in x.items()))
+    if isinstance(x, enum.Enum):
+        return x.value
+    if isinstance(x, Decimal):
+        return ("D", x.normalize() if x.is_finite() else x)
+    return x
+
+
+def _semantics(ir):
+    return _strip((ir.definitions, ir.flags, ir.quotas, ir.distributes, ir.rank))
+
+
+class _Only:
+    """What verify_properties needs of a Policy: `.ir`."""
+
+    def __init__(self, ir):
+        self.ir = ir
+
+
+class Judge:
+    """Judges mutants in one temporary tree (one per worker process)."""
+
+    def __init__(self, budget: int = 200, records: int = 300, cohorts: int = 60, seed: int = 0,
+                 policies: Path = POLICIES):
+        self.dir = Path(tempfile.mkdtemp(prefix="perfdsl-mutate-"))
+        self.texts = make_tree(self.dir, policies)
+        self.budget, self.records, self.cohorts, self.seed = budget, records, cohorts, seed
+        self.originals: dict = {}
+
+    def close(self) -> None:
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def compile(self, policy: str):
+        from perfdsl.check import compile_file
+        return compile_file(self.dir / (policy + ".perf"))
+
+    def original(self, policy: str):
+        if policy not in self.originals:
+            r = self.compile(policy)
+            if r.policy is None:
+                raise RuntimeError(f"{policy}: the unmutated policy does not check")
+            self.originals[policy] = r.policy
+        return self.originals[policy]
+
+    def judge(self, m: Mutant) -> Verdict:
+        start = time.perf_counter()
+        v = self._judge(m)
+        v.seconds = time.perf_counter() - start
+        return v
+
+    def _judge(self, m: Mutant) -> Verdict:
+        from perfdsl.examples import run_examples
+        from perfdsl.policy import Policy
+        from perfdsl.verify import verify_properties
+        orig = self.original(m.policy)
+        path = self.dir / m.file
+        text = self.texts[m.file]
+        path.write_text(m.apply(text), encoding="utf-8")
+        try:
+            r = self.compile(m.policy)
+        finally:
+            path.write_text(text, encoding="utf-8")
+        if r.policy is None:
+            err = next((d for d in r.diagnostics if d.is_error), None)
+            return Verdict(m, "check", f"{err.code}: {err.message}" if err else "rejected")
+        ir = r.policy
+        if _semantics(ir) == _semantics(orig):
+            return Verdict(m, "equivalent", "identical checked IR")
+        pol = Policy(ir, backend="reference")
+        for out in run_examples(pol):
+            if not out.passed:
+                return Verdict(m, "examples", f"example “{out.label}” (line {out.line}): {out.failures[0]}")
+        for prop in ir.properties:
+            verdicts = verify_properties(_Only(dataclasses.replace(ir, properties=(prop,))), self.budget, self.seed)
+            if verdicts and verdicts[0].status == "failed":
+                return Verdict(m, "properties", f"property “{prop.label}”: " + " / ".join(verdicts[0].detail[:2]))
+        witness = differs(orig, ir, self.records, self.cohorts, self.seed)
+        if witness is None:
+            return Verdict(m, "equivalent",
+                           f"no difference in {self.records} records"
+                           + (f" and {self.cohorts} cohorts" if orig.has_cohort_stage or ir.has_cohort_stage else ""))
+        return Verdict(m, "survived", witness)
+
+
+# ---- the differential search ---------------------------------------------------------------
+def _outcome(ir, interp, records: list, cohort_stage: bool):
+    from perfdsl import cohort
+    from perfdsl.runtime import CONTEXT, EvalError, localcontext
+    try:
+        with localcontext(CONTEXT):
+            results = [interp.individual(dict(r), False) for r in records]
+            if cohort_stage:
+                cohort.apply(ir, interp, results)
+    except (EvalError, cohort.CohortError) as err:
+        return ("error", type(err).__name__)
+    return [(r.values, tuple(r.flags)) for r in results]
+
+
+def _diff_text(ir, records, a, b) -> str:
+    from perfdsl.explain import fmt
+    if not isinstance(a, list) or not isinstance(b, list):
+        return f"original {a if not isinstance(a, list) else 'ok'} / mutant {b if not isinstance(b, list) else 'ok'}"
+    for rec, (va, fa), (vb, fb) in zip(records, a, b):
+        for k in va:
+            if va.get(k) != vb.get(k):
+                who = f"{rec.get(ir.key)}: " if ir.key and len(records) > 1 else ""
+                return f"{who}{k} {fmt(va.get(k))} → {fmt(vb.get(k))}"
+        if fa != fb:
+            who = f"{rec.get(ir.key)}: " if ir.key and len(records) > 1 else ""
+            return f"{who}flags {list(fa)} → {list(fb)}"
+    return "results differ"
+
+
+def _grouped_cohorts(ir, max_size: int):
+    """`perfdsl.verify.cohorts`, with each `per` group field drawn from two values so groups
+    have several members (random text would put every subject alone in its group)."""
+    from hypothesis import strategies as st
+    from perfdsl.verify import cohorts
+    groups = sorted({q.group for q in ir.quotas if q.group} | {d.group for d in ir.distributes if d.group})
+    when_fields = sorted({f for d in ir.distributes for f in d.when_fields})
+    if not groups:
+        return cohorts(ir, 1, max_size)
+
+    def regroup(case):
+        records, picks = case
+        records = [dict(r) for r in records]
+        for i, r in enumerate(records):
+            for g in groups:
+                r[g] = picks[i % len(picks)]
+        for g in groups:
+            leader: dict = {}
+            for r in records:
+                first = leader.setdefault(r[g], r)
+                for f in when_fields:
+                    r[f] = first[f]
+        return records
+    return st.tuples(cohorts(ir, 1, max_size), st.lists(st.sampled_from(["G1", "G2"]), min_size=1, max_size=4)).map(regroup)
+
+
+def differs(orig, mut, records: int = 300, cohort_count: int = 60, seed: int = 0) -> str | None:
+    """A description of an input on which the mutant's results differ from the original's
+    (the smallest hypothesis finds), or None when none turns up in the budget."""
+    from hypothesis import HealthCheck, Phase, given, settings, strategies as st
+    from hypothesis import seed as hyp_seed
+    from perfdsl.eval.interpret import Interpreter
+    from perfdsl.verify import given_line, strategies
+    io, im = Interpreter(orig), Interpreter(mut)
+    found: list[str] = []
+
+    def search(strategy, n: int, cohort_stage: bool) -> None:
+        @hyp_seed(seed)
+        @settings(max_examples=n, database=None, deadline=None, derandomize=False,
+                  phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
+        @given(strategy)
+        def run(case):
+            recs = case if cohort_stage else [case]
+            a, b = _outcome(orig, io, recs, cohort_stage), _outcome(mut, im, recs, cohort_stage)
+            if a != b:
+                found[:] = [_describe(orig, recs, a, b, cohort_stage)]
+                raise AssertionError("differs")
+        try:
+            run()
+        except AssertionError:
+            pass
+
+    search(st.one_of(strategies(orig), strategies(mut)), records, False)
+    if not found and (orig.has_cohort_stage or mut.has_cohort_stage) and cohort_count:
+        search(st.one_of(_grouped_cohorts(orig, 12), _grouped_cohorts(mut, 12)), cohort_count, True)
+    return found[0] if found else None
+
+
+def _describe(ir, recs, a, b, cohort_stage: bool) -> str:
+    from perfdsl.verify import given_line
+    what = _diff_text(ir, recs, a, b)
+    if not cohort_stage:
+        return f"{what}; {given_line(ir, recs[0])}"
+    return f"cohort of {len(recs)}: {what}"
+
+
+# ---- running ---------------------------------------------------------------------------------
+_JUDGE: Judge | None = None
+
+
+def _worker_init(options: dict) -> None:
+    global _JUDGE
+    from hypothesis import Phase, settings
+    # verify_properties does not choose phases: skip shrinking a counterexample we only count
+    settings.register_profile("perfdsl-mutate", phases=[Phase.explicit, Phase.reuse, Phase.generate])
+    settings.load_profile("perfdsl-mutate")
+    _JUDGE = Judge(**options)
+    import atexit
+    atexit.register(_JUDGE.close)
+
+
+def _worker_judge(m: Mutant) -> Verdict:
+    assert _JUDGE is not None
+    return _JUDGE.judge(m)
+
+
+@dataclass
+class Report:
+    policy: str
+    verdicts: list[Verdict]
+
+    def count(self, status: str) -> int:
+        return sum(1 for v in self.verdicts if v.status == status)
+
+    @property
+    def killed(self) -> int:
+        return self.count("check") + self.count("examples") + self.count("properties")
+
+    @property
+    def non_equivalent(self) -> int:
+        return len(self.verdicts) - self.count("equivalent")
+
+    @property
+    def score(self) -> float:
+        return self.killed / self.non_equivalent if self.non_equivalent else 1.0
+
+
+def run(policies: list[str] | None = None, limit: int | None = None, jobs: int = 2,
+        budget: int = 200, records: int = 300, cohorts: int = 60, seed: int = 0,
+        policies_dir: Path = POLICIES, progress=None) -> list[Report]:
+    """Generate and judge the mutants of each policy; one Report per policy."""
+    names = policies or policy_names(policies_dir)
+    with tempfile.TemporaryDirectory(prefix="perfdsl-mutate-gen-") as tmp:
+        texts = make_tree(Path(tmp), policies_dir)
+    todo: list[Mutant] = []
+    for name in names:
+        todo += spread(generate(name, texts), limit)
+    options = dict(budget=budget, records=records, cohorts=cohorts, seed=seed, policies=policies_dir)
+    verdicts: list[Verdict] = []
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(max(1, jobs), initializer=_worker_init, initargs=(options,)) as pool:
+        # slow policies first so the two workers finish together
+        for v in pool.imap_unordered(_worker_judge, todo, chunksize=1):
+            verdicts.append(v)
+            if progress:
+                progress(v, len(verdicts), len(todo))
+    order = {id(m): i for i, m in enumerate(todo)}
+    key = {(m.policy, m.file, m.edits): i for i, m in enumerate(todo)}
+    verdicts.sort(key=lambda v: key[(v.mutant.policy, v.mutant.file, v.mutant.edits)])
+    del order
+    return [Report(n, [v for v in verdicts if v.mutant.policy == n]) for n in names]
+
+
+def table(reports: list[Report]) -> str:
+    head = ("policy", "mutants", "check", "examples", "properties", "equivalent", "survived", "score")
+    rows = [head]
+    for r in reports:
+        rows.append((r.policy, str(len(r.verdicts)), str(r.count("check")), str(r.count("examples")),
+                     str(r.count("properties")), str(r.count("equivalent")), str(r.count("survived")),
+                     f"{r.score:.1%}"))
+    total = Report("total", [v for r in reports for v in r.verdicts])
+    rows.append((total.policy, str(len(total.verdicts)), str(total.count("check")), str(total.count("examples")),
+                 str(total.count("properties")), str(total.count("equivalent")), str(total.count("survived")),
+                 f"{total.score:.1%}"))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
+    lines = []
+    for i, row in enumerate(rows):
+        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
+        lines.append("  ".join(cells))
+        if i == 0 or i == len(rows) - 2:
+            lines.append("  ".join("-" * w for w in widths))
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--policy", action="append", help="policy name (file stem); repeatable; default: all")
+    ap.add_argument("--limit", type=int, help="at most N mutants per policy (categories taken in turn)")
+    ap.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
+    ap.add_argument("--budget", type=int, default=200, help="hypothesis examples per property (default 200)")
+    ap.add_argument("--records", type=int, default=300, help="records in the equivalence search (default 300)")
+    ap.add_argument("--cohorts", type=int, default=60, help="cohorts in the equivalence search (default 60)")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--list", action="store_true", help="only list the mutants")
+    ap.add_argument("--verbose", "-v", action="store_true", help="print every mutant's verdict")
+    args = ap.parse_args(argv)
+    names = args.policy or policy_names()
+    unknown = [n for n in names if not (POLICIES / f"{n}.perf").exists()]
+    if unknown:
+        print(f"unknown policy: {', '.join(unknown)}", file=sys.stderr)
+        return 0
+    if args.list:
+        with tempfile.TemporaryDirectory() as tmp:
+            texts = make_tree(Path(tmp))
+        for n in names:
+            for m in spread(generate(n, texts), args.limit):
+                print(f"{n:20} {m.category:10} {m.where:28} {m.description}")
+        return 0
+    started = time.perf_counter()
+
+    def progress(v: Verdict, done: int, total: int) -> None:
+        if args.verbose:
+            print(f"[{done}/{total}] {v.mutant.policy} {v.mutant.where} {v.mutant.description}: "
+                  f"{v.status} ({v.seconds:.1f}s) {v.detail[:160]}", flush=True)
+        elif sys.stderr.isatty():
+            print(f"\r{done}/{total}", end="", file=sys.stderr, flush=True)
+    reports = run(names, args.limit, args.jobs, args.budget, args.records, args.cohorts, args.seed, progress=progress)
+    if sys.stderr.isatty() and not args.verbose:
+        print("\r", end="", file=sys.stderr)
+    print(table(reports))
+    print(f"\nscore = killed (check + examples + properties) / (mutants − equivalent); "
+          f"{time.perf_counter() - started:.0f}s, {args.jobs} jobs, seed {args.seed}, "
+          f"{args.budget} examples per property, {args.records} records / {args.cohorts} cohorts per equivalence search")
+    for r in reports:
+        equiv = [v for v in r.verdicts if v.status == "equivalent"]
+        surv = [v for v in r.verdicts if v.status == "survived"]
+        if not equiv and not surv:
+            continue
+        print(f"\n{r.policy}:")
+        for v in surv:
+            print(f"  SURVIVED   {v.mutant.where}: {v.mutant.description}\n             differs: {v.detail}")
+        for v in equiv:
+            print(f"  equivalent {v.mutant.where}: {v.mutant.description} ({v.detail})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
