@@ -52,11 +52,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 POLICIES = ROOT / "policies"
 
-CATEGORIES = ("weight", "threshold", "amount", "clamp", "comparison", "logic", "cohort", "constant", "rule")
+CATEGORIES = ("weight", "threshold", "amount", "clamp", "comparison", "logic", "cohort", "constant", "operator",
+              "rule")
 FLIP = {">=": ">", ">": ">=", "<=": "<", "<": "<=", "==": "!=", "!=": "=="}
 COMPARE_RE = re.compile(r">=|<=|==|!=|>|<")
 LOGIC_RE = re.compile(r"\band\b|\bor\b|且|或")
 LOGIC_SWAP = {"and": "or", "or": "and", "且": "或", "或": "且"}
+ARITH_RE = re.compile(r"[-+*/]")
+ARITH_SWAP = {"+": "-", "-": "+", "*": "/", "/": "*"}
 STD_IMPORT_DIR = "_std"  # where the standard library is copied, inside the temporary policies dir
 
 
@@ -114,6 +117,11 @@ class _Text:
         return j + 1 if j < len(self.text) and self.text[j] == ")" else end
 
 
+def _short(text: str, width: int = 60) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
 def _bump(text: str, units: int) -> str | None:
     """`text` (a number as written: 90, 0.5, 40%, -4) moved by `units` units of its last
     written digit; None when the result would be negative (and was not) or unchanged."""
@@ -157,6 +165,14 @@ class _Generator:
             if new is not None:
                 self.add(t, category, f"{what}: {old} → {new}", [(a, b, new)])
 
+    def swap(self, t: _Text, node_span, start: int, end: int, new: str, category: str, what: str) -> None:
+        """Replace text[start:end] by `new`; describe it by the node's text before and after."""
+        a, b = t.span(node_span)
+        a, b = min(a, start), max(b, end)
+        before = t.text[a:b]
+        after = t.text[a:start] + new + t.text[end:b]
+        self.add(t, category, f"{what}: {_short(before)} → {_short(after)}", [(start, end, new)])
+
     def drop(self, t: _Text, sp, category: str, what: str, end: int | None = None) -> None:
         a, b = t.span(sp)
         b = end if end is not None else b
@@ -178,8 +194,7 @@ class _Generator:
                 b = t.span(e.operands[i + 1].span)[0]
                 m = COMPARE_RE.search(t.text, a, b)
                 if m and m.group() in FLIP:
-                    self.add(t, "comparison", f"comparison in {where}: {m.group()} → {FLIP[m.group()]}",
-                             [(m.start(), m.end(), FLIP[m.group()])])
+                    self.swap(t, e.span, m.start(), m.end(), FLIP[m.group()], "comparison", where)
             for operand in e.operands:
                 self.expr(t, operand, where, "threshold")
         elif isinstance(e, A.Binary):
@@ -188,11 +203,16 @@ class _Generator:
                 b = t.span(e.right.span)[0]
                 m = LOGIC_RE.search(t.text, a, b)
                 if m:
-                    self.add(t, "logic", f"{where}: {m.group()} → {LOGIC_SWAP[m.group()]}",
-                             [(m.start(), m.end(), LOGIC_SWAP[m.group()])])
+                    self.swap(t, e.span, m.start(), m.end(), LOGIC_SWAP[m.group()], "logic", where)
                 self.expr(t, e.left, where, category)
                 self.expr(t, e.right, where, category)
             else:
+                if e.op in ARITH_SWAP and not isinstance(e.left, A.ListLit) and not isinstance(e.right, A.ListLit):
+                    a = t.span(e.left.span)[1]
+                    b = t.span(e.right.span)[0]
+                    m = ARITH_RE.search(t.text, a, b)
+                    if m:
+                        self.swap(t, e.span, m.start(), m.end(), ARITH_SWAP[m.group()], "operator", where)
                 self.expr(t, e.left, where, "constant" if category == "threshold" else category)
                 self.expr(t, e.right, where, "constant" if category == "threshold" else category)
         elif isinstance(e, A.Call):
@@ -200,15 +220,15 @@ class _Generator:
             if e.func in ("min", "max") and len(e.args) == 2 and len(consts) == 1:
                 keep = next(x for x in e.args if not isinstance(x, A.Num))
                 a, _ = t.span(e.span)
-                self.add(t, "clamp", f"drop {e.func}(…, {consts[0].text}) in {where}",
-                         [(a, t.call_end(e.span), "(" + t.slice(keep.span) + ")")])
+                b = t.call_end(e.span)
+                self.add(t, "clamp", f"{where}: drop {_short(t.text[a:b])}", [(a, b, "(" + t.slice(keep.span) + ")")])
             if e.func == "clamp" and len(e.args) == 3:
                 a, _ = t.span(e.span)
-                self.add(t, "clamp", f"drop clamp(…) in {where}",
-                         [(a, t.call_end(e.span), "(" + t.slice(e.args[0].span) + ")")])
+                b = t.call_end(e.span)
+                self.add(t, "clamp", f"{where}: drop {_short(t.text[a:b])}", [(a, b, "(" + t.slice(e.args[0].span) + ")")])
             for x in e.args:
                 if isinstance(x, A.Num) and e.func in ("min", "max", "clamp"):
-                    self.number(t, x.span, "clamp", f"bound of {e.func}(…) in {where}")
+                    self.number(t, x.span, "clamp", f"{where}: bound of {_short(t.text[t.span(e.span)[0]:t.call_end(e.span)])}")
                 else:
                     self.expr(t, x, where, "constant")
         elif isinstance(e, A.IfExpr):
@@ -247,39 +267,42 @@ class _Generator:
                     b = t.span(line.threshold.span)[0]
                     m = COMPARE_RE.search(t.text, a, b)
                     if m and m.group() in FLIP:
-                        self.add(t, "comparison", f"tier {line.tier}: {m.group()} → {FLIP[m.group()]}",
-                                 [(m.start(), m.end(), FLIP[m.group()])])
+                        self.swap(t, line.span, m.start(), m.end(), FLIP[m.group()], "comparison", f"tiers {it.name}")
                     self.expr(t, line.threshold, f"tier {line.tier}", "threshold")
             elif isinstance(it, A.Veto):
-                self.drop(t, it.span, "rule", f"veto → {it.tier}", t.span(it.span)[1])
-                self.expr(t, it.cond, f"veto → {it.tier}", "threshold")
+                what = f"veto {_short(t.slice(it.cond.span), 40)} → {it.tier}"
+                self.drop(t, it.span, "rule", what)
+                self.expr(t, it.cond, what, "threshold")
             elif isinstance(it, A.LimitRule):
-                self.drop(t, it.span, "rule", f"limit → at most {it.tier}")
-                self.expr(t, it.cond, f"limit → at most {it.tier}", "threshold")
+                what = f"limit {_short(t.slice(it.cond.span), 40)} → at most {it.tier}"
+                self.drop(t, it.span, "rule", what)
+                self.expr(t, it.cond, what, "threshold")
             elif isinstance(it, A.Downgrade):
-                self.drop(t, it.span, "rule", "downgrade")
-                self.number(t, it.steps.span, "rule", "downgrade steps")
-                self.expr(t, it.cond, "downgrade", "threshold")
+                what = f"downgrade {_short(t.slice(it.cond.span), 40)}"
+                self.drop(t, it.span, "rule", what)
+                self.number(t, it.steps.span, "rule", f"{what} by")
+                self.expr(t, it.cond, what, "threshold")
             elif isinstance(it, A.Flag):
                 self.expr(t, it.cond, f"flag {it.label}", "threshold")
             elif isinstance(it, A.Quota):
                 if it.share is not None:
                     self.number(t, it.share.span, "cohort", f"quota {it.tier} share", 5)
                 if it.count is not None:
-                    for bound in (it.count.lo, it.count.hi):
+                    for end, bound in (("lo", it.count.lo), ("hi", it.count.hi)):
                         if bound is not None:
-                            self.number(t, bound.span, "cohort", f"quota {it.tier} count")
+                            self.number(t, bound.span, "cohort", f"quota {it.tier} count {end}")
             elif isinstance(it, A.Distribute):
                 self.bounds(t, it.bounds, "distribute")
                 for w in it.whens:
-                    self.expr(t, w.cond, "distribute when", "threshold")
-                    self.bounds(t, w.bounds, "distribute when")
+                    what = f"when {_short(t.slice(w.cond.span), 40)}"
+                    self.expr(t, w.cond, what, "threshold")
+                    self.bounds(t, w.bounds, what)
 
     def bounds(self, t: _Text, bounds, where: str) -> None:
         for tb in bounds:
-            for bound in (tb.range.lo, tb.range.hi):
+            for end, bound in (("lo", tb.range.lo), ("hi", tb.range.hi)):
                 if bound is not None:
-                    self.number(t, bound.span, "cohort", f"{where} {tb.tier} bound", 5 if bound.percent else 1)
+                    self.number(t, bound.span, "cohort", f"{where} {tb.tier} {end}", 5 if bound.percent else 1)
 
     def indicator(self, t: _Text, it, weights: dict) -> None:
         from perfdsl.syntax import ast as A

@@ -61,7 +61,8 @@ def render(result) -> str:
     trace = result.trace
     traced = {it.name: it for it in trace.indicators} if trace else {}
     tiers = {t.name: t for t in trace.tiers} if trace else {}
-    for d in policy.definitions:
+    defs = {d.name: d for d in policy.definitions}
+    for d in (defs[n] for n in policy.output_names()):
         value = result.values.get(d.name)
         if d.name in traced:
             lines += _indicator(traced[d.name], w)
