@@ -655,15 +655,135 @@ def _grouped_cohorts(ir, max_size: int):
     return st.tuples(cohorts(ir, 1, max_size), st.lists(st.sampled_from(["G1", "G2"]), min_size=1, max_size=4)).map(regroup)
 
 
-def differs(orig, mut, records: int = 300, cohort_count: int = 60, seed: int = 0) -> str | None:
-    """A description of an input on which the mutant's results differ from the original's
-    (the smallest hypothesis finds), or None when none turns up in the budget."""
+def _compared_constants(ir) -> dict[str, set]:
+    """Input name → the numbers the policy compares it with directly (a threshold on the
+    input itself, or a tier set banded by it)."""
+    from perfdsl.ir import Const, Fn, Prim, Ref
+    found: dict[str, set] = {}
+    compare = {Fn.GE, Fn.GT, Fn.LE, Fn.LT, Fn.EQ, Fn.NE}
+
+    def walk(x):
+        if isinstance(x, Prim) and x.fn in compare and len(x.args) == 2:
+            a, b = x.args
+            for r, c in ((a, b), (b, a)):
+                if isinstance(r, Ref) and r.kind == "input" and isinstance(c, Const) and isinstance(c.value, Decimal):
+                    found.setdefault(r.name, set()).add(c.value)
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            for f in dataclasses.fields(x):
+                walk(getattr(x, f.name))
+        elif isinstance(x, (tuple, list)):
+            for y in x:
+                walk(y)
+    walk((ir.definitions, ir.flags, ir.quotas, ir.distributes))
+    for d in ir.definitions:
+        if d.tiers is not None and isinstance(d.tiers.by, Ref) and d.tiers.by.kind == "input":
+            found.setdefault(d.tiers.by.name, set()).update(t.threshold for t in d.tiers.tiers if t.threshold is not None)
+    return found
+
+
+def _candidates(ir, inp, value, consts: set) -> list:
+    """Other valid values of one input worth trying next to `value`."""
+    kind = inp.type.kind
+    if kind == "bool":
+        return [not value]
+    if inp.choices:
+        return [c for c in inp.choices if c != value]
+    if kind == "tier":
+        return [t for t in ir.definition(inp.type.tierset).tiers.names() if t != value]
+    if kind == "num":
+        unit = Decimal(1) if inp.is_int else Decimal("0.01")
+        lo = inp.range.lo if inp.range is not None else None
+        hi = inp.range.hi if inp.range is not None else None
+        pool = {value + unit, value - unit, Decimal(0)} | {c + d for c in consts for d in (-unit, 0, unit)}
+        pool |= {x for x in (lo, hi) if x is not None}
+        out = []
+        for x in sorted(pool):
+            if x == value or (lo is not None and x < lo) or (hi is not None and x > hi):
+                continue
+            if inp.is_int and x != x.to_integral_value():
+                continue
+            out.append(x)
+        return out
+    if kind == "list":
+        elem = inp.type.elem
+        n_hi = inp.length.hi if inp.length is not None else None
+        n_lo = inp.length.lo if inp.length is not None and inp.length.lo is not None else 0
+        out = []
+        if elem.kind == "tier":
+            names = ir.definition(elem.tierset).tiers.names()
+            if n_hi is None or len(value) < n_hi:
+                out += [value + (t,) for t in names]
+            if len(value) > n_lo:
+                out.append(value[1:])
+            return out
+        if elem.kind == "num" and inp.range is not None:
+            ends = [x for x in (inp.range.lo, inp.range.hi) if x is not None]
+            for i in range(len(value)):
+                out += [value[:i] + (x,) + value[i + 1:] for x in ends if x != value[i]]
+            if n_hi is None or len(value) < n_hi:
+                out += [value + (x,) for x in ends]
+            if len(value) > n_lo:
+                out.append(value[:-1])
+        return out
+    return []
+
+
+def _neighbourhood(orig, mut, limit: int, seed: int) -> tuple[list, list]:
+    """The policy's own example records, and each of them with one input changed to a
+    nearby or boundary value (individually), at most `limit` of them (a seeded sample);
+    and the example cohorts."""
+    import random
+    consts = _compared_constants(orig)
+    for k, v in _compared_constants(mut).items():
+        consts.setdefault(k, set()).update(v)
+    base, cohorts_ = [], []
+    for ex in orig.examples:
+        recs = [dict(rec) for _, rec in ex.records]
+        base += recs
+        if ex.cohort:
+            cohorts_.append(recs)
+    varied = []
+    for rec in base:
+        for inp in orig.inputs:
+            if inp.name == orig.key:
+                continue
+            for v in _candidates(orig, inp, rec[inp.name], consts.get(inp.name, set())):
+                varied.append({**rec, inp.name: v})
+    if len(varied) > limit:
+        varied = random.Random(seed).sample(varied, limit)
+    return base + varied, cohorts_
+
+
+def differs(orig, mut, records: int = 300, cohort_count: int = 60, seed: int = 0,
+            neighbours: int = 3000) -> str | None:
+    """A description of an input on which the mutant's results differ from the original's,
+    or None when none turns up in the budget. Tried in turn: the examples' records and
+    cohorts, those records with one input moved to a nearby or boundary value, `records`
+    hypothesis records and `cohort_count` hypothesis cohorts (the smallest difference
+    hypothesis finds is shown)."""
     from hypothesis import HealthCheck, Phase, given, settings, strategies as st
     from hypothesis import seed as hyp_seed
     from perfdsl.eval.interpret import Interpreter
-    from perfdsl.verify import given_line, strategies
+    from perfdsl.verify import strategies
     io, im = Interpreter(orig), Interpreter(mut)
+    stage = orig.has_cohort_stage or mut.has_cohort_stage
     found: list[str] = []
+
+    def compare(recs, cohort_stage: bool) -> bool:
+        a, b = _outcome(orig, io, recs, cohort_stage), _outcome(mut, im, recs, cohort_stage)
+        if a != b:
+            found[:] = [_describe(orig, recs, a, b, cohort_stage)]
+            return True
+        return False
+
+    near, example_cohorts = _neighbourhood(orig, mut, neighbours, seed)
+    for rec in near:
+        if compare([rec], False):
+            return found[0]
+    if stage:
+        for recs in example_cohorts:
+            if compare(recs, True):
+                return found[0]
 
     def search(strategy, n: int, cohort_stage: bool) -> None:
         @hyp_seed(seed)
@@ -671,10 +791,7 @@ def differs(orig, mut, records: int = 300, cohort_count: int = 60, seed: int = 0
                   phases=[Phase.generate, Phase.shrink], suppress_health_check=list(HealthCheck))
         @given(strategy)
         def run(case):
-            recs = case if cohort_stage else [case]
-            a, b = _outcome(orig, io, recs, cohort_stage), _outcome(mut, im, recs, cohort_stage)
-            if a != b:
-                found[:] = [_describe(orig, recs, a, b, cohort_stage)]
+            if compare(case if cohort_stage else [case], cohort_stage):
                 raise AssertionError("differs")
         try:
             run()
@@ -682,7 +799,7 @@ def differs(orig, mut, records: int = 300, cohort_count: int = 60, seed: int = 0
             pass
 
     search(st.one_of(strategies(orig), strategies(mut)), records, False)
-    if not found and (orig.has_cohort_stage or mut.has_cohort_stage) and cohort_count:
+    if not found and stage and cohort_count:
         search(st.one_of(_grouped_cohorts(orig, 12), _grouped_cohorts(mut, 12)), cohort_count, True)
     return found[0] if found else None
 

@@ -246,6 +246,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         _out("interrupted; nothing was written", err=True)
         return 130
+    except BrokenPipeError:  # `perfdsl ... | head`: the reader left; not an error of ours
+        sys.stderr.close()
+        return OK
 
 
 if __name__ == "__main__":

@@ -619,6 +619,7 @@ def test_errors_match_the_interpreter_and_cite_the_policy_line(tmp_path):
         with pytest.raises(KeyError) as missing:
             gen.individual({"id": "a"}, False)
         assert missing.value.args == ("n",)
+        assert codegen.policy_site(missing.value) == (str(tmp_path / "p.perf"), 4, 3)  # `input n`
 
 
 # ---- the cache -------------------------------------------------------------------------

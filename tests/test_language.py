@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from decimal import Decimal as D
+from pathlib import Path
 
 import pytest
 
@@ -387,3 +388,9 @@ policy f {
     r = policy.evaluate({"a": 70})
     assert r.b == D(70) and r.c == (D(1), D(2))
     assert policy.ir.inputs[0].label == '标签"引号"\\反斜杠'
+
+
+def test_stdlib_modules_work_in_policies():
+    from perfdsl.cli import main
+    fixtures = Path(__file__).resolve().parent / "fixtures"
+    assert main(["test", str(fixtures / "stdlib_bands.perf"), str(fixtures / "stdlib_warn.perf")]) == 0

@@ -79,6 +79,16 @@ class Typer:
             stack.extend(_children(n))
         return STAGES[worst]
 
+    def _smooth_lengths(self, n) -> bool:
+        """A mean divides by the count it averages: exact only when every possible
+        count has no prime factor but 2 and 5 (a fixed-length list of 4, say)."""
+        length = R.range_of(Prim(n.span, NUM, Fn.LEN, (n.args[0],)), self.range_env)
+        if length.lo is None or length.hi is None or length.hi - length.lo > 50:
+            return False
+        drop = 2 * int(n.args[1].value) if n.fn is Fn.TRIMMED_MEAN else 0
+        counts = range(int(length.lo) - drop, int(length.hi) - drop + 1)
+        return all(c > 0 and _exact_divisor(Const(n.span, NUM, Decimal(c))) for c in counts)
+
     def reads_inexact(self, e) -> bool:
         """Whether an unrounded inexact division feeds this expression."""
         stack = [e]
@@ -87,6 +97,8 @@ class Typer:
             if isinstance(n, Prim) and n.fn in (Fn.ROUND_HALF_UP, Fn.ROUND_HALF_EVEN, Fn.ROUND_FLOOR, Fn.ROUND_CEIL):
                 continue
             if isinstance(n, Prim) and n.fn is Fn.DIV and not _exact_divisor(n.args[1]):
+                return True
+            if isinstance(n, Prim) and n.fn in (Fn.MEAN, Fn.TRIMMED_MEAN) and not self._smooth_lengths(n):
                 return True
             if isinstance(n, Ref) and n.name in self.inexact:
                 return True

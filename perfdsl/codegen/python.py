@@ -26,8 +26,6 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
 
-import jinja2
-
 from .. import runtime as rt
 from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, Rank, Ref
 
@@ -100,12 +98,15 @@ def _block(text: str, width: int) -> str:
     return "\n".join(" " * width + ln for ln in text.split("\n") if ln.strip())
 
 
-_ENV: jinja2.Environment | None = None
+_ENV = None
 
 
-def environment() -> jinja2.Environment:
+def environment():
+    """The jinja2 environment of the templates (imported on first use: a cached module
+    is loaded without jinja2)."""
     global _ENV
     if _ENV is None:
+        import jinja2
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(_TEMPLATES)), autoescape=False,
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
@@ -199,6 +200,8 @@ class Preload:
     var: Code
     source: Code  # record or values
     name: Text
+    span: int     # where the name is declared (-1: unknown)
+    line: int
 
 
 @dataclass
@@ -215,7 +218,7 @@ class Adjust:
 
 @dataclass
 class Bound:
-    kind: str
+    kind: Text
     lo: Code | None
     hi: Code | None
     line: int
@@ -299,6 +302,7 @@ class _Scope:
         self.locals: dict[str, Code] = {}
         self.preloads: list[Preload] = []
         self.uses_ctx = False
+        self.ctx = Code("ctx")  # `None` where the interpreter evaluates with no context
         self.temps = 0
 
     def ref(self, name: str, kind: str) -> Code:
@@ -308,9 +312,17 @@ class _Scope:
         # individual: env = the record plus what is defined so far; later stages: the
         # record overlaid with result.values.
         source = "values" if self.kind != "individual" and kind == "value" else "record"
-        self.preloads.append(Preload(var, Code(source), Text(name)))
+        decl = self.lower.declared.get(name)
+        span, line = (self.lower.span(decl), _int(decl.line)) if decl is not None else (-1, 0)
+        self.preloads.append(Preload(var, Code(source), Text(name), span, line))
         self.locals[name] = var
         return var
+
+    def context(self) -> Code:
+        """The cohort context as this expression sees it."""
+        if self.ctx == "ctx":
+            self.uses_ctx = True
+        return self.ctx
 
     def temp(self) -> Code:
         self.temps += 1
@@ -321,10 +333,13 @@ class _Lowering:
     def __init__(self, policy: Policy):
         self.policy = policy
         self.vars: dict[str, Code] = {}
+        self.declared: dict = {}  # name -> the Span of its declaration
         for i, inp in enumerate(policy.inputs):
             self.vars.setdefault(inp.name, Code(f"i_{i}"))
+            self.declared.setdefault(inp.name, inp.span)
         for i, d in enumerate(policy.definitions):
             self.vars.setdefault(d.name, Code(f"v_{i}"))
+            self.declared.setdefault(d.name, d.span)
         self.consts: dict[tuple[str, str], ConstPlan] = {}
         self.nodes = {(("rank", n) if kind == "rank" else ("group", n)): i
                       for i, (kind, n) in enumerate(_walk_nodes(policy))}
@@ -383,8 +398,7 @@ class _Lowering:
             return self.const(e.value)
         if isinstance(e, Ref):
             if e.kind == "size":
-                s.uses_ctx = True
-                return Code("ctx.size")
+                return Code(f"{s.context()}.size")
             return s.ref(e.name, e.kind)
         if isinstance(e, If):
             cond = self.expr(e.cond, s)
@@ -392,11 +406,9 @@ class _Lowering:
             else_ = self.expr(e.else_, s)
             return Code(f"({then} if {cond} else {else_})")
         if isinstance(e, Rank):
-            s.uses_ctx = True
-            return Code(f"ctx.rank(self.nodes[{self.nodes[('rank', e.order)]}], {e.from_bottom is True})")
+            return Code(f"{s.context()}.rank(self.nodes[{self.nodes[('rank', e.order)]}], {e.from_bottom is True})")
         if isinstance(e, GroupAgg):
-            s.uses_ctx = True
-            return Code(f"ctx.aggregate(self.nodes[{self.nodes[('group', e)]}])")
+            return Code(f"{s.context()}.aggregate(self.nodes[{self.nodes[('group', e)]}])")
         if isinstance(e, Prim):
             if e.fn in (Fn.AND, Fn.OR):
                 a = self._truth(e.args[0], self.expr(e.args[0], s))
@@ -539,10 +551,19 @@ class _Lowering:
             plan.adjustments.append(Adjust(1 if adj.sign > 0 else -1, amount, per, cond, Text(adj.reason), up_to,
                                            _int(adj.span.line), self.span(adj.span)))
         for b in body.bounds:
-            plan.bounds.append(Bound(b.kind, None if b.lo is None else self.const(b.lo),
+            plan.bounds.append(Bound(Text(b.kind), None if b.lo is None else self.const(b.lo),
                                      None if b.hi is None else self.const(b.hi), _int(b.span.line), self.span(b.span)))
 
     def _tiers(self, d: Definition, s: _Scope, plan: DefPlan) -> None:
+        # The interpreter bands and applies rules with no cohort context, whatever the
+        # stage (the checker keeps ranks and group values out of them anyway).
+        outer, s.ctx = s.ctx, Code("None")
+        try:
+            self._tiers_body(d, s, plan)
+        finally:
+            s.ctx = outer
+
+    def _tiers_body(self, d: Definition, s: _Scope, plan: DefPlan) -> None:
         body = d.tiers
         plan.kind = "tiers"
         plan.by = self.val(body.by, s)

@@ -61,6 +61,7 @@ def _static(ir: Policy, prop: PropertyDef) -> str | None:
             return None
         a, b = c.args
         fn = c.fn
+        a, b = _literal(a), _literal(b)
         if isinstance(a, Const) and isinstance(b, Ref):
             a, b = b, a
             fn = {Fn.LE: Fn.GE, Fn.GE: Fn.LE, Fn.LT: Fn.GT, Fn.GT: Fn.LT}[fn]
@@ -73,6 +74,13 @@ def _static(ir: Policy, prop: PropertyDef) -> str | None:
             return None
         facts.append(f"{a.name} ∈ {rng}")
     return "proved by the static ranges: " + ", ".join(dict.fromkeys(facts))
+
+
+def _literal(e):
+    """`-4` is written as negation of 4: fold it to one constant."""
+    if isinstance(e, Prim) and e.fn is Fn.NEG and isinstance(e.args[0], Const) and isinstance(e.args[0].value, Decimal):
+        return Const(e.span, e.type, -e.args[0].value)
+    return e
 
 
 def _bound_note(ir: Policy, prop: PropertyDef) -> str | None:
