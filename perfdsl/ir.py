@@ -63,6 +63,7 @@ ANY = Interval(None, None)
 # ---- expressions -------------------------------------------------------------------
 class Fn(enum.Enum):
     ADD = "+"
+    TOTAL = "total"  # n-ary sum, left to right: weighted(...) and sum(a, b, ...)
     SUB = "-"
     MUL = "*"
     DIV = "/"

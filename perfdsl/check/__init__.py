@@ -47,7 +47,11 @@ def compile_file(path: str | Path, text: str | None = None) -> CheckResult:
     policy = None
     module = program.policy is None and bool(program.sources.texts)
     if not module and not any(d.is_error for d in program.diagnostics):
-        policy = _check(program)
+        try:
+            policy = _check(program)
+        except RecursionError:  # inlined defs and tables can nest deeper than the text does
+            program.error("PD019", program.policy.span, "the policy nests too deeply once its functions and tables are expanded",
+                          "split long chains of calls or table rows into named `let` values")
     errors = any(d.is_error for d in program.diagnostics)
     diags = sorted(program.diagnostics, key=lambda d: (d.span.file, d.span.line, d.span.col, d.severity))
     return CheckResult(None if errors else policy, diags, program.sources, module and not errors)

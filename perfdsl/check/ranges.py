@@ -137,6 +137,11 @@ def range_of(e, env: RangeEnv) -> Interval:
     r = [range_of(a, env) if a.type.kind == "num" else ANY for a in args]
     if f is Fn.ADD:
         return add(r[0], r[1])
+    if f is Fn.TOTAL:
+        out = r[0]
+        for x in r[1:]:
+            out = add(out, x)
+        return out
     if f is Fn.SUB:
         return sub(r[0], r[1])
     if f is Fn.MUL:

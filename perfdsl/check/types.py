@@ -332,10 +332,7 @@ class Typer:
                 return Prim(sp, NUM, Fn.SUM, (self._list_arg(node, scope, 0, NUM),))
             xs = [self._num(a, scope, "an argument of `sum`") for a in args]
             self._check_max_sum(node)
-            out = xs[0]
-            for x in xs[1:]:
-                out = Prim(sp, NUM, Fn.ADD, (out, x))
-            return out
+            return Prim(sp, NUM, Fn.TOTAL, tuple(xs))
         if f in ("mean", "len"):
             self._arity(node, 1, 1)
             lst = self._list_arg(node, scope, 0, NUM if f == "mean" else None)
@@ -395,21 +392,20 @@ class Typer:
     def _weighted(self, node: A.Call):
         names = self._indicator_args(node)
         total = Decimal(0)
-        out = None
+        terms = []
         for a in names:
             if a.name not in self.weights:
                 self._fail(a.span, f"indicator `{a.name}` has no weight", "give it one: `indicator NAME weight 40% { ... }`",
                            [Note(self.names[a.name].span, "the indicator is defined here")])
             w, _ = self.weights[a.name]
             total += w
-            term = Prim(a.span, NUM, Fn.MUL, (Const(a.span, NUM, w), Ref(a.span, NUM, a.name, "value")))
-            out = term if out is None else Prim(node.span, NUM, Fn.ADD, (out, term))
+            terms.append(Prim(a.span, NUM, Fn.MUL, (Const(a.span, NUM, w), Ref(a.span, NUM, a.name, "value"))))
         if total != 1:
             pct = format((total * 100).normalize(), "f")
             self.program.error("PD012", node.span, f"weights sum to {pct}%, expected 100%",
                                "adjust the indicators' weights so they add up to 100%",
                                [Note(self.weights[a.name][1], f"`{a.name}` weighs {format((self.weights[a.name][0] * 100).normalize(), 'f')}%") for a in names])
-        return out
+        return terms[0] if len(terms) == 1 else Prim(node.span, NUM, Fn.TOTAL, tuple(terms))
 
     def _check_max_sum(self, node: A.Call):
         names = [a.name for a in node.args if isinstance(a, A.Name)]

@@ -428,6 +428,8 @@ class _Lowering:
         f = e.fn
         if f in _BINARY:
             return Code(f"({a[0]} {_BINARY[f]} {a[1]})")
+        if f is Fn.TOTAL:  # a few terms inline; many through a flat tuple, not a deep + chain
+            return Code("(" + " + ".join(a) + ")") if len(a) <= 8 else Code(f"rt.total(({', '.join(a)},))")
         if f is Fn.DIV:
             return Code(f"rt.divide({a[0]}, {a[1]}, {self.where(e)})")
         if f is Fn.NEG:

@@ -165,6 +165,8 @@ class Interpreter:
         a = [self.eval(x, env, ctx) for x in e.args]
         if f is Fn.ADD:
             return C.add(a[0], a[1])
+        if f is Fn.TOTAL:
+            return rt.total(a)
         if f is Fn.SUB:
             return C.subtract(a[0], a[1])
         if f is Fn.MUL:

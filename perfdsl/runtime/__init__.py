@@ -17,7 +17,7 @@ ZERO, ONE = Decimal(0), Decimal(1)
 _MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "floor": ROUND_FLOOR, "ceil": ROUND_CEILING}
 
 __all__ = ["CONTEXT", "EvalError", "localcontext", "quantize", "ratio", "mean", "trimmed_mean", "streak",
-           "count", "list_min", "list_max", "clamp", "divide", "Trace", "IndicatorTrace", "AdjustStep",
+           "count", "list_min", "list_max", "clamp", "divide", "total", "Trace", "IndicatorTrace", "AdjustStep",
            "BoundHit", "TierTrace", "TierChange", "ZERO", "ONE", "round_count"]
 
 
@@ -27,6 +27,14 @@ class EvalError(ArithmeticError):
     def __init__(self, message: str, where: str):
         self.where = where
         super().__init__(f"{where}: {message}")
+
+
+def total(xs) -> Decimal:
+    """Σ xs, added left to right as written (weighted(...), sum(a, b, ...))."""
+    out = xs[0]
+    for x in xs[1:]:
+        out = CONTEXT.add(out, x)
+    return out
 
 
 def quantize(x: Decimal, places: int, mode: str) -> Decimal:
