@@ -15,6 +15,7 @@ MAX_DEPTH = 120
 
 def check_depth(roots) -> list[Diagnostic]:
     stack = [(r, 1) for r in roots]
+    fields: dict[type, tuple[str, ...]] = {}
     while stack:
         node, depth = stack.pop()
         if depth > MAX_DEPTH:
@@ -23,9 +24,15 @@ def check_depth(roots) -> list[Diagnostic]:
                                "split it into named `let` values")]
         if isinstance(node, (list, tuple)):
             stack.extend((x, depth) for x in node)
-        elif dataclasses.is_dataclass(node) and not isinstance(node, Span):
-            for f in dataclasses.fields(node):
-                child = getattr(node, f.name)
-                if isinstance(child, (list, tuple)) or (dataclasses.is_dataclass(child) and not isinstance(child, Span)):
-                    stack.append((child, depth + 1))
+            continue
+        kind = type(node)
+        names = fields.get(kind)
+        if names is None:
+            names = fields[kind] = tuple(f.name for f in dataclasses.fields(kind)) \
+                if dataclasses.is_dataclass(kind) and kind is not Span else ()
+        for name in names:
+            child = getattr(node, name)
+            if isinstance(child, (list, tuple)) or type(child) in fields or (
+                    dataclasses.is_dataclass(child) and not isinstance(child, Span)):
+                stack.append((child, depth + 1))
     return []

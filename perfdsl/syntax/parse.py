@@ -28,6 +28,8 @@ _FOLD = str.maketrans({"，": ",", "：": ":", "；": ";", "（": "(", "）": ")
 
 def fold_fullwidth(text: str) -> str:
     """Fold full-width punctuation outside strings and comments; one char for one char."""
+    if not any(ch in text for ch in "，：；（）【】"):
+        return text
     out, in_str, in_comment, escaped = [], False, False, False
     for ch in text:
         if in_comment:
