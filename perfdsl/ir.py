@@ -8,7 +8,7 @@ inputs and earlier definitions only. Every node keeps the Span it came from.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 
 from .diagnostics import Span

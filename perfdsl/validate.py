@@ -14,7 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 
-from .io import DataError, DataProblem as Problem
+from .io import DataProblem as Problem
 from .ir import InputDef, Policy
 
 _TRUE = {"true", "1", "yes", "y", "是", "真", "t"}

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..diagnostics import Note, did_you_mean
-from ..ir import BOOL, NUM, TEXT, InputDef, Interval, RankKeyIR, RankOrder, Type, list_type, tier_type
+from ..ir import BOOL, NUM, TEXT, InputDef, Interval, RankKeyIR, RankOrder, list_type, tier_type
 from ..syntax import ast as A
 from .types import interval_of_range
 

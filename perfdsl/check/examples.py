@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..diagnostics import did_you_mean
-from ..ir import BOOL, NUM, Const, ExampleDef, Expect, Policy
+from ..ir import BOOL, NUM, ExampleDef, Expect, Policy
 from ..syntax import ast as A
 from ..validate import Validator
 

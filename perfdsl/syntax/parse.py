@@ -11,10 +11,9 @@ import re
 import threading
 from decimal import Decimal
 from functools import lru_cache
-from pathlib import Path
 
 from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken, VisitError
+from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..diagnostics import Diagnostic, Span
 from ..resources import grammar_path
