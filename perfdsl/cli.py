@@ -96,11 +96,22 @@ def cmd_test(args) -> int:
     return status
 
 
+PROGRESS_FROM = 20_000  # subjects; smaller runs finish before a bar would help
+
+
+def _progress(iterable, total):
+    """A progress bar on stderr, only for a person watching a large run."""
+    if total < PROGRESS_FROM or not sys.stderr.isatty():
+        return iterable
+    from tqdm import tqdm
+    return tqdm(iterable, total=total, unit=" subjects", file=sys.stderr, leave=False)
+
+
 def _read_and_evaluate(policy, data: str, trace: bool):
     rows = io.read_rows(data)
     records = [r.values for r in rows]
     numbers = [r.number for r in rows]
-    return rows, policy.evaluate_cohort(records, trace=trace, row_numbers=numbers)
+    return rows, policy.evaluate_cohort(records, trace=trace, row_numbers=numbers, progress=_progress)
 
 
 def _report_data_error(err) -> int:

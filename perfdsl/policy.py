@@ -61,11 +61,12 @@ class Policy:
                 raise DataError([DataProblem(None, None, str(err))]) from None
 
     def evaluate_cohort(self, records, *, trace: bool = True, validate: bool = True,
-                        row_numbers: list[int] | None = None) -> list[Result]:
+                        row_numbers: list[int] | None = None, progress=None) -> list[Result]:
         """Every subject through the whole pipeline, cohort stage included, in input order.
 
         Bad data raises DataError listing every bad row (numbered as in `row_numbers`,
-        else from 1); nothing is returned partially."""
+        else from 1); nothing is returned partially. `progress(iterable, total)` may wrap
+        the per-subject loop (the CLI passes a progress bar for large files)."""
         records = list(records)
         numbers = row_numbers or list(range(1, len(records) + 1))
         if validate:
@@ -76,7 +77,8 @@ class Policy:
             good = records
         results, problems = [], []
         with localcontext(CONTEXT):
-            for number, rec in zip(numbers, good):
+            pairs = zip(numbers, good)
+            for number, rec in (progress(pairs, len(good)) if progress else pairs):
                 try:
                     results.append(self.backend.individual(rec, trace))
                 except EvalError as err:
