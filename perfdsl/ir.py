@@ -153,6 +153,17 @@ class GroupAgg:
 Expr = Const | Ref | Prim | If | Rank | GroupAgg
 
 
+def children(e) -> list:
+    """The sub-expressions of an IR expression, for passes that walk it without recursion."""
+    if isinstance(e, Prim):
+        return list(e.args)
+    if isinstance(e, If):
+        return [e.cond, e.then, e.else_]
+    if isinstance(e, GroupAgg):
+        return [e.arg]
+    return []
+
+
 # ---- declarations ------------------------------------------------------------------
 @dataclass(frozen=True)
 class InputDef:

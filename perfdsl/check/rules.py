@@ -7,10 +7,9 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..diagnostics import did_you_mean
-from ..ir import (BOOL, NUM, BoundsIR, DistributeDef, Interval, PropertyDef, QuotaDef, Ref, Share, WhenIR)
+from ..ir import (BOOL, NUM, BoundsIR, children, DistributeDef, Interval, PropertyDef, QuotaDef, Ref, Share, WhenIR)
 from ..syntax import ast as A
 from . import ranges as R
-from .types import _children
 
 ROUNDINGS = {"half_up", "half_even", "floor", "ceil"}
 
@@ -146,7 +145,7 @@ def _refs(e):
         n = stack.pop()
         if isinstance(n, Ref):
             out.append(n)
-        stack.extend(_children(n))
+        stack.extend(children(n))
     return out
 
 

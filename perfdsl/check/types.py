@@ -10,7 +10,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..diagnostics import Note, Span, did_you_mean
-from ..ir import BOOL, NUM, TEXT, Const, Fn, GroupAgg, If, Interval, Prim, Rank, RankOrder, Ref, Type, list_type
+from ..ir import BOOL, NUM, TEXT, Const, children, Fn, GroupAgg, If, Interval, Prim, Rank, RankOrder, Ref, Type, list_type
 from ..syntax import ast as A
 from . import ranges as R
 
@@ -76,7 +76,7 @@ class Typer:
                 return "cohort"
             if isinstance(n, Ref) and n.kind == "value":
                 worst = max(worst, STAGES.index(self.stages.get(n.name, "individual")))
-            stack.extend(_children(n))
+            stack.extend(children(n))
         return STAGES[worst]
 
     def _smooth_lengths(self, n) -> bool:
@@ -102,7 +102,7 @@ class Typer:
                 return True
             if isinstance(n, Ref) and n.name in self.inexact:
                 return True
-            stack.extend(_children(n))
+            stack.extend(children(n))
         return False
 
     # ---- dispatch ------------------------------------------------------------------
@@ -466,16 +466,6 @@ def _compatible(a: Type, b: Type) -> bool:
 
 def _op_word(op: str) -> str:
     return "*" if op == "per" else op
-
-
-def _children(n):
-    if isinstance(n, Prim):
-        return list(n.args)
-    if isinstance(n, If):
-        return [n.cond, n.then, n.else_]
-    if isinstance(n, GroupAgg):
-        return [n.arg]
-    return []
 
 
 def _respan(e, span: Span):
