@@ -51,3 +51,24 @@ def test_nul_and_bidi_characters_are_reported_with_positions():
     assert result.diagnostics[0].span.line == 2 and result.diagnostics[0].span.col == 10
     result = compile_file("rtl.perf", 'policy p { input a: decimal "\u202eevil" let b = a ‮+ 1 }')
     assert result.policy is None and result.diagnostics[0].code == "PD001"
+
+
+def test_exponential_inlining_is_a_diagnostic():
+    text = ("policy blow {\n  input a: decimal in 0..1\n  def h(x) = x * x + x\n"
+            "  let y = " + "h(" * 18 + "a" + ")" * 18 + "\n}")
+    start = time.perf_counter()
+    result = compile_file("blow.perf", text)
+    assert time.perf_counter() - start < 20
+    assert [d.code for d in result.diagnostics] == ["PD019"]
+    assert "expands to more than 100,000 operations" in result.diagnostics[0].message
+
+
+def test_deep_nesting_through_functions_is_a_diagnostic():
+    defs = "\n".join(f"  def f{i}(x) = if x > {i} then f{i + 1}(x) else {i}" for i in range(200))
+    text = f"policy deepdef {{\n  input a: decimal in 0..1000\n{defs}\n  def f200(x) = x\n  let y = f0(a)\n}}"
+    result = compile_file("deepdef.perf", text)
+    assert result.policy is None
+    assert [(d.code, d.message) for d in result.diagnostics] == [
+        ("PD019", "function calls nest more than 40 deep here"), ("PD003", "in the call of `f0` here")]
+    recursive = compile_file("rec.perf", "policy r {\n input a: decimal\n def f(x) = f(x) + 1\n let y = f(a)\n}")
+    assert [d.code for d in recursive.diagnostics] == ["PD019", "PD003"]

@@ -9,7 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..diagnostics import Note
-from ..ir import (BOOL, NUM, Adjustment, BoundStep, Definition, FlagDef, IndicatorBody, Interval, Tier,
+from ..ir import (BOOL, NUM, Adjustment, If, children, BoundStep, Definition, FlagDef, IndicatorBody, Interval, Tier,
                   TierRule, TiersBody, tier_type)
 from ..syntax import ast as A
 from . import ranges as R
@@ -35,6 +35,8 @@ def build_definitions(program, names, decls, order, cyclic: set[str]):
     definitions = []
     for item in order:
         d = _definition(program, typer, decls, item)
+        if d is not None and not _within_limits(program, d):
+            d = None
         if d is None:
             typer.failed.add(item.name)
             continue
@@ -48,6 +50,39 @@ def build_definitions(program, names, decls, order, cyclic: set[str]):
         if cond is not None:
             flags.append(FlagDef(f.span, f.label, cond, typer.stage_of(cond)))
     return typer, definitions, flags
+
+
+MAX_IR_DEPTH = 150      # backends recurse (the interpreter) or nest (generated Python)
+MAX_IR_NODES = 200_000  # a def using its parameter twice, nested, doubles at every call
+
+
+def _roots(d: Definition) -> list:
+    if d.indicator is not None:
+        b = d.indicator
+        return [x for x in [b.base, b.computed] if x is not None] + [
+            x for a in b.adjustments for x in (a.amount, a.per, a.cond) if x is not None]
+    if d.tiers is not None:
+        return [d.tiers.by] + [r.cond for r in d.tiers.rules]
+    return [d.expr]
+
+
+def _within_limits(program, d: Definition) -> bool:
+    """After defs and tables are inlined an expression can be far deeper or larger than
+    its text; bound both before any backend sees it."""
+    nodes, stack = 0, [(e, 1) for e in _roots(d)]
+    while stack:
+        e, depth = stack.pop()
+        nodes += 1
+        if depth > MAX_IR_DEPTH or nodes > MAX_IR_NODES:
+            what = f"nests more than {MAX_IR_DEPTH} levels" if depth > MAX_IR_DEPTH else f"expands to more than {MAX_IR_NODES:,} operations"
+            program.error("PD019", d.span, f"`{d.name}` {what} once its functions and tables are expanded",
+                          "compute parts as named `let` values instead of nesting calls")
+            return False
+        if isinstance(e, If):  # an if/else-if chain (a table) is evaluated as a loop, not nested
+            stack += [(e.cond, depth + 1), (e.then, depth + 1), (e.else_, depth)]
+        else:
+            stack.extend((c, depth + 1) for c in children(e))
+    return True
 
 
 def _definition(program, typer: Typer, decls, item) -> Definition | None:

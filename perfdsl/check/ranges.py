@@ -124,8 +124,12 @@ def range_of(e, env: RangeEnv) -> Interval:
         return point(e.value) if isinstance(e.value, Decimal) else ANY
     if isinstance(e, Ref):
         return env.values.get(e.name, ANY)
-    if isinstance(e, If):
-        return union(range_of(e.then, env), range_of(e.else_, env))
+    if isinstance(e, If):  # walk an else-if chain (a table) without recursing down it
+        out = range_of(e.then, env)
+        while isinstance(e.else_, If):
+            e = e.else_
+            out = union(out, range_of(e.then, env))
+        return union(out, range_of(e.else_, env))
     if isinstance(e, Rank):
         return Interval(ONE, None)
     if isinstance(e, GroupAgg):

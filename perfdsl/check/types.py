@@ -15,6 +15,8 @@ from ..syntax import ast as A
 from . import ranges as R
 
 STAGES = ("individual", "post", "cohort")
+MAX_EXPANDED = 100_000  # operations one inlined call may expand to
+MAX_CALL_DEPTH = 40     # nested def calls being inlined
 ROUND_MODES = {"half_up": Fn.ROUND_HALF_UP, "half_even": Fn.ROUND_HALF_EVEN,
                "floor": Fn.ROUND_FLOOR, "ceil": Fn.ROUND_CEIL}
 BUILTINS = {"min", "max", "abs", "clamp", "round", "floor", "ceil", "sum", "mean", "len", "count",
@@ -47,6 +49,8 @@ class Typer:
         self.table_checked: set[str] = set()
         self.inexact: set[str] = set()  # definitions fed by an unrounded inexact division
         self.failed: set[str] = set()   # definitions already reported: readers stay quiet
+        self._sizes: dict[int, tuple[int, object]] = {}  # id -> (tree size, node kept alive)
+        self.inline_depth = 0
 
     # ---- entry points --------------------------------------------------------------
     def expr(self, node, want: Type | None = None, scope: dict | None = None):
@@ -267,10 +271,44 @@ class Typer:
             self._fail(node.span, f"`{item.name}` takes {len(item.params)} argument(s), got {len(node.args)}",
                        notes=[Note(item.span, f"`{item.name}` is defined here")])
         args = {p: self._expr(a, scope, None) for p, a in zip(item.params, node.args)}
-        body = self.expr(item.body, None, args)
+        if self.inline_depth >= MAX_CALL_DEPTH:
+            self.program.error("PD019", node.span, f"function calls nest more than {MAX_CALL_DEPTH} deep here",
+                               "a function may not call itself, even through others; compute steps as `let` values")
+            raise Poison
+        self.inline_depth += 1
+        try:
+            body = self.expr(item.body, None, args)
+        finally:
+            self.inline_depth -= 1
         if body is None:
+            if self.inline_depth:  # the outermost call says where; inner ones would repeat it
+                raise Poison
             self._fail(node.span, f"in the call of `{item.name}` here", notes=[Note(item.span, "the function is defined here")])
+        if self._tree_size(body) > MAX_EXPANDED:
+            self.program.error("PD019", node.span, f"this call of `{item.name}` expands to more than {MAX_EXPANDED:,} operations",
+                               "a function that uses its parameter several times doubles with every nested call; "
+                               "compute the inner call as a named `let` value")
+            raise Poison
         return _respan(body, node.span)
+
+    def _tree_size(self, e) -> int:
+        """Operations an expression has once shared sub-expressions are counted at
+        every use, as every backend evaluates them; memoised, so linear in the DAG."""
+        sizes = self._sizes
+        stack = [e]
+        while stack:
+            n = stack[-1]
+            if id(n) in sizes:
+                stack.pop()
+                continue
+            kids = children(n)
+            missing = [k for k in kids if id(k) not in sizes]
+            if missing:
+                stack.extend(missing)
+                continue
+            stack.pop()
+            sizes[id(n)] = (1 + sum(sizes[id(k)][0] for k in kids), n)
+        return sizes[id(e)][0]
 
     def _inline_table(self, node: A.Call, item: A.Table, scope):
         if len(node.args) != 1:

@@ -20,7 +20,7 @@ from pathlib import Path
 from ..ir import Policy
 from .python import bind_nodes, fingerprint, generate, ir_digest
 
-__all__ = ["load_module", "generate", "cache_dir", "clear_cache", "policy_site"]
+__all__ = ["cache_dir", "clear_cache", "generate", "load_module", "policy_site"]
 
 _MODULES: dict[tuple[str, str], types.ModuleType] = {}
 _FINGERPRINT: str | None = None

@@ -88,6 +88,9 @@ def _int(x) -> int:
 def _finalize(value):
     # `{{ x }}` may print generated code, template text and integers; anything else
     # (a Decimal, a tuple, None) is a template bug: constants go through `pylit`.
+    import jinja2
+    if isinstance(value, jinja2.Undefined):
+        return value  # StrictUndefined names the missing variable itself
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise TypeError(f"a template printed a {type(value).__name__} without `pylit`")
     return value
@@ -428,8 +431,8 @@ class _Lowering:
         f = e.fn
         if f in _BINARY:
             return Code(f"({a[0]} {_BINARY[f]} {a[1]})")
-        if f is Fn.TOTAL:  # a few terms inline; many through a flat tuple, not a deep + chain
-            return Code("(" + " + ".join(a) + ")") if len(a) <= 8 else Code(f"rt.total(({', '.join(a)},))")
+        if f is Fn.TOTAL:  # rt.total adds left to right, as `a + b + c` does; many terms via a flat tuple
+            return Code("(" + " + ".join(a) + ")") if 1 <= len(a) <= 8 else Code(f"rt.total({_tuple(a)})")
         if f is Fn.DIV:
             return Code(f"rt.divide({a[0]}, {a[1]}, {self.where(e)})")
         if f is Fn.NEG:
@@ -437,7 +440,7 @@ class _Lowering:
         if f is Fn.NOT:
             return Code(f"(not {a[0]})")
         if f is Fn.LIST:
-            return Code(f"({a[0]},)" if len(a) == 1 else f"({', '.join(a)})")
+            return _tuple(a)
         if f is Fn.CONCAT:
             x, y = (c if _is_tuple(arg) else Code(f"tuple({c})") for arg, c in zip(e.args, a))
             return Code(f"({x} + {y})")
@@ -550,7 +553,7 @@ class _Lowering:
                 t = s.temp()
                 amount = Val(amount.pre + (Code(f"{t} = {amount.code}"),), t)
             up_to = None if adj.up_to is None else self.const(adj.up_to)
-            plan.adjustments.append(Adjust(1 if adj.sign > 0 else -1, amount, per, cond, Text(adj.reason), up_to,
+            plan.adjustments.append(Adjust(_int(adj.sign), amount, per, cond, Text(adj.reason), up_to,
                                            _int(adj.span.line), self.span(adj.span)))
         for b in body.bounds:
             plan.bounds.append(Bound(Text(b.kind), None if b.lo is None else self.const(b.lo),
@@ -598,6 +601,10 @@ class _Lowering:
         s = _Scope(self, "group")
         value = self.val(node.arg, s)
         return FnPlan(s.preloads, [], [], s.uses_ctx, value, self.span(node.span), _int(node.span.line))
+
+
+def _tuple(a: list[Code]) -> Code:
+    return Code(f"({a[0]},)" if len(a) == 1 else f"({', '.join(a)})")
 
 
 def _is_bool(e) -> bool:

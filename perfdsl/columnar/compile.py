@@ -27,6 +27,7 @@ class Col:
     kind: str                   # num bool text tier
     num: Num | None = None      # numbers: scale and bounds
     tierset: str | None = None  # tiers: the tier set (values are tier indices)
+    const: bool = False         # a literal (one value, not a column)
 
 
 class Scope:
@@ -51,7 +52,7 @@ class Scope:
 # ---- numbers ----------------------------------------------------------------------------
 def num_const(d: Decimal) -> Col:
     u, num = const(d)
-    return Col(lit(u, num), "num", num)
+    return Col(lit(u, num), "num", num, const=True)
 
 
 def _align(cols: list[Col], what: str, span) -> tuple[list[pl.Expr], list[Num], int]:
@@ -81,7 +82,8 @@ def _arith(op: str, a: Col, b: Col, span) -> Col:
 
 
 def _neg(a: Col) -> Col:
-    return Col(-a.expr, "num", Num(a.num.scale, -a.num.hi, -a.num.lo))
+    out = Num(a.num.scale, -a.num.hi, -a.num.lo)
+    return Col(lit(0, out) - a.expr, "num", out)  # polars has no unary minus for Int128
 
 
 def _abs(a: Col) -> Col:
@@ -90,13 +92,23 @@ def _abs(a: Col) -> Col:
     return Col(a.expr.abs(), "num", Num(n.scale, lo, hi))
 
 
+def _fold(exprs: list[pl.Expr], upper: bool) -> pl.Expr:
+    """min (upper) or max of the expressions, folded with `clip`: pl.min_horizontal and
+    pl.max_horizontal return one row where every input happens to be a scalar at run time."""
+    out = exprs[0]
+    for e in exprs[1:]:
+        out = out.clip(upper_bound=e) if upper else out.clip(lower_bound=e)
+    return out
+
+
 def _extreme(fn: Fn, cols: list[Col], span) -> Col:
+    cols = sorted(cols, key=lambda c: c.const)  # a column first: clipping a literal gives one row
     exprs, nums, s = _align(cols, f"`{fn.value}`", span)
     if fn is Fn.MIN:
         out = Num(s, min(n.lo for n in nums), min(n.hi for n in nums))
-        return Col(pl.min_horizontal(exprs), "num", out)
+        return Col(_fold(exprs, True), "num", out)
     out = Num(s, max(n.lo for n in nums), max(n.hi for n in nums))
-    return Col(pl.max_horizontal(exprs), "num", out)
+    return Col(_fold(exprs, False), "num", out)
 
 
 def _union(nums: list[Num], s: int) -> Num:
@@ -208,6 +220,11 @@ def _prim(e: Prim, scope: Scope) -> Col:
         return _compare(f, a[0], a[1], e.span)
     if f is Fn.ADD:
         return _arith("+", a[0], a[1], e.span)
+    if getattr(Fn, "TOTAL", None) is f:  # n-ary sum, added left to right
+        out = a[0]
+        for x in a[1:]:
+            out = _arith("+", out, x, e.span)
+        return out
     if f is Fn.SUB:
         return _arith("-", a[0], a[1], e.span)
     if f is Fn.MUL:
@@ -297,8 +314,9 @@ def _tiers(d: Definition, out: str, scope: Scope) -> Lowered:
         return Lowered([{out: idx}], col)
     names = {k: f"{out}~{k}" for k in ("changed", "pinned", "limit", "ceiling")}
     c_idx, c_ch, c_pin, c_lim = pl.col(out), pl.col(names["changed"]), pl.col(names["pinned"]), pl.col(names["limit"])
-    steps = [{out: idx, names["changed"]: pl.lit(False), names["pinned"]: pl.lit(False),
-              names["limit"]: pl.lit(0, dtype=TIER_DTYPE)}]
+    # full-length columns, not literals: the optimizer may otherwise fold them to scalars
+    false, zero = pl.repeat(False, pl.len(), dtype=pl.Boolean), pl.repeat(0, pl.len(), dtype=TIER_DTYPE)
+    steps = [{out: idx, names["changed"]: false, names["pinned"]: false, names["limit"]: zero}]
     for rule in body.rules:
         active = lower(rule.cond, scope).expr & ~c_pin
         t = pl.lit(rule.tier, dtype=TIER_DTYPE)
@@ -306,16 +324,15 @@ def _tiers(d: Definition, out: str, scope: Scope) -> Lowered:
             steps.append({out: pl.when(active).then(t).otherwise(c_idx), names["pinned"]: c_pin | active})
             continue
         if rule.kind == "downgrade":
-            new = pl.min_horizontal(c_idx + pl.lit(rule.steps, dtype=TIER_DTYPE), pl.lit(last, dtype=TIER_DTYPE))
+            new = (c_idx + pl.lit(rule.steps, dtype=TIER_DTYPE)).clip(upper_bound=pl.lit(last, dtype=TIER_DTYPE))
         else:
-            new = pl.max_horizontal(c_idx, t)
+            new = c_idx.clip(lower_bound=t)
         step = {out: pl.when(active).then(new).otherwise(c_idx),
                 names["changed"]: c_ch | (active & (new != c_idx))}
         if rule.kind == "limit":
-            step[names["limit"]] = pl.when(active).then(pl.max_horizontal(c_lim, t)).otherwise(c_lim)
+            step[names["limit"]] = pl.when(active).then(c_lim.clip(lower_bound=t)).otherwise(c_lim)
         steps.append(step)
-    steps.append({names["ceiling"]: pl.max_horizontal(
-        pl.when(c_ch).then(c_idx).otherwise(pl.lit(0, dtype=TIER_DTYPE)), c_lim)})
+    steps.append({names["ceiling"]: pl.when(c_ch).then(c_idx).otherwise(pl.lit(0, dtype=TIER_DTYPE)).clip(lower_bound=c_lim)})
     return Lowered(steps, col, names)
 
 

@@ -16,8 +16,9 @@ from fractions import Fraction
 
 import polars as pl
 
+from ..io import DataError, DataProblem
 from ..ir import InputDef, Policy
-from ..validate import InputError, Problem, Validator
+from ..validate import Validator
 from .compile import TIER_DTYPE, Col
 from .scaled import INT64_MAX, Num, places, unscaled
 
@@ -29,7 +30,6 @@ class Inputs:
     frame: pl.DataFrame                      # ROW and one internal column per input
     cols: dict[str, Col]                     # input name → its column
     python: dict[str, list] = field(default_factory=dict)  # list inputs, per row (tuples)
-    original: pl.DataFrame | None = None     # the caller's frame (for the key column)
 
 
 def internal_name(i: int) -> str:
@@ -52,13 +52,13 @@ def _native(inp: InputDef, dtype: pl.DataType) -> bool:
 
 
 def prepare(ir: Policy, df: pl.DataFrame, validate: bool, row_numbers: list[int] | None) -> Inputs:
-    """The internal input columns of `df`; InputError names every bad row and field."""
+    """The internal input columns of `df`; DataError names every bad row and field."""
     missing = [inp.name for inp in ir.inputs if inp.name not in df.columns]
     if missing:
-        raise InputError([Problem(None, name, "missing column") for name in missing])
+        raise DataError([DataProblem(None, name, "missing column") for name in missing])
     for inp in ir.inputs:
         if df.schema[inp.name].is_float():
-            raise InputError([Problem(None, inp.name, "binary floats are not accepted; "
+            raise DataError([DataProblem(None, inp.name, "binary floats are not accepted; "
                                       "give the column as polars Decimal, an integer type or text")])
     if all(_native(inp, df.schema[inp.name]) for inp in ir.inputs):
         if validate:
@@ -66,52 +66,46 @@ def prepare(ir: Policy, df: pl.DataFrame, validate: bool, row_numbers: list[int]
         out = _from_native(ir, df)
     else:
         records = df.select([inp.name for inp in ir.inputs]).to_dicts()
-        records = [{k: (list(v) if isinstance(v, (tuple, pl.Series)) else v) for k, v in r.items()} for r in records]
+        # a null is a missing field; lists reach pydantic as lists
+        records = [{k: (list(v) if isinstance(v, (tuple, pl.Series)) else v) for k, v in r.items() if v is not None}
+                   for r in records]
         if validate:
             numbers = row_numbers or list(range(1, len(records) + 1))
             good, problems, _ = Validator(ir).many(list(zip(numbers, records)))
             if problems:
-                raise InputError(problems)
+                raise DataError(problems)
             records = good
         out = from_records(ir, records)
-    out.original = df
     return out
 
 
 # ---- the fast path -------------------------------------------------------------------------
 def _from_native(ir: Policy, df: pl.DataFrame) -> Inputs:
     names = tier_names(ir)
-    exprs, cols, nums = [pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW)], {}, []
+    nums = [(i, inp) for i, inp in enumerate(ir.inputs) if inp.type.kind == "num"]
+
+    def physical(inp: InputDef) -> pl.Expr:  # the unscaled integers of a number column
+        c = pl.col(inp.name)
+        return c.to_physical() if isinstance(df.schema[inp.name], pl.Decimal) else c
+    stats = df.select([physical(inp).min().alias(f"lo{i}") for i, inp in nums]
+                      + [physical(inp).max().alias(f"hi{i}") for i, inp in nums]).row(0, named=True) if nums else {}
+    exprs, cols = [pl.int_range(pl.len(), dtype=pl.Int64).alias(ROW)], {}
     for i, inp in enumerate(ir.inputs):
-        name, c, dtype = internal_name(i), pl.col(inp.name), df.schema[inp.name]
-        kind = inp.type.kind
+        name, c, dtype, kind = internal_name(i), pl.col(inp.name), df.schema[inp.name], inp.type.kind
         if kind == "num":
-            if isinstance(dtype, pl.Decimal):
-                nums.append((inp.name, name, dtype.scale or 0))
-                exprs.append(c.to_physical().alias(name))
-            else:
-                nums.append((inp.name, name, 0))
-                exprs.append(c.cast(pl.Int128).alias(name))
+            scale = (dtype.scale or 0) if isinstance(dtype, pl.Decimal) else 0
+            num = Num(scale, stats[f"lo{i}"] or 0, stats[f"hi{i}"] or 0)
+            e = physical(inp)
+            exprs.append((e if dtype == num.dtype else e.cast(num.dtype)).alias(name))
+            cols[inp.name] = Col(pl.col(name), "num", num)
         elif kind == "tier":
-            exprs.append(c.cast(pl.String).replace_strict(names[inp.type.tierset], range(len(names[inp.type.tierset])),
-                                                          return_dtype=TIER_DTYPE).alias(name))
+            tiers = names[inp.type.tierset]
+            exprs.append(c.cast(pl.String).replace_strict(tiers, range(len(tiers)), return_dtype=TIER_DTYPE).alias(name))
             cols[inp.name] = Col(pl.col(name), "tier", tierset=inp.type.tierset)
         else:
-            exprs.append(c.cast(pl.String).alias(name) if kind == "text" else c.alias(name))
+            exprs.append(c.cast(pl.String).alias(name) if kind == "text" and dtype != pl.String else c.alias(name))
             cols[inp.name] = Col(pl.col(name), kind)
-    frame = df.select(exprs)
-    if nums:
-        stats = frame.select([pl.col(n).min().alias(f"{n}lo") for _, n, _ in nums]
-                             + [pl.col(n).max().alias(f"{n}hi") for _, n, _ in nums]).row(0, named=True)
-        narrow = []
-        for inp_name, n, scale in nums:
-            num = Num(scale, stats[f"{n}lo"] or 0, stats[f"{n}hi"] or 0)
-            cols[inp_name] = Col(pl.col(n), "num", num)
-            if not num.wide:
-                narrow.append(pl.col(n).cast(pl.Int64))
-        if narrow:
-            frame = frame.with_columns(narrow)
-    return Inputs(frame, cols)
+    return Inputs(df.select(exprs), cols)
 
 
 def _scaled_bound(value: Decimal, scale: int, up: bool) -> int:
@@ -127,20 +121,25 @@ def _validate_native(ir: Policy, df: pl.DataFrame, row_numbers: list[int] | None
         c, dtype = pl.col(inp.name), df.schema[inp.name]
         bad.append(c.is_null())
         if inp.type.kind == "num":
-            scale = (dtype.scale or 0) if isinstance(dtype, pl.Decimal) else 0
-            u = c.to_physical() if isinstance(dtype, pl.Decimal) else c.cast(pl.Int128)
+            decimal = isinstance(dtype, pl.Decimal)
+            scale = (dtype.scale or 0) if decimal else 0
+            u = c.to_physical() if decimal else c  # unscaled integers, compared in their own dtype
+
+            def bound(v: int) -> pl.Expr:
+                return pl.lit(v, dtype=pl.Int128) if decimal or abs(v) > INT64_MAX else pl.lit(v)
             rng = inp.range
             if rng is not None and rng.lo is not None:
-                bad.append(u < pl.lit(_scaled_bound(rng.lo, scale, True), dtype=pl.Int128))
+                bad.append(u < bound(_scaled_bound(rng.lo, scale, True)))
             if rng is not None and rng.hi is not None:
-                bad.append(u > pl.lit(_scaled_bound(rng.hi, scale, False), dtype=pl.Int128))
+                bad.append(u > bound(_scaled_bound(rng.hi, scale, False)))
             if inp.is_int and scale:
                 bad.append(u % pl.lit(10 ** scale, dtype=pl.Int128) != 0)
         elif inp.type.kind == "tier":
             bad.append(~c.cast(pl.String).is_in(list(names[inp.type.tierset])))
         elif inp.choices is not None:
             bad.append(~c.cast(pl.String).is_in(list(inp.choices)))
-    if ir.key is not None:
+    # duplicate keys: counting distinct keys is ~4× cheaper than marking duplicates
+    if ir.key is not None and df.select(pl.col(ir.key).n_unique()).item() < df.height:
         bad.append(pl.col(ir.key).is_duplicated())
     rows = df.select(pl.any_horizontal(bad).arg_true()).to_series().to_list() if bad else []
     if not rows:
@@ -148,7 +147,7 @@ def _validate_native(ir: Policy, df: pl.DataFrame, row_numbers: list[int] | None
     numbers = row_numbers or list(range(1, df.height + 1))
     sub = df[rows].select([inp.name for inp in ir.inputs]).to_dicts()
     _, problems, _ = Validator(ir).many([(numbers[r], rec) for r, rec in zip(rows, sub)])
-    raise InputError(problems or [Problem(numbers[r], None, "invalid record") for r in rows])
+    raise DataError(problems or [DataProblem(numbers[r], None, "invalid record") for r in rows])
 
 
 # ---- the records path ----------------------------------------------------------------------
@@ -201,3 +200,10 @@ def frame_from_records(ir: Policy, records: list[dict]) -> pl.DataFrame:
         else:
             columns.append(pl.Series(inp.name, values, dtype=pl.String))
     return pl.DataFrame(columns)
+
+
+def frame_from_raw(ir: Policy, records: list[dict]) -> pl.DataFrame:
+    """Raw records as read from a file (text, JSON values) as Object columns: `run_table`
+    validates them row by row, as `evaluate_cohort` does; a missing field is a null."""
+    return pl.DataFrame([pl.Series(inp.name, [r.get(inp.name) for r in records], dtype=pl.Object)
+                         for inp in ir.inputs], height=len(records))

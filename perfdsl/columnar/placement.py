@@ -1,7 +1,7 @@
 """The cohort stage over columns (LANGUAGE.md §6): quotas and ranks by sorting.
 
-Quotas are placed with one sort of each quota's free holders by (group, rank keys),
-window positions and tie blocks instead of a loop over subjects; the counts come from
+Quotas are placed with sorts, top-k selections, window positions and tie blocks instead
+of a loop over subjects (see `quota`); the counts come from
 perfdsl.cohort's own rounding (`_count`), the tie problems from its own `cut`, so the
 wording and the numbers are those of the Python path. `distribute` runs group by group
 through perfdsl.cohort itself (reported once as a fallback).
@@ -19,11 +19,10 @@ import polars as pl
 
 from .. import cohort as cohort_stage
 from ..ir import QuotaDef, RankOrder
-from ..result import Result, TierState
 from .inputs import ROW
 from .scaled import Unsupported
 
-G, POS, TIE, START, END, K, NFREE, PH, N, HI = "~g", "~pos", "~tie", "~start", "~end", "~k", "~nfree", "~ph", "~n", "~hi"
+G, POS, TIE, START, END, K, NFREE, PH, N = "~g", "~pos", "~tie", "~start", "~end", "~k", "~nfree", "~ph", "~n"
 
 
 def _keys(run, order: RankOrder) -> list[tuple[str, pl.Expr, bool]]:
@@ -70,48 +69,93 @@ def ranks(run, order: RankOrder) -> tuple[pl.Series, pl.Series]:
 
 # ---- quotas -----------------------------------------------------------------------------------
 def quota(run, q: QuotaDef, placer) -> None:
-    """At most hi of each group keep tier q.tier, the best by rank; the rest move down one."""
+    """At most hi of each group keep tier q.tier, the best by rank; the rest move down one.
+
+    Only the free holders (holding the tier, not vetoed) compete. Without groups, the
+    first rank key's k-th best value v (a top-k, not a sort) splits them: better than v
+    keep the tier, worse move down, and only the rows equal to v are sorted by every key
+    to place the cut. With groups, every free holder is sorted by (group, keys)."""
     names = run.tier_names(q.tierset)
     tier = names[q.tier]
     idx = run.cols[q.tierset].expr
     state = run.tier_state.get(q.tierset)
     pinned = pl.col(state["pinned"]) if state else pl.lit(False)
     holder = idx == q.tier
-    grouped = q.group is not None
-    gexpr = run.cols[q.group].expr if grouped else None
+    free = holder & ~pinned
 
     def hi_of(n: int) -> int:
         return cohort_stage._count(q.hi, n, q.rounding) if q.hi is not None else n
 
-    if grouped:
-        sizes = run.frame.select(gexpr.alias(G)).group_by(G).len().get_column("len").unique().to_list()
-        hi_map = {n: hi_of(n) for n in sizes}
-        # k depends on the whole group, so it is computed before the holders are filtered
-        k_expr = (pl.len().over(gexpr).replace_strict(hi_map, return_dtype=pl.Int64)
-                  - (holder & pinned).sum().over(gexpr).cast(pl.Int64))
-        base = run.frame.lazy().with_columns(k_expr.alias(K))
-        lf = ordered(run, q.rank, q.group, holder & ~pinned, [K], base).with_columns(pl.len().over(G).alias(NFREE))
-    else:
+    if q.group is None:
         ph = run.frame.select((holder & pinned).sum()).item() if state else 0
-        lf = ordered(run, q.rank, None, holder & ~pinned).with_columns(
-            pl.lit(hi_of(run.n) - ph, dtype=pl.Int64).alias(K), pl.len().cast(pl.Int64).alias(NFREE))
-    tie_next = pl.col(TIE).shift(-1).fill_null(False)
-    lf = lf.with_columns(pl.when(~tie_next).then(pl.col(POS)).backward_fill().alias(END))
-    free = lf.collect()
-    k, pos, start, end = pl.col(K), pl.col(POS), pl.col(START), pl.col(END)
+        cand, sure, rest_moved = _whole(run, q, free, hi_of(run.n) - ph)
+    else:
+        cand, sure, rest_moved = _grouped(run, q, free, holder & pinned, hi_of), None, None
+    k, pos, start = pl.col(K), pl.col(POS), pl.col(START)
     kept = (start <= k) if q.ties_share else (pos <= k)
     failing: set = set()
-    if not q.ties_share:
-        bad = free.filter((k >= 1) & (k < pl.col(NFREE)) & (start <= k) & (end > k))
+    if not q.ties_share and cand.height:
+        bad = cand.filter((k >= 1) & (k < pl.col(NFREE)) & (start <= k) & (pl.col(END) > k))
         if bad.height:
-            failing = set(bad[G].to_list()) if grouped else {None}
-            _tie_problems(run, q, placer, free, bad, names, grouped)
-    stay = ~pl.col(G).is_in(list(failing)) if grouped and failing else pl.lit(not failing)
-    moved = free.filter(~kept & stay).get_column(ROW)
-    if moved.len():
-        run.set_tier_index(q.tierset, moved, q.tier + 1)
+            failing = set(bad[G].to_list()) if q.group is not None else {None}
+            _tie_problems(run, q, placer, cand, bad, names)
+    if failing and q.group is None:
+        return  # the whole cohort stays as it was
+    stay = ~pl.col(G).is_in(list(failing)) if failing else pl.lit(True)
+    cand_moved = cand.filter(~kept & stay).get_column(ROW) if cand.height else None
+    run.move_tier(q.tierset, rest_moved, cand_moved, q.tier + 1)
     if state or q.ties_share or q.lo is not None:
-        _quota_warnings(run, q, placer, free.filter(kept), failing, holder & pinned, tier, hi_of)
+        kept_counts = _kept_counts(run, q, cand.filter(kept), sure)
+        _quota_warnings(run, q, placer, kept_counts, failing, holder & pinned, tier)
+
+
+def _finish(lf: pl.LazyFrame) -> pl.DataFrame:
+    """Where each tie block ends (END), then the frame."""
+    tie_next = pl.col(TIE).shift(-1).fill_null(False)
+    return lf.with_columns(pl.when(~tie_next).then(pl.col(POS)).backward_fill().alias(END)).collect()
+
+
+def _whole(run, q: QuotaDef, free: pl.Expr, k: int):
+    """(candidates to rank, rows kept unranked, rows moved unranked) without groups."""
+    m = run.frame.select(free.sum()).item()
+    empty = pl.DataFrame({ROW: [], K: [], POS: [], START: [], END: [], NFREE: []},
+                         schema={c: pl.Int64 for c in (ROW, K, POS, START, END, NFREE)})
+    if k <= 0:
+        return empty, None, free
+    if k >= m:
+        return empty, free, None
+    first = _keys(run, q.rank)[0]
+    p, desc = first[1], first[2]
+    top = p.filter(free)
+    v = run.frame.select((top.top_k(k).min() if desc else top.bottom_k(k).max()).alias("v")).item()
+    lit_v = pl.lit(v, dtype=run.frame.select(p).dtypes[0])
+    better, worse = ((p > lit_v), (p < lit_v)) if desc else ((p < lit_v), (p > lit_v))
+    b = run.frame.select((free & better).sum()).item()
+    cand = _finish(ordered(run, q.rank, None, free & (p == lit_v)).with_columns(
+        pl.lit(k - b, dtype=pl.Int64).alias(K), pl.len().cast(pl.Int64).alias(NFREE)))
+    # positions are within the boundary rows: the cut falls at k − b of them
+    return cand, free & better, free & worse
+
+
+def _grouped(run, q: QuotaDef, free: pl.Expr, pinned_holder: pl.Expr, hi_of) -> pl.DataFrame:
+    """Every free holder ranked within its group, with the places open in its group (K)."""
+    gexpr = run.cols[q.group].expr
+    sizes = run.frame.select(gexpr.alias(G)).group_by(G).len().get_column("len").unique().to_list()
+    hi_map = {n: hi_of(n) for n in sizes}
+    # k depends on the whole group, so it is computed before the holders are filtered
+    k_expr = (pl.len().over(gexpr).replace_strict(hi_map, return_dtype=pl.Int64)
+              - pinned_holder.sum().over(gexpr).cast(pl.Int64))
+    base = run.frame.lazy().with_columns(k_expr.alias(K))
+    return _finish(ordered(run, q.rank, q.group, free, [K], base).with_columns(pl.len().over(G).alias(NFREE)))
+
+
+def _kept_counts(run, q: QuotaDef, kept_cand: pl.DataFrame, sure: pl.Expr | None) -> dict:
+    """Free holders keeping the tier, per group value (None without groups)."""
+    if q.group is None:
+        n = kept_cand.height + (run.frame.select(sure.sum()).item() if sure is not None else 0)
+        return {None: n}
+    counts = kept_cand.group_by(G).len()
+    return dict(zip(counts[G].to_list(), counts["len"].to_list()))
 
 
 def _rule_text(q: QuotaDef, tier: str, n: int) -> tuple[str, int, int]:
@@ -136,9 +180,10 @@ def _label(run, field: str | None, row: int) -> str:
     return cohort_stage._label(field, run.python_value(field, row) if field is not None else None)
 
 
-def _tie_problems(run, q: QuotaDef, placer, free: pl.DataFrame, bad: pl.DataFrame, names, grouped: bool) -> None:
+def _tie_problems(run, q: QuotaDef, placer, free: pl.DataFrame, bad: pl.DataFrame, names) -> None:
     """Record each failing group's tie through cohort._Placer.cut, for its exact wording."""
     tier = names[q.tier]
+    grouped = q.group is not None
     gvals = bad[G].to_list() if grouped else [None] * bad.height
     first = _first_rows(run, q.group, set(gvals))
     seen = set()
@@ -155,20 +200,19 @@ def _tie_problems(run, q: QuotaDef, placer, free: pl.DataFrame, bad: pl.DataFram
         placer.cut(q.rank, members, row[K] - row[START] + 1, False, rule, _label(run, q.group, first[gv]))
 
 
-def _quota_warnings(run, q: QuotaDef, placer, kept_free: pl.DataFrame, failing: set, pinned_holder: pl.Expr,
-                    tier: str, hi_of) -> None:
+def _quota_warnings(run, q: QuotaDef, placer, kept_counts: dict, failing: set, pinned_holder: pl.Expr,
+                    tier: str) -> None:
     """kept > hi (vetoed keep, or ties share) and kept < lo, per group, as perfdsl.cohort warns."""
     grouped = q.group is not None
-    g = run.cols[q.group].expr if grouped else pl.lit(0)
+    g = run.cols[q.group].expr if grouped else pl.lit(None)
     summary = (run.frame.lazy().group_by(g.alias(G))
-               .agg(pl.len().alias(N), pinned_holder.sum().alias(PH), pl.col(ROW).min().alias(ROW)).collect())
-    keep = kept_free.group_by(G).len() if grouped else pl.DataFrame({G: [0], "len": [kept_free.height]})
-    summary = summary.join(keep.with_columns(pl.col(G).cast(summary.schema[G])), on=G, how="left").sort(ROW)
-    for gv, n, ph, first, kept_free_n in summary.select(G, N, PH, ROW, "len").iter_rows():
-        if (gv if grouped else None) in failing:
+               .agg(pl.len().alias(N), pinned_holder.sum().alias(PH), pl.col(ROW).min().alias(ROW))
+               .sort(ROW).collect())
+    for gv, n, ph, first in summary.select(G, N, PH, ROW).iter_rows():
+        if gv in failing:
             continue
         _, lo, hi = _rule_text(q, tier, n)
-        kept = ph + (kept_free_n or 0)
+        kept = ph + kept_counts.get(gv, 0)
         label = _label(run, q.group, first)
         if kept > hi:
             why = "vetoed subjects keep their tier" if ph > hi else "tied subjects share the last place"
@@ -189,7 +233,3 @@ def distribute(run, placer) -> None:
     for tierset in {d.tierset for d in run.ir.distributes}:
         run.set_tier_column(tierset, [r.tiers[tierset].index for r in results])
 
-
-def results_of(ir, records: list[dict], values: list[dict], tiers: list[dict]) -> list[Result]:
-    return [Result(ir, rec, val, [], None, {k: TierState(*s) for k, s in ts.items()})
-            for rec, val, ts in zip(records, values, tiers)]

@@ -108,20 +108,27 @@ def rescale(expr: pl.Expr, num: Num, scale: int, what: str, span=None) -> tuple[
         return expr, num
     f = 10 ** (scale - num.scale)
     out = checked(Num(scale, num.lo * f, num.hi * f), what, span)
+    if f > INT64_MAX:  # a wide factor for narrow values (all zero): the column is Int128
+        if f >= LIMIT:
+            raise Unsupported(f"{what}: a scale of 10^{scale - num.scale}", span)
+        return expr.cast(pl.Int128) * pl.lit(f, dtype=pl.Int128), out
     return cast(expr, out) * lit(f, out), out
 
 
 def div_round(expr: pl.Expr, num: Num, digits: int, mode: str) -> pl.Expr:
     """Integer x / 10^digits rounded as `mode` (half_up: half away from zero)."""
     k = 10 ** digits
+    if k >= LIMIT:
+        raise Unsupported(f"rounding away {digits} decimals")
     big = Num(0, -(num.magnitude + k), num.magnitude + k)
     x = cast(expr, big)
     kk = lit(k, big)
     q = x // kk  # polars integer // and % floor, as Python does
     if mode == "floor":
         return q
+    zero = lit(0, big)  # polars has no unary minus for Int128: subtract from zero
     if mode == "ceil":
-        return -((-x) // kk)
+        return zero - ((zero - x) // kk)
     r = x - q * kk
     two_r = r * lit(2, big)
     if mode == "half_even":
@@ -152,4 +159,4 @@ def to_output(expr: pl.Expr, num: Num) -> pl.Expr:
 
 def fits_output(num: Num) -> bool:
     """Whether `to_output` can hold the column (the value cast needs n·10^s < 10^38)."""
-    return num.magnitude * 10 ** num.scale < 10 ** DEC_PRECISION
+    return num.scale < DEC_PRECISION and num.magnitude * 10 ** num.scale < 10 ** DEC_PRECISION

@@ -142,14 +142,14 @@ class Interpreter:
 
     # ---- expressions ---------------------------------------------------------------
     def eval(self, e, env: dict, ctx):
+        while isinstance(e, If):  # else-if chains (tables) loop instead of recursing
+            e = e.then if self.eval(e.cond, env, ctx) else e.else_
         if isinstance(e, Const):
             return e.value
         if isinstance(e, Ref):
             if e.kind == "size":
                 return ctx.size
             return env[e.name]
-        if isinstance(e, If):
-            return self.eval(e.then if self.eval(e.cond, env, ctx) else e.else_, env, ctx)
         if isinstance(e, Rank):
             return ctx.rank(e.order, e.from_bottom)
         if isinstance(e, GroupAgg):

@@ -21,6 +21,15 @@ __all__ = ["CONTEXT", "EvalError", "localcontext", "quantize", "ratio", "mean", 
            "BoundHit", "TierTrace", "TierChange", "ZERO", "ONE", "round_count"]
 
 
+def __getattr__(name: str):
+    """Result and TierState live in perfdsl.result (which imports this package); they are
+    re-exported lazily so that generated code needs no import but `perfdsl.runtime`."""
+    if name in ("Result", "TierState"):
+        from .. import result
+        return getattr(result, name)
+    raise AttributeError(f"module 'perfdsl.runtime' has no attribute {name!r}")
+
+
 class EvalError(ArithmeticError):
     """A value could not be computed for this subject (e.g. division by zero)."""
 
