@@ -648,9 +648,13 @@ def test_in_process_cache_by_hash_and_content(tmp_path):
     policy = _check(ROOT / "policies" / "budget_engineer.perf")
     a, b = codegen.load_module(policy), codegen.load_module(policy)
     assert a.module is b.module and a is not b
-    same_hash = dataclasses.replace(policy, definitions=policy.definitions[:-1])  # a different IR, same hash
-    c = codegen.load_module(same_hash)
-    assert c.module is not a.module and "grade" not in c.module.__source__.split("class Backend")[1]
+    # The key is the policy's source hash and the compiler's fingerprint: changed text, new module.
+    text = (ROOT / "policies" / "budget_engineer.perf").read_text(encoding="utf-8")
+    changed = tmp_path / "budget_engineer.perf"
+    changed.write_text(text.replace("deduct 3 per overdue", "deduct 4 per overdue"), encoding="utf-8")
+    c = codegen.load_module(_check(changed))
+    assert c.module is not a.module and "K" in c.module.__source__
+    assert codegen.load_module(_check(changed)).module is c.module
 
 
 def test_damaged_or_foreign_cache_files_are_ignored(tmp_path):

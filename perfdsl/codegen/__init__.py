@@ -18,7 +18,7 @@ import types
 from pathlib import Path
 
 from ..ir import Policy
-from .python import bind_nodes, fingerprint, generate, ir_digest
+from .python import bind_nodes, fingerprint, generate
 
 __all__ = ["cache_dir", "clear_cache", "generate", "load_module", "policy_site"]
 
@@ -71,7 +71,9 @@ def _key(ir: Policy) -> str:
     global _FINGERPRINT
     if _FINGERPRINT is None:
         _FINGERPRINT = fingerprint()
-    return hashlib.sha256(f"{_FINGERPRINT}\0{ir_digest(ir)}".encode()).hexdigest()
+    # The IR is a function of the source texts (source_hash) and the compiler (fingerprint);
+    # hashing the IR itself would walk it recursively, which deep policies cannot afford.
+    return hashlib.sha256(f"{_FINGERPRINT}\0{ir.source_hash}\0{ir.file}".encode("utf-8", "surrogatepass")).hexdigest()
 
 
 def _file_name(ir: Policy, key: str) -> str:

@@ -121,9 +121,15 @@ def environment():
 
 
 def fingerprint() -> str:
-    """A digest of this generator (code and templates): part of every cache key."""
+    """A digest of the compiler that turns source text into generated code — the grammar,
+    the checker, the IR and this generator with its templates — part of every cache key.
+    With the policy's source hash it determines the generated module."""
+    package = Path(__file__).resolve().parent.parent
+    from ..resources import grammar_path
+    files = [grammar_path(), package / "ir.py"] + sorted((package / "syntax").glob("*.py")) \
+        + sorted((package / "check").glob("*.py")) + [Path(__file__).resolve()] + sorted(_TEMPLATES.glob("*.j2"))
     h = hashlib.sha256(GENERATOR_VERSION.encode())
-    for path in [Path(__file__).resolve()] + sorted(_TEMPLATES.glob("*.j2")):
+    for path in files:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
 
@@ -181,13 +187,6 @@ def _children(e) -> list:
     if isinstance(e, GroupAgg):
         return [e.arg]
     return []
-
-
-def ir_digest(policy: Policy) -> str:
-    """A digest of everything generated code depends on (not the examples)."""
-    parts = (policy.name, policy.label, policy.file, policy.key, policy.inputs, policy.definitions,
-             policy.flags, policy.source_hash)
-    return hashlib.sha256(repr(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
 # ---- the plan handed to the templates --------------------------------------------------
