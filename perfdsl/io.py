@@ -33,8 +33,6 @@ from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 
-import openpyxl
-from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 __all__ = [
     "DataError",
@@ -149,6 +147,7 @@ def _read_xlsx(path: Path) -> list[RawRow]:
 def _xlsx_records(path: Path) -> list[list[object]]:
     """The cell values of the first worksheet, row 1 first."""
     try:
+        import openpyxl  # only when a workbook is read: it is slow to import
         workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
         try:
             return _sheet_records(workbook)
@@ -527,6 +526,8 @@ def _xlsx_cell(value: object) -> object:
         if number.is_finite() and Decimal(repr(float(number))) == number:
             return int(number) if number == number.to_integral_value() else float(number)
     text = _utf8(format_value(value)).replace("\r\n", "\n").replace("\r", "\n")
+    from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # imported with the workbook anyway
+
     if ILLEGAL_CHARACTERS_RE.search(text):
         raise ValueError("the text contains a control character that XLSX cannot store")
     if len(text) > XLSX_MAX_TEXT:
@@ -536,6 +537,7 @@ def _xlsx_cell(value: object) -> object:
 
 def _render_xlsx(columns: list[str], rows: Iterable[dict[str, object]]) -> bytes:
     table = _convert_rows(columns, rows, _xlsx_cell, 2)
+    import openpyxl  # only when a workbook is written: it is slow to import
     workbook = openpyxl.Workbook()
     sheet = workbook.active
     sheet.title = XLSX_SHEET_TITLE

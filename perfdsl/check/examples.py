@@ -7,11 +7,14 @@ that says them.
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import TYPE_CHECKING
 
 from ..diagnostics import did_you_mean
 from ..ir import BOOL, NUM, ExampleDef, Expect, Policy
 from ..syntax import ast as A
-from ..validate import Validator
+
+if TYPE_CHECKING:
+    from ..validate import Validator
 
 
 def _const(node):
@@ -36,6 +39,7 @@ def _cell(text: str):
 
 
 def build_examples(program, examples: list[A.Example], policy: Policy, typer) -> list[ExampleDef]:
+    from ..validate import Validator  # pydantic: imported only when a policy has examples
     validator = Validator(policy)
     inputs = {i.name for i in policy.inputs}
     defs = {d.name: d for d in policy.definitions}

@@ -167,7 +167,20 @@ def _compare(fn: Fn, a: Col, b: Col, span) -> Col:
 
 # ---- expressions ------------------------------------------------------------------------
 def lower(e, scope: Scope) -> Col:
-    """One IR expression as a Col; Unsupported where it cannot be exact."""
+    """One IR expression as a Col; Unsupported where it cannot be exact.
+
+    A node shared by several parents (an inlined function using its parameter twice)
+    is lowered once per definition: `scope.memo` keeps its Col."""
+    memo = scope.__dict__.setdefault("memo", {})
+    hit = memo.get(id(e))
+    if hit is not None and hit[0] is e:
+        return hit[1]
+    col = _lower(e, scope)
+    memo[id(e)] = (e, col)
+    return col
+
+
+def _lower(e, scope: Scope) -> Col:
     if isinstance(e, Const):
         v = e.value
         if isinstance(v, bool):
@@ -183,17 +196,34 @@ def lower(e, scope: Scope) -> Col:
     if isinstance(e, Ref):
         return scope.size(e.span) if e.kind == "size" else scope.ref(e.name)
     if isinstance(e, If):
-        cond = lower(e.cond, scope)
-        a, b = lower(e.then, scope), lower(e.else_, scope)
-        if a.kind == "num":
-            (ea, eb), nums, s = _align([a, b], "`if`", e.span)
-            return Col(pl.when(cond.expr).then(ea).otherwise(eb), "num", _union(nums, s))
-        return Col(pl.when(cond.expr).then(a.expr).otherwise(b.expr), a.kind, tierset=a.tierset)
+        return _if_chain(e, scope)
     if isinstance(e, Rank):
         return scope.rank(e)
     if isinstance(e, GroupAgg):
         return scope.aggregate(e)
-    return _prim(e, scope)
+    if isinstance(e, Prim):
+        return _prim(e, scope)
+    raise Unsupported(f"`{type(e).__name__}`", getattr(e, "span", None))
+
+
+def _if_chain(e: If, scope: Scope) -> Col:
+    """`if a then x else if b then y else z` (tables) as one when/then chain, without
+    recursing down the else branches."""
+    conds, branches = [], []
+    while isinstance(e, If):
+        conds.append(lower(e.cond, scope).expr)
+        branches.append(lower(e.then, scope))
+        e = e.else_
+    branches.append(lower(e, scope))
+    if branches[0].kind == "num":
+        exprs, nums, s = _align(branches, "`if`", None)
+        out = Col(None, "num", _union(nums, s))
+    else:
+        exprs, out = [b.expr for b in branches], Col(None, branches[0].kind, tierset=branches[0].tierset)
+    chain = None
+    for c, x in zip(conds, exprs):
+        chain = (pl.when(c) if chain is None else chain.when(c)).then(x)
+    return replace(out, expr=chain.otherwise(exprs[-1]))
 
 
 def _prim(e: Prim, scope: Scope) -> Col:
@@ -267,6 +297,14 @@ class Lowered:
 
 def definition_steps(d: Definition, out: str, scope: Scope) -> Lowered:
     """The steps that compute definition `d` into column `out` (and `out~…` for tier state)."""
+    scope.memo = {}
+    try:
+        return _definition_steps(d, out, scope)
+    except RecursionError:
+        raise Unsupported("an expression nested too deeply for columns", d.span) from None
+
+
+def _definition_steps(d: Definition, out: str, scope: Scope) -> Lowered:
     if d.tiers is not None:
         return _tiers(d, out, scope)
     col = _indicator(d, scope) if d.indicator is not None else lower(d.expr, scope)
@@ -337,7 +375,11 @@ def _tiers(d: Definition, out: str, scope: Scope) -> Lowered:
 
 
 def flag_col(cond, scope: Scope) -> Col:
-    col = lower(cond, scope)
+    scope.memo = {}
+    try:
+        col = lower(cond, scope)
+    except RecursionError:
+        raise Unsupported("a condition nested too deeply for columns", getattr(cond, "span", None)) from None
     if col.kind != "bool":
         raise Unsupported("a flag condition that is not true or false", getattr(cond, "span", None))
     return col

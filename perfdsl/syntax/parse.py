@@ -475,11 +475,26 @@ def _parser() -> tuple[Lark, _Builder]:
     resets it for each file under a lock."""
     builder = _Builder("")
     lark = Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
-                transformer=builder, maybe_placeholders=True)
+                transformer=builder, maybe_placeholders=True, cache=_cache_file())
     return lark, builder
 
 
 _LOCK = threading.Lock()
+
+
+def _cache_file() -> str | bool:
+    """Lark keeps its LALR tables in a file named after the grammar's hash, so a changed
+    grammar never reuses stale tables; without a writable cache directory it rebuilds."""
+    import hashlib
+    import os
+    import tempfile
+    digest = hashlib.sha256(grammar_path().read_bytes()).hexdigest()[:20]
+    directory = os.environ.get("PERFDSL_CACHE") or os.path.join(tempfile.gettempdir(), "perfdsl")
+    try:
+        os.makedirs(directory, exist_ok=True)
+    except OSError:
+        return False
+    return os.path.join(directory, f"grammar-{digest}.lark-cache")
 
 
 _TOKEN_WORDS = {
