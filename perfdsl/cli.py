@@ -126,10 +126,16 @@ def cmd_run(args) -> int:
     policy = _load(args.file, args.backend)
     if policy is None:
         return FAIL
+    if args.backend == "columnar" and args.explain:
+        _out("--explain needs the python or reference backend: the columnar backend keeps no explanations", err=True)
+        return USAGE
     try:
-        _, results = _read_and_evaluate(policy, args.input, trace=args.explain)
         columns = output_columns(policy, args.explain)
-        rows = [r.as_row() | ({"explanation": r.explain()} if args.explain else {}) for r in results]
+        if args.backend == "columnar":
+            rows = _evaluate_table(policy, args.input)
+        else:
+            _, results = _read_and_evaluate(policy, args.input, trace=args.explain)
+            rows = [r.as_row() | ({"explanation": r.explain()} if args.explain else {}) for r in results]
         io.write_rows(args.output, columns, rows)
     except io.DataError as err:
         return _report_data_error(err)
@@ -138,8 +144,24 @@ def cmd_run(args) -> int:
         return FAIL
     for warning in policy.last_warnings:
         _out(f"warning: {warning}", err=True)
-    _out(f"{len(results)} subject(s) → {args.output}")
+    _out(f"{len(rows)} subject(s) → {args.output}")
     return OK
+
+
+def _evaluate_table(policy, data: str) -> list[dict]:
+    """A data file through the columnar backend, validated row by row as evaluate_cohort does."""
+    import warnings
+
+    from .columnar import ColumnarFallback, frame_from_raw
+    rows = io.read_rows(data)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ColumnarFallback)
+        frame = policy.evaluate_table(frame_from_raw(policy.ir, [r.values for r in rows]),
+                                      row_numbers=[r.number for r in rows])
+    for w in caught:
+        if issubclass(w.category, ColumnarFallback):
+            _out(f"note: {w.message}", err=True)
+    return [{k: list(v) if isinstance(v, tuple) else v for k, v in row.items()} for row in frame.to_dicts()]
 
 
 def output_columns(policy, explain: bool) -> list[str]:
@@ -230,7 +252,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", required=True)
     r.add_argument("--output", required=True)
     r.add_argument("--explain", action="store_true", help="add an `explanation` column")
-    r.add_argument("--backend", choices=["python", "reference"], default="python")
+    r.add_argument("--backend", choices=["python", "reference", "columnar"], default="python",
+                   help="columnar: the whole file as polars columns (no --explain)")
     r.set_defaults(func=cmd_run)
     e = sub.add_parser("explain", help="print one subject's explanation")
     e.add_argument("file")

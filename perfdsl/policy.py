@@ -88,6 +88,15 @@ class Policy:
             self.last_warnings = cohort.apply(self.ir, self.backend, results)
         return results
 
+    def evaluate_table(self, df, *, validate: bool = True, row_numbers: list[int] | None = None):
+        """A polars DataFrame of records through the whole pipeline on the columnar backend:
+        the key, every output column and `flags`, in input order, as `evaluate_cohort`
+        gives them (cohort warnings in `last_warnings`). See perfdsl.columnar."""
+        from .columnar import run_table
+        result = run_table(self.ir, df, validate=validate, row_numbers=row_numbers)
+        self.last_warnings = result.warnings
+        return result.frame
+
 
 def _compiled(ir: PolicyIR):
     from .codegen import load_module

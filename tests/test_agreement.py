@@ -23,3 +23,14 @@ def test_generated_code_agrees_with_reference(path):
         pytest.skip("a module: checked through the policies that import it")
     assert result.policy is not None
     assert disagreements(Policy(result.policy), examples=30, seed=1) == []
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_columnar_backend_agrees_with_reference(path):
+    """perfdsl.columnar on drawn cohorts: the same rows, tiers, flags, warnings and errors."""
+    from perfdsl.columnar.agreement import disagreements as columnar_disagreements
+    result = compile_file(path)
+    if result.module:
+        pytest.skip("a module: checked through the policies that import it")
+    assert result.policy is not None
+    assert columnar_disagreements(Policy(result.policy, backend="reference"), examples=15, seed=1) == []
