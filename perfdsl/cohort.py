@@ -255,7 +255,7 @@ class _Placer:
                 outcome = "vetoed: kept, and counted" if r.tiers[q.tierset].pinned else "kept"
             _place(r, q.tierset, names, index, "quota", q.span.line,
                    f"rank {ranks[id(r)]} of {n} in {label}; {rule}; {outcome}")
-            r.cohort_notes.append(summary)
+            r.cohort_notes += (summary,)
 
     def distribute(self, d: DistributeDef, label: str, members: list[Result]) -> None:
         """Forced distribution of one group: §6 steps 1–5."""
@@ -306,7 +306,7 @@ class _Placer:
             how = "vetoed, placed first in" if state[id(r)].pinned else "placed in"
             _place(r, d.tierset, names, t, "distribute", d.span.line,
                    f"rank {ranks[id(r)]} of {n} in {label}; {names[t]} {texts[t]} took {counts[t]}; {how} {names[t]}")
-            r.cohort_notes.append(summary)
+            r.cohort_notes += (summary,)
 
     def bounds(self, d: DistributeDef, names: tuple[str, ...], members: list[Result]):
         """Step 1: each tier's (lo, hi) counts for this group, and how they came about."""

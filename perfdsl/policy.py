@@ -6,6 +6,7 @@ A Policy hides which backend runs. `evaluate` uses the generated Python module
 """
 from __future__ import annotations
 
+from decimal import getcontext, setcontext
 from pathlib import Path
 
 from . import cohort
@@ -54,11 +55,16 @@ class Policy:
                 raise DataError(problems)
         else:
             rec = record
-        with localcontext(CONTEXT):
-            try:
-                return self.backend.individual(rec, trace)
-            except EvalError as err:
-                raise DataError([DataProblem(None, None, str(err))]) from None
+        # CONTEXT itself is installed for the call (localcontext would copy it each time):
+        # the fast path of one subject costs about as much as the arithmetic.
+        outer = getcontext()
+        setcontext(CONTEXT)
+        try:
+            return self.backend.individual(rec, trace)
+        except EvalError as err:
+            raise DataError([DataProblem(None, None, str(err))]) from None
+        finally:
+            setcontext(outer)
 
     def evaluate_cohort(self, records, *, trace: bool = True, validate: bool = True,
                         row_numbers: list[int] | None = None, progress=None) -> list[Result]:

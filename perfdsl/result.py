@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from .runtime import Trace
 
 
-@dataclass
+@dataclass(slots=True)
 class TierState:
     """What the cohort stage needs of a subject's tier after the individual stage."""
     index: int          # after band, downgrade, limit and veto
@@ -19,7 +19,7 @@ class TierState:
     limit: int          # best tier a `limit` allows (0 when none holds)
 
 
-@dataclass
+@dataclass(slots=True)
 class Result:
     policy: object = field(repr=False)
     record: dict
@@ -27,13 +27,16 @@ class Result:
     flags: list
     trace: Trace | None = field(default=None, repr=False)
     tiers: dict = field(default_factory=dict, repr=False)  # tier set -> TierState
-    cohort_notes: list = field(default_factory=list, repr=False)
+    cohort_notes: tuple = field(default=(), repr=False)  # the cohort stage's summary lines
 
     def __getitem__(self, name):
         return self.values[name]
 
     def __getattr__(self, name):
-        values = self.__dict__.get("values")
+        try:
+            values = object.__getattribute__(self, "values")
+        except AttributeError:
+            values = None
         if values is not None and name in values:
             return values[name]
         raise AttributeError(name)

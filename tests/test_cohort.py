@@ -146,7 +146,7 @@ def test_quota_trace_notes_rank_and_bound_for_every_subject():
     assert (kept[0].before, kept[0].after) == ("先进", "先进")
     assert kept[0].detail.startswith("rank 2 of 7 in the whole cohort; quota 先进 at most 2")
     assert kept[0].detail.endswith("; kept")
-    assert by_key["t7"].cohort_notes == [
+    assert list(by_key["t7"].cohort_notes) == [
         "quota 先进 at most 2 (25% of 7, rounded half up) in the whole cohort (7 subjects): "
         "2 keep 先进, 5 moved to 良好"]
     assert "rank 3 of 7" in by_key["t3"].explain()
@@ -286,7 +286,7 @@ def test_distribute_group_of_ten_demotes_to_fill_bounds():
     assert (change[0].before, change[0].after, change[0].line) == ("优秀", "欠佳", line_of(DIST_POLICY, "distribute per"))
     assert change[0].detail == ("rank 10 of 10 in group dept=A; 欠佳 1..1 (5%..10% of 10, rounded half up) took 1; "
                                 "placed in 欠佳")
-    assert by_key["x1"].cohort_notes == [
+    assert list(by_key["x1"].cohort_notes) == [
         "distribute in group dept=A (10 subjects): 优秀 2 of 1..2 (10%..20% of 10, rounded half up), "
         "良好 4 of 4..5 (40%..50% of 10, rounded half up), 合格 3 of 3..4 (25%..35% of 10, rounded half up), "
         "欠佳 1 of 1..1 (5%..10% of 10, rounded half up)"]
