@@ -18,7 +18,12 @@ _PUBLIC = {
 __all__ = sorted(_PUBLIC)
 
 
+_SUBMODULES = {"verify", "columnar", "cohort", "check", "io", "runtime"}
+
+
 def __getattr__(name: str):
     if name in _PUBLIC:
         return getattr(import_module(f".{_PUBLIC[name]}", __name__), name)
+    if name in _SUBMODULES:
+        return import_module(f".{name}", __name__)
     raise AttributeError(f"module 'perfdsl' has no attribute {name!r}")
