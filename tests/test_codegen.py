@@ -243,7 +243,8 @@ def kitchen(tmp_path_factory):
 
 
 def test_kitchen_policy_uses_every_primitive(kitchen):
-    from perfdsl.codegen.python import _children, _roots
+    from perfdsl.codegen.python import _roots
+    from perfdsl.ir import children as _children
     from perfdsl.ir import Fn
     seen, stack = set(), list(_roots(kitchen))
     while stack:

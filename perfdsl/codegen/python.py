@@ -27,7 +27,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from .. import runtime as rt
-from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, Rank, Ref
+from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, Rank, Ref, children
 
 GENERATOR_VERSION = "1"
 _INLINE_DEPTH = 32  # IR levels an inline Python expression may nest (< 200 parentheses)
@@ -158,7 +158,7 @@ def _walk_nodes(policy: Policy) -> list[tuple[str, object]]:
         if key is not None and key not in seen:
             seen[key] = len(out)
             out.append((kind, node))
-        stack.extend(reversed(_children(e)))
+        stack.extend(reversed(children(e)))
     return out
 
 
@@ -177,16 +177,6 @@ def _roots(policy: Policy) -> list:
             roots.append(d.expr)
     roots += [f.cond for f in policy.flags]
     return roots
-
-
-def _children(e) -> list:
-    if isinstance(e, Prim):
-        return list(e.args)
-    if isinstance(e, If):
-        return [e.cond, e.then, e.else_]
-    if isinstance(e, GroupAgg):
-        return [e.arg]
-    return []
 
 
 # ---- the plan handed to the templates --------------------------------------------------
@@ -379,7 +369,7 @@ class _Lowering:
             n, done = stack.pop()
             if id(n) in memo:
                 continue
-            kids = _children(n)
+            kids = children(n)
             if done or not kids:
                 memo[id(n)] = 1 + max((memo[id(k)] for k in kids), default=0)
             else:

@@ -11,10 +11,8 @@ from __future__ import annotations
 import warnings
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import seed as hyp_seed
-
 from ..io import DataError
+from ..verify.search import search
 from ..verify.strategies import cohorts
 from .inputs import frame_from_records
 from .table import ColumnarFallback, run_table
@@ -54,22 +52,13 @@ def outcome_columnar(policy, records: list[dict]):
 def disagreements(reference, examples: int = 30, seed: int | None = None, max_size: int = 12) -> list[str]:
     """Where the columnar backend and the reference differ on drawn cohorts (at most one line)."""
     ir = reference.ir
-    found: list[str] = []
 
-    @settings(max_examples=examples, database=None, deadline=None, derandomize=seed is None,
-              suppress_health_check=list(HealthCheck))
-    @given(cohorts(ir, 1, max_size))
-    def run(group):
+    def test(group):
         a, b = outcome_columnar(ir, group), outcome_reference(reference, group)
-        if a != b:
-            found.append(f"{ir.name}: columnar and reference disagree on a cohort of {len(group)}: "
-                         f"{group!r}\n  columnar:  {a!r}\n  reference: {b!r}")
-            raise AssertionError(found[-1])
+        if a == b:
+            return None
+        return (f"{ir.name}: columnar and reference disagree on a cohort of {len(group)}: "
+                f"{group!r}\n  columnar:  {a!r}\n  reference: {b!r}")
 
-    if seed is not None:
-        run = hyp_seed(seed)(run)
-    try:
-        run()
-    except AssertionError:
-        pass
-    return found[-1:]
+    _, problem = search(cohorts(ir, 1, max_size), test, examples, seed)
+    return [problem] if problem else []

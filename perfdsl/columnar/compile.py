@@ -14,7 +14,7 @@ from decimal import Decimal, Inexact, localcontext
 
 import polars as pl
 
-from ..ir import Const, Definition, Fn, GroupAgg, If, Prim, Rank, Ref
+from ..ir import Const, Definition, Fn, GroupAgg, If, Prim, Rank, Ref, children
 from .scaled import Num, Unsupported, cast, checked, const, div_round, lit, rescale, round_bounds
 
 TIER_DTYPE = pl.Int32
@@ -386,16 +386,6 @@ def flag_col(cond, scope: Scope) -> Col:
 
 
 # ---- walking the IR ---------------------------------------------------------------------
-def children(e) -> list:
-    if isinstance(e, Prim):
-        return list(e.args)
-    if isinstance(e, If):
-        return [e.cond, e.then, e.else_]
-    if isinstance(e, GroupAgg):
-        return [e.arg]
-    return []
-
-
 def definition_exprs(d: Definition) -> list:
     """Every expression a definition evaluates."""
     if d.indicator is not None:

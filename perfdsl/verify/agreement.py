@@ -5,10 +5,9 @@ every value, flag, tier state and explanation trace.
 """
 from __future__ import annotations
 
-from hypothesis import HealthCheck, given, seed as hyp_seed, settings
-
 from ..runtime import CONTEXT, EvalError, localcontext
 from .properties import given_line
+from .search import search
 from .strategies import cohorts, strategies
 
 
@@ -30,25 +29,16 @@ def _run(policy, backend, records, cohort: bool):
 
 def disagreements(policy, examples: int = 100, seed: int | None = None) -> list[str]:
     """Differences between the generated backend and the reference, as readable lines."""
-    found: list[str] = []
+    from hypothesis import strategies as st
     ir = policy.ir
 
-    @settings(max_examples=examples, database=None, deadline=None, derandomize=seed is None,
-              suppress_health_check=list(HealthCheck))
-    @given(strategies(ir), cohorts(ir, 1, 12))
-    def run(record, group):
+    def test(case):
+        record, group = case
         for records, is_cohort in (([record], False), (group, True)):
-            a = _run(policy, policy.backend, records, is_cohort)
-            b = _run(policy, policy.reference, records, is_cohort)
-            if a != b:
+            if _run(policy, policy.backend, records, is_cohort) != _run(policy, policy.reference, records, is_cohort):
                 where = given_line(ir, records[0]) if len(records) == 1 else f"a cohort of {len(records)}"
-                found.append(f"{ir.name}: backends disagree on {where}")
-                raise AssertionError(found[-1])
+                return f"{ir.name}: backends disagree on {where}"
+        return None
 
-    if seed is not None:
-        run = hyp_seed(seed)(run)
-    try:
-        run()
-    except AssertionError:
-        pass
-    return found[-1:]
+    _, problem = search(st.tuples(strategies(ir), cohorts(ir, 1, 12)), test, examples, seed)
+    return [problem] if problem else []

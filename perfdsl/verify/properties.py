@@ -11,12 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from hypothesis import HealthCheck, given, seed as hyp_seed, settings
-
 from ..eval.interpret import Interpreter
 from ..explain import fmt
 from ..ir import Const, Fn, Policy, Prim, PropertyDef, Ref
 from ..runtime import CONTEXT, EvalError, localcontext
+from .search import search
 from .strategies import input_strategy, strategies
 
 
@@ -109,29 +108,11 @@ def _operands(interp: Interpreter, prop: PropertyDef, env: dict) -> list[str]:
     return [f"{n} = {fmt(env[n])}" for n in dict.fromkeys(names) if n in env]
 
 
-def _search(ir: Policy, label: str, strategy, test, examples: int, seed: int | None) -> Verdict:
-    verdict = Verdict(label, "passed")
-    failing: list = []
-
-    @settings(max_examples=examples, database=None, deadline=None, derandomize=seed is None,
-              suppress_health_check=list(HealthCheck))
-    @given(strategy)
-    def run(case):
-        verdict.tried += 1
-        problem = test(case)
-        if problem is not None:
-            failing.append((case, problem))
-            raise AssertionError(problem)
-
-    if seed is not None:
-        run = hyp_seed(seed)(run)
-    try:
-        run()
-    except AssertionError:
-        case, problem = failing[-1]
-        verdict.status = "failed"
-        verdict.detail = problem
-    return verdict
+def _search(label: str, strategy, test, examples: int, seed: int | None) -> Verdict:
+    tried, problem = search(strategy, test, examples, seed)
+    if problem is None:
+        return Verdict(label, "passed", tried)
+    return Verdict(label, "failed", tried, problem)
 
 
 def verify_properties(policy, examples: int = 300, seed: int | None = None) -> list[Verdict]:
@@ -145,13 +126,13 @@ def verify_properties(policy, examples: int = 300, seed: int | None = None) -> l
             if proof:
                 verdicts.append(Verdict(prop.label, "proved", 0, [proof]))
                 continue
-            verdicts.append(_search(ir, prop.label, strategies(ir), _property_test(ir, interp, prop), examples, seed))
+            verdicts.append(_search(prop.label, strategies(ir), _property_test(ir, interp, prop), examples, seed))
             if verdicts[-1].status == "failed":
                 note = _bound_note(ir, prop)
                 if note:
                     verdicts[-1].detail.insert(1, note)
         else:
-            verdicts.append(_search(ir, prop.label, _monotone_strategy(ir, prop), _monotone_test(ir, interp, prop), examples, seed))
+            verdicts.append(_search(prop.label, _monotone_strategy(ir, prop), _monotone_test(ir, interp, prop), examples, seed))
     return verdicts
 
 
