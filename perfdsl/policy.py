@@ -75,10 +75,12 @@ class Policy:
         the per-subject loop (the CLI passes a progress bar for large files)."""
         records = list(records)
         numbers = row_numbers or list(range(1, len(records) + 1))
+        notes: list[str] = []
         if validate:
-            good, problems, _ = self._validator.many(list(zip(numbers, records)))
+            good, problems, unknown = self._validator.many(list(zip(numbers, records)))
             if problems:
                 raise DataError(problems)
+            notes = [str(w) for w in unknown]
         else:
             good = records
         results, problems = [], []
@@ -91,7 +93,7 @@ class Policy:
                     problems.append(DataProblem(number, None, str(err)))
             if problems:
                 raise DataError(problems)
-            self.last_warnings = cohort.apply(self.ir, self.backend, results)
+            self.last_warnings = notes + cohort.apply(self.ir, self.backend, results)
         return results
 
     def evaluate_table(self, df, *, validate: bool = True, row_numbers: list[int] | None = None):

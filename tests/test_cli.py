@@ -132,3 +132,32 @@ def test_console_script_runs_without_traceback(tmp_path):
     bad.write_text("policy {{{ \x00", encoding="utf-8")
     proc = subprocess.run([sys.executable, "-m", "perfdsl", "check", str(bad)], capture_output=True, text=True)
     assert proc.returncode == 1 and "Traceback" not in proc.stderr and "error[PD001]" in proc.stderr
+
+
+def test_unknown_fields_warn_and_empty_lists_are_row_errors(tmp_path, capsys):
+    policy = tmp_path / "m.perf"
+    policy.write_text('policy m { key id  input id: text  input xs: list of decimal in 0..100\n'
+                      '  let avg = mean(xs) }', encoding="utf-8")
+    data = tmp_path / "d.json"
+    data.write_text('[{"id": "a", "xs": [1, 2], "extra": 1}, {"id": "b", "xs": []}, {"id": "c", "xs": [3]}]',
+                    encoding="utf-8")
+    out = tmp_path / "o.json"
+    assert main(["run", str(policy), "--input", str(data), "--output", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "row 2: " in err and "mean of an empty list" in err and not out.exists()
+    data.write_text('[{"id": "a", "xs": [1, 2], "extra": 1}, {"id": "c", "xs": [3]}]', encoding="utf-8")
+    assert main(["run", str(policy), "--input", str(data), "--output", str(out)]) == 0
+    assert "warning: row 1, field extra: unknown field, ignored" in capsys.readouterr().err
+    assert [r.values["avg"] for r in __import__("perfdsl").io.read_rows(out)] == [D("1.5"), D(3)]
+
+
+def test_malformed_inputs_are_reported_not_raised(tmp_path, capsys):
+    bad_json = tmp_path / "b.json"
+    bad_json.write_text('[{"employee_id": "a",, }]', encoding="utf-8")
+    bad_xlsx = tmp_path / "b.xlsx"
+    bad_xlsx.write_bytes(b"not a zip file")
+    out = tmp_path / "o.csv"
+    for src in (bad_json, bad_xlsx):
+        assert main(["run", BUDGET, "--input", str(src), "--output", str(out)]) == 1
+    err = capsys.readouterr().err
+    assert "Traceback" not in err and err.count("nothing was written") == 2 and not out.exists()
