@@ -1,37 +1,51 @@
 """Mutation check for the seed policies: how many small wrong versions of a policy do
 its own examples and properties reject?
 
-For each policy in policies/ this makes mutants of its source text (and of the modules
-it imports, `std/...` included): a weight moved by 5 points (another weight of the same
-`weighted(...)` moved back, so the weights still sum to 100%), a tier or table or rule
-threshold moved by one unit, an add/deduct amount or `up to` cap moved by one unit, a
-`clamp`/`cap`/`floor` line or a `min`/`max`/`clamp(...)` call dropped (or its bound
-moved), a comparison flipped (>= ↔ >, <= ↔ <, == ↔ !=), `and` ↔ `or`, a quota share or
-`distribute` bound moved (5 points, or 1 for counts), a constant in a formula moved
-by one unit, a veto/limit/downgrade dropped or its steps changed. Examples, properties
-and `monotone` lines are never mutated: they are the tests.
+Mutants are made on the source text of each policy in policies/ and of the modules it
+imports (`county_common.perf`, `std/...`; only the `def`s and tables the policy calls):
 
-A mutant is killed by `check` (the checker rejects it), by the examples (any example
-fails on the reference interpreter) or by the properties (`verify_properties` finds a
-counterexample; fixed seed, `--budget` examples per property). A survivor is then
-compared with the original by a bounded differential search: hypothesis draws
-`--records` records from `perfdsl.verify.strategies` (of both the original and the
-mutant) and, where either has a cohort stage, `--cohorts` cohorts from
-`perfdsl.verify.cohorts` (with the `per` group fields drawn from two values so groups
-have several members), all with the same seed. No difference found: the mutant is
-counted as (probably) equivalent and left out of the score; a mutant whose checked IR
-is identical to the original's is equivalent for certain. Otherwise it is a surviving
-non-equivalent mutant, listed with the smallest record (a `given` line) that tells it
-apart from the original.
+  weight      a weight ±5 points, another weight of the same `weighted(...)` ∓5 (so the
+              weights still sum to 100% and the checker has to let it through)
+  threshold   a number compared with (tier line, table row, veto/limit/flag/when
+              condition) ±1 unit of its last written digit: 90 → 91 / 89, 0.5 → 0.6 / 0.4
+  amount      an add/deduct amount or `up to` cap ±1 unit
+  clamp       a `clamp`/`cap`/`floor` line dropped or its bound ±1 unit; a
+              `min(x, C)`/`max(C, x)`/`clamp(x, lo, hi)` call replaced by `x` or C ±1
+  comparison  >= ↔ >, <= ↔ <, == ↔ != (tier lines included: the checker rejects those)
+  logic       and ↔ or
+  cohort      a quota share or `distribute`/`when` bound ±5 points (±1 for counts)
+  constant    any other number in a formula ±1 unit (base, weights written as `70% *`, …)
+  operator    + ↔ −, * ↔ / in a formula
+  rule        a veto, limit or downgrade dropped; a downgrade's steps ±1
 
-    score = killed / (mutants − equivalent)
+Examples, properties and `monotone` lines are never mutated: they are the tests. Each
+mutant is judged in a temporary copy of policies/ (the standard library copied beside it
+and `import "std/X"` pointed at the copy), so imports resolve and no real file is touched:
 
-Mutants are made in a temporary copy of policies/ (with the standard library copied
-beside it, `import "std/X"` pointing at the copy), so imports resolve and the real
-files are never touched.
+  1. check       killed when `compile_file` reports an error
+  2. (same IR)   equivalent for certain when the checked IR equals the original's
+  3. examples    killed when an example fails (`run_examples`, reference interpreter)
+  4. difference  a bounded differential search for an input on which the mutant's results
+                 (every named value and flag, cohort stage included) differ from the
+                 original's: the examples' own records, each with one input moved to a
+                 nearby or boundary value; the example cohorts and other sizes made of them
+                 (prefixes, suffixes, one subject left out, doubled) with each `when` field
+                 set to each of its values; then `--records` hypothesis records from
+                 `perfdsl.verify.strategies` (of the original and of the mutant) and
+                 `--cohorts` cohorts from `perfdsl.verify.cohorts`, same `--seed` every time.
+                 Nothing found: (probably) equivalent, left out of the score. A property
+                 that fails on the mutant but not on the original would be such a
+                 difference, so an equivalent mutant is not searched further.
+  5. properties  killed when `verify_properties` finds a counterexample (fixed seed,
+                 `--budget` examples per property, one property at a time)
+  6. survived    a non-equivalent mutant nothing rejects, listed with the difference found.
+
+    score = killed (check + examples + properties) / (mutants − equivalent)
 
 Usage:  python bench/mutate.py [--policy NAME]... [--limit N] [--jobs 2] [--verbose]
-Exit status 0 (this is a report, not a gate; tests/test_mutation.py is the gate).
+        python bench/mutate.py --list [--policy NAME]      the mutants, not judged
+        python bench/mutate.py --only properties ...       how much one layer catches alone
+Exit status 0: this is a report; tests/test_mutation.py holds the ≥ 90% line.
 """
 from __future__ import annotations
 
@@ -68,7 +82,8 @@ STD_IMPORT_DIR = "_std"  # where the standard library is copied, inside the temp
 class Mutant:
     policy: str          # the policy file's stem, e.g. "budget_engineer"
     file: str            # the mutated file, relative to the (temporary) policies dir
-    line: int            # 1-based line of the first edit
+    line: int            # 1-based line and column of the first edit
+    col: int
     category: str
     description: str
     edits: tuple[tuple[int, int, str], ...]  # (start, end, replacement) offsets into the file text
@@ -80,7 +95,7 @@ class Mutant:
 
     @property
     def where(self) -> str:
-        return f"{_shown(self.file)}:{self.line}"
+        return f"{_shown(self.file)}:{self.line}:{self.col}"
 
 
 def _shown(file: str) -> str:
@@ -153,8 +168,10 @@ class _Generator:
         if all(t.text[a:b] == new for a, b, new in edits):
             return
         self.seen.add(key)
-        line = min(t.text.count("\n", 0, a) + 1 for a, _, _ in edits)
-        self.out.append(Mutant(self.policy, t.name, line, category, description, edits))
+        first = min(a for a, _, _ in edits)
+        line = t.text.count("\n", 0, first) + 1
+        col = first - t.starts[line - 1] + 1
+        self.out.append(Mutant(self.policy, t.name, line, col, category, description, edits))
 
     # -- numbers ---------------------------------------------------------------------
     def number(self, t: _Text, sp, category: str, what: str, step: int = 1) -> None:
@@ -169,6 +186,11 @@ class _Generator:
         """Replace text[start:end] by `new`; describe it by the node's text before and after."""
         a, b = t.span(node_span)
         a, b = min(a, start), max(b, end)
+        for opening, closing in ("()", "[]"):  # spans stop short of their own brackets
+            while t.text.count(closing, a, b) > t.text.count(opening, a, b) and a > 0:
+                a -= 1
+            while t.text.count(opening, a, b) > t.text.count(closing, a, b) and b < len(t.text):
+                b += 1
         before = t.text[a:b]
         after = t.text[a:start] + new + t.text[end:b]
         self.add(t, category, f"{what}: {_short(before)} → {_short(after)}", [(start, end, new)])
@@ -411,8 +433,9 @@ def _rewrite_std_imports(text: str, name: str) -> str:
     return text
 
 
-def make_tree(dest: Path, policies: Path = POLICIES) -> dict[str, str]:
-    """Copy policies/*.perf and the standard library into `dest`; return {relative name: text}."""
+def read_tree(policies: Path = POLICIES) -> dict[str, str]:
+    """{relative name: text} of policies/*.perf and of the standard library (as `_std/...`),
+    with `import "std/X"` rewritten to point at the copy."""
     from perfdsl.resources import stdlib_dir
     texts: dict[str, str] = {}
     for p in sorted(policies.glob("*.perf")):
@@ -420,14 +443,14 @@ def make_tree(dest: Path, policies: Path = POLICIES) -> dict[str, str]:
     std = stdlib_dir()
     for p in sorted(std.rglob("*.perf")):
         texts[f"{STD_IMPORT_DIR}/{p.relative_to(std).as_posix()}"] = p.read_text(encoding="utf-8")
-    out = {}
+    return {name: _rewrite_std_imports(text, name) for name, text in texts.items()}
+
+
+def write_tree(dest: Path, texts: dict[str, str]) -> None:
     for name, text in texts.items():
-        text = _rewrite_std_imports(text, name)
         path = dest / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")
-        out[name] = text
-    return out
 
 
 def _imports_of(name: str, texts: dict) -> list[str]:
@@ -538,11 +561,13 @@ class _Only:
 class Judge:
     """Judges mutants in one temporary tree (one per worker process)."""
 
-    def __init__(self, budget: int = 200, records: int = 300, cohorts: int = 60, seed: int = 0,
-                 policies: Path = POLICIES):
-        self.dir = Path(tempfile.mkdtemp(prefix="perfdsl-mutate-"))
-        self.texts = make_tree(self.dir, policies)
+    def __init__(self, texts: dict[str, str], budget: int = 200, records: int = 300, cohorts: int = 60,
+                 seed: int = 0, layers: tuple[str, ...] = ("examples", "properties"), scratch: str | None = None):
+        self.dir = Path(tempfile.mkdtemp(prefix="perfdsl-mutate-", dir=scratch))
+        self.texts = dict(texts)
+        write_tree(self.dir, self.texts)
         self.budget, self.records, self.cohorts, self.seed = budget, records, cohorts, seed
+        self.layers = layers  # which of the policy's own tests run (a diagnostic: how much each catches alone)
         self.originals: dict = {}
 
     def close(self) -> None:
@@ -585,18 +610,20 @@ class Judge:
         if _semantics(ir) == _semantics(orig):
             return Verdict(m, "equivalent", "identical checked IR")
         pol = Policy(ir, backend="reference")
-        for out in run_examples(pol):
+        for out in run_examples(pol) if "examples" in self.layers else ():
             if not out.passed:
                 return Verdict(m, "examples", f"example “{out.label}” (line {out.line}): {out.failures[0]}")
-        for prop in ir.properties:
+        witness = differs(orig, ir, self.records, self.cohorts, self.seed)
+        if witness is None:
+            # nothing tells it from the original: a property failing on the mutant alone
+            # would itself be such a difference, so the properties are not searched
+            return Verdict(m, "equivalent",
+                           f"no difference in the examples' neighbourhood, {self.records} records"
+                           + (f" and {self.cohorts} cohorts" if orig.has_cohort_stage or ir.has_cohort_stage else ""))
+        for prop in ir.properties if "properties" in self.layers else ():  # one at a time: the first failure kills
             verdicts = verify_properties(_Only(dataclasses.replace(ir, properties=(prop,))), self.budget, self.seed)
             if verdicts and verdicts[0].status == "failed":
                 return Verdict(m, "properties", f"property “{prop.label}”: " + " / ".join(verdicts[0].detail[:2]))
-        witness = differs(orig, ir, self.records, self.cohorts, self.seed)
-        if witness is None:
-            return Verdict(m, "equivalent",
-                           f"no difference in {self.records} records"
-                           + (f" and {self.cohorts} cohorts" if orig.has_cohort_stage or ir.has_cohort_stage else ""))
         return Verdict(m, "survived", witness)
 
 
@@ -694,7 +721,8 @@ def _candidates(ir, inp, value, consts: set) -> list:
         unit = Decimal(1) if inp.is_int else Decimal("0.01")
         lo = inp.range.lo if inp.range is not None else None
         hi = inp.range.hi if inp.range is not None else None
-        pool = {value + unit, value - unit, Decimal(0)} | {c + d for c in consts for d in (-unit, 0, unit)}
+        pool = {value + d for d in (unit, -unit, 1, -1, 2, -2, 5, -5, 10, -10)} | {Decimal(0)}
+        pool |= {c + d for c in consts for d in (-unit, 0, unit)}
         pool |= {x for x in (lo, hi) if x is not None}
         out = []
         for x in sorted(pool):
@@ -749,9 +777,29 @@ def _neighbourhood(orig, mut, limit: int, seed: int) -> tuple[list, list]:
                 continue
             for v in _candidates(orig, inp, rec[inp.name], consts.get(inp.name, set())):
                 varied.append({**rec, inp.name: v})
+    rng = random.Random(seed)
     if len(varied) > limit:
-        varied = random.Random(seed).sample(varied, limit)
-    return base + varied, cohorts_
+        varied = rng.sample(varied, limit)
+    # the example cohorts, then other sizes made of them: every prefix and suffix, every
+    # cohort less one subject, every cohort twice over (keys made unique)
+    shapes = []
+    for recs in cohorts_:
+        n = len(recs)
+        shapes += [recs[:k] for k in range(1, n)] + [recs[k:] for k in range(1, n)]
+        shapes += [recs[:i] + recs[i + 1:] for i in range(n)]
+        if orig.key:
+            shapes.append(recs + [{**r, orig.key: f"{r[orig.key]}#2"} for r in recs])
+    # and with each field a `distribute ... when` reads (constant in a group) set to each
+    # of its choices, for the whole cohort
+    for f in sorted({f for d in orig.distributes for f in d.when_fields}):
+        inp = next((i for i in orig.inputs if i.name == f), None)
+        values = list(inp.choices or ()) if inp is not None else []
+        if inp is not None and inp.type.kind == "bool":
+            values = [True, False]
+        shapes += [[{**r, f: v} for r in recs] for recs in list(shapes) + cohorts_ for v in values]
+    if len(shapes) > limit // 10:
+        shapes = rng.sample(shapes, limit // 10)
+    return base + varied, cohorts_ + shapes
 
 
 def differs(orig, mut, records: int = 300, cohort_count: int = 60, seed: int = 0,
@@ -800,7 +848,7 @@ def differs(orig, mut, records: int = 300, cohort_count: int = 60, seed: int = 0
 
     search(st.one_of(strategies(orig), strategies(mut)), records, False)
     if not found and stage and cohort_count:
-        search(st.one_of(_grouped_cohorts(orig, 12), _grouped_cohorts(mut, 12)), cohort_count, True)
+        search(st.one_of(_grouped_cohorts(orig, 10), _grouped_cohorts(mut, 10)), cohort_count, True)
     return found[0] if found else None
 
 
@@ -822,9 +870,7 @@ def _worker_init(options: dict) -> None:
     # verify_properties does not choose phases: skip shrinking a counterexample we only count
     settings.register_profile("perfdsl-mutate", phases=[Phase.explicit, Phase.reuse, Phase.generate])
     settings.load_profile("perfdsl-mutate")
-    _JUDGE = Judge(**options)
-    import atexit
-    atexit.register(_JUDGE.close)
+    _JUDGE = Judge(**options)  # its directory lies in the run's scratch directory, removed by run()
 
 
 def _worker_judge(m: Mutant) -> Verdict:
@@ -855,27 +901,26 @@ class Report:
 
 def run(policies: list[str] | None = None, limit: int | None = None, jobs: int = 2,
         budget: int = 200, records: int = 300, cohorts: int = 60, seed: int = 0,
-        policies_dir: Path = POLICIES, progress=None) -> list[Report]:
+        policies_dir: Path = POLICIES, progress=None,
+        layers: tuple[str, ...] = ("examples", "properties")) -> list[Report]:
     """Generate and judge the mutants of each policy; one Report per policy."""
     names = policies or policy_names(policies_dir)
-    with tempfile.TemporaryDirectory(prefix="perfdsl-mutate-gen-") as tmp:
-        texts = make_tree(Path(tmp), policies_dir)
+    texts = read_tree(policies_dir)
     todo: list[Mutant] = []
     for name in names:
         todo += spread(generate(name, texts), limit)
-    options = dict(budget=budget, records=records, cohorts=cohorts, seed=seed, policies=policies_dir)
     verdicts: list[Verdict] = []
-    ctx = multiprocessing.get_context("fork")
-    with ctx.Pool(max(1, jobs), initializer=_worker_init, initargs=(options,)) as pool:
-        # slow policies first so the two workers finish together
-        for v in pool.imap_unordered(_worker_judge, todo, chunksize=1):
-            verdicts.append(v)
-            if progress:
-                progress(v, len(verdicts), len(todo))
-    order = {id(m): i for i, m in enumerate(todo)}
-    key = {(m.policy, m.file, m.edits): i for i, m in enumerate(todo)}
-    verdicts.sort(key=lambda v: key[(v.mutant.policy, v.mutant.file, v.mutant.edits)])
-    del order
+    with tempfile.TemporaryDirectory(prefix="perfdsl-mutate-") as scratch:
+        options = dict(texts=texts, budget=budget, records=records, cohorts=cohorts, seed=seed, layers=layers,
+                       scratch=scratch)
+        with multiprocessing.get_context("fork").Pool(max(1, jobs), initializer=_worker_init,
+                                                      initargs=(options,)) as pool:
+            for v in pool.imap_unordered(_worker_judge, todo, chunksize=1):
+                verdicts.append(v)
+                if progress:
+                    progress(v, len(verdicts), len(todo))
+    position = {(m.policy, m.file, m.edits): i for i, m in enumerate(todo)}
+    verdicts.sort(key=lambda v: position[(v.mutant.policy, v.mutant.file, v.mutant.edits)])
     return [Report(n, [v for v in verdicts if v.mutant.policy == n]) for n in names]
 
 
@@ -909,6 +954,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--records", type=int, default=300, help="records in the equivalence search (default 300)")
     ap.add_argument("--cohorts", type=int, default=60, help="cohorts in the equivalence search (default 60)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--only", choices=["examples", "properties"],
+                    help="run only the examples or only the properties (how much each catches alone)")
     ap.add_argument("--list", action="store_true", help="only list the mutants")
     ap.add_argument("--verbose", "-v", action="store_true", help="print every mutant's verdict")
     args = ap.parse_args(argv)
@@ -918,8 +965,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"unknown policy: {', '.join(unknown)}", file=sys.stderr)
         return 0
     if args.list:
-        with tempfile.TemporaryDirectory() as tmp:
-            texts = make_tree(Path(tmp))
+        texts = read_tree()
         for n in names:
             for m in spread(generate(n, texts), args.limit):
                 print(f"{n:20} {m.category:10} {m.where:28} {m.description}")
@@ -932,7 +978,9 @@ def main(argv: list[str] | None = None) -> int:
                   f"{v.status} ({v.seconds:.1f}s) {v.detail[:160]}", flush=True)
         elif sys.stderr.isatty():
             print(f"\r{done}/{total}", end="", file=sys.stderr, flush=True)
-    reports = run(names, args.limit, args.jobs, args.budget, args.records, args.cohorts, args.seed, progress=progress)
+    layers = (args.only,) if args.only else ("examples", "properties")
+    reports = run(names, args.limit, args.jobs, args.budget, args.records, args.cohorts, args.seed,
+                  progress=progress, layers=layers)
     if sys.stderr.isatty() and not args.verbose:
         print("\r", end="", file=sys.stderr)
     print(table(reports))
