@@ -352,7 +352,7 @@ def _place(r: Result, tierset: str, names: tuple[str, ...], index: int, kind: st
     """Give r tier `index`, noting in its trace the rank and bound that decided it."""
     state = r.tiers[tierset]
     before = names[state.index]
-    state.index = index
+    r.tiers[tierset] = state._replace(index=index)
     r.values[tierset] = names[index]
     if r.trace is not None:
         r.trace.tier(tierset).changes.append(TierChange(kind, before, names[index], None, line, detail))

@@ -6,13 +6,16 @@ renders the trace in the policy's own labels.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from .runtime import Trace
 
 
-@dataclass(slots=True)
-class TierState:
-    """What the cohort stage needs of a subject's tier after the individual stage."""
+class TierState(NamedTuple):
+    """What the cohort stage needs of a subject's tier after the individual stage.
+
+    An immutable tuple of plain numbers: the garbage collector stops tracking it, which
+    keeps a few hundred thousand live results cheap. The cohort stage replaces it."""
     index: int          # after band, downgrade, limit and veto
     ceiling: int        # best tier it may receive in `distribute`
     pinned: bool        # vetoed: placed in its veto tier first
