@@ -72,3 +72,13 @@ def test_deep_nesting_through_functions_is_a_diagnostic():
         ("PD019", "function calls nest more than 40 deep here"), ("PD003", "in the call of `f0` here")]
     recursive = compile_file("rec.perf", "policy r {\n input a: decimal\n def f(x) = f(x) + 1\n let y = f(a)\n}")
     assert [d.code for d in recursive.diagnostics] == ["PD019", "PD003"]
+
+
+def test_hundred_thousand_item_list_runs(tmp_path):
+    from decimal import Decimal
+
+    from perfdsl.policy import Policy
+    policy = Policy(compile_file("lst.perf", "policy l { key id input id: text input xs: list of decimal in 0..100\n"
+                                 " let avg = mean(xs) let tm = trimmed_mean(xs, 1) let n = len(xs) }").policy)
+    [r] = policy.evaluate_cohort([{"id": "a", "xs": [i % 100 for i in range(100_000)]}])
+    assert (r.avg, r.tm, r.n) == (Decimal("49.5"), Decimal("49.5"), Decimal(100_000))
