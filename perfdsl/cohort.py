@@ -52,6 +52,7 @@ def apply(policy: Policy, backend, results: list[Result]) -> list[str]:
     if placer.problems:
         raise CohortError(placer.problems)
     for r in results:
+        r.through_cohort = True
         backend.post(r)
     cohort = _Cohort(backend, results)
     for r in results:

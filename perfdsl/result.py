@@ -31,6 +31,7 @@ class Result:
     trace: Trace | None = field(default=None, repr=False)
     tiers: dict = field(default_factory=dict, repr=False)  # tier set -> TierState
     cohort_notes: tuple = field(default=(), repr=False)  # the cohort stage's summary lines
+    through_cohort: bool = field(default=False, repr=False)  # set by the cohort stage
 
     def __getitem__(self, name):
         return self.values[name]
@@ -50,8 +51,19 @@ class Result:
         return self.record.get(k) if k else None
 
     def explain(self) -> str:
+        """The explanation in the policy's labels. A result of the fast path (no trace) is
+        explained by evaluating the subject again with tracing: the same semantics, so
+        the same text a traced run gives."""
         from .explain import render
-        return render(self)
+        if self.trace is not None:
+            return render(self)
+        if self.through_cohort:
+            raise ValueError("this cohort was evaluated without a trace; "
+                             "evaluate it with trace=True to explain quota and distribution decisions")
+        from .eval.interpret import Interpreter
+        from .runtime import CONTEXT, localcontext
+        with localcontext(CONTEXT):
+            return render(Interpreter(self.policy).individual(self.record, True))
 
     def as_row(self) -> dict:
         """The output row of §11: the key, every named value, `flags` joined by `;`."""

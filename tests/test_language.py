@@ -394,3 +394,14 @@ def test_stdlib_modules_work_in_policies():
     from perfdsl.cli import main
     fixtures = Path(__file__).resolve().parent / "fixtures"
     assert main(["test", str(fixtures / "stdlib_bands.perf"), str(fixtures / "stdlib_warn.perf")]) == 0
+
+
+def test_fast_path_explains_on_demand_exactly_as_a_traced_run(load):
+    policy = load(BUDGET)
+    for r in (rec(rejections=30, papers=10), rec(overrun="2.5", papers=3), rec(major_accident=True)):
+        fast, traced = policy.evaluate(r, trace=False), policy.evaluate(r)
+        assert fast.trace is None and fast.values == traced.values
+        assert fast.explain() == traced.explain()
+    cohort = policy.evaluate_cohort([rec(employee_id="a"), rec(employee_id="b")], trace=False)
+    with pytest.raises(ValueError, match="trace=True"):
+        cohort[0].explain()
