@@ -239,11 +239,7 @@ class _Placer:
         if keep is None:
             return
         kept, moved = len(pinned) + keep, {id(r) for r in free[keep:]}
-        if kept > hi:
-            why = "vetoed subjects keep their tier" if len(pinned) > hi else "tied subjects share the last place"
-            self.warnings.append(f"{label}: {kept} keep {tier}, above the quota's {hi} ({why})")
-        if kept < lo:
-            self.warnings.append(f"{label}: only {kept} hold {tier}, short of the quota's minimum {lo} (a quota never promotes)")
+        self.warnings += quota_warnings(label, tier, kept, len(pinned), lo, hi)
         summary = f"{rule} in {label} ({n} subjects): {kept} keep {tier}, {len(moved)} moved to {names[q.tier + 1]}"
         ranks = _competition_ranks(q.rank, ordered)
         for r in ordered:
@@ -342,6 +338,17 @@ class _Placer:
                     f"{label}: `{field}` must be the same for the whole group (a `when` of distribute reads it), but it is "
                     + "; ".join(f"{_fmt(v)} for {', '.join(who)}" for v, who in holders.items()))
         return ok
+
+
+def quota_warnings(label: str, tier: str, kept: int, pinned: int, lo: int, hi: int) -> list[str]:
+    """What a group's final count under a quota is worth a warning (every backend says it so)."""
+    out = []
+    if kept > hi:
+        why = "vetoed subjects keep their tier" if pinned > hi else "tied subjects share the last place"
+        out.append(f"{label}: {kept} keep {tier}, above the quota's {hi} ({why})")
+    if kept < lo:
+        out.append(f"{label}: only {kept} hold {tier}, short of the quota's minimum {lo} (a quota never promotes)")
+    return out
 
 
 def _take(q: int, lo: int, hi: int, rem: int) -> int:

@@ -213,13 +213,7 @@ def _quota_warnings(run, q: QuotaDef, placer, kept_counts: dict, failing: set, p
             continue
         _, lo, hi = _rule_text(q, tier, n)
         kept = ph + kept_counts.get(gv, 0)
-        label = _label(run, q.group, first)
-        if kept > hi:
-            why = "vetoed subjects keep their tier" if ph > hi else "tied subjects share the last place"
-            placer.warnings.append(f"{label}: {kept} keep {tier}, above the quota's {hi} ({why})")
-        if kept < lo:
-            placer.warnings.append(f"{label}: only {kept} hold {tier}, short of the quota's minimum {lo} "
-                                   "(a quota never promotes)")
+        placer.warnings += cohort_stage.quota_warnings(_label(run, q.group, first), tier, kept, ph, lo, hi)
 
 
 # ---- distribute -------------------------------------------------------------------------------
