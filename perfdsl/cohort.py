@@ -42,13 +42,13 @@ class CohortError(DataError):
 
 def apply(policy: Policy, backend, results: list[Result]) -> list[str]:
     """Run the cohort stage over `results` in place; return the warnings, raise CohortError."""
-    placer = _Placer(policy, results)
+    placer = Placer(policy, results)
     for q in sorted(policy.quotas, key=lambda q: q.tier):  # best tier first: the excess cascades down
-        for value, members in _groups(results, q.group):
-            placer.quota(q, _label(q.group, value), members)
+        for value, members in group_members(results, q.group):
+            placer.quota(q, group_label(q.group, value), members)
     for d in policy.distributes:
-        for value, members in _groups(results, d.group):
-            placer.distribute(d, _label(d.group, value), members)
+        for value, members in group_members(results, d.group):
+            placer.distribute(d, group_label(d.group, value), members)
     if placer.problems:
         raise CohortError(placer.problems)
     for r in results:
@@ -88,7 +88,7 @@ class _Cohort:
         """(competition rank, group size) of r in `order`."""
         if id(order) not in self._ranks:
             table = {}
-            for _, members in _groups(self.results, order.group):
+            for _, members in group_members(self.results, order.group):
                 ranks = _competition_ranks(order, _ranked(order, members))
                 table.update((id(m), (ranks[id(m)], len(members))) for m in members)
             self._ranks[id(order)] = table
@@ -97,12 +97,12 @@ class _Cohort:
     def aggregate(self, node: GroupAgg, r: Result) -> Decimal:
         if id(node) not in self._aggregates:
             self._aggregates[id(node)] = {
-                value: _aggregate(node.fn, [self.backend.group_arg(node, m) for m in members])
-                for value, members in _groups(self.results, node.group)}
+                value: aggregate_values(node.fn, [self.backend.group_arg(node, m) for m in members])
+                for value, members in group_members(self.results, node.group)}
         return self._aggregates[id(node)][_group_value(r, node.group)]
 
 
-def _aggregate(fn: str, values: list) -> Decimal:
+def aggregate_values(fn: str, values: list) -> Decimal:
     if fn == "count":
         return Decimal(sum(1 for v in values if v is True))
     if fn == "min":
@@ -120,7 +120,7 @@ def _group_value(r: Result, field: str | None):
     return r.record[field] if field is not None else None
 
 
-def _groups(results: list[Result], field: str | None) -> list[tuple[object, list[Result]]]:
+def group_members(results: list[Result], field: str | None) -> list[tuple[object, list[Result]]]:
     """The subjects by their value of `field`, in order of first appearance (one group without)."""
     groups: dict[object, list[Result]] = {}
     for r in results:
@@ -128,7 +128,7 @@ def _groups(results: list[Result], field: str | None) -> list[tuple[object, list
     return list(groups.items())
 
 
-def _label(field: str | None, value) -> str:
+def group_label(field: str | None, value) -> str:
     return "the whole cohort" if field is None else f"group {field}={_fmt(value)}"
 
 
@@ -162,7 +162,7 @@ def _competition_ranks(order: RankOrder, ordered: list[Result]) -> dict[int, int
 
 
 # ---- counts and wording ------------------------------------------------------------------
-def _count(share: Share, n: int, rounding: str) -> int:
+def head_count(share: Share, n: int, rounding: str) -> int:
     """A head count: a percentage of the group size rounded as the rule says, or a plain count."""
     return round_count(CONTEXT.multiply(share.value, Decimal(n)) if share.percent else share.value, rounding)
 
@@ -179,7 +179,7 @@ def _share_text(share: Share) -> str:
     return f"{_fmt(CONTEXT.multiply(share.value, Decimal(100)))}%" if share.percent else _fmt(share.value)
 
 
-def _basis(shares: list[Share | None], n: int, rounding: str) -> str:
+def share_basis(shares: list[Share | None], n: int, rounding: str) -> str:
     """Where counts came from, e.g. ` (10%..20% of 10, rounded half up)`; empty for plain counts."""
     if not any(s is not None and s.percent for s in shares):
         return ""
@@ -187,7 +187,7 @@ def _basis(shares: list[Share | None], n: int, rounding: str) -> str:
 
 
 # ---- quotas and distribution -------------------------------------------------------------
-class _Placer:
+class Placer:
     """Applies quota and `distribute` rules group by group, collecting warnings and problems."""
 
     def __init__(self, policy: Policy, results: list[Result]):
@@ -227,10 +227,10 @@ class _Placer:
         """At most hi of the group keep tier q.tier, the best by rank; the rest move down one."""
         names = self.policy.definition(q.tierset).tiers.names()
         tier, n = names[q.tier], len(members)
-        hi = _count(q.hi, n, q.rounding) if q.hi is not None else n
-        lo = _count(q.lo, n, q.rounding) if q.lo is not None else 0
+        hi = head_count(q.hi, n, q.rounding) if q.hi is not None else n
+        lo = head_count(q.lo, n, q.rounding) if q.lo is not None else 0
         bound = f"{lo}..{hi}" if q.lo is not None else f"at most {hi}"
-        rule = f"quota {tier} {bound}{_basis([q.lo, q.hi] if q.lo is not None else [q.hi], n, q.rounding)}"
+        rule = f"quota {tier} {bound}{share_basis([q.lo, q.hi] if q.lo is not None else [q.hi], n, q.rounding)}"
         ordered = _ranked(q.rank, members)
         holders = [r for r in ordered if r.tiers[q.tierset].index == q.tier]
         pinned = [r for r in holders if r.tiers[q.tierset].pinned]
@@ -311,9 +311,9 @@ class _Placer:
         lo, hi, texts = [0] * len(names), [n] * len(names), [f"0..{n} (unbounded)"] * len(names)
 
         def set_bounds(b, because: str) -> None:
-            lo[b.tier] = _count(b.lo, n, d.rounding)
-            hi[b.tier] = _count(b.hi, n, d.rounding) if b.hi is not None else n
-            texts[b.tier] = f"{lo[b.tier]}..{hi[b.tier]}{_basis([b.lo, b.hi], n, d.rounding)}{because}"
+            lo[b.tier] = head_count(b.lo, n, d.rounding)
+            hi[b.tier] = head_count(b.hi, n, d.rounding) if b.hi is not None else n
+            texts[b.tier] = f"{lo[b.tier]}..{hi[b.tier]}{share_basis([b.lo, b.hi], n, d.rounding)}{because}"
 
         for b in d.bounds:
             set_bounds(b, "")

@@ -261,3 +261,25 @@ def test_integer_rounding_matches_decimal_quantize(values, digits, mode):
     got = pl.DataFrame({"x": values}, schema={"x": num.dtype}).select(div_round(pl.col("x"), num, digits, mode))
     want = [int((D(v).scaleb(-digits)).quantize(D(1), rounding=_MODES[mode])) for v in values]
     assert got.to_series().to_list() == want
+
+
+def test_group_aggregates_agree_with_the_reference(tmp_path):
+    import warnings as _warnings
+    from decimal import Decimal as _D
+
+    from perfdsl.check import compile_file as _compile
+    from perfdsl.columnar import frame_from_raw
+    from perfdsl.policy import Policy as _Policy
+    path = tmp_path / "g.perf"
+    path.write_text('policy g { key id input id: text input dept: text input total: decimal in 0..100\n'
+                    '  outcome avg = mean(total) per dept\n'
+                    '  flag "低于部门平均" if total < mean(total) per dept }', encoding="utf-8")
+    policy = _Policy(_compile(path).policy)
+    recs = [{"id": "a", "dept": "x", "total": "80"}, {"id": "b", "dept": "x", "total": "90"},
+            {"id": "c", "dept": "y", "total": "70"}]
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        rows = policy.evaluate_table(frame_from_raw(policy.ir, recs)).to_dicts()
+    assert [(r["avg"], r["flags"]) for r in rows] == [(_D(85), "低于部门平均"), (_D(85), ""), (_D(70), "")]
+    assert [(r.values["avg"], r.flags) for r in policy.evaluate_cohort(recs)] == [
+        (_D(85), ["低于部门平均"]), (_D(85), []), (_D(70), [])]

@@ -31,7 +31,7 @@ class RowContext:
         return Decimal(n + 1 - rank if from_bottom else rank)
 
     def aggregate(self, node: GroupAgg) -> Decimal:
-        return self._run.aggregate_values(node)[self._i]
+        return self._run._aggregate(node)[self._i]
 
 
 def environments(run, names: set[str]) -> list[dict]:
@@ -103,5 +103,5 @@ def group_aggregate(run, node: GroupAgg) -> list[Decimal]:
     groups: dict = {}
     for k, v in zip(keys, args):
         groups.setdefault(k, []).append(v)
-    totals = {k: cohort_stage._aggregate(node.fn, vs) for k, vs in groups.items()}
+    totals = {k: cohort_stage.aggregate_values(node.fn, vs) for k, vs in groups.items()}
     return [totals[k] for k in keys]

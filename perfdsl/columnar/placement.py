@@ -2,14 +2,14 @@
 
 Quotas are placed with sorts, top-k selections, window positions and tie blocks instead
 of a loop over subjects (see `quota`); the counts come from
-perfdsl.cohort's own rounding (`_count`), the tie problems from its own `cut`, so the
+perfdsl.cohort's own rounding (`head_count`), the tie problems from its own `cut`, so the
 wording and the numbers are those of the Python path. `distribute` runs group by group
 through perfdsl.cohort itself (reported once as a fallback).
 
 A tie block is a run of rows equal on every rank key. With k places open among the
 free holders of a group (best first at positions 1..m), the row at position p keeps the
 tier when p ≤ k; the cut is a problem when 1 ≤ k < m and the block holding position k
-also holds position k + 1 — exactly when cohort._Placer.cut finds candidates[k-1] and
+also holds position k + 1 — exactly when cohort.Placer.cut finds candidates[k-1] and
 candidates[k] tied. Under `ties share` a row keeps the tier when its block starts at or
 before k.
 """
@@ -84,7 +84,7 @@ def quota(run, q: QuotaDef, placer) -> None:
     free = holder & ~pinned
 
     def hi_of(n: int) -> int:
-        return cohort_stage._count(q.hi, n, q.rounding) if q.hi is not None else n
+        return cohort_stage.head_count(q.hi, n, q.rounding) if q.hi is not None else n
 
     if q.group is None:
         ph = run.frame.select((holder & pinned).sum()).item() if state else 0
@@ -160,11 +160,11 @@ def _kept_counts(run, q: QuotaDef, kept_cand: pl.DataFrame, sure: pl.Expr | None
 
 def _rule_text(q: QuotaDef, tier: str, n: int) -> tuple[str, int, int]:
     """The quota as perfdsl.cohort words it for a group of n, with its (lo, hi) counts."""
-    hi = cohort_stage._count(q.hi, n, q.rounding) if q.hi is not None else n
-    lo = cohort_stage._count(q.lo, n, q.rounding) if q.lo is not None else 0
+    hi = cohort_stage.head_count(q.hi, n, q.rounding) if q.hi is not None else n
+    lo = cohort_stage.head_count(q.lo, n, q.rounding) if q.lo is not None else 0
     bound = f"{lo}..{hi}" if q.lo is not None else f"at most {hi}"
     shares = [q.lo, q.hi] if q.lo is not None else [q.hi]
-    return f"quota {tier} {bound}{cohort_stage._basis(shares, n, q.rounding)}", lo, hi
+    return f"quota {tier} {bound}{cohort_stage.share_basis(shares, n, q.rounding)}", lo, hi
 
 
 def _first_rows(run, field: str | None, values: set) -> dict:
@@ -176,12 +176,12 @@ def _first_rows(run, field: str | None, values: set) -> dict:
     return dict(zip(df[G].to_list(), df[ROW].to_list()))
 
 
-def _label(run, field: str | None, row: int) -> str:
-    return cohort_stage._label(field, run.python_value(field, row) if field is not None else None)
+def _row_label(run, field: str | None, row: int) -> str:
+    return cohort_stage.group_label(field, run.python_value(field, row) if field is not None else None)
 
 
 def _tie_problems(run, q: QuotaDef, placer, free: pl.DataFrame, bad: pl.DataFrame, names) -> None:
-    """Record each failing group's tie through cohort._Placer.cut, for its exact wording."""
+    """Record each failing group's tie through cohort.Placer.cut, for its exact wording."""
     tier = names[q.tier]
     grouped = q.group is not None
     gvals = bad[G].to_list() if grouped else [None] * bad.height
@@ -197,7 +197,7 @@ def _tie_problems(run, q: QuotaDef, placer, free: pl.DataFrame, bad: pl.DataFram
         rule, _, _ = _rule_text(q, tier, n)
         members = run.results_for(block[ROW].to_list(), [k.name for k in q.rank.keys])
         placer.position.update((id(r), i + 1) for r, i in zip(members, block[ROW].to_list()))
-        placer.cut(q.rank, members, row[K] - row[START] + 1, False, rule, _label(run, q.group, first[gv]))
+        placer.cut(q.rank, members, row[K] - row[START] + 1, False, rule, _row_label(run, q.group, first[gv]))
 
 
 def _quota_warnings(run, q: QuotaDef, placer, kept_counts: dict, failing: set, pinned_holder: pl.Expr,
@@ -213,7 +213,7 @@ def _quota_warnings(run, q: QuotaDef, placer, kept_counts: dict, failing: set, p
             continue
         _, lo, hi = _rule_text(q, tier, n)
         kept = ph + kept_counts.get(gv, 0)
-        placer.warnings += cohort_stage.quota_warnings(_label(run, q.group, first), tier, kept, ph, lo, hi)
+        placer.warnings += cohort_stage.quota_warnings(_row_label(run, q.group, first), tier, kept, ph, lo, hi)
 
 
 # ---- distribute -------------------------------------------------------------------------------
@@ -222,8 +222,8 @@ def distribute(run, placer) -> None:
     results = run.results_for(list(range(run.n)), None)
     placer.position = {id(r): i for i, r in enumerate(results, start=1)}
     for d in run.ir.distributes:
-        for value, members in cohort_stage._groups(results, d.group):
-            placer.distribute(d, cohort_stage._label(d.group, value), members)
+        for value, members in cohort_stage.group_members(results, d.group):
+            placer.distribute(d, cohort_stage.group_label(d.group, value), members)
     for tierset in {d.tierset for d in run.ir.distributes}:
         run.set_tier_column(tierset, [r.tiers[tierset].index for r in results])
 

@@ -58,7 +58,7 @@ def run_table(policy, df: pl.DataFrame, *, validate: bool = True,
     with localcontext(CONTEXT):
         run.individual()
         clock.lap("individual")
-        placer = cohort_stage._Placer(ir, [])
+        placer = cohort_stage.Placer(ir, [])
         for q in sorted(ir.quotas, key=lambda q: q.tier):  # best tier first: the excess cascades down
             placement.quota(run, q, placer)
         if ir.distributes:
@@ -373,7 +373,7 @@ class _Run:
         rank, n = self.rank_columns(order)
         return list(zip(self.frame.get_column(rank).to_list(), self.frame.get_column(n).to_list()))
 
-    def aggregate_values(self, node: GroupAgg) -> list:
+    def _aggregate(self, node: GroupAgg) -> list:
         if node not in self._aggs:
             self._aggs[node] = fallback.group_aggregate(self, node)
         return self._aggs[node]
