@@ -5,6 +5,7 @@ editable install or a checkout finds them at the repository root.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent
@@ -21,3 +22,13 @@ def grammar_path() -> Path:
 
 def stdlib_dir() -> Path:
     return _find("stdlib")
+
+
+def cache_dir() -> Path | None:
+    """Where parser tables and generated modules are kept between processes: `$PERFDSL_CACHE`
+    (the empty string turns caching off), else `$XDG_CACHE_HOME/perfdsl` or `~/.cache/perfdsl`."""
+    env = os.environ.get("PERFDSL_CACHE")
+    if env is not None:
+        return Path(env).expanduser() if env.strip() else None
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return Path(base) / "perfdsl"

@@ -1,11 +1,10 @@
 """IR → a loaded Python backend: `load_module(ir)` generates, compiles and binds it.
 
 The generated source is cached twice, keyed by the policy's source hash together with
-a digest of the IR and of this generator (so a changed checker or template never
-serves stale code): in this process, as the executed module, and on disk under
-`$PERFDSL_CACHE` (default `$XDG_CACHE_HOME/perfdsl` or `~/.cache/perfdsl`; set it to
-the empty string to turn the disk cache off), so a later process reads the source
-instead of rendering it. A cache directory that cannot be written is skipped silently.
+a fingerprint of the compiler (grammar, checker, IR, this generator and its templates,
+so a changed checker or template never serves stale code): in this process, as the
+executed module, and on disk in `resources.cache_dir()`, so a later process reads the
+source instead of rendering it. A cache directory that cannot be written is skipped silently.
 """
 from __future__ import annotations
 
@@ -18,6 +17,7 @@ import types
 from pathlib import Path
 
 from ..ir import Policy
+from ..resources import cache_dir
 from .python import bind_nodes, fingerprint, generate
 
 __all__ = ["cache_dir", "clear_cache", "generate", "load_module", "policy_site"]
@@ -43,15 +43,6 @@ def load_module(ir: Policy):
 def clear_cache() -> None:
     """Forget the modules loaded in this process (the disk cache stays)."""
     _MODULES.clear()
-
-
-def cache_dir() -> Path | None:
-    """Where generated modules are kept between processes; None when turned off."""
-    env = os.environ.get("PERFDSL_CACHE")
-    if env is not None:
-        return Path(env).expanduser() if env.strip() else None
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "perfdsl"
 
 
 def policy_site(exc: BaseException) -> tuple[str, int, int] | None:

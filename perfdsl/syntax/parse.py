@@ -16,7 +16,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..diagnostics import Diagnostic, Span
-from ..resources import grammar_path
+from ..resources import cache_dir, grammar_path
 from . import ast as A
 from .depth import check_depth
 
@@ -486,15 +486,15 @@ def _cache_file() -> str | bool:
     """Lark keeps its LALR tables in a file named after the grammar's hash, so a changed
     grammar never reuses stale tables; without a writable cache directory it rebuilds."""
     import hashlib
-    import os
-    import tempfile
-    digest = hashlib.sha256(grammar_path().read_bytes()).hexdigest()[:20]
-    directory = os.environ.get("PERFDSL_CACHE") or os.path.join(tempfile.gettempdir(), "perfdsl")
+    directory = cache_dir()
+    if directory is None:
+        return False
     try:
-        os.makedirs(directory, exist_ok=True)
+        directory.mkdir(parents=True, exist_ok=True)
     except OSError:
         return False
-    return os.path.join(directory, f"grammar-{digest}.lark-cache")
+    digest = hashlib.sha256(grammar_path().read_bytes()).hexdigest()[:20]
+    return str(directory / f"grammar-{digest}.lark-cache")
 
 
 _TOKEN_WORDS = {
