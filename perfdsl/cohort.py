@@ -26,6 +26,7 @@ from types import SimpleNamespace
 
 from .eval.interpret import Interpreter
 from .io import DataError, DataProblem
+from .numbers import decimal_text
 from .ir import DistributeDef, GroupAgg, Policy, QuotaDef, RankOrder, Share
 from .result import Result
 from .runtime import CONTEXT, TierChange, round_count
@@ -171,7 +172,7 @@ def _fmt(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, Decimal):
-        return format(v.normalize(), "f")
+        return decimal_text(v)
     return str(v)
 
 

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from .numbers import decimal_text
+
 _ZH = {
     "base": "基础分", "weight": "权重", "value": "得分", "tier": "等次", "band": "按分数",
     "downgrade": "降级", "limit": "限制", "veto": "否决", "quota": "名额", "distribute": "分布",
@@ -32,10 +34,7 @@ def words_for(policy) -> dict:
 
 def fmt(v) -> str:
     if isinstance(v, Decimal):
-        text = format(v, "f")
-        if "." in text:
-            text = text.rstrip("0").rstrip(".")
-        return "0" if text in ("-0", "") else text
+        return decimal_text(v)
     if isinstance(v, bool):
         return "true" if v else "false"
     if isinstance(v, tuple):

@@ -33,6 +33,8 @@ from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 
+from .numbers import decimal_text
+
 
 __all__ = [
     "DataError",
@@ -368,19 +370,8 @@ _READERS: dict[str, Callable[[Path], list[RawRow]]] = {
 
 
 def format_decimal(d: Decimal) -> str:
-    """Exact decimal text without exponent or trailing fractional zeros.
-
-    ``Decimal("96.00")`` -> ``"96"``, ``Decimal("1E+2")`` -> ``"100"``,
-    ``Decimal("-0.10")`` -> ``"-0.1"``; negative zero is written ``"0"``.
-    """
-    if not d.is_finite():
-        raise ValueError(f"{d} is not a finite number")
-    if d.is_zero():
-        return "0"
-    text = format(d, "f")  # no precision given: every digit kept, no rounding
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
-    return text
+    """Exact decimal text without exponent or trailing fractional zeros (numbers.decimal_text)."""
+    return decimal_text(d)
 
 
 def format_value(value: object) -> str:

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from .diagnostics import Span
+from .numbers import decimal_text
 
 
 # ---- types -------------------------------------------------------------------------
@@ -53,8 +54,8 @@ class Interval:
 
 
 def _fmt(d: Decimal) -> str:
-    text = format(d.normalize(), "f") if d == d.to_integral_value() or abs(d.adjusted()) < 20 else str(d)
-    return text
+    """Compact for the very large or small bounds interval arithmetic can produce."""
+    return decimal_text(d) if d == d.to_integral_value() or abs(d.adjusted()) < 20 else str(d)
 
 
 ANY = Interval(None, None)

@@ -11,6 +11,7 @@ from decimal import Decimal
 from ..diagnostics import Note
 from ..ir import (BOOL, NUM, Adjustment, If, children, BoundStep, Definition, FlagDef, IndicatorBody, Interval, Tier,
                   TierRule, TiersBody, tier_type)
+from ..numbers import decimal_text as _fmt
 from ..syntax import ast as A
 from . import ranges as R
 from .types import Typer
@@ -243,7 +244,3 @@ def _tiers(program, typer: Typer, decls, item: A.Tiers) -> Definition | None:
         return None
     return Definition(item.span, item.name, "tiers", item.label, own, "individual",
                       tiers=TiersBody(by, item.ascending, tuple(tiers), tuple(rules)), range=R.ANY)
-
-
-def _fmt(d: Decimal) -> str:
-    return format(d.normalize(), "f")

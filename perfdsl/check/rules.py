@@ -4,18 +4,14 @@ tiers, inexact division feeding a threshold).
 """
 from __future__ import annotations
 
-from decimal import Decimal
-
 from ..diagnostics import did_you_mean
 from ..ir import (BOOL, NUM, BoundsIR, children, DistributeDef, Interval, PropertyDef, QuotaDef, Ref, Share, WhenIR)
+from ..numbers import decimal_text as _fmt
 from ..syntax import ast as A
 from . import ranges as R
 
+
 ROUNDINGS = {"half_up", "half_even", "floor", "ceil"}
-
-
-def _fmt(d: Decimal) -> str:
-    return format(d.normalize(), "f")
 
 
 def _rank_for(program, decls, typer, options: A.CohortOptions, span, what: str):

@@ -7,6 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..diagnostics import Note
+from ..numbers import decimal_text
 from ..ir import Const, Fn, Interval, Prim
 
 # A set of numbers: sorted, disjoint segments (lo, lo_closed, hi, hi_closed); None = infinite.
@@ -87,8 +88,8 @@ def _region(cond, arg):
 
 def _show(segs: list[Seg]) -> str:
     def one(s):
-        lo = "-∞" if s[0] is None else format(s[0].normalize(), "f")
-        hi = "∞" if s[2] is None else format(s[2].normalize(), "f")
+        lo = "-∞" if s[0] is None else decimal_text(s[0])
+        hi = "∞" if s[2] is None else decimal_text(s[2])
         if s[0] is not None and s[0] == s[2]:
             return lo
         return ("[" if s[1] else "(") + f"{lo}, {hi}" + ("]" if s[3] else ")")

@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from ..diagnostics import Note, Span, did_you_mean
 from ..ir import BOOL, NUM, TEXT, Const, children, Fn, GroupAgg, If, Interval, Prim, Rank, RankOrder, Ref, Type, list_type
+from ..numbers import decimal_text
 from ..syntax import ast as A
 from . import ranges as R
 
@@ -439,10 +440,10 @@ class Typer:
             total += w
             terms.append(Prim(a.span, NUM, Fn.MUL, (Const(a.span, NUM, w), Ref(a.span, NUM, a.name, "value"))))
         if total != 1:
-            pct = format((total * 100).normalize(), "f")
+            pct = decimal_text(total * 100)
             self.program.error("PD012", node.span, f"weights sum to {pct}%, expected 100%",
                                "adjust the indicators' weights so they add up to 100%",
-                               [Note(self.weights[a.name][1], f"`{a.name}` weighs {format((self.weights[a.name][0] * 100).normalize(), 'f')}%") for a in names])
+                               [Note(self.weights[a.name][1], f"`{a.name}` weighs {decimal_text(self.weights[a.name][0] * 100)}%") for a in names])
         return terms[0] if len(terms) == 1 else Prim(node.span, NUM, Fn.TOTAL, tuple(terms))
 
     def _check_max_sum(self, node: A.Call):
@@ -453,7 +454,7 @@ class Typer:
         scale = self.program.scale_hi
         if scale is not None and total != scale:
             self.program.warn("PW105", node.span,
-                              f"the indicators' maxima sum to {format(total.normalize(), 'f')}, but the scale is 0..{format(scale.normalize(), 'f')}",
+                              f"the indicators' maxima sum to {decimal_text(total)}, but the scale is 0..{decimal_text(scale)}",
                               "check the `max` of each indicator, or set `scale`")
 
     def _rank(self, node: A.Call):
