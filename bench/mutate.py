@@ -362,16 +362,21 @@ class _Generator:
                         self.number(t, bound.span, "clamp", f"{line.kind} bound in {where}")
 
 
+def _nodes(root):
+    """Every dataclass node (AST or IR) under `root`, walked without recursion."""
+    stack = [root]
+    while stack:
+        x = stack.pop()
+        if dataclasses.is_dataclass(x) and not isinstance(x, type):
+            yield x
+            stack.extend(getattr(x, f.name) for f in dataclasses.fields(x))
+        elif isinstance(x, (tuple, list)):
+            stack.extend(x)
+
+
 def _walk_calls(x, found: set) -> None:
     from perfdsl.syntax import ast as A
-    if isinstance(x, A.Call):
-        found.add(x.func)
-    if dataclasses.is_dataclass(x) and not isinstance(x, type):
-        for f in dataclasses.fields(x):
-            _walk_calls(getattr(x, f.name), found)
-    elif isinstance(x, (tuple, list)):
-        for y in x:
-            _walk_calls(y, found)
+    found.update(n.func for n in _nodes(x) if isinstance(n, A.Call))
 
 
 def _called_names(items) -> set:
@@ -398,21 +403,12 @@ def _weight_groups(items) -> dict:
     """Indicator name → the names in its `weighted(...)` call (the rebalancing partners)."""
     from perfdsl.syntax import ast as A
     groups: dict = {}
-
-    def walk(x):
+    rules = [it for it in items if not isinstance(it, (A.Example, A.Property, A.Monotone))]
+    for x in _nodes(rules):
         if isinstance(x, A.Call) and x.func == "weighted":
             names = [a.name for a in x.args if isinstance(a, A.Name)]
             for n in names:
                 groups.setdefault(n, names)
-        if dataclasses.is_dataclass(x) and not isinstance(x, type):
-            for f in dataclasses.fields(x):
-                walk(getattr(x, f.name))
-        elif isinstance(x, (tuple, list)):
-            for y in x:
-                walk(y)
-    for it in items:
-        if not isinstance(it, (A.Example, A.Property, A.Monotone)):
-            walk(it)
     return groups
 
 
@@ -688,20 +684,12 @@ def _compared_constants(ir) -> dict[str, set]:
     from perfdsl.ir import Const, Fn, Prim, Ref
     found: dict[str, set] = {}
     compare = {Fn.GE, Fn.GT, Fn.LE, Fn.LT, Fn.EQ, Fn.NE}
-
-    def walk(x):
+    for x in _nodes((ir.definitions, ir.flags, ir.quotas, ir.distributes)):
         if isinstance(x, Prim) and x.fn in compare and len(x.args) == 2:
             a, b = x.args
             for r, c in ((a, b), (b, a)):
                 if isinstance(r, Ref) and r.kind == "input" and isinstance(c, Const) and isinstance(c.value, Decimal):
                     found.setdefault(r.name, set()).add(c.value)
-        if dataclasses.is_dataclass(x) and not isinstance(x, type):
-            for f in dataclasses.fields(x):
-                walk(getattr(x, f.name))
-        elif isinstance(x, (tuple, list)):
-            for y in x:
-                walk(y)
-    walk((ir.definitions, ir.flags, ir.quotas, ir.distributes))
     for d in ir.definitions:
         if d.tiers is not None and isinstance(d.tiers.by, Ref) and d.tiers.by.kind == "input":
             found.setdefault(d.tiers.by.name, set()).update(t.threshold for t in d.tiers.tiers if t.threshold is not None)

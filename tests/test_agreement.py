@@ -16,21 +16,21 @@ ROOT = Path(__file__).resolve().parent.parent
 FILES = sorted((ROOT / "policies").glob("*.perf")) + [ROOT / "tests" / "fixtures" / f"stdlib_{n}.perf" for n in ("bands", "warn")]
 
 
-@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
-def test_generated_code_agrees_with_reference(path):
+def checked(path):
     result = compile_file(path)
     if result.module:
         pytest.skip("a module: checked through the policies that import it")
     assert result.policy is not None
-    assert disagreements(Policy(result.policy), examples=30, seed=1) == []
+    return result.policy
+
+
+@pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
+def test_generated_code_agrees_with_reference(path):
+    assert disagreements(Policy(checked(path)), examples=30, seed=1) == []
 
 
 @pytest.mark.parametrize("path", FILES, ids=[p.stem for p in FILES])
 def test_columnar_backend_agrees_with_reference(path):
     """perfdsl.columnar on drawn cohorts: the same rows, tiers, flags, warnings and errors."""
     from perfdsl.columnar.agreement import disagreements as columnar_disagreements
-    result = compile_file(path)
-    if result.module:
-        pytest.skip("a module: checked through the policies that import it")
-    assert result.policy is not None
-    assert columnar_disagreements(Policy(result.policy, backend="reference"), examples=15, seed=1) == []
+    assert columnar_disagreements(Policy(checked(path), backend="reference"), examples=15, seed=1) == []

@@ -26,6 +26,7 @@ from perfdsl.columnar.agreement import disagreements, outcome_columnar, outcome_
 from perfdsl.columnar.scaled import Num, div_round
 from perfdsl.io import DataError
 from perfdsl.policy import Policy
+from test_cohort import QUOTA_POLICY
 
 ROOT = Path(__file__).resolve().parent.parent
 D = Decimal
@@ -155,23 +156,7 @@ def test_int128_and_more_than_28_digits_stay_exact():
 
 
 # ---- quotas: ties, ties share, vetoes, groups ---------------------------------------------------
-QUOTA = """
-policy q "名额" {
-  key id
-  input id: text
-  input dept: text
-  input score: decimal in 0..100
-  input vetoed: bool
-  tiers grade "等次" by score {
-    先进 >= 90
-    良好 >= 80
-    合格 >= 60
-    不合格 otherwise
-  }
-  veto vetoed -> 良好 "一票否决"
-  RULES
-}
-"""
+QUOTA = QUOTA_POLICY  # the cohort tests' policy: the same rules on both paths
 
 
 def _unit(i, dept, score, vetoed=False):

@@ -436,20 +436,14 @@ class _Lowering:
         if f in (Fn.MIN, Fn.MAX):
             args = ", ".join(a)
             return Code(f"{f.value}({args})" if len(a) > 1 else f"{f.value}(({args},))")
-        if f is Fn.ABS:
-            return Code(f"abs({a[0]})")
-        if f is Fn.CLAMP:
-            return Code(f"rt.clamp({a[0]}, {a[1]}, {a[2]})")
+        if f in _CALLS:
+            return Code(f"{_CALLS[f]}({', '.join(a)})")
         if f in _ROUND:
             return Code(f"rt.quantize({a[0]}, {self._int_arg(e.args[1], a[1])}, {self.const(_ROUND[f])})")
         if f is Fn.SUM:
             return Code(f"sum({a[0]}, _ZERO)")
         if f is Fn.LEN:
             return Code(f"Decimal(len({a[0]}))")
-        if f is Fn.COUNT:
-            return Code(f"rt.count({a[0]}, {a[1]})")
-        if f is Fn.STREAK:
-            return Code(f"rt.streak({a[0]}, {a[1]})")
         if f is Fn.TRIMMED_MEAN:
             return Code(f"rt.trimmed_mean({a[0]}, {self._int_arg(e.args[1], a[1])}, {self.where(e)})")
         if f in _WHERE_CALLS:
@@ -610,6 +604,7 @@ _BINARY = {Fn.ADD: "+", Fn.SUB: "-", Fn.MUL: "*", Fn.EQ: "==", Fn.NE: "!=", Fn.L
 _ROUND = {Fn.ROUND_HALF_UP: "half_up", Fn.ROUND_HALF_EVEN: "half_even", Fn.ROUND_FLOOR: "floor",
           Fn.ROUND_CEIL: "ceil"}
 _WHERE_CALLS = {Fn.MEAN: "mean", Fn.RATIO: "ratio", Fn.LIST_MIN: "list_min", Fn.LIST_MAX: "list_max"}
+_CALLS = {Fn.ABS: "abs", Fn.CLAMP: "rt.clamp", Fn.COUNT: "rt.count", Fn.STREAK: "rt.streak"}  # f(args...)
 
 
 # ---- entry point -----------------------------------------------------------------------
