@@ -678,24 +678,6 @@ def _grouped_cohorts(ir, max_size: int):
     return st.tuples(cohorts(ir, 1, max_size), st.lists(st.sampled_from(["G1", "G2"]), min_size=1, max_size=4)).map(regroup)
 
 
-def _compared_constants(ir) -> dict[str, set]:
-    """Input name → the numbers the policy compares it with directly (a threshold on the
-    input itself, or a tier set banded by it)."""
-    from perfdsl.ir import Const, Fn, Prim, Ref
-    found: dict[str, set] = {}
-    compare = {Fn.GE, Fn.GT, Fn.LE, Fn.LT, Fn.EQ, Fn.NE}
-    for x in _nodes((ir.definitions, ir.flags, ir.quotas, ir.distributes)):
-        if isinstance(x, Prim) and x.fn in compare and len(x.args) == 2:
-            a, b = x.args
-            for r, c in ((a, b), (b, a)):
-                if isinstance(r, Ref) and r.kind == "input" and isinstance(c, Const) and isinstance(c.value, Decimal):
-                    found.setdefault(r.name, set()).add(c.value)
-    for d in ir.definitions:
-        if d.tiers is not None and isinstance(d.tiers.by, Ref) and d.tiers.by.kind == "input":
-            found.setdefault(d.tiers.by.name, set()).update(t.threshold for t in d.tiers.tiers if t.threshold is not None)
-    return found
-
-
 def _candidates(ir, inp, value, consts: set) -> list:
     """Other valid values of one input worth trying next to `value`."""
     kind = inp.type.kind
@@ -749,8 +731,10 @@ def _neighbourhood(orig, mut, limit: int, seed: int) -> tuple[list, list]:
     nearby or boundary value (individually), at most `limit` of them (a seeded sample);
     and the example cohorts."""
     import random
-    consts = _compared_constants(orig)
-    for k, v in _compared_constants(mut).items():
+
+    from perfdsl.verify.strategies import compared_constants
+    consts = compared_constants(orig)
+    for k, v in compared_constants(mut).items():
         consts.setdefault(k, set()).update(v)
     base, cohorts_ = [], []
     for ex in orig.examples:

@@ -251,6 +251,16 @@ class Definition:
     max: Decimal | None = None
     range: Interval = ANY
 
+    def expressions(self) -> list:
+        """Every expression this definition evaluates, in evaluation order."""
+        if self.indicator is not None:
+            b = self.indicator
+            return [x for x in (b.base, b.computed) if x is not None] + [
+                x for a in b.adjustments for x in (a.amount, a.per, a.cond) if x is not None]
+        if self.tiers is not None:
+            return [self.tiers.by] + [r.cond for r in self.tiers.rules]
+        return [self.expr] if self.expr is not None else []
+
 
 @dataclass(frozen=True)
 class FlagDef:
@@ -374,6 +384,10 @@ class Policy:
         kinds = ("indicator", "let", "score", "tiers", "outcome")
         defs = sorted(self.definitions, key=lambda d: (kinds.index(d.kind), rank.get(d.name, len(rank))))
         return [d.name for d in defs]
+
+    def expressions(self) -> list:
+        """Every expression of every definition, then every flag condition, in order."""
+        return [e for d in self.definitions for e in d.expressions()] + [f.cond for f in self.flags]
 
     def definition(self, name: str) -> Definition:
         return next(d for d in self.definitions if d.name == name)

@@ -243,10 +243,9 @@ def kitchen(tmp_path_factory):
 
 
 def test_kitchen_policy_uses_every_primitive(kitchen):
-    from perfdsl.codegen.python import _roots
     from perfdsl.ir import children as _children
     from perfdsl.ir import Fn
-    seen, stack = set(), list(_roots(kitchen))
+    seen, stack = set(), list(kitchen.expressions())
     while stack:
         e = stack.pop()
         seen.add(getattr(e, "fn", type(e).__name__))

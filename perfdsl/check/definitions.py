@@ -57,20 +57,10 @@ MAX_IR_DEPTH = 150      # backends recurse (the interpreter) or nest (generated 
 MAX_IR_NODES = 200_000  # a def using its parameter twice, nested, doubles at every call
 
 
-def _roots(d: Definition) -> list:
-    if d.indicator is not None:
-        b = d.indicator
-        return [x for x in [b.base, b.computed] if x is not None] + [
-            x for a in b.adjustments for x in (a.amount, a.per, a.cond) if x is not None]
-    if d.tiers is not None:
-        return [d.tiers.by] + [r.cond for r in d.tiers.rules]
-    return [d.expr]
-
-
 def _within_limits(program, d: Definition) -> bool:
     """After defs and tables are inlined an expression can be far deeper or larger than
     its text; bound both before any backend sees it."""
-    nodes, stack = 0, [(e, 1) for e in _roots(d)]
+    nodes, stack = 0, [(e, 1) for e in d.expressions()]
     while stack:
         e, depth = stack.pop()
         nodes += 1

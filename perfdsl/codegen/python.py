@@ -146,7 +146,7 @@ def bind_nodes(policy: Policy) -> tuple:
 def _walk_nodes(policy: Policy) -> list[tuple[str, object]]:
     seen: dict = {}
     out: list[tuple[str, object]] = []
-    stack = list(reversed(_roots(policy)))
+    stack = list(reversed(policy.expressions()))
     while stack:
         e = stack.pop()
         if isinstance(e, Rank):
@@ -160,23 +160,6 @@ def _walk_nodes(policy: Policy) -> list[tuple[str, object]]:
             out.append((kind, node))
         stack.extend(reversed(children(e)))
     return out
-
-
-def _roots(policy: Policy) -> list:
-    roots = []
-    for d in policy.definitions:
-        if d.indicator is not None:
-            b = d.indicator
-            roots += [x for x in (b.base, b.computed) if x is not None]
-            for a in b.adjustments:
-                roots += [x for x in (a.amount, a.per, a.cond) if x is not None]
-        elif d.tiers is not None:
-            roots.append(d.tiers.by)
-            roots += [r.cond for r in d.tiers.rules]
-        elif d.expr is not None:
-            roots.append(d.expr)
-    roots += [f.cond for f in policy.flags]
-    return roots
 
 
 # ---- the plan handed to the templates --------------------------------------------------

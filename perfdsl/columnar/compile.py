@@ -386,19 +386,6 @@ def flag_col(cond, scope: Scope) -> Col:
 
 
 # ---- walking the IR ---------------------------------------------------------------------
-def definition_exprs(d: Definition) -> list:
-    """Every expression a definition evaluates."""
-    if d.indicator is not None:
-        b = d.indicator
-        out = [x for x in (b.base, b.computed) if x is not None]
-        for a in b.adjustments:
-            out += [x for x in (a.amount, a.per, a.cond) if x is not None]
-        return out
-    if d.tiers is not None:
-        return [d.tiers.by] + [r.cond for r in d.tiers.rules]
-    return [d.expr] if d.expr is not None else []
-
-
 def walk(exprs: list):
     """Every node under `exprs` (GroupAgg arguments included)."""
     stack = list(exprs)

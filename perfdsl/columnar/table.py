@@ -23,7 +23,7 @@ from ..ir import Definition, GroupAgg, Policy, Rank, RankOrder
 from ..result import Result, TierState
 from ..runtime import CONTEXT, localcontext
 from . import fallback, placement
-from .compile import TIER_DTYPE, Col, Scope, definition_exprs, definition_steps, flag_col, lower
+from .compile import TIER_DTYPE, Col, Scope, definition_steps, flag_col, lower
 from .inputs import ROW, Inputs, internal_name, prepare, tier_names
 from .scaled import Num, Unsupported, cast, checked, fits_output, places, to_decimal, to_output, unscaled
 
@@ -208,7 +208,7 @@ class _Run:
         except Unsupported as u:
             self.flush()
             self.note(f"`{d.name}` ({u})")
-            values = fallback.evaluate_definition(self, d, definition_exprs(d), scope.cohort, errors)
+            values = fallback.evaluate_definition(self, d, d.expressions(), scope.cohort, errors)
             if errors:
                 self._dead.update(errors)
             self.store(d, out, values)

@@ -11,7 +11,7 @@ from decimal import Decimal
 
 from hypothesis import strategies as st
 
-from ..ir import Const, Fn, InputDef, Policy, Prim, Ref
+from ..ir import Const, Fn, InputDef, Policy, Prim, Ref, children
 
 SPAN_IF_OPEN = Decimal(1000)
 
@@ -29,30 +29,29 @@ def _bounds(inp: InputDef) -> tuple[Decimal, Decimal]:
     return lo, hi
 
 
-def _interesting(policy: Policy, name: str) -> list[Decimal]:
-    """Constants the policy compares this input with directly (thresholds, band edges)."""
-    found: set[Decimal] = set()
-    stack = [d.expr for d in policy.definitions if d.expr is not None]
-    for d in policy.definitions:
-        if d.tiers is not None:
-            stack.append(d.tiers.by)
-            stack += [r.cond for r in d.tiers.rules]
-        if d.indicator is not None:
-            stack += [a.cond for a in d.indicator.adjustments if a.cond is not None]
+_COMPARE = (Fn.GE, Fn.GT, Fn.LE, Fn.LT, Fn.EQ, Fn.NE)
+
+
+def compared_constants(policy: Policy) -> dict[str, set[Decimal]]:
+    """Input name → the numbers the policy compares it with directly: a threshold on the
+    input itself, or the thresholds of a tier set banded by it. Boundary cases live there."""
+    found: dict[str, set[Decimal]] = {}
+    stack = policy.expressions()
     while stack:
         e = stack.pop()
-        if isinstance(e, Prim):
-            if e.fn in (Fn.GE, Fn.GT, Fn.LE, Fn.LT, Fn.EQ, Fn.NE):
-                a, b = e.args
-                if isinstance(a, Ref) and a.name == name and isinstance(b, Const) and isinstance(b.value, Decimal):
-                    found.add(b.value)
-            stack.extend(e.args)
-        elif hasattr(e, "cond"):
-            stack += [e.cond, e.then, e.else_]
-    return sorted(found)
+        if isinstance(e, Prim) and e.fn in _COMPARE:
+            for r, c in (e.args, e.args[::-1]):
+                if isinstance(r, Ref) and r.kind == "input" and isinstance(c, Const) and isinstance(c.value, Decimal):
+                    found.setdefault(r.name, set()).add(c.value)
+        stack.extend(children(e))
+    for d in policy.definitions:
+        by = d.tiers.by if d.tiers is not None else None
+        if isinstance(by, Ref) and by.kind == "input":
+            found.setdefault(by.name, set()).update(t.threshold for t in d.tiers.tiers if t.threshold is not None)
+    return found
 
 
-def _number(policy: Policy, inp: InputDef, elem: bool = False) -> st.SearchStrategy:
+def _number(policy: Policy, inp: InputDef, edges_of: dict, elem: bool = False) -> st.SearchStrategy:
     lo, hi = _bounds(inp)
     if inp.is_int:
         lo_i, hi_i = int(lo.to_integral_value("ROUND_CEILING")), int(hi.to_integral_value("ROUND_FLOOR"))
@@ -61,16 +60,16 @@ def _number(policy: Policy, inp: InputDef, elem: bool = False) -> st.SearchStrat
         # Hundredths as scaled integers: exact, and far cheaper to draw than st.decimals.
         lo_c, hi_c = int((lo * 100).to_integral_value("ROUND_CEILING")), int((hi * 100).to_integral_value("ROUND_FLOOR"))
         base = st.integers(min_value=lo_c, max_value=hi_c).map(lambda n: Decimal(n).scaleb(-2))
-    edges = [lo, hi] if elem else [lo, hi] + _interesting(policy, inp.name)
+    edges = [lo, hi] if elem else [lo, hi] + sorted(edges_of.get(inp.name, ()))
     edges = [e for e in edges if lo <= e <= hi and (not inp.is_int or e == e.to_integral_value())]
     return st.one_of(base, st.sampled_from(sorted(set(edges)))) if edges else base
 
 
-def _scalar(policy: Policy, inp: InputDef, kind, elem: bool = False) -> st.SearchStrategy:
+def _scalar(policy: Policy, inp: InputDef, kind, edges_of: dict, elem: bool = False) -> st.SearchStrategy:
     if kind.kind == "bool":
         return st.booleans()
     if kind.kind == "num":
-        return _number(policy, inp, elem)
+        return _number(policy, inp, edges_of, elem)
     if kind.kind == "tier":
         return st.sampled_from(policy.definition(kind.tierset).tiers.names())
     if inp.choices:
@@ -78,20 +77,23 @@ def _scalar(policy: Policy, inp: InputDef, kind, elem: bool = False) -> st.Searc
     return st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789甲乙丙", min_size=1, max_size=6)
 
 
-def input_strategy(policy: Policy, inp: InputDef) -> st.SearchStrategy:
+def input_strategy(policy: Policy, inp: InputDef, edges_of: dict | None = None) -> st.SearchStrategy:
+    """Valid values of one input; `edges_of` (compared_constants) is computed when not given."""
+    edges_of = compared_constants(policy) if edges_of is None else edges_of
     t = inp.type
     if t.kind == "list":
         length = inp.length
         lo = int(length.lo) if length is not None and length.lo is not None else 0
         hi = int(length.hi) if length is not None and length.hi is not None else lo + 6
-        return st.lists(_scalar(policy, inp, t.elem, elem=True), min_size=lo, max_size=hi).map(tuple)
-    return _scalar(policy, inp, t)
+        return st.lists(_scalar(policy, inp, t.elem, edges_of, elem=True), min_size=lo, max_size=hi).map(tuple)
+    return _scalar(policy, inp, t, edges_of)
 
 
 def strategies(policy) -> st.SearchStrategy:
     """A strategy of valid input records (dicts) for a policy (IR or loaded Policy)."""
     ir = getattr(policy, "ir", policy)
-    return st.fixed_dictionaries({inp.name: input_strategy(ir, inp) for inp in ir.inputs})
+    edges_of = compared_constants(ir)
+    return st.fixed_dictionaries({inp.name: input_strategy(ir, inp, edges_of) for inp in ir.inputs})
 
 
 def cohorts(policy, min_size: int = 1, max_size: int = 30) -> st.SearchStrategy:
