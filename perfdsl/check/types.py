@@ -165,7 +165,7 @@ class Typer:
     def _name(self, node: A.Name, scope, want):
         name = node.name
         if name in scope:
-            return _respan(scope[name], node.span)
+            return scope[name]  # a def's argument, inlined as the caller's expression
         if name in self.inputs:
             inp = self.inputs[name]
             return Ref(node.span, inp.type, name, "input")
@@ -290,7 +290,7 @@ class Typer:
                                "a function that uses its parameter several times doubles with every nested call; "
                                "compute the inner call as a named `let` value")
             raise Poison
-        return _respan(body, node.span)
+        return body
 
     def _tree_size(self, e) -> int:
         """Operations an expression has once shared sub-expressions are counted at
@@ -505,11 +505,6 @@ def _compatible(a: Type, b: Type) -> bool:
 
 def _op_word(op: str) -> str:
     return "*" if op == "per" else op
-
-
-def _respan(e, span: Span):
-    """An inlined value keeps its own structure but reports at the use site."""
-    return e
 
 
 def _exact_divisor(e) -> bool:
