@@ -20,9 +20,6 @@ def _seg(lo, lo_c, hi, hi_c) -> list[Seg]:
     return [(lo, lo_c and lo is not None, hi, hi_c and hi is not None)]
 
 
-ALL = _seg(None, False, None, False)
-
-
 def _lo_key(s):
     return (Decimal("-Infinity") if s[0] is None else s[0], 0 if s[1] else 1)
 
