@@ -25,7 +25,8 @@ def stdlib_dir() -> Path:
 
 
 def cache_dir() -> Path | None:
-    """Where parser tables and generated modules are kept between processes: `$PERFDSL_CACHE`
+    """Where generated modules are kept between processes (read and written only through
+    `private_cache`, which refuses a directory others can write): `$PERFDSL_CACHE`
     (the empty string turns caching off), else `$XDG_CACHE_HOME/perfdsl` or `~/.cache/perfdsl`."""
     env = os.environ.get("PERFDSL_CACHE")
     if env is not None:

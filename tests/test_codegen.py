@@ -23,7 +23,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import perfdsl.codegen as codegen
-from perfdsl import cohort, runtime
+from perfdsl import cohort, resources, runtime
 from perfdsl.check import compile_file
 from perfdsl.codegen.python import Code, Text, environment, generate, pylit
 from perfdsl.diagnostics import render_all
@@ -687,7 +687,7 @@ def test_unwritable_cache_dir_is_skipped_silently(tmp_path, monkeypatch):
         codegen.clear_cache()
         assert codegen.load_module(policy).module.__source__ == generate(policy)
     monkeypatch.setenv("PERFDSL_CACHE", "")
-    assert codegen.cache_dir() is None
+    assert resources.cache_dir() is None
     codegen.clear_cache()
     assert codegen.load_module(policy).module.__source__ == generate(policy)
 

@@ -3,24 +3,22 @@
 The generated source is cached twice, keyed by the policy's source hash together with
 a fingerprint of the compiler (grammar, checker, IR, this generator and its templates,
 so a changed checker or template never serves stale code): in this process, as the
-executed module, and on disk in `resources.cache_dir()`, so a later process reads the
-source instead of rendering it. A cache directory that cannot be written is skipped silently.
+executed module, and on disk through `private_cache`, so a later process reads the
+source instead of rendering it. The disk cache is used only where nobody else can plant
+a file (see private_cache); a directory that cannot be written is skipped silently.
 """
 from __future__ import annotations
 
 import hashlib
 import linecache
-import os
 import re
-import tempfile
 import types
-from pathlib import Path
 
+from .. import private_cache
 from ..ir import Policy
-from ..resources import cache_dir
 from .python import bind_nodes, fingerprint, generate
 
-__all__ = ["cache_dir", "clear_cache", "generate", "load_module", "policy_site"]
+__all__ = ["clear_cache", "generate", "load_module", "policy_site"]
 
 _MODULES: dict[tuple[str, str], types.ModuleType] = {}
 _FINGERPRINT: str | None = None
@@ -75,10 +73,9 @@ def _file_name(ir: Policy, key: str) -> str:
 
 
 def _load(ir: Policy, key: str) -> types.ModuleType:
-    directory = cache_dir()
-    path = directory / _file_name(ir, key) if directory is not None else None
-    filename = f"<perfdsl-generated {_file_name(ir, key)[:-3]}>"
-    source = _read_cached(path) if path is not None else None
+    name = _file_name(ir, key)
+    filename = f"<perfdsl-generated {name[:-3]}>"
+    source = _read_cached(name)
     code = None
     if source is not None:
         try:
@@ -88,8 +85,7 @@ def _load(ir: Policy, key: str) -> types.ModuleType:
     if code is None:
         source = generate(ir)
         code = compile(source, filename, "exec")
-        if path is not None:
-            _write_cached(path, source)
+        private_cache.write(name, source.encode("utf-8"))
     # Tracebacks show the generated lines even when nothing is on disk.
     linecache.cache[filename] = (len(source), None, source.splitlines(True), filename)
     module = types.ModuleType(f"perfdsl_generated_{key[:16]}")
@@ -100,34 +96,11 @@ def _load(ir: Policy, key: str) -> types.ModuleType:
     return module
 
 
-def _read_cached(path: Path) -> str | None:
-    """The cached source at `path`, or None when absent, not ours, or damaged."""
+def _read_cached(name: str) -> str | None:
+    """The cached source `name`, or None when absent, untrusted (see private_cache) or damaged."""
+    data = private_cache.read(name)
     try:
-        st = path.stat()
-        if hasattr(os, "getuid") and (st.st_uid != os.getuid() or st.st_mode & 0o022):
-            return None  # written by someone else, or writable by others: do not run it
-        source = path.read_text(encoding="utf-8")
-        return source if source.endswith(_END) else None
-    except (OSError, UnicodeDecodeError, ValueError):
+        source = data.decode("utf-8") if data is not None else None
+    except UnicodeDecodeError:
         return None
-
-
-def _write_cached(path: Path, source: str) -> None:
-    """Write atomically (a reader never sees half a file); any failure is ignored."""
-    tmp = None
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-        fd, tmp = tempfile.mkstemp(prefix=".tmp-", suffix=".py", dir=path.parent)
-        with os.fdopen(fd, "w", encoding="utf-8", newline="\n") as f:
-            f.write(source)
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, path)
-        tmp = None
-    except OSError:
-        pass
-    finally:
-        if tmp is not None:
-            try:
-                os.unlink(tmp)
-            except OSError:
-                pass
+    return source if source is not None and source.endswith(_END) else None

@@ -1,4 +1,5 @@
-"""Text → AST. The only module that knows about Lark.
+"""Text → AST. With tables.py (which builds and ships the LALR tables), the only module
+that knows about Lark.
 
 Lark runs LALR with the transformer inlined (no parse tree, no recursion), so a deeply
 nested expression cannot overflow the stack here; `depth.py` then bounds nesting before
@@ -16,8 +17,8 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..diagnostics import Diagnostic, Span
-from ..resources import cache_dir, grammar_path
 from . import ast as A
+from . import tables
 from .depth import check_depth
 
 
@@ -474,27 +475,10 @@ def _parser() -> tuple[Lark, _Builder]:
     The transformer is inlined into the parser, so it is shared too; `parse_text`
     resets it for each file under a lock."""
     builder = _Builder("")
-    lark = Lark(grammar_path().read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
-                transformer=builder, maybe_placeholders=True, cache=_cache_file())
-    return lark, builder
+    return tables.load(builder), builder
 
 
 _LOCK = threading.Lock()
-
-
-def _cache_file() -> str | bool:
-    """Lark keeps its LALR tables in a file named after the grammar's hash, so a changed
-    grammar never reuses stale tables; without a writable cache directory it rebuilds."""
-    import hashlib
-    directory = cache_dir()
-    if directory is None:
-        return False
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError:
-        return False
-    digest = hashlib.sha256(grammar_path().read_bytes()).hexdigest()[:20]
-    return str(directory / f"grammar-{digest}.lark-cache")
 
 
 _TOKEN_WORDS = {
