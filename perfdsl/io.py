@@ -33,7 +33,7 @@ from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
 
-from .numbers import decimal_text
+from .numbers import decimal_text, json_int
 
 
 __all__ = [
@@ -137,7 +137,7 @@ def _read_csv(path: Path) -> list[RawRow]:
 def _csv_records(text: str) -> list[list[str]]:
     reader = csv.reader(io.StringIO(text, newline=""))
     try:
-        return list(reader)
+        return [[_csv_unescape(cell) for cell in record] for record in reader]
     except csv.Error as err:
         raise _file_problem(f"malformed CSV on line {reader.line_num}: {err}") from err
 
@@ -276,11 +276,15 @@ def _reject_constant(name: str) -> None:
 
 
 def _parse_json(text: str) -> object:
-    """Parse JSON with exact Decimal fractions; raises ValueError when malformed."""
+    """Parse JSON with exact Decimal fractions; raises ValueError when malformed.
+
+    Integers past 40 digits become Decimals (numbers.json_int), left for the field
+    reading them to reject by row, not a whole-file error."""
     try:
         return json.loads(
             text,
             parse_float=Decimal,
+            parse_int=json_int,
             parse_constant=_reject_constant,
             object_pairs_hook=_json_object,
         )
@@ -477,13 +481,47 @@ def _convert_rows(
     return table
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (tab and CR too:
+# some programs strip them first). Such text gets a leading ' in CSV, as Excel itself
+# marks text; reading drops it again (see _csv_unescape).
+_FORMULA_START = frozenset("=+-@\t\r")
+
+
+def _csv_escape(text: str) -> str:
+    """Text as a CSV cell that no spreadsheet runs as a formula, and that reads back as itself.
+
+    Text whose first character after any leading apostrophes starts a formula gets one
+    more apostrophe, so `'=x` (written as `''=x`) also survives the round trip.
+    """
+    return "'" + text if text.lstrip("'")[:1] in _FORMULA_START else text
+
+
+def _csv_unescape(cell: str) -> str:
+    """The text _csv_escape was given."""
+    return cell[1:] if cell[:1] == "'" and cell.lstrip("'")[:1] in _FORMULA_START else cell
+
+
+def _csv_cell(value: object) -> str:
+    """A value as CSV cell text: numbers as written; text escaped (_csv_escape)."""
+    text = _utf8(format_value(value))
+    return _csv_escape(text) if isinstance(value, str) else text
+
+
+def _csv_line(cells: list[str]) -> str:
+    """One CSV record. Every cell holding a comma, quote, CR or LF is quoted: Python's
+    csv writer leaves a bare CR unquoted when lines end in LF, and a reader then starts
+    a new row there, so a key "d02\\rd03" would forge a row."""
+    if cells == [""]:
+        return '""\n'  # a lone empty cell, not a blank line (blank lines are skipped)
+    return ",".join(
+        '"' + cell.replace('"', '""') + '"' if any(c in cell for c in ',"\r\n') else cell for cell in cells
+    ) + "\n"
+
+
 def _render_csv(columns: list[str], rows: Iterable[dict[str, object]]) -> bytes:
-    table = _convert_rows(columns, rows, lambda value: _utf8(format_value(value)), 2)
-    out = io.StringIO(newline="")
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows(table)
-    return out.getvalue().encode("utf-8")
+    table = _convert_rows(columns, rows, _csv_cell, 2)
+    lines = [_csv_line([_csv_escape(name) for name in columns])] + [_csv_line(cells) for cells in table]
+    return "".join(lines).encode("utf-8")
 
 
 def _json_lines(columns: list[str], rows: Iterable[dict[str, object]]) -> list[str]:

@@ -9,13 +9,15 @@ duplicate keys. Numbers become exact Decimals; tiers and choices stay strings.
 from __future__ import annotations
 
 import json
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
+from pydantic_core import PydanticCustomError
 
 from .io import DataProblem as Problem
 from .ir import InputDef, Policy
+from .numbers import NumberError, brief, check_number, decimal_text, json_int, parse_number
 
 _TRUE = {"true", "1", "yes", "y", "是", "真", "t"}
 _FALSE = {"false", "0", "no", "n", "否", "假", "f"}
@@ -31,17 +33,46 @@ def _bool(v: Any) -> Any:
     return v
 
 
-def _number(v: Any) -> Any:
-    if isinstance(v, float):
-        raise ValueError("binary floats are not accepted; give the number as text or a JSON number")
-    if isinstance(v, str):
-        text = v.strip().replace(",", "") if v.strip().count(",") and "." in v else v.strip()
+def _fail(message: str) -> PydanticCustomError:
+    """A field error whose message is ours, word for word (see `_message`)."""
+    return PydanticCustomError("perf_value", "{message}", {"message": message})
+
+
+def _number(whole: bool):
+    """The number a field holds, read only in the forms of LANGUAGE.md §12.2.
+
+    Text goes through numbers.parse_number (its size limits apply before any
+    arithmetic); ints and Decimals from JSON, XLSX or Python through check_number.
+    Booleans and binary floats are errors: `true` is not 1, and 0.1 is not exact."""
+    noun = "a whole number" if whole else "a number"
+
+    def read(v: Any) -> Any:
+        if isinstance(v, bool):
+            raise _fail(f"expected {noun}, got {'true' if v else 'false'}")
+        if isinstance(v, float):
+            raise _fail("binary floats are not accepted; give the number as text or a JSON number")
         try:
-            d = Decimal(text)
-        except InvalidOperation:
-            return v
-        return d if d.is_finite() else v
-    return v
+            if isinstance(v, str):
+                d = parse_number(v, percent=not whole)
+            elif isinstance(v, (int, Decimal)):
+                d = check_number(v)
+            else:
+                return v  # a list, None, a date...: pydantic names its type
+        except NumberError as err:
+            raise _fail(f"expected {noun}, got {_shown(v)}" if err.malformed else str(err)) from None
+        if not whole:
+            return d
+        if d != d.to_integral_value():
+            raise _fail(f"expected {noun}, got {_shown(v)}")
+        return int(d)
+    return read
+
+
+def _shown(v: Any) -> str:
+    """A value in a message: text quoted and shortened, a Decimal as its digits."""
+    if isinstance(v, Decimal):
+        return decimal_text(v) if v.is_finite() else repr(str(v))
+    return brief(v) if isinstance(v, str) else repr(v)
 
 
 def _list(v: Any) -> Any:
@@ -49,8 +80,9 @@ def _list(v: Any) -> Any:
         text = v.strip()
         if text.startswith("["):
             try:
-                return json.loads(text, parse_float=Decimal)
-            except ValueError:
+                return json.loads(text, parse_float=Decimal, parse_int=json_int,
+                                  parse_constant=lambda name: name)
+            except (ValueError, RecursionError):
                 inner = text[1:-1] if text.endswith("]") else text[1:]
                 return [x.strip().strip('"') for x in inner.split(",") if x.strip()]
         return [x.strip() for x in text.replace("；", ";").split(";") if x.strip()] if text else []
@@ -70,7 +102,7 @@ def _scalar_annotation(inp: InputDef, elem: bool = False) -> Any:
             bounds["le"] = rng.hi
         base = int if inp.is_int else Decimal
         extra = {} if inp.is_int else {"allow_inf_nan": False}
-        return Annotated[base, BeforeValidator(_number), Field(**bounds, **extra)]
+        return Annotated[base, BeforeValidator(_number(inp.is_int)), Field(**bounds, **extra)]
     if inp.choices is not None and not elem:
         return Literal[inp.choices]
     return str
@@ -106,6 +138,8 @@ def input_model(policy: Policy) -> type[BaseModel]:
 def _message(err: dict, inp: InputDef) -> str:
     kind, value = err["type"], err.get("input")
     shown = repr(value) if not isinstance(value, (dict, list)) else "this value"
+    if kind == "perf_value":
+        return err["msg"]
     if kind == "missing":
         return "missing"
     if kind in ("int_parsing", "int_from_float", "int_type"):
