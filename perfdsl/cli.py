@@ -50,10 +50,15 @@ def cmd_check(args) -> int:
     return status
 
 
-def _load(path: str, backend: str = "python"):
+def _load(path: str, backend: str = "python", modules: str = "refuse"):
+    """The checked policy at `path`, or None after printing why not. A module file (no
+    `policy` block) is refused with a message, or with `modules="skip"` passed over quietly
+    (returns "module")."""
     from .policy import Policy
     result = compile_file(path)
     if result.module:
+        if modules == "skip":
+            return "module"
         _out(f"{path}: a module without a `policy` block; run the policy that imports it", err=True)
         return None
     if result.policy is None:
@@ -62,22 +67,13 @@ def _load(path: str, backend: str = "python"):
     return Policy(result.policy, [d for d in result.diagnostics if not d.is_error], backend)
 
 
-def _is_module(path: Path) -> bool:
-    from .syntax.parse import parse_text
-    try:
-        module, _ = parse_text(path.read_text(encoding="utf-8"), str(path))
-    except (OSError, UnicodeDecodeError):
-        return False
-    return module is not None and module.policy is None
-
-
 def cmd_test(args) -> int:
     from .examples import run_examples
     status, passed, failed = OK, 0, 0
     for path in _perf_files(args.paths or ["policies"]):
-        if _is_module(path):
+        policy = _load(str(path), modules="skip")
+        if policy == "module":
             continue
-        policy = _load(str(path))
         if policy is None:
             status = FAIL
             failed += 1
@@ -211,9 +207,9 @@ def cmd_verify(args) -> int:
     from .verify import disagreements, verify_properties
     status = OK
     for path in _perf_files(args.files):
-        if _is_module(path):
+        policy = _load(str(path), "reference" if not args.backends else "python", modules="skip")
+        if policy == "module":
             continue
-        policy = _load(str(path), "reference" if not args.backends else "python")
         if policy is None:
             status = FAIL
             continue

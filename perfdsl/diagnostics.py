@@ -92,13 +92,24 @@ def _caret_line(source_line: str, col: int, end_col: int | None) -> str:
     return " " * pad + "^" * body
 
 
+QUOTE_WIDTH = 160  # characters of a source line shown around the caret
+
+
 def _quote(span: Span, sources: Sources) -> list[str]:
     text = sources.line(span.file, span.line)
     if text is None:
         return []
+    col = span.col
     end = span.end_col if span.end_line == span.line else len(text) + 1
+    if len(text) > QUOTE_WIDTH:
+        # A one-line file (minified, or not a policy at all) is quoted only around the caret.
+        start = max(0, min(col - 1 - QUOTE_WIDTH // 4, len(text) - QUOTE_WIDTH))
+        lead = "…" if start else ""
+        window = lead + text[start:start + QUOTE_WIDTH] + ("…" if start + QUOTE_WIDTH < len(text) else "")
+        col, end = col - start + len(lead), min(end, start + QUOTE_WIDTH + 1) - start + len(lead)
+        text = window
     gutter = f"{span.line:>4} | "
-    return [gutter + _visible(text), " " * (len(gutter) - 2) + "| " + _caret_line(text, span.col, end)]
+    return [gutter + _visible(text), " " * (len(gutter) - 2) + "| " + _caret_line(text, col, end)]
 
 
 def render(diag: Diagnostic, sources: Sources) -> str:
