@@ -20,27 +20,30 @@ imports (`county_common.perf`, `std/...`; only the `def`s and tables the policy 
 
 Examples, properties and `monotone` lines are never mutated: they are the tests. Each
 mutant is judged in a temporary copy of policies/ (the standard library copied beside it
-and `import "std/X"` pointed at the copy), so imports resolve and no real file is touched:
+and `import "std/X"` pointed at the copy), so imports resolve and no real file is touched.
+The first step that decides, in this order, gives the verdict:
 
-  1. check       killed when `compile_file` reports an error
-  2. (same IR)   equivalent for certain when the checked IR equals the original's
-  3. examples    killed when an example fails (`run_examples`, reference interpreter)
-  4. difference  a bounded differential search for an input on which the mutant's results
-                 (every named value and flag, cohort stage included) differ from the
-                 original's: the examples' own records, each with one input moved to a
-                 nearby or boundary value; the example cohorts and other sizes made of them
-                 (prefixes, suffixes, one subject left out, doubled) with each `when` field
-                 set to each of its values; then `--records` hypothesis records from
-                 `perfdsl.verify.strategies` (of the original and of the mutant) and
-                 `--cohorts` cohorts from `perfdsl.verify.cohorts`, same `--seed` every time.
-                 Nothing found: (probably) equivalent, left out of the score. A property
-                 that fails on the mutant but not on the original would be such a
-                 difference, so an equivalent mutant is not searched further.
-  5. properties  killed when `verify_properties` finds a counterexample (fixed seed,
-                 `--budget` examples per property, one property at a time)
-  6. survived    a non-equivalent mutant nothing rejects, listed with the difference found.
+  1. check            killed when `compile_file` reports an error
+  2. proved           equivalent, by a proof (PROOFS): today only "identical checked IR",
+     equivalent       i.e. the IR without spans equals the original's
+  3. examples         killed when an example fails (`run_examples`, reference interpreter)
+  4. properties       killed when `verify_properties` finds a counterexample (fixed seed,
+                      `--budget` examples per property, one property at a time); run on
+                      every mutant the examples let through, whatever step 5 would find
+  5. survived         not killed, and a bounded differential search (`differs`) found an
+                      input on which what a user sees differs: a named value, a flag, an
+                      explanation line or a cohort warning (or an error's text)
+     undistinguished  not killed, and the search found no difference. That is not a
+                      proof: a difference may lie outside the search (a rare group size,
+                      vetoes in a group, ...), so it stays in the score's denominator.
 
-    score = killed (check + examples + properties) / (mutants − equivalent)
+    score = killed (check + examples + properties) / (mutants − proved equivalent)
+
+The search tries the examples' own records, each with one input moved to a nearby or
+boundary value; the example cohorts and other sizes made of them (prefixes, suffixes, one
+subject left out, doubled) with each `when` field set to each of its values; then
+`--records` hypothesis records from `perfdsl.verify.strategies` (of the original and of the
+mutant) and `--cohorts` cohorts from `perfdsl.verify.cohorts`, same `--seed` every time.
 
 Usage:  python bench/mutate.py [--policy NAME]... [--limit N] [--jobs 2] [--verbose]
         python bench/mutate.py --list [--policy NAME]      the mutants, not judged
@@ -518,11 +521,14 @@ def spread(mutants: list[Mutant], limit: int | None) -> list[Mutant]:
 
 
 # ---- judging one mutant ------------------------------------------------------------------
+KILLED = ("check", "examples", "properties")
+
+
 @dataclass
 class Verdict:
     mutant: Mutant
-    status: str          # check examples properties equivalent survived
-    detail: str = ""
+    status: str          # one of KILLED, or equivalent (proved), survived, undistinguished
+    detail: str = ""     # the error, failed example or property, proof, or difference found
     seconds: float = 0.0
 
 
@@ -531,7 +537,7 @@ def _strip(x):
     if dataclasses.is_dataclass(x) and not isinstance(x, type):
         return (type(x).__name__,) + tuple(
             _strip(getattr(x, f.name)) for f in dataclasses.fields(x)
-            if not (f.name == "span" or f.name.endswith("_span") or f.name in ("file", "source_hash", "range")))
+            if not (f.name == "span" or f.name.endswith("_span") or f.name in ("file", "source_hash")))
     if isinstance(x, (tuple, list)):
         return tuple(_strip(y) for y in x)
     if isinstance(x, dict):
@@ -543,8 +549,21 @@ def _strip(x):
     return x
 
 
-def _semantics(ir):
-    return _strip((ir.definitions, ir.flags, ir.quotas, ir.distributes, ir.rank))
+def _same_ir(orig, mut) -> str | None:
+    """Proof by identity: the checked IR, spans, file name and source hash left out, is the
+    original's. Explanations cite only line numbers, which no mutant moves, so everything a
+    user sees is the same."""
+    return "identical checked IR" if _strip(mut) == _strip(orig) else None
+
+
+# Ways to prove a mutant equivalent, tried in turn: each takes the original's and the
+# mutant's checked IR and names its proof, or returns None. A solver proof (no input on
+# which the two differ, LANGUAGE.md §12.5) is meant to join this list.
+PROOFS = [_same_ir]
+
+
+def prove_equivalent(orig, mut) -> str | None:
+    return next((proof for proof in (p(orig, mut) for p in PROOFS) if proof), None)
 
 
 class _Only:
@@ -603,53 +622,60 @@ class Judge:
             err = next((d for d in r.diagnostics if d.is_error), None)
             return Verdict(m, "check", f"{err.code}: {err.message}" if err else "rejected")
         ir = r.policy
-        if _semantics(ir) == _semantics(orig):
-            return Verdict(m, "equivalent", "identical checked IR")
-        pol = Policy(ir, backend="reference")
-        for out in run_examples(pol) if "examples" in self.layers else ():
+        proof = prove_equivalent(orig, ir)
+        if proof:
+            return Verdict(m, "equivalent", proof)
+        for out in run_examples(Policy(ir, backend="reference")) if "examples" in self.layers else ():
             if not out.passed:
                 return Verdict(m, "examples", f"example “{out.label}” (line {out.line}): {out.failures[0]}")
-        witness = differs(orig, ir, self.records, self.cohorts, self.seed)
-        if witness is None:
-            # nothing tells it from the original: a property failing on the mutant alone
-            # would itself be such a difference, so the properties are not searched
-            return Verdict(m, "equivalent",
-                           f"no difference in the examples' neighbourhood, {self.records} records"
-                           + (f" and {self.cohorts} cohorts" if orig.has_cohort_stage or ir.has_cohort_stage else ""))
         for prop in ir.properties if "properties" in self.layers else ():  # one at a time: the first failure kills
             verdicts = verify_properties(_Only(dataclasses.replace(ir, properties=(prop,))), self.budget, self.seed)
             if verdicts and verdicts[0].status == "failed":
                 return Verdict(m, "properties", f"property “{prop.label}”: " + " / ".join(verdicts[0].detail[:2]))
-        return Verdict(m, "survived", witness)
+        witness = differs(orig, ir, self.records, self.cohorts, self.seed)
+        if witness is not None:
+            return Verdict(m, "survived", witness)
+        return Verdict(m, "undistinguished",
+                       f"no difference in the examples' neighbourhood, {self.records} records"
+                       + (f" and {self.cohorts} cohorts" if orig.has_cohort_stage or ir.has_cohort_stage else ""))
 
 
 # ---- the differential search ---------------------------------------------------------------
 def _outcome(ir, interp, records: list, cohort_stage: bool):
+    """What a user sees of one run: each subject's values, flags and explanation, and the
+    cohort stage's warnings, as ("ok", subjects, warnings); or ("error", its text). An
+    error's text loses its `file:line:col` (a mutant may shift a column)."""
     from perfdsl import cohort
-    from perfdsl.runtime import CONTEXT, EvalError, localcontext
+    from perfdsl.explain import render
+    from perfdsl.io import DataError
+    from perfdsl.runtime import CONTEXT, localcontext
     try:
         with localcontext(CONTEXT):
-            results = [interp.individual(dict(r), False) for r in records]
-            if cohort_stage:
-                cohort.apply(ir, interp, results)
-    except (EvalError, cohort.CohortError) as err:
-        return ("error", type(err).__name__)
-    return [(r.values, tuple(r.flags)) for r in results]
+            results = [interp.individual(dict(r), True) for r in records]
+            warnings = cohort.apply(ir, interp, results) if cohort_stage else []
+    except (ArithmeticError, DataError) as err:  # EvalError and CohortError among them
+        where, text = getattr(err, "where", None), str(err)
+        return ("error", text[len(where) + 2:] if where and text.startswith(where) else f"{type(err).__name__}: {text}")
+    return ("ok", [(r.values, tuple(r.flags), render(r).splitlines()) for r in results], tuple(warnings))
 
 
 def _diff_text(ir, records, a, b) -> str:
+    """The first thing that differs between two _outcome()s, in a few words."""
     from perfdsl.explain import fmt
-    if not isinstance(a, list) or not isinstance(b, list):
-        return f"original {a if not isinstance(a, list) else 'ok'} / mutant {b if not isinstance(b, list) else 'ok'}"
-    for rec, (va, fa), (vb, fb) in zip(records, a, b):
+    if a[0] == "error" or b[0] == "error":
+        return f"original {a[1] if a[0] == 'error' else 'ok'} / mutant {b[1] if b[0] == 'error' else 'ok'}"
+    for rec, (va, fa, ea), (vb, fb, eb) in zip(records, a[1], b[1]):
+        who = f"{rec.get(ir.key)}: " if ir.key and len(records) > 1 else ""
         for k in va:
             if va.get(k) != vb.get(k):
-                who = f"{rec.get(ir.key)}: " if ir.key and len(records) > 1 else ""
                 return f"{who}{k} {fmt(va.get(k))} → {fmt(vb.get(k))}"
         if fa != fb:
-            who = f"{rec.get(ir.key)}: " if ir.key and len(records) > 1 else ""
             return f"{who}flags {list(fa)} → {list(fb)}"
-    return "results differ"
+        for la, lb in zip(ea + [""], eb + [""]):
+            if la != lb:
+                return f"{who}explanation “{la.strip()}” → “{lb.strip()}”"
+    wa, wb = (w for w in a[2] if w not in b[2]), (w for w in b[2] if w not in a[2])
+    return f"warning “{next(wa, '')}” → “{next(wb, '')}”"
 
 
 def _grouped_cohorts(ir, max_size: int):
@@ -860,15 +886,13 @@ class Report:
 
     @property
     def killed(self) -> int:
-        return self.count("check") + self.count("examples") + self.count("properties")
-
-    @property
-    def non_equivalent(self) -> int:
-        return len(self.verdicts) - self.count("equivalent")
+        return sum(self.count(s) for s in KILLED)
 
     @property
     def score(self) -> float:
-        return self.killed / self.non_equivalent if self.non_equivalent else 1.0
+        """killed / (mutants − proved equivalent): an undistinguished mutant counts against."""
+        counted = len(self.verdicts) - self.count("equivalent")
+        return self.killed / counted if counted else 1.0
 
 
 def run(policies: list[str] | None = None, limit: int | None = None, jobs: int = 2,
@@ -896,25 +920,21 @@ def run(policies: list[str] | None = None, limit: int | None = None, jobs: int =
     return [Report(n, [v for v in verdicts if v.mutant.policy == n]) for n in names]
 
 
+COLUMNS = KILLED + ("equivalent", "undistinguished", "survived")
+HEADINGS = ("check", "examples", "properties", "proved equivalent", "undistinguished", "survived")
+
+
 def table(reports: list[Report]) -> str:
-    head = ("policy", "mutants", "check", "examples", "properties", "equivalent", "survived", "score")
-    rows = [head]
-    for r in reports:
-        rows.append((r.policy, str(len(r.verdicts)), str(r.count("check")), str(r.count("examples")),
-                     str(r.count("properties")), str(r.count("equivalent")), str(r.count("survived")),
-                     f"{r.score:.1%}"))
+    """One row per policy and a total: mutants, how many each step killed, proved
+    equivalent, not killed (undistinguished, survived), score."""
     total = Report("total", [v for r in reports for v in r.verdicts])
-    rows.append((total.policy, str(len(total.verdicts)), str(total.count("check")), str(total.count("examples")),
-                 str(total.count("properties")), str(total.count("equivalent")), str(total.count("survived")),
-                 f"{total.score:.1%}"))
-    widths = [max(len(row[i]) for row in rows) for i in range(len(head))]
-    lines = []
-    for i, row in enumerate(rows):
-        cells = [row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]
-        lines.append("  ".join(cells))
-        if i == 0 or i == len(rows) - 2:
-            lines.append("  ".join("-" * w for w in widths))
-    return "\n".join(lines)
+    rows = [("policy", "mutants") + HEADINGS + ("score",)]
+    for r in reports + [total]:
+        rows.append((r.policy, str(len(r.verdicts))) + tuple(str(r.count(s)) for s in COLUMNS) + (f"{r.score:.1%}",))
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    rule = "  ".join("-" * w for w in widths)
+    lines = ["  ".join([row[0].ljust(widths[0])] + [c.rjust(w) for c, w in zip(row[1:], widths[1:])]) for row in rows]
+    return "\n".join(lines[:1] + [rule] + lines[1:-1] + [rule] + lines[-1:])
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -956,19 +976,17 @@ def main(argv: list[str] | None = None) -> int:
     if sys.stderr.isatty() and not args.verbose:
         print("\r", end="", file=sys.stderr)
     print(table(reports))
-    print(f"\nscore = killed (check + examples + properties) / (mutants − equivalent); "
+    print(f"\nscore = killed (check + examples + properties) / (mutants − proved equivalent); "
           f"{time.perf_counter() - started:.0f}s, {args.jobs} jobs, seed {args.seed}, "
-          f"{args.budget} examples per property, {args.records} records / {args.cohorts} cohorts per equivalence search")
+          f"{args.budget} examples per property, {args.records} records / {args.cohorts} cohorts per difference search")
+    shown = {"survived": "SURVIVED", "undistinguished": "undistinguished", "equivalent": "proved equivalent"}
     for r in reports:
-        equiv = [v for v in r.verdicts if v.status == "equivalent"]
-        surv = [v for v in r.verdicts if v.status == "survived"]
-        if not equiv and not surv:
-            continue
-        print(f"\n{r.policy}:")
-        for v in surv:
-            print(f"  SURVIVED   {v.mutant.where}: {v.mutant.description}\n             differs: {v.detail}")
-        for v in equiv:
-            print(f"  equivalent {v.mutant.where}: {v.mutant.description} ({v.detail})")
+        listed = [v for status in shown for v in r.verdicts if v.status == status]
+        if listed:
+            print(f"\n{r.policy}:")
+        for v in listed:
+            print(f"  {shown[v.status]:17} {v.mutant.where}: {v.mutant.description}\n"
+                  f"  {'':17} {'differs: ' if v.status == 'survived' else ''}{v.detail}")
     return 0
 
 

@@ -153,3 +153,137 @@ def test_seed_policies_reject_at_least_90_percent_of_mutants():
         survivors = [f"{v.mutant.where} {v.mutant.description}: {v.detail}"
                      for v in report.verdicts if v.status == "survived"]
         assert report.score >= 0.9, (report.policy, report.score, survivors)
+
+
+# ---- how a judged mutant is classified (issue 9, item 20) ----------------------------------
+Q = """\
+policy q {
+  key id
+  input id: text
+  input n: int in 0..2
+  indicator v { base 0 add 2 per n cap 4 }
+  score total = v
+  example "e" { given id = "1", n = 1 expect total = 2 }
+  property "cap 4 never binds: 2 per n": total == 2 * n
+}
+"""
+
+
+def _judged(tmp_path, extra=()):
+    """Every generated mutant of Q, and the hand-made `extra` ones (old text, new text), judged."""
+    (tmp_path / "q.perf").write_text(Q, encoding="utf-8")
+    texts = mutate.read_tree(tmp_path)
+    mutants = mutate.generate("q", texts)
+    for old, new in extra:
+        start = Q.index(old)
+        mutants.append(mutate.Mutant("q", "q.perf", 1, 1, "hand", f"{old} → {new}", ((start, start + len(old), new),)))
+    judge = mutate.Judge(texts, budget=100, records=100, cohorts=0)
+    try:
+        return {v.mutant.description: v for v in map(judge.judge, mutants)}
+    finally:
+        judge.close()
+
+
+def test_identical_ir_is_proved_equivalent_and_left_out_of_the_score(tmp_path):
+    verdicts = _judged(tmp_path, [("cap 4", "cap 4.0"), ("per n", "per m")])
+    assert verdicts["cap 4 → cap 4.0"].status == "equivalent"
+    assert verdicts["cap 4 → cap 4.0"].detail == "identical checked IR"
+    assert verdicts["per n → per m"].status == "check"
+    assert {d: v.status for d, v in verdicts.items() if v.mutant.category != "hand"} == {
+        "constant in indicator v: 0 → 1": "examples",
+        "indicator v: add amount: 2 → 3": "examples",
+        "indicator v: add amount: 2 → 1": "examples",
+        "drop `cap 4` in indicator v": "undistinguished",   # 2·n never exceeds 4
+        "cap bound in indicator v: 4 → 5": "undistinguished",
+        "cap bound in indicator v: 4 → 3": "properties",     # n = 2: 3, not 4
+    }
+    report = mutate.Report("q", list(verdicts.values()))
+    # killed: 1 check + 3 examples + 1 property; 8 mutants, 1 proved equivalent
+    assert report.killed == 5 and report.count("undistinguished") == 2
+    assert report.score == pytest.approx(5 / 7)
+    row = next(line for line in mutate.table([report]).splitlines() if line.startswith("q "))
+    assert row.split() == ["q", "8", "1", "3", "1", "1", "2", "0", "71.4%"]
+
+
+def test_undistinguished_mutants_count_against_the_score():
+    """Nothing told them apart from the original, yet nothing proved them equal either."""
+    m = mutate.Mutant("p", "p.perf", 1, 1, "rule", "m", ())
+    report = mutate.Report("p", [mutate.Verdict(m, s) for s in ("examples", "examples", "properties",
+                                                                "undistinguished", "equivalent")])
+    assert report.score == pytest.approx(3 / 4)
+    assert mutate.Report("p", [mutate.Verdict(m, "undistinguished")]).score == 0.0
+    assert mutate.Report("p", [mutate.Verdict(m, "equivalent")]).score == 1.0
+
+
+def test_properties_run_even_when_the_search_finds_no_difference(tmp_path, monkeypatch):
+    """The cap 4 → 3 mutant differs only at n = 2, which the example does not try: with a
+    difference search that finds nothing, the property still kills it."""
+    monkeypatch.setattr(mutate, "differs", lambda *args, **kwargs: None)
+    verdicts = _judged(tmp_path)
+    assert verdicts["cap bound in indicator v: 4 → 3"].status == "properties"
+    assert "cap 4 never binds" in verdicts["cap bound in indicator v: 4 → 3"].detail
+
+
+def test_a_difference_in_the_explanation_alone_is_a_difference(tmp_path):
+    """`add 4 per n cap 4` and `add 5 per n cap 4` give the same values for every n, but the
+    explanation shows +4 or +5 for the step."""
+    irs = []
+    for amount in ("4", "5"):
+        p = tmp_path / f"e{amount}.perf"
+        p.write_text(Q.replace("add 2 per n", f"add {amount} per n").replace("total == 2 * n", "total <= 4"),
+                     encoding="utf-8")
+        irs.append(compile_file(p).policy)
+    witness = mutate.differs(irs[0], irs[1], records=50, cohort_count=0)
+    assert witness is not None and witness.startswith("explanation “add: +4")
+    assert "“add: +5" in witness
+
+
+BRANCH_LOWER_BOUND = 'when dept_rating == "合格" 良好 lo: 40% → '
+
+
+def _branch_mutants(texts):
+    found = {m.description[len(BRANCH_LOWER_BOUND):]: m for m in mutate.generate("branch_employees", texts)
+             if m.description.startswith(BRANCH_LOWER_BOUND)}
+    assert sorted(found) == ["35%", "45%"]
+    return found
+
+
+def test_branch_employees_lower_bound_mutants_are_killed_by_the_examples():
+    texts = mutate.read_tree()
+    judge = mutate.Judge(texts, records=50, cohorts=10)
+    try:
+        verdicts = {k: judge.judge(m) for k, m in _branch_mutants(texts).items()}
+    finally:
+        judge.close()
+    assert verdicts["45%"].status == "examples"
+    assert "十人部门、4人一票否决" in verdicts["45%"].detail
+    assert "grade of X5: expected 合格, got 良好" in verdicts["45%"].detail
+    assert verdicts["35%"].status == "examples"
+    assert "九人部门、3人一票否决" in verdicts["35%"].detail
+    assert "grade of Y4: expected 良好, got 合格" in verdicts["35%"].detail
+
+
+def test_branch_employees_35_percent_differs_from_40_in_a_group_of_ten_only_in_the_explanation():
+    """35% and 40% of 10 both round to 4: in the ten-person example the tiers and warnings
+    are the same, only the explanation's bounds text says which share was written."""
+    from perfdsl.eval.interpret import Interpreter
+    texts = mutate.read_tree()
+    judge = mutate.Judge(texts)
+    try:
+        orig = judge.original("branch_employees")
+        m = _branch_mutants(texts)["35%"]
+        path = judge.dir / m.file
+        path.write_text(m.apply(texts[m.file]), encoding="utf-8")
+        mut = judge.compile("branch_employees").policy
+    finally:
+        judge.close()
+    example = next(e for e in orig.examples if "十人部门、4人一票否决" in e.label)
+    cohort = [dict(rec) for _, rec in example.records]
+    a = mutate._outcome(orig, Interpreter(orig), cohort, True)
+    b = mutate._outcome(mut, Interpreter(mut), cohort, True)
+    assert [(v, f) for v, f, _ in a[1]] == [(v, f) for v, f, _ in b[1]]
+    assert a[2] == b[2] and "企划部: 欠佳 holds 4 (4 of them vetoed), above its maximum 1" in " ".join(a[2])
+    assert "良好 4 of 4..7 (40%..70% of 10, rounded half up)" in "\n".join(a[1][0][2])
+    assert "良好 4 of 4..7 (35%..70% of 10, rounded half up)" in "\n".join(b[1][0][2])
+    witness = mutate.differs(orig, mut, records=0, cohort_count=0)  # the examples' cohorts suffice
+    assert "explanation" in witness and "(35%..70% of 10, rounded half up)" in witness
