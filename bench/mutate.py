@@ -127,12 +127,8 @@ class _Text:
         return self.text[a:b]
 
     def call_end(self, sp) -> int:
-        """A call's span stops at its last argument: include the closing parenthesis."""
-        end = self.span(sp)[1]
-        j = end
-        while j < len(self.text) and self.text[j] in " \t\n":
-            j += 1
-        return j + 1 if j < len(self.text) and self.text[j] == ")" else end
+        """A call's span includes its closing parenthesis."""
+        return self.span(sp)[1]
 
 
 def _short(text: str, width: int = 60) -> str:

@@ -118,14 +118,13 @@ class _Builder(Transformer):
     def name(self, c):
         return A.Name(self.span(c[0]), str(c[0]))
 
-    def call(self, c):
-        args = tuple(a for a in c[1:] if a is not None)
-        return A.Call(self.span(c[0], *(args or [c[0]])), str(c[0]), self.span(c[0]), args)
+    def call(self, c):  # NAME args... RPAR: the span runs to the closing parenthesis
+        args = tuple(a for a in c[1:-1] if a is not None)
+        return A.Call(self.span(c[0], c[-1]), str(c[0]), self.span(c[0]), args)
 
-    def list_lit(self, c):
-        items = tuple(a for a in c if a is not None)
-        sp = self.span(*items) if items else Span(self.file, 0, 0, 0, 0)
-        return A.ListLit(sp, items)
+    def list_lit(self, c):  # LSQB items... RSQB
+        items = tuple(a for a in c[1:-1] if a is not None)
+        return A.ListLit(self.span(c[0], c[-1]), items)
 
     def negate(self, c):
         return A.Unary(self.span(c[0], c[1]), "-", c[1])
