@@ -24,25 +24,39 @@ from decimal import Decimal
 from functools import cmp_to_key
 from types import SimpleNamespace
 
-from .eval.interpret import Interpreter
+from .eval.interpret import Interpreter, owner_text
 from .io import DataError, DataProblem
 from .numbers import decimal_text
 from .ir import DistributeDef, GroupAgg, Policy, QuotaDef, RankOrder, Share
 from .result import Result
-from .runtime import CONTEXT, TierChange, round_count
+from .runtime import CONTEXT, DecimalException, EvalError, TierChange, arithmetic_error, round_count
 
 _ROUNDED = {"half_up": "rounded half up", "half_even": "rounded half even", "floor": "rounded down", "ceil": "rounded up"}
 
 
 class CohortError(DataError):
-    """The cohort cannot be placed; each problem names the group, subjects and numbers."""
+    """The cohort cannot be placed, or a value of its stage cannot be computed for some
+    subjects; each problem names the group, subjects and numbers, or the row."""
 
-    def __init__(self, problems: list[str]):
-        super().__init__([DataProblem(None, None, p) for p in problems])
+    def __init__(self, problems: list):
+        super().__init__([p if isinstance(p, DataProblem) else DataProblem(None, None, p) for p in problems])
 
 
-def apply(policy: Policy, backend, results: list[Result]) -> list[str]:
-    """Run the cohort stage over `results` in place; return the warnings, raise CohortError."""
+class _MembersFailed(Exception):
+    """Group values that could not be computed: (member, EvalError) pairs."""
+
+    def __init__(self, failures: list):
+        super().__init__(failures[0][1])
+        self.failures = failures
+
+
+def apply(policy: Policy, backend, results: list[Result], numbers: list[int] | None = None) -> list[str]:
+    """Run the cohort stage over `results` in place; return the warnings, raise CohortError.
+
+    A value of the `post` or `cohort` stage that cannot be computed (an EvalError) is a
+    problem of its subject's row, numbered as in `numbers` (else from 1), like an error
+    of the individual stage; a group value that fails is its member's problem."""
+    numbers = numbers or list(range(1, len(results) + 1))
     placer = Placer(policy, results)
     for q in sorted(policy.quotas, key=lambda q: q.tier):  # best tier first: the excess cascades down
         for value, members in group_members(results, q.group):
@@ -52,13 +66,29 @@ def apply(policy: Policy, backend, results: list[Result]) -> list[str]:
             placer.distribute(d, group_label(d.group, value), members)
     if placer.problems:
         raise CohortError(placer.problems)
+    row = {id(r): n for r, n in zip(results, numbers)}
+    failed: dict[int, EvalError] = {}
     for r in results:
         r.through_cohort = True
-        backend.post(r)
+        _each_row(lambda: backend.post(r), r, row, failed)
     cohort = _Cohort(backend, results)
     for r in results:
-        backend.cohort(r, SubjectContext(cohort, r))
+        if row[id(r)] not in failed:
+            _each_row(lambda: backend.cohort(r, SubjectContext(cohort, r)), r, row, failed)
+    if failed:
+        raise CohortError([DataProblem(n, None, str(failed[n])) for n in sorted(failed)])
     return placer.warnings
+
+
+def _each_row(step, r: Result, row: dict, failed: dict) -> None:
+    """Run one subject's stage, keeping each row's first error."""
+    try:
+        step()
+    except EvalError as err:
+        failed.setdefault(row[id(r)], err)
+    except _MembersFailed as group:
+        for member, err in group.failures:
+            failed.setdefault(row[id(member)], err)
 
 
 # ---- what cohort-stage expressions ask -------------------------------------------------
@@ -97,10 +127,28 @@ class _Cohort:
 
     def aggregate(self, node: GroupAgg, r: Result) -> Decimal:
         if id(node) not in self._aggregates:
-            self._aggregates[id(node)] = {
-                value: aggregate_values(node.fn, [self.backend.group_arg(node, m) for m in members])
-                for value, members in group_members(self.results, node.group)}
+            table, failures = {}, []
+            for value, members in group_members(self.results, node.group):
+                args = []
+                for m in members:
+                    try:
+                        args.append(self.backend.group_arg(node, m))
+                    except EvalError as err:
+                        failures.append((m, err))
+                if not failures:
+                    table[value] = aggregate_of(node, args)
+            if failures:
+                raise _MembersFailed(failures)
+            self._aggregates[id(node)] = table
         return self._aggregates[id(node)][_group_value(r, node.group)]
+
+
+def aggregate_of(node: GroupAgg, values: list) -> Decimal:
+    """`node`'s aggregate of its group's values; a decimal trap names the aggregate."""
+    try:
+        return aggregate_values(node.fn, values)
+    except DecimalException as exc:
+        raise arithmetic_error(exc, f"{node.span.file}:{node.span.line}:{node.span.col}", owner_text(node)) from None
 
 
 def aggregate_values(fn: str, values: list) -> Decimal:

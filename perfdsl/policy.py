@@ -93,7 +93,7 @@ class Policy:
                     problems.append(DataProblem(number, None, str(err)))
             if problems:
                 raise DataError(problems)
-            self.last_warnings = notes + cohort.apply(self.ir, self.backend, results)
+            self.last_warnings = notes + cohort.apply(self.ir, self.backend, results, numbers)
         return results
 
     def evaluate_table(self, df, *, validate: bool = True, row_numbers: list[int] | None = None):

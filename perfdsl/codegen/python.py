@@ -27,9 +27,10 @@ from decimal import Decimal
 from pathlib import Path
 
 from .. import runtime as rt
+from ..eval.interpret import owner_text
 from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, Rank, Ref, children
 
-GENERATOR_VERSION = "1"
+GENERATOR_VERSION = "2"
 _INLINE_DEPTH = 32  # IR levels an inline Python expression may nest (< 200 parentheses)
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 _SAFE = re.compile(r"[A-Za-z0-9_ .,()\[\]+\-*<>=!:]*\Z")
@@ -122,12 +123,13 @@ def environment():
 
 def fingerprint() -> str:
     """A digest of the compiler that turns source text into generated code — the grammar,
-    the checker, the IR and this generator with its templates — part of every cache key.
+    the checker, the IR, the interpreter it mirrors (whose wording of errors it embeds)
+    and this generator with its templates — part of every cache key.
     With the policy's source hash it determines the generated module."""
     package = Path(__file__).resolve().parent.parent
     from ..resources import grammar_path
     files = [grammar_path(), package / "ir.py"] + sorted((package / "syntax").glob("*.py")) \
-        + sorted((package / "check").glob("*.py")) + [Path(__file__).resolve()] + sorted(_TEMPLATES.glob("*.j2"))
+        + sorted((package / "check").glob("*.py")) + [package / "eval" / "interpret.py", Path(__file__).resolve()] + sorted(_TEMPLATES.glob("*.j2"))
     h = hashlib.sha256(GENERATOR_VERSION.encode())
     for path in files:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -240,6 +242,8 @@ class DefPlan:
     lines: Code = Code("None")
     rules: list[Rule] = field(default_factory=list)
     state: Code = Code("None")
+    where: Code = Code("None")      # the definition's site and name, for a decimal trap in it
+    what: Code = Code("None")
 
 
 @dataclass
@@ -248,6 +252,8 @@ class FlagPlan:
     label: Text
     span: int
     line: int
+    where: Code = Code("None")
+    what: Code = Code("None")
 
 
 @dataclass
@@ -260,6 +266,8 @@ class FnPlan:
     value: Val | None = None  # group_arg: the aggregate's argument
     span: int = -1
     line: int = 0
+    where: Code = Code("None")
+    what: Code = Code("None")
 
 
 @dataclass
@@ -342,6 +350,12 @@ class _Lowering:
 
     def where(self, e) -> Code:
         return self.const(f"{e.span.file}:{e.span.line}:{e.span.col}")
+
+    def owner(self, x, plan):
+        """Give a definition, flag or group value's plan the site and name a decimal trap
+        inside it is reported with (as the interpreter reports it: runtime.arithmetic_error)."""
+        plan.where, plan.what = self.where(x), self.const(owner_text(x))
+        return plan
 
     # -- expressions
     def depth(self, e) -> int:
@@ -499,7 +513,7 @@ class _Lowering:
         else:
             plan.value = self.val(d.expr, s)
         s.locals[d.name] = var
-        return plan
+        return self.owner(d, plan)
 
     def _indicator(self, d: Definition, s: _Scope, plan: DefPlan) -> None:
         body = d.indicator
@@ -553,7 +567,7 @@ class _Lowering:
             vetoed = vetoed or r.kind == "veto"
 
     def flag(self, f, s: _Scope) -> FlagPlan:
-        return FlagPlan(self.val(f.cond, s), Text(f.label), self.span(f.span), _int(f.span.line))
+        return self.owner(f, FlagPlan(self.val(f.cond, s), Text(f.label), self.span(f.span), _int(f.span.line)))
 
     # -- methods
     def function(self, kind: str, defs, flags) -> FnPlan:
@@ -566,7 +580,7 @@ class _Lowering:
     def group_fn(self, node: GroupAgg) -> FnPlan:
         s = _Scope(self, "group")
         value = self.val(node.arg, s)
-        return FnPlan(s.preloads, [], [], s.uses_ctx, value, self.span(node.span), _int(node.span.line))
+        return self.owner(node, FnPlan(s.preloads, [], [], s.uses_ctx, value, self.span(node.span), _int(node.span.line)))
 
 
 def _tuple(a: list[Code]) -> Code:

@@ -15,7 +15,8 @@ from decimal import Decimal, Inexact, localcontext
 import polars as pl
 
 from ..ir import Const, Definition, Fn, GroupAgg, If, Prim, Rank, Ref, children
-from .scaled import Num, Unsupported, cast, checked, const, div_round, lit, rescale, round_bounds
+from .scaled import (Num, Unsupported, cast, checked, const, div_round, exact_normal, fits_column, lit, rescale,
+                     round_bounds)
 
 TIER_DTYPE = pl.Int32
 
@@ -52,6 +53,8 @@ class Scope:
 # ---- numbers ----------------------------------------------------------------------------
 def num_const(d: Decimal) -> Col:
     u, num = const(d)
+    if not fits_column(num):
+        raise Unsupported(f"the constant {d}, too wide for a column")
     return Col(lit(u, num), "num", num, const=True)
 
 
@@ -81,13 +84,15 @@ def _arith(op: str, a: Col, b: Col, span) -> Col:
     return Col(ea + eb if op == "+" else ea - eb, "num", out)
 
 
-def _neg(a: Col) -> Col:
+def _neg(a: Col, span) -> Col:
+    # exact only within 28 digits: beyond, the reference's `-x` rounds (an input may have 40)
+    checked(a.num, "`-`", span)
     out = Num(a.num.scale, -a.num.hi, -a.num.lo)
     return Col(lit(0, out) - a.expr, "num", out)  # polars has no unary minus for Int128
 
 
-def _abs(a: Col) -> Col:
-    n = a.num
+def _abs(a: Col, span) -> Col:
+    n = checked(a.num, "`abs`", span)  # as `-`: the reference rounds a value beyond 28 digits
     lo, hi = (n.lo, n.hi) if n.lo >= 0 else (-n.hi, -n.lo) if n.hi <= 0 else (0, max(-n.lo, n.hi))
     return Col(a.expr.abs(), "num", Num(n.scale, lo, hi))
 
@@ -125,7 +130,7 @@ def _round(x: Col, places: int, mode: str, span) -> Col:
     n = x.num
     if places >= n.scale:
         expr, out = rescale(x.expr, n, places, "`round`", span)
-        return Col(expr, "num", out)
+        return Col(expr, "num", checked(out, "`round`", span))  # the reference's limit too
     digits = n.scale - places
     lo, hi = round_bounds(n, digits)
     expr = div_round(x.expr, n, digits, mode)
@@ -140,7 +145,7 @@ def reciprocal(d: Decimal) -> Decimal | None:
     """1/d when it is a finite decimal (d = ±2^a·5^b·10^k), else None."""
     if not d:
         return None
-    m = int("".join(map(str, d.normalize().as_tuple().digits)))
+    m = int("".join(map(str, exact_normal(d).as_tuple().digits)))
     for p in (2, 5):
         while m % p == 0:
             m //= p
@@ -260,9 +265,9 @@ def _prim(e: Prim, scope: Scope) -> Col:
     if f is Fn.MUL:
         return _arith("*", a[0], a[1], e.span)
     if f is Fn.NEG:
-        return _neg(a[0])
+        return _neg(a[0], e.span)
     if f is Fn.ABS:
-        return _abs(a[0])
+        return _abs(a[0], e.span)
     if f in (Fn.MIN, Fn.MAX):
         return _extreme(f, a, e.span)
     if f is Fn.CLAMP:

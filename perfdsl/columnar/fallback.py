@@ -51,12 +51,9 @@ def evaluate_definition(run, d: Definition, exprs: list, with_ctx: bool, errors:
     for i, env in enumerate(envs):
         ctx = RowContext(run, i) if with_ctx else None
         try:
-            if d.indicator is not None:
-                v = interp._indicator(d, env, None, ctx)
-            elif d.tiers is not None:
-                v = interp._tiers(d, env, None)
-            else:
-                v = interp.eval(d.expr, env, ctx)
+            v, state = interp.compute(d, env, None, ctx)
+            if state is not None:
+                v = (v, state)
         except EvalError as err:
             if errors is None or run.dead(i):
                 if errors is None:
@@ -68,14 +65,14 @@ def evaluate_definition(run, d: Definition, exprs: list, with_ctx: bool, errors:
     return out
 
 
-def evaluate_condition(run, cond, with_ctx: bool, errors: dict | None) -> list[bool]:
-    """A flag condition for every row."""
+def evaluate_condition(run, flag, with_ctx: bool, errors: dict | None) -> list[bool]:
+    """A flag's condition for every row."""
     interp: Interpreter = run.interpreter
-    envs = environments(run, names_read([cond]))
+    envs = environments(run, names_read([flag.cond]))
     out = []
     for i, env in enumerate(envs):
         try:
-            out.append(bool(interp.eval(cond, env, RowContext(run, i) if with_ctx else None)))
+            out.append(interp.condition(flag, env, RowContext(run, i) if with_ctx else None))
         except EvalError as err:
             if errors is None:
                 raise
@@ -95,13 +92,23 @@ def _placeholder(run, d: Definition):
     return {"num": Decimal(0), "bool": False, "text": "", "list": ()}.get(kind)
 
 
-def group_aggregate(run, node: GroupAgg) -> list[Decimal]:
-    """A group aggregate per row, as perfdsl.cohort computes it."""
+def group_aggregate(run, node: GroupAgg, errors: dict) -> list[Decimal]:
+    """A group aggregate per row, as perfdsl.cohort computes it. A member whose value
+    fails is that row's error in `errors` (as perfdsl.cohort reports it); then every
+    row gets a placeholder 0, since the run ends with those errors."""
     interp: Interpreter = run.interpreter
-    args = [interp.eval(node.arg, env, None) for env in environments(run, names_read([node.arg]))]
+    args, failed = [], False
+    for i, env in enumerate(environments(run, names_read([node.arg]))):
+        try:
+            args.append(interp.group_value(node, env))
+        except EvalError as err:
+            errors.setdefault(i, err)
+            failed = True
+    if failed:
+        return [Decimal(0)] * run.n
     keys = run.python_values(node.group) if node.group is not None else [None] * run.n
     groups: dict = {}
     for k, v in zip(keys, args):
         groups.setdefault(k, []).append(v)
-    totals = {k: cohort_stage.aggregate_values(node.fn, vs) for k, vs in groups.items()}
+    totals = {k: cohort_stage.aggregate_of(node, vs) for k, vs in groups.items()}
     return [totals[k] for k in keys]

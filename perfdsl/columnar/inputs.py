@@ -20,7 +20,7 @@ from ..io import DataError, DataProblem
 from ..ir import InputDef, Policy
 from ..validate import Validator
 from .compile import TIER_DTYPE, Col
-from .scaled import INT64_MAX, Num, places, unscaled
+from .scaled import DEC_PRECISION, INT64_MAX, Num, fits_column, places, unscaled
 
 ROW = "__row"  # the input position of a row, 0-based
 
@@ -29,7 +29,29 @@ ROW = "__row"  # the input position of a row, 0-based
 class Inputs:
     frame: pl.DataFrame                      # ROW and one internal column per input
     cols: dict[str, Col]                     # input name → its column
-    python: dict[str, list] = field(default_factory=dict)  # list inputs, per row (tuples)
+    python: dict[str, list] = field(default_factory=dict)  # per row: list inputs (tuples), wide numbers
+
+
+_MAX_PLACES = 80  # beyond this a column's integers would be needlessly huge: hold it per row
+
+
+def number_column(name: str, values: list[Decimal]) -> tuple[pl.Series, Col, list | None]:
+    """A number column of exact values: scaled integers (Int64 or Int128) when they fit,
+    as every backend must accept what the python backend accepts.
+
+    Values too wide for Int128 at one common scale (1E-40 beside 85, an integer of 40
+    digits, a computed total of mixed magnitudes) are held per row in Python (kind
+    "python", the third item): the frame then holds their order as dense Int64 codes,
+    equal for equal values, so ranks, ties and groups still work as columns, while
+    anything computed from them runs per row (fallback.py)."""
+    scale = max((places(v) for v in values), default=0)
+    if scale <= _MAX_PLACES and all(not v or v.adjusted() <= _MAX_PLACES for v in values):
+        ints = [unscaled(v, scale) for v in values]
+        num = Num(scale, min(ints, default=0), max(ints, default=0))
+        if fits_column(num):
+            return pl.Series(name, ints, dtype=num.dtype), Col(pl.col(name), "num", num), None
+    order = {v: k for k, v in enumerate(sorted(set(values)))}
+    return pl.Series(name, [order[v] for v in values], dtype=pl.Int64), Col(pl.col(name), "python"), list(values)
 
 
 def internal_name(i: int) -> str:
@@ -162,11 +184,9 @@ def from_records(ir: Policy, records: list[dict]) -> Inputs:
         name, kind = internal_name(i), inp.type.kind
         values = [r[inp.name] for r in records]
         if kind == "num":
-            scale = max((places(v) for v in values), default=0)
-            ints = [unscaled(v, scale) for v in values]
-            num = Num(scale, min(ints, default=0), max(ints, default=0))
-            columns[name] = pl.Series(name, ints, dtype=pl.Int128 if num.wide else pl.Int64)
-            cols[inp.name] = Col(pl.col(name), "num", num)
+            columns[name], cols[inp.name], wide = number_column(name, values)
+            if wide is not None:
+                python[inp.name] = wide
         elif kind == "tier":
             index = {t: k for k, t in enumerate(names[inp.type.tierset])}
             columns[name] = pl.Series(name, [index[v] for v in values], dtype=TIER_DTYPE)
@@ -182,17 +202,20 @@ def from_records(ir: Policy, records: list[dict]) -> Inputs:
 
 def frame_from_records(ir: Policy, records: list[dict]) -> pl.DataFrame:
     """A polars DataFrame of typed records in the natural dtypes (Decimal for decimals,
-    Int64 for whole-number inputs); list inputs become Object columns of tuples."""
+    Int64 for whole-number inputs); list inputs, and numbers wider than a polars Decimal,
+    become Object columns."""
     columns = []
     for inp in ir.inputs:
         values = [r[inp.name] for r in records]
         kind = inp.type.kind
         if kind == "num":
-            scale = max((places(v) for v in values), default=0)
-            if inp.is_int and scale == 0 and all(abs(int(v)) <= INT64_MAX for v in values):
+            _, col, wide = number_column(inp.name, values)
+            if col.kind == "num" and inp.is_int and col.num.scale == 0 and not col.num.wide:
                 columns.append(pl.Series(inp.name, [int(v) for v in values], dtype=pl.Int64))
-            else:
-                columns.append(pl.Series(inp.name, values, dtype=pl.Decimal(38, scale)))
+            elif col.kind == "num" and col.num.scale <= DEC_PRECISION:
+                columns.append(pl.Series(inp.name, values, dtype=pl.Decimal(DEC_PRECISION, col.num.scale)))
+            else:  # wider than a polars Decimal: as objects, read back through the records path
+                columns.append(pl.Series(inp.name, values, dtype=pl.Object))
         elif kind == "bool":
             columns.append(pl.Series(inp.name, values, dtype=pl.Boolean))
         elif kind == "list":

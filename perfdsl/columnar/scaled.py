@@ -74,11 +74,31 @@ def unscaled(d: Decimal, scale: int) -> int:
 
 
 def places(d: Decimal) -> int:
-    """Decimals needed to write d exactly (0 for whole numbers, trailing zeros ignored)."""
-    if d == 0:
+    """Decimals needed to write d exactly (0 for whole numbers, trailing zeros ignored).
+
+    Read from the digits, not through `normalize()`, which rounds to the context's 28
+    digits: an input may have up to 40."""
+    sign, digits, exp = d.as_tuple()
+    if not any(digits):
         return 0
-    exp = d.normalize().as_tuple().exponent
-    return max(0, -exp)
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exp + zeros))
+
+
+def exact_normal(d: Decimal) -> Decimal:
+    """d without trailing zeros (96.00 → 96), never rounded; zero is 0."""
+    if not d:
+        return Decimal(0)
+    sign, digits, exp = d.as_tuple()
+    text = "".join(map(str, digits))
+    kept = text.rstrip("0")
+    return Decimal((sign, tuple(map(int, kept)), exp + len(text) - len(kept)))
+
+
+def fits_column(num: "Num") -> bool:
+    """Whether unscaled integers within `num`'s bounds fit an Int128 column (and a polars
+    Decimal(38) on output)."""
+    return num.magnitude < 10 ** DEC_PRECISION
 
 
 def to_decimal(n: int, scale: int) -> Decimal:

@@ -24,8 +24,8 @@ from ..result import Result, TierState
 from ..runtime import CONTEXT, localcontext
 from . import fallback, placement
 from .compile import TIER_DTYPE, Col, Scope, definition_steps, flag_col, lower
-from .inputs import ROW, Inputs, internal_name, prepare, tier_names
-from .scaled import Num, Unsupported, cast, checked, fits_output, places, to_decimal, to_output, unscaled
+from .inputs import ROW, Inputs, internal_name, number_column, prepare, tier_names
+from .scaled import Num, Unsupported, cast, checked, fits_output, to_decimal, to_output
 
 
 class ColumnarFallback(UserWarning):
@@ -97,6 +97,8 @@ class _Scope(Scope):
         col = self.run.cols[name]
         if col.kind == "list":
             raise Unsupported(f"the list `{name}`")
+        if col.kind == "python":
+            raise Unsupported(f"`{name}`, whose values are too wide for a column")
         return col
 
     def tier_names(self, tierset: str) -> tuple[str, ...]:
@@ -158,6 +160,7 @@ class _Run:
         self._aggs: dict[GroupAgg, list] = {}
         self._defs = {d.name: k for k, d in enumerate(ir.definitions)}
         self.flag_cols: list[str] = []
+        self.late_errors: dict[int, Exception] = {}  # row → its first error of `post` or `cohort`
 
     # ---- stages ---------------------------------------------------------------------------
     def individual(self) -> None:
@@ -172,7 +175,7 @@ class _Run:
                     flag_col(f.cond, scope)
                 except Unsupported:
                     self.flush()
-                    fallback.evaluate_condition(self, f.cond, False, errors)
+                    fallback.evaluate_condition(self, f, False, errors)
         self.flush()
         if errors:
             raise DataError([DataProblem(self.numbers[i], None, str(err)) for i, err in sorted(errors.items())])
@@ -181,25 +184,29 @@ class _Run:
         scope = _Scope(self, cohort=False)
         for d in self.ir.definitions:
             if d.stage == "post" and d.tiers is None:
-                self.define(d, scope, None)
+                self.define(d, scope, self.late_errors)
         self.flush()
 
     def cohort(self) -> None:
         scope = _Scope(self, cohort=True)
         for d in self.ir.definitions:
             if d.stage == "cohort":
-                self.define(d, scope, None)
+                self.define(d, scope, self.late_errors)
         for j, f in enumerate(self.ir.flags):
             name = f"f{j}"
             try:
-                self.pending.append({name: flag_col(f.cond, scope).expr})
+                col = flag_col(f.cond, scope)  # may flush `pending` (ranks) before it is appended to
+                self.pending.append({name: col.expr})
             except Unsupported as u:
                 self.flush()
                 self.note(f"flag {f.label!r} ({u})")
-                values = fallback.evaluate_condition(self, f.cond, True, None)
+                values = fallback.evaluate_condition(self, f, True, self.late_errors)
                 self.frame = self.frame.with_columns(pl.Series(name, values, dtype=pl.Boolean))
             self.flag_cols.append(name)
         self.flush()
+        if self.late_errors:
+            raise cohort_stage.CohortError([DataProblem(self.numbers[i], None, str(err))
+                                            for i, err in sorted(self.late_errors.items())])
 
     def define(self, d: Definition, scope: _Scope, errors: dict | None) -> None:
         out = f"v{self._defs[d.name]}"
@@ -231,7 +238,7 @@ class _Run:
             for step in self.pending:
                 lf = lf.with_columns(**step)
             self.frame = lf.collect()
-            self.pending = []
+            self.pending.clear()  # the same list: a caller may hold `self.pending.append`
 
     # ---- columns from Python values ----------------------------------------------------------
     def store(self, d: Definition, out: str, values: list) -> None:
@@ -252,15 +259,13 @@ class _Run:
     def _column(self, out: str, typ, values: list) -> Col:
         kind = typ.kind
         if kind == "num":
-            scale = max((places(v) for v in values), default=0)
-            ints = [unscaled(v, scale) for v in values]
-            num = Num(scale, min(ints, default=0), max(ints, default=0))
-            if num.magnitude >= 10 ** 38:
-                self.python[out] = values
-                return Col(pl.lit(None), "list")
-            self.frame = self.frame.with_columns(pl.Series(out, ints, dtype=num.dtype))
-            self.python.pop(out, None)
-            return Col(pl.col(out), "num", num)
+            series, col, wide = number_column(out, values)
+            self.frame = self.frame.with_columns(series)
+            if wide is None:
+                self.python.pop(out, None)
+            else:
+                self.python[out] = wide
+            return col
         if kind == "tier":
             index = {t: k for k, t in enumerate(self.tier_names(typ.tierset))}
             self.frame = self.frame.with_columns(pl.Series(out, [index[v] for v in values], dtype=TIER_DTYPE))
@@ -280,7 +285,7 @@ class _Run:
         """The Python value of `name` (an input or a definition) on every row."""
         col = self.cols[name]
         internal = self.colname.get(name, name)
-        if col.kind == "list":
+        if col.kind in ("list", "python"):
             return self.python[name] if name in self.python else self.python[internal]
         s = self.frame.get_column(internal)
         if col.kind == "num":
@@ -293,7 +298,7 @@ class _Run:
 
     def python_value(self, name: str, row: int):
         col = self.cols[name]
-        if col.kind == "list":
+        if col.kind in ("list", "python"):
             return self.python_values(name)[row]
         v = self.frame.get_column(self.colname[name])[row]
         if col.kind == "num":
@@ -339,8 +344,11 @@ class _Run:
 
     # ---- the cohort stage's columns -------------------------------------------------------------
     def rank_key(self, name: str) -> Col:
-        """A rank key's column: a tier set ranks by index, anything else by its value."""
+        """A rank key's column: a tier set ranks by index, anything else by its value (numbers
+        held per row by their order codes, which sort and tie as the values do)."""
         col = self.cols[name]
+        if col.kind == "python":
+            return Col(col.expr, "code")
         if col.kind == "tier" and name not in self._tiers:  # a value holding a tier name
             names = self.tier_names(col.tierset)
             return Col(col.expr.replace_strict(list(range(len(names))), list(names), return_dtype=pl.String), "text")
@@ -375,7 +383,7 @@ class _Run:
 
     def _aggregate(self, node: GroupAgg) -> list:
         if node not in self._aggs:
-            self._aggs[node] = fallback.group_aggregate(self, node)
+            self._aggs[node] = fallback.group_aggregate(self, node, self.late_errors)
         return self._aggs[node]
 
     # ---- the output -----------------------------------------------------------------------------
@@ -396,7 +404,7 @@ class _Run:
             elif col.kind == "tier":
                 tiers = pl.Series(self.tier_names(col.tierset), dtype=pl.String)
                 exprs.append(pl.lit(tiers).gather(c).alias(name))
-            elif col.kind == "list":
+            elif col.kind in ("list", "python"):
                 python[name] = pl.Series(name, self.python_values(name), dtype=pl.Object)
             else:
                 exprs.append(c.alias(name))

@@ -19,6 +19,15 @@ def _where(e) -> str:
     return f"{e.span.file}:{e.span.line}:{e.span.col}"
 
 
+def owner_text(owner) -> str:
+    """How an arithmetic error names what it was computing: a definition, flag or group value."""
+    if isinstance(owner, Definition):
+        return f"`{owner.name}`"
+    if isinstance(owner, GroupAgg):
+        return f"`{owner.fn}(…)" + (f" per {owner.group}`" if owner.group else "`")
+    return f'flag "{owner.label}"'
+
+
 class Interpreter:
     """Evaluates one policy; `individual` for one subject, `finish` after the cohort."""
 
@@ -34,7 +43,7 @@ class Interpreter:
             if d.stage == "cohort":
                 continue
             self._define(d, env, result, None)
-        result.flags = [f.label for f in self.policy.flags if f.stage != "cohort" and self.eval(f.cond, env, None)]
+        result.flags = [f.label for f in self.policy.flags if f.stage != "cohort" and self.condition(f, env, None)]
         return result
 
     def post(self, result: Result) -> None:
@@ -52,24 +61,48 @@ class Interpreter:
         for d in self.policy.definitions:
             if d.stage == "cohort":
                 self._define(d, env, result, ctx)
-        result.flags = [f.label for f in self.policy.flags if self.eval(f.cond, env, ctx)]
+        result.flags = [f.label for f in self.policy.flags if self.condition(f, env, ctx)]
 
     def group_arg(self, node: GroupAgg, result: Result):
         """The value a group aggregate collects from this subject."""
         env = dict(result.record)
         env.update(result.values)
-        return self.eval(node.arg, env, None)
+        return self.group_value(node, env)
+
+    def group_value(self, node: GroupAgg, env: dict):
+        """`node`'s argument for one subject; a decimal trap is a data error naming it."""
+        try:
+            return self.eval(node.arg, env, None)
+        except rt.DecimalException as exc:
+            raise rt.arithmetic_error(exc, _where(node), owner_text(node)) from None
 
     def _define(self, d: Definition, env: dict, result: Result, ctx) -> None:
-        if d.indicator is not None:
-            value = self._indicator(d, env, result.trace, ctx)
-        elif d.tiers is not None:
-            value, state = self._tiers(d, env, result.trace)
+        value, state = self.compute(d, env, result.trace, ctx)
+        if state is not None:
             result.tiers[d.name] = state
-        else:
-            value = self.eval(d.expr, env, ctx)
         env[d.name] = value
         result.values[d.name] = value
+
+    def compute(self, d: Definition, env: dict, trace: Trace | None, ctx):
+        """(value, TierState or None) of one definition.
+
+        A decimal trap inside it (an overflow, say) is this subject's data error naming
+        the definition, as every backend reports it (runtime.arithmetic_error)."""
+        try:
+            if d.indicator is not None:
+                return self._indicator(d, env, trace, ctx), None
+            if d.tiers is not None:
+                return self._tiers(d, env, trace)
+            return self.eval(d.expr, env, ctx), None
+        except rt.DecimalException as exc:
+            raise rt.arithmetic_error(exc, _where(d), owner_text(d)) from None
+
+    def condition(self, f, env: dict, ctx) -> bool:
+        """Whether flag `f` holds; a decimal trap is a data error naming the flag."""
+        try:
+            return bool(self.eval(f.cond, env, ctx))
+        except rt.DecimalException as exc:
+            raise rt.arithmetic_error(exc, _where(f), owner_text(f)) from None
 
     # ---- indicators ----------------------------------------------------------------
     def _indicator(self, d: Definition, env: dict, trace: Trace | None, ctx) -> Decimal:

@@ -7,7 +7,7 @@ LANGUAGE.md §1); rounding a policy asks for is explicit and half up by default.
 from __future__ import annotations
 
 from decimal import (ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal,
-                     DivisionByZero, InvalidOperation, Overflow, localcontext)
+                     DecimalException, DivisionByZero, InvalidOperation, Overflow, localcontext)
 
 from .trace import AdjustStep, BoundHit, IndicatorTrace, TierChange, TierTrace, Trace
 
@@ -16,7 +16,8 @@ CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN, Emax=999999, Emin=-999999,
 ZERO, ONE = Decimal(0), Decimal(1)
 _MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "floor": ROUND_FLOOR, "ceil": ROUND_CEILING}
 
-__all__ = ["CONTEXT", "EvalError", "localcontext", "quantize", "ratio", "mean", "trimmed_mean", "streak",
+__all__ = ["CONTEXT", "EvalError", "DecimalException", "arithmetic_error", "TooManyDigits",
+           "localcontext", "quantize", "ratio", "mean", "trimmed_mean", "streak",
            "count", "list_min", "list_max", "clamp", "divide", "total", "Trace", "IndicatorTrace", "AdjustStep",
            "BoundHit", "TierTrace", "TierChange", "ZERO", "ONE", "round_count"]
 
@@ -38,6 +39,29 @@ class EvalError(ArithmeticError):
         super().__init__(f"{where}: {message}")
 
 
+def arithmetic_error(exc: DecimalException, where: str, what: str) -> EvalError:
+    """A decimal trap (overflow, an invalid operation) while computing `what` at `where`:
+    a data error of this subject, not a crash. Every evaluator catches the trap around
+    one definition, flag or group value and reports it through here, so all say the same."""
+    if isinstance(exc, TooManyDigits):
+        reason = str(exc)
+    elif isinstance(exc, Overflow):
+        reason = "a result exceeds the largest decimal number (overflow)"
+    elif isinstance(exc, DivisionByZero):
+        reason = "division by zero"
+    else:
+        reason = "an arithmetic operation has no decimal result"
+    return EvalError(f"{what}: {reason}", where)
+
+
+def _shown(x: Decimal) -> str:
+    """x for a message: every digit when it is of a readable size."""
+    if x.is_finite() and -40 <= x.adjusted() <= 40:
+        from ..numbers import decimal_text
+        return decimal_text(x)
+    return f"{x:E}"
+
+
 def total(xs) -> Decimal:
     """Σ xs, added left to right as written (weighted(...), sum(a, b, ...))."""
     out = xs[0]
@@ -46,9 +70,23 @@ def total(xs) -> Decimal:
     return out
 
 
+class TooManyDigits(InvalidOperation):
+    """A rounded result that needs more significant digits than CONTEXT keeps."""
+
+
 def quantize(x: Decimal, places: int, mode: str) -> Decimal:
-    """round/floor/ceil to `places` decimals: 2.5 → 3 and −0.125 → −0.13 for half_up."""
-    return x.quantize(ONE.scaleb(-places), rounding=_MODES[mode], context=CONTEXT)
+    """round/floor/ceil to `places` decimals: 2.5 → 3 and −0.125 → −0.13 for half_up.
+
+    A result that needs more than the 28 significant digits of CONTEXT cannot be kept
+    (round(50 / 3, 27) would need 29): TooManyDigits, which the definition it is in
+    reports as its subject's data error (arithmetic_error)."""
+    try:
+        return x.quantize(ONE.scaleb(-places), rounding=_MODES[mode], context=CONTEXT)
+    except InvalidOperation:
+        need = x.adjusted() + 1 + places if x.is_finite() else 0
+        size = f"{need} significant digits" if need > CONTEXT.prec else "too many digits"
+        raise TooManyDigits(f"rounding {_shown(x)} to {places} decimal(s) needs {size}; "
+                            f"a number holds at most {CONTEXT.prec}") from None
 
 
 def round_count(x: Decimal, mode: str) -> int:
