@@ -103,17 +103,49 @@ def _progress(iterable, total):
     return tqdm(iterable, total=total, unit=" subjects", file=sys.stderr, leave=False)
 
 
-def _read_and_evaluate(policy, data: str, trace: bool):
-    rows = io.read_rows(data)
+def _read_subjects(policy, data: str, sheet: str | None = None) -> list:
+    """The rows of a data file, or DataError listing every bad row.
+
+    A reader stops at problems in single rows (a wrong number of cells, a line that is
+    no JSON object); the rows it could read are still validated here, so their field
+    errors are listed in the same run. A file without subjects is an error: an empty
+    table must not replace the previous results."""
+    from .validate import Validator
+    try:
+        rows = io.read_rows(data, key=policy.ir.key, sheet=sheet)
+    except io.DataError as err:
+        if not err.rows:
+            raise
+        _, problems, _ = Validator(policy.ir).many([(r.number, r.values) for r in err.rows])
+        problems = sorted(err.problems + problems, key=lambda p: -1 if p.row is None else p.row)
+        raise io.DataError(problems) from None
+    if not rows:
+        raise io.DataError([io.DataProblem(None, None, "no subjects: the file has no data rows")])
+    return rows
+
+
+def _read_and_evaluate(policy, data: str, trace: bool, sheet: str | None = None):
+    rows = _read_subjects(policy, data, sheet)
     records = [r.values for r in rows]
     numbers = [r.number for r in rows]
     return rows, policy.evaluate_cohort(records, trace=trace, row_numbers=numbers, progress=_progress)
 
 
+SHOWN = 200  # problems or warnings printed; the rest are counted
+
+
+def _print_capped(lines: list, prefix: str, noun: str) -> None:
+    """Print the first SHOWN lines to stderr with control characters from data escaped;
+    then one line counting the rest, so bad data never floods the terminal."""
+    for line in lines[:SHOWN]:
+        _out(prefix + io.terminal_text(str(line)), err=True)
+    if len(lines) > SHOWN:
+        _out(f"… and {len(lines) - SHOWN} more {noun}", err=True)
+
+
 def _report_data_error(err) -> int:
     problems = getattr(err, "problems", None) or [str(err)]
-    for p in problems:
-        _out(str(p), err=True)
+    _print_capped(problems, "", "problem(s)")
     _out(f"{len(problems)} problem(s); nothing was written", err=True)
     return FAIL
 
@@ -128,9 +160,9 @@ def cmd_run(args) -> int:
     try:
         columns = output_columns(policy, args.explain)
         if args.backend == "columnar":
-            rows = _evaluate_table(policy, args.input)
+            rows = _evaluate_table(policy, args.input, args.sheet)
         else:
-            _, results = _read_and_evaluate(policy, args.input, trace=args.explain)
+            _, results = _read_and_evaluate(policy, args.input, trace=args.explain, sheet=args.sheet)
             rows = [r.as_row() | ({"explanation": r.explain()} if args.explain else {}) for r in results]
         io.write_rows(args.output, columns, rows)
     except io.DataError as err:
@@ -138,25 +170,24 @@ def cmd_run(args) -> int:
     except OSError as err:
         _out(f"{args.output}: cannot write: {err.strerror}", err=True)
         return FAIL
-    for warning in policy.last_warnings:
-        _out(f"warning: {warning}", err=True)
+    _print_capped(policy.last_warnings, "warning: ", "warning(s)")
     _out(f"{len(rows)} subject(s) → {args.output}")
     return OK
 
 
-def _evaluate_table(policy, data: str) -> list[dict]:
+def _evaluate_table(policy, data: str, sheet: str | None = None) -> list[dict]:
     """A data file through the columnar backend, validated row by row as evaluate_cohort does."""
     import warnings
 
     from .columnar import ColumnarFallback, frame_from_raw
-    rows = io.read_rows(data)
+    rows = _read_subjects(policy, data, sheet)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ColumnarFallback)
         frame = policy.evaluate_table(frame_from_raw(policy.ir, [r.values for r in rows]),
                                       row_numbers=[r.number for r in rows])
     for w in caught:
         if issubclass(w.category, ColumnarFallback):
-            _out(f"note: {w.message}", err=True)
+            _out(f"note: {io.terminal_text(str(w.message))}", err=True)
     return [{k: list(v) if isinstance(v, tuple) else v for k, v in row.items()} for row in frame.to_dicts()]
 
 
@@ -175,15 +206,15 @@ def cmd_explain(args) -> int:
     if policy is None:
         return FAIL
     try:
-        _, results = _read_and_evaluate(policy, args.input, trace=True)
+        _, results = _read_and_evaluate(policy, args.input, trace=True, sheet=args.sheet)
     except io.DataError as err:
         return _report_data_error(err)
     key = policy.ir.key
     chosen = [r for r in results if key is None or str(r.record.get(key)) == args.id]
     if not chosen:
-        _out(f"no subject with {key} = {args.id}", err=True)
+        _out(io.terminal_text(f"no subject with {key} = {args.id}"), err=True)
         return FAIL
-    _out(chosen[0].explain())
+    _out(io.terminal_text(chosen[0].explain(), lines=True))
     return OK
 
 
@@ -248,6 +279,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--input", required=True)
     r.add_argument("--output", required=True)
     r.add_argument("--explain", action="store_true", help="add an `explanation` column")
+    r.add_argument("--sheet", help="the sheet of an .xlsx input to read (default: the first visible "
+                                  "sheet with a column for the key)")
     r.add_argument("--backend", choices=["python", "reference", "columnar"], default="python",
                    help="columnar: the whole file as polars columns (no --explain)")
     r.set_defaults(func=cmd_run)
@@ -255,6 +288,7 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("file")
     e.add_argument("--input", required=True)
     e.add_argument("--id", required=True)
+    e.add_argument("--sheet", help="the sheet of an .xlsx input to read")
     e.set_defaults(func=cmd_explain)
     v = sub.add_parser("verify", help="prove or search for counterexamples to properties")
     v.add_argument("files", nargs="+")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from .io import terminal_text
 from .numbers import decimal_text
 
 _ZH = {
@@ -33,6 +34,11 @@ def words_for(policy) -> dict:
 
 
 def fmt(v) -> str:
+    """A value as an explanation shows it; text from data with its control characters,
+    line breaks and bidi controls escaped (io.terminal_text), so a key cannot forge a
+    line of the explanation or send escape sequences to the terminal that prints it."""
+    if isinstance(v, str):
+        return terminal_text(v)
     if isinstance(v, Decimal):
         return decimal_text(v)
     if isinstance(v, bool):

@@ -24,6 +24,7 @@ import csv
 import io
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections import Counter
@@ -63,15 +64,42 @@ class DataProblem:
         where = [f"row {self.row}"] if self.row is not None else []
         if self.field is not None:
             where.append(f"field {self.field}")
-        return (", ".join(where) + ": " if where else "") + self.message
+        return terminal_text((", ".join(where) + ": " if where else "") + self.message)
 
 
 class DataError(Exception):
-    """One exception for all bad data: carries every problem found."""
+    """One exception for all bad data: carries every problem found.
 
-    def __init__(self, problems: Iterable[DataProblem]):
+    ``rows``, when a reader sets it, holds the rows it could read despite the problems
+    (those were in single rows), so a caller can list those rows' field errors too."""
+
+    def __init__(self, problems: Iterable[DataProblem], rows: list[RawRow] | None = None):
         self.problems = list(problems)
+        self.rows = rows
         super().__init__("\n".join(map(str, self.problems)))
+
+
+# Control characters (ESC starts sequences that recolour, retitle or rewrite a terminal),
+# C1 controls, line separators, bidi controls (they reorder what is shown) and lone
+# surrogates (they cannot even be encoded for output).
+_UNSAFE = "\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069\ud800-\udfff"
+_UNSAFE_RE = re.compile("[\x00-\x1f" + _UNSAFE + "]")
+_UNSAFE_BUT_LF_RE = re.compile("[\x00-\x08\x0b-\x1f" + _UNSAFE + "]")
+
+
+_SHORT_ESCAPES = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match) -> str:
+    char = match.group()
+    code = ord(char)
+    return _SHORT_ESCAPES.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def terminal_text(text: str, *, lines: bool = False) -> str:
+    """Text from data made safe to print: each unsafe character (see _UNSAFE) shown as
+    an escape such as \\x1b or \\u202e. With ``lines``, line feeds and tabs stay."""
+    return (_UNSAFE_BUT_LF_RE if lines else _UNSAFE_RE).sub(_escaped, text)
 
 
 @dataclass(frozen=True)
@@ -101,13 +129,27 @@ def _suffix(path: Path) -> str:
 # --------------------------------------------------------------------------
 
 
-def read_rows(path: str | Path) -> list[RawRow]:
+HEADER_SEARCH = 20  # rows in which the header row (the one naming the key column) is looked for
+
+
+def read_rows(path: str | Path, *, key: str | None = None, sheet: str | None = None) -> list[RawRow]:
     """Read the records of a .csv, .xlsx, .json or .jsonl file.
 
-    Raises DataError listing every problem found in the file.
+    ``key`` names the key column (LANGUAGE.md §12.2): in a table the header is the first
+    row, among the first 20, that names it (title rows above it are skipped; without
+    one, row 1), and a workbook is read from its first visible sheet that has such a
+    row (a cover sheet is passed over). ``sheet`` picks a workbook's sheet by name.
+
+    Raises DataError listing every problem found in the file; when the problems are
+    confined to single rows, its ``rows`` holds the other rows.
     """
     path = Path(path)
-    return _READERS[_suffix(path)](path)
+    suffix = _suffix(path)
+    if suffix == ".xlsx":
+        return _read_xlsx(path, key, sheet)
+    if sheet is not None:
+        raise _file_problem(f"only an .xlsx workbook has sheets; {path.name} is a {suffix} file")
+    return _READERS[suffix](path, key)
 
 
 def _read_text(path: Path) -> str:
@@ -130,8 +172,8 @@ def _read_text(path: Path) -> str:
 # ---- CSV and XLSX: a header row, then one record per row ----------------
 
 
-def _read_csv(path: Path) -> list[RawRow]:
-    return _rows_from_table(_csv_records(_read_text(path)), fill="")
+def _read_csv(path: Path, key: str | None) -> list[RawRow]:
+    return _rows_from_table(_csv_records(_read_text(path)), fill="", key=key)
 
 
 def _csv_records(text: str) -> list[list[str]]:
@@ -142,21 +184,34 @@ def _csv_records(text: str) -> list[list[str]]:
         raise _file_problem(f"malformed CSV on line {reader.line_num}: {err}") from err
 
 
-def _read_xlsx(path: Path) -> list[RawRow]:
-    return _rows_from_table(_xlsx_records(path), fill=None)
+def _read_xlsx(path: Path, key: str | None, sheet: str | None) -> list[RawRow]:
+    return _rows_from_table(_xlsx_records(path, key, sheet), fill=None, key=key)
 
 
-def _xlsx_records(path: Path) -> list[list[object]]:
-    """The cell values of the first worksheet, row 1 first."""
+def _xlsx_records(path: Path, key: str | None, sheet: str | None) -> list[list[object]]:
+    """The cell values of the chosen worksheet (see read_rows), row 1 first.
+
+    The file is read once, into memory, and checked against the limits of
+    perfdsl.xlsxcheck before openpyxl parses that same copy.
+    """
+    from . import xlsxcheck
     try:
-        import openpyxl  # only when a workbook is read: it is slow to import
-        workbook = openpyxl.load_workbook(path, read_only=True, data_only=True)
-        try:
-            return _sheet_records(workbook)
-        finally:
-            workbook.close()
+        with open(path, "rb") as fh:
+            data = fh.read(xlsxcheck.MAX_FILE + 1)
     except OSError as err:
         raise _file_problem(f"cannot read the file: {err.strerror or err}") from err
+    try:
+        xlsxcheck.check_workbook(data)
+        import openpyxl  # only when a workbook is read: it is slow to import
+        workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        try:
+            return _sheet_records(workbook, key, sheet)
+        finally:
+            workbook.close()
+    except xlsxcheck.WorkbookTooLarge as err:
+        raise _file_problem(str(err)) from None
+    except DataError:
+        raise
     except Exception as err:
         # openpyxl reports a damaged or foreign file with whatever its zip and
         # XML layers raise (BadZipFile, KeyError, ValueError, ParseError...).
@@ -166,14 +221,25 @@ def _xlsx_records(path: Path) -> list[list[object]]:
         ) from err
 
 
-def _sheet_records(workbook) -> list[list[object]]:
-    if not workbook.worksheets:
-        return []
-    sheet = workbook.worksheets[0]
+def _sheet_records(workbook, key: str | None, name: str | None) -> list[list[object]]:
+    if name is not None:
+        titles = [ws.title for ws in workbook.worksheets]
+        if name not in titles:
+            raise _file_problem(f"no sheet named {name!r}; the workbook has {', '.join(map(repr, titles))}")
+        return _cells(workbook[name])
+    sheets = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"] or workbook.worksheets
+    if key is not None:
+        for sheet in sheets:
+            if _header_index(_cells(sheet, HEADER_SEARCH), key) is not None:
+                return _cells(sheet)
+    return _cells(sheets[0]) if sheets else []
+
+
+def _cells(sheet, rows: int | None = None) -> list[list[object]]:
     # Some writers store a wrong sheet size, which would make openpyxl stop
     # early; with the size forgotten it reads every stored row.
     sheet.reset_dimensions()
-    return [[_xlsx_value(cell) for cell in row] for row in sheet.iter_rows()]
+    return [[_xlsx_value(cell) for cell in row] for row in sheet.iter_rows(max_row=rows)]
 
 
 class _SheetError(str):
@@ -192,34 +258,46 @@ def _is_empty(value: object) -> bool:
     return value is None or value == ""
 
 
-def _rows_from_table(records: list[list[object]], fill: object) -> list[RawRow]:
-    """Records after the header row 1 as RawRows; entirely empty rows are skipped.
+def _header_index(records: list[list[object]], key: str | None) -> int | None:
+    """The index of the first of the first 20 records that names the key column."""
+    for index, cells in enumerate(records[:HEADER_SEARCH]):
+        if key is not None and any(_header_name(cell) == key for cell in cells):
+            return index
+    return None
+
+
+def _rows_from_table(records: list[list[object]], fill: object, key: str | None = None) -> list[RawRow]:
+    """Records after the header row as RawRows; entirely empty rows are skipped.
 
     Short rows are padded with ``fill``; cells beyond the header are an error
-    unless empty.
+    unless empty. A row with such a problem is left out of the DataError's rows.
     """
-    if not records or all(map(_is_empty, records[0])):
+    start = _header_index(records, key) or 0
+    if len(records) <= start or all(map(_is_empty, records[start])):
         raise _file_problem("no header: the first row is empty")
-    header, problems = _header(records[0])
+    header, problems = _header(records[start], start + 1)
+    header_ok = not problems
     rows = []
-    for number, cells in enumerate(records[1:], start=2):
+    for number, cells in enumerate(records[start + 1:], start=start + 2):
         if all(map(_is_empty, cells)):
             continue
-        problems += _row_problems(number, header, cells)
-        padded = list(cells) + [fill] * (len(header) - len(cells))
-        rows.append(RawRow(number, dict(zip(header, padded))))
+        row_problems = _row_problems(number, header, cells)
+        problems += row_problems
+        if not row_problems:
+            padded = list(cells) + [fill] * (len(header) - len(cells))
+            rows.append(RawRow(number, dict(zip(header, padded))))
     if problems:
-        raise DataError(problems)
+        raise DataError(problems, rows if header_ok else None)
     return rows
 
 
-def _header(cells: list[object]) -> tuple[list[str], list[DataProblem]]:
+def _header(cells: list[object], number: int = 1) -> tuple[list[str], list[DataProblem]]:
     """Column names (surrounding spaces removed, trailing blank cells dropped)."""
     names = [_header_name(cell) for cell in cells]
     while names and not names[-1]:
         names.pop()
     problems = [
-        DataProblem(1, None, f"column {position} has no name")
+        DataProblem(number, None, f"column {position} has no name")
         for position, name in enumerate(names, start=1)
         if not name
     ]
@@ -227,7 +305,7 @@ def _header(cells: list[object]) -> tuple[list[str], list[DataProblem]]:
         if name and count > 1:
             positions = [str(i) for i, n in enumerate(names, start=1) if n == name]
             problems.append(
-                DataProblem(1, name, f"column name used more than once (columns {', '.join(positions)})")
+                DataProblem(number, name, f"column name used more than once (columns {', '.join(positions)})")
             )
     return names, problems
 
@@ -299,7 +377,7 @@ def _json_error(err: ValueError, *, with_line: bool) -> str:
     return f"malformed JSON at {where}: {err.msg}"
 
 
-def _read_json(path: Path) -> list[RawRow]:
+def _read_json(path: Path, key: str | None = None) -> list[RawRow]:
     try:
         data = _parse_json(_read_text(path))
     except ValueError as err:
@@ -309,8 +387,8 @@ def _read_json(path: Path) -> list[RawRow]:
     return _rows_from_objects(enumerate(data, start=1))
 
 
-def _read_jsonl(path: Path) -> list[RawRow]:
-    parsed, problems = [], []
+def _read_jsonl(path: Path, key: str | None = None) -> list[RawRow]:
+    parsed, problems, rows = [], [], []
     for number, line in enumerate(_read_text(path).split("\n"), start=1):
         if not line.strip():
             continue
@@ -322,8 +400,9 @@ def _read_jsonl(path: Path) -> list[RawRow]:
         rows = _rows_from_objects(parsed)
     except DataError as err:
         problems += err.problems
+        rows = err.rows
     if problems:
-        raise DataError(sorted(problems, key=lambda p: p.row))
+        raise DataError(sorted(problems, key=lambda p: p.row), rows)
     return rows
 
 
@@ -333,13 +412,15 @@ def _rows_from_objects(numbered: Iterable[tuple[int, object]]) -> list[RawRow]:
         if not isinstance(value, dict):
             problems.append(DataProblem(number, None, f"expected a JSON object, found {_json_kind(value)}"))
             continue
-        problems += [
+        duplicates = [
             DataProblem(number, None, f"the key {key!r} occurs more than once")
             for key in _duplicate_keys(value)
         ]
-        rows.append(RawRow(number, value))
+        problems += duplicates
+        if not duplicates:
+            rows.append(RawRow(number, value))
     if problems:
-        raise DataError(problems)
+        raise DataError(problems, rows)
     return rows
 
 
@@ -360,9 +441,8 @@ def _json_kind(value: object) -> str:
     return kinds.get(type(value), "a number")
 
 
-_READERS: dict[str, Callable[[Path], list[RawRow]]] = {
+_READERS: dict[str, Callable[[Path, str | None], list[RawRow]]] = {
     ".csv": _read_csv,
-    ".xlsx": _read_xlsx,
     ".json": _read_json,
     ".jsonl": _read_jsonl,
 }

@@ -197,3 +197,282 @@ def test_json_numbers_booleans_and_huge_values(policy_file, tmp_path, capsys):
         f"row 3, field n: '{'9' * 25}'…(5000 characters)…'{'9' * 10}' has more than 40 digits",
         "3 problem(s); nothing was written",
     ]
+
+
+# ---------------------------------------------------------------- 6: no subjects
+
+GOOD_ROWS = [["a", "t", "50", "10", "true"], ["b", "t", "95", "0", "true"]]
+
+
+def write_xlsx(path, sheets, hidden=()):
+    """sheets: {title: rows}; titles in `hidden` are hidden sheets."""
+    workbook = openpyxl.Workbook()
+    workbook.remove(workbook.active)
+    for title, rows in sheets.items():
+        sheet = workbook.create_sheet(title)
+        for r in rows:
+            sheet.append(r)
+        if title in hidden:
+            sheet.sheet_state = "hidden"
+    workbook.save(path)
+
+
+@pytest.mark.parametrize("name, content", [
+    ("in.csv", HEADER), ("in.csv", "\ufeff" + HEADER + ",,,,\n\n"), ("in.json", "[]"), ("in.jsonl", "\n"),
+])
+@pytest.mark.parametrize("backend", ["python", "columnar"])
+def test_no_subjects_is_an_error_and_keeps_the_previous_output(policy_file, tmp_path, capsys, name, content, backend):
+    data = tmp_path / name
+    data.write_text(content, encoding="utf-8")
+    out = tmp_path / "out.csv"
+    out.write_text("previous results\n", encoding="utf-8")
+    assert run(policy_file, data, out, "--backend", backend) == 1
+    assert capsys.readouterr().err.splitlines() == ["no subjects: the file has no data rows",
+                                                    "1 problem(s); nothing was written"]
+    assert out.read_text(encoding="utf-8") == "previous results\n"
+
+
+def test_workbook_with_only_a_cover_sheet_is_an_error(policy_file, tmp_path, capsys):
+    data = tmp_path / "in.xlsx"
+    write_xlsx(data, {"封面": [["2024 年度考核"]]})
+    out = tmp_path / "out.xlsx"
+    write_rows(out, ["id"], [{"id": "previous"}])
+    before = out.read_bytes()
+    assert run(policy_file, data, out) == 1
+    assert "no subjects: the file has no data rows" in capsys.readouterr().err
+    assert out.read_bytes() == before
+
+
+def test_cover_sheet_hidden_sheet_and_title_rows_are_passed_over(policy_file, tmp_path, capsys):
+    data = tmp_path / "in.xlsx"
+    header = HEADER.strip().split(",")
+    write_xlsx(data, {"封面": [["2024 年度考核"]], "old": [header, ["z", "t", "1", "1", "true"]],
+                      "数据": [["科室考核表"], [], header, *GOOD_ROWS]}, hidden=("old",))
+    out = tmp_path / "out.csv"
+    assert run(policy_file, data, out) == 0
+    assert [r[:3] for r in csv_rows(out)] == [["id", "echo", "total"], ["a", "t", "60"], ["b", "t", "95"]]
+    assert "2 subject(s)" in capsys.readouterr().out
+    # row numbers are the sheet's own: the header is row 3
+    write_xlsx(data, {"数据": [["科室考核表"], [], header, ["a", "t", "x", "1", "true"]]})
+    assert run(policy_file, data, out) == 1
+    assert "row 4, field x: expected a number, got 'x'" in capsys.readouterr().err
+
+
+def test_sheet_option_picks_a_sheet_by_name(policy_file, tmp_path, capsys):
+    data = tmp_path / "in.xlsx"
+    header = HEADER.strip().split(",")
+    write_xlsx(data, {"一月": [header, GOOD_ROWS[0]], "二月": [header, *GOOD_ROWS]})
+    out = tmp_path / "out.csv"
+    assert run(policy_file, data, out, "--sheet", "二月") == 0
+    assert [r[0] for r in csv_rows(out)] == ["id", "a", "b"]
+    assert run(policy_file, data, out, "--sheet", "三月") == 1
+    assert "no sheet named '三月'; the workbook has '一月', '二月'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- 8: workbook bombs
+
+def raw_xlsx(path, sheet_xml: bytes, shared: bytes | None = None, compress=zipfile.ZIP_DEFLATED):
+    """A minimal workbook with one sheet titled 数据 whose XML is given."""
+    parts = {
+        "[Content_Types].xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'
+            '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.relationships+xml"/>'
+            '<Default Extension="xml" ContentType="application/xml"/>'
+            '<Override PartName="/xl/workbook.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet.main+xml"/>'
+            '<Override PartName="/xl/worksheets/sheet1.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.worksheet+xml"/>'
+            + ('<Override PartName="/xl/sharedStrings.xml" ContentType="application/vnd.openxmlformats-officedocument.spreadsheetml.sharedStrings+xml"/>' if shared else "")
+            + "</Types>").encode(),
+        "_rels/.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/officeDocument" Target="xl/workbook.xml"/>'
+            "</Relationships>").encode(),
+        "xl/workbook.xml": (
+            '<?xml version="1.0" encoding="UTF-8"?><workbook xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
+            'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships">'
+            '<sheets><sheet name="数据" sheetId="1" r:id="rId1"/></sheets></workbook>').encode(),
+        "xl/_rels/workbook.xml.rels": (
+            '<?xml version="1.0" encoding="UTF-8"?><Relationships xmlns="http://schemas.openxmlformats.org/package/2006/relationships">'
+            '<Relationship Id="rId1" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/worksheet" Target="worksheets/sheet1.xml"/>'
+            + ('<Relationship Id="rId2" Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/sharedStrings" Target="sharedStrings.xml"/>' if shared else "")
+            + "</Relationships>").encode(),
+    }
+    with zipfile.ZipFile(path, "w", compress) as archive:
+        for name, data in parts.items():
+            archive.writestr(name, data)
+        with archive.open("xl/worksheets/sheet1.xml", "w", force_zip64=True) as fh:
+            for chunk in ([sheet_xml] if isinstance(sheet_xml, bytes) else sheet_xml):
+                fh.write(chunk)
+        if shared:
+            archive.writestr("xl/sharedStrings.xml", shared)
+
+
+SHEET_HEAD = b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+SHEET_TAIL = b"</sheetData></worksheet>"
+
+
+def sheet_xml(*rows: bytes) -> bytes:
+    return SHEET_HEAD + b"".join(rows) + SHEET_TAIL
+
+
+def inline(ref: str, text: str) -> bytes:
+    return f'<c r="{ref}" t="inlineStr"><is><t>{text}</t></is></c>'.encode()
+
+
+HEADER_ROW = b'<row r="1">' + b"".join(inline(f"{c}1", n) for c, n in zip("ABCDE", HEADER.strip().split(","))) + b"</row>"
+
+
+def test_workbook_in_our_raw_form_is_read(tmp_path):
+    path = tmp_path / "in.xlsx"
+    raw_xlsx(path, sheet_xml(HEADER_ROW, b'<row r="2">' + inline("A2", "a") + b'<c r="C2"><v>1.5</v></c></row>'))
+    assert [r.values for r in read_rows(path)] == [{"id": "a", "note": None, "x": D("1.5"), "n": None, "ok": None}]
+
+
+def test_a_cell_inflating_to_200_mb_is_refused_by_sheet_and_cell(policy_file, tmp_path, capsys):
+    path = tmp_path / "bomb.xlsx"
+    block = b"A" * 2**20
+    raw_xlsx(path, [SHEET_HEAD, HEADER_ROW, b'<row r="2"><c r="B2" t="inlineStr"><is><t>', *[block] * 200,
+                    b"</t></is></c></row>", SHEET_TAIL])
+    assert path.stat().st_size < 400_000
+    started = time.perf_counter()
+    assert run(policy_file, path, tmp_path / "o.csv") == 1
+    assert time.perf_counter() - started < 3
+    err = capsys.readouterr().err
+    assert err.splitlines()[0] == "sheet '数据', cell B2: the text is longer than 32,767 characters"
+    assert "Traceback" not in err and not (tmp_path / "o.csv").exists()
+
+
+def test_an_overlong_shared_string_is_refused(tmp_path):
+    path = tmp_path / "in.xlsx"
+    shared = (b'<sst xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><si><t>ok</t></si><si><t>'
+              + b"x" * 40_000 + b"</t></si></sst>")
+    raw_xlsx(path, sheet_xml(HEADER_ROW, b'<row r="2"><c r="A2" t="s"><v>1</v></c></row>'), shared)
+    with pytest.raises(DataError) as excinfo:
+        read_rows(path)
+    assert str(excinfo.value) == "xl/sharedStrings.xml, shared text 2: the text is longer than 32,767 characters"
+
+
+@pytest.mark.parametrize("rows, message", [
+    ([b'<row r="1048577">' + inline("A1048577", "x") + b"</row>"],
+     "sheet '数据': row '1048577' is outside the 1,048,576 rows a sheet has"),
+    ([b'<row r="2"><c r="XFE2"><v>1</v></c></row>'],
+     "sheet '数据': cell XFE2 lies beyond column XFD, the last of the 16,384 columns a sheet has"),
+    ([b'<row r="2"><c r="C2"><v>' + b"9" * 5000 + b"</v></c></row>"],
+     "sheet '数据', cell C2: a stored number longer than 400 characters"),
+])
+def test_sheet_layout_bombs_are_refused(tmp_path, rows, message):
+    path = tmp_path / "in.xlsx"
+    raw_xlsx(path, sheet_xml(HEADER_ROW, *rows))
+    with pytest.raises(DataError) as excinfo:
+        read_rows(path)
+    assert str(excinfo.value) == message
+
+
+def test_cells_filled_in_between_are_counted(tmp_path, monkeypatch):
+    from perfdsl import xlsxcheck
+    monkeypatch.setattr(xlsxcheck, "MAX_CELLS", 100_000)
+    path = tmp_path / "in.xlsx"
+    rows = [f'<row r="{r}"><c r="A{r}"><v>1</v></c><c r="XFD{r}"><v>1</v></c></row>'.encode() for r in range(2, 10)]
+    raw_xlsx(path, sheet_xml(HEADER_ROW, *rows))
+    with pytest.raises(DataError) as excinfo:
+        read_rows(path)
+    assert str(excinfo.value) == "sheet '数据': the sheet would need more than 100,000 cells (row 8 and the rows before it)"
+
+
+def test_declared_inflated_size_is_checked_before_reading(tmp_path, monkeypatch):
+    from perfdsl import xlsxcheck
+    monkeypatch.setattr(xlsxcheck, "MAX_INFLATED", 50_000)
+    path = tmp_path / "in.xlsx"
+    raw_xlsx(path, sheet_xml(HEADER_ROW, b'<row r="2">' + inline("B2", "y" * 60_000) + b"</row>"))
+    size = zipfile.ZipFile(path).getinfo("xl/worksheets/sheet1.xml").file_size
+    with pytest.raises(DataError) as excinfo:
+        read_rows(path)
+    assert str(excinfo.value).startswith("the workbook would inflate to ")
+    assert str(excinfo.value).endswith(f"(xl/worksheets/sheet1.xml: {size:,}); at most 50,000 are read")
+
+
+def test_entity_declarations_are_refused(tmp_path):
+    path = tmp_path / "in.xlsx"
+    laughs = (b'<?xml version="1.0"?><!DOCTYPE w [<!ENTITY a "aaaaaaaaaa"><!ENTITY b "&a;&a;&a;&a;&a;&a;&a;&a;">]>'
+              b'<worksheet xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main"><sheetData>'
+              b'<row r="1"><c r="A1" t="inlineStr"><is><t>&b;</t></is></c></row></sheetData></worksheet>')
+    raw_xlsx(path, laughs)
+    with pytest.raises(DataError) as excinfo:
+        read_rows(path)
+    assert str(excinfo.value) == "sheet '数据': XML with a document type declaration (DOCTYPE) is not accepted"
+
+
+# ---------------------------------------------------------------- 9: every bad row, capped printout
+
+def test_structural_errors_and_field_errors_are_listed_together(policy_file, tmp_path, capsys):
+    data = tmp_path / "in.csv"
+    data.write_text(HEADER + "a,t,1,1,true\nb,t,1,1,true,extra\nc,t,abc,1,true\nd,t,1,1,maybe\n", encoding="utf-8")
+    assert run(policy_file, data, tmp_path / "o.csv") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "row 3: the row has 6 cells but the header has 5 columns",
+        "row 4, field x: expected a number, got 'abc'",
+        "row 5, field ok: expected true or false, got 'maybe'",
+        "3 problem(s); nothing was written",
+    ]
+    data = tmp_path / "in.jsonl"
+    data.write_text('[1]\n{"id": "a", "note": "t", "x": "1,5", "n": 1, "ok": true}\n{"id": \n'
+                    '{"id": "b", "note": "t", "x": 1, "n": 1, "ok": true, "ok": false}\n'
+                    '{"id": "c", "note": "t", "x": 1, "n": -1, "ok": true}\n', encoding="utf-8")
+    assert run(policy_file, data, tmp_path / "o.csv") == 1
+    assert capsys.readouterr().err.splitlines() == [
+        "row 1: expected a JSON object, found a list",
+        "row 2, field x: expected a number, got '1,5'",
+        "row 3: malformed JSON at column 8: Expecting value",
+        "row 4: the key 'ok' occurs more than once",
+        "row 5, field n: -1 is outside the declared range 0..100",
+        "5 problem(s); nothing was written",
+    ]
+
+
+def test_printed_problems_and_warnings_are_capped(policy_file, tmp_path, capsys):
+    data = tmp_path / "in.csv"
+    data.write_text(HEADER + "".join(f"k{i},t,x{i},1,true\n" for i in range(500)), encoding="utf-8")
+    assert run(policy_file, data, tmp_path / "o.csv") == 1
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 202
+    assert err[199] == "row 201, field x: expected a number, got 'x199'"
+    assert err[200:] == ["… and 300 more problem(s)", "500 problem(s); nothing was written"]
+    data = tmp_path / "in.jsonl"
+    data.write_text("".join(json.dumps({"id": f"k{i}", "note": "", "x": 1, "n": 1, "ok": True, f"u{i}": 0}) + "\n"
+                            for i in range(300)), encoding="utf-8")
+    assert run(policy_file, data, tmp_path / "o.csv") == 0
+    err = capsys.readouterr().err.splitlines()
+    assert len(err) == 201
+    assert err[0] == "warning: row 1, field u0: unknown field, ignored"
+    assert err[200] == "… and 100 more warning(s)"
+
+
+# ---------------------------------------------------------------- 13: control characters from data
+
+def test_escape_sequences_from_data_reach_no_terminal(policy_file, tmp_path):
+    import subprocess
+    import sys
+    data = tmp_path / "in.json"
+    data.write_text(json.dumps([{"id": "\x1b]0;owned\x07\u202eab", "note": "\x1b[2J", "x": 1, "n": 1, "ok": True,
+                                 "\x1b[31mred": 1, "\ud800": 2},
+                                {"id": "b\nforged line", "note": "", "x": "\x1b[5m", "n": 1, "ok": True}]),
+                    encoding="utf-8")
+
+    def perfdsl(*args):
+        proc = subprocess.run([sys.executable, "-m", "perfdsl", *args], capture_output=True)
+        return proc.returncode, proc.stdout.decode("utf-8"), proc.stderr.decode("utf-8")
+
+    code, out, err = perfdsl("run", str(policy_file), "--input", str(data), "--output", str(tmp_path / "o.csv"))
+    assert code == 1 and "Traceback" not in err
+    assert err.splitlines() == ["row 2, field x: expected a number, got '\\x1b[5m'", "1 problem(s); nothing was written"]
+    data.write_text(data.read_text(encoding="utf-8").replace('"\\u001b[5m"', "2"), encoding="utf-8")
+    code, out, err = perfdsl("run", str(policy_file), "--input", str(data), "--output", str(tmp_path / "o.csv"))
+    assert code == 0 and "\x1b" not in err and "\u202e" not in err
+    assert "warning: row 1, field \\x1b[31mred: unknown field, ignored" in err.splitlines()
+    assert "warning: row 1, field \\ud800: unknown field, ignored" in err.splitlines()
+    code, out, err = perfdsl("explain", str(policy_file), "--input", str(data), "--id", "\x1b]0;owned\x07\u202eab")
+    assert code == 0 and "\x1b" not in out and "\u202e" not in out and "\x07" not in out
+    assert out.splitlines()[0] == "hostile data (hostile_data) — id = \\x1b]0;owned\\x07\\u202eab"
+    assert "echo = \\x1b[2J" in out.splitlines()
+    code, out, err = perfdsl("explain", str(policy_file), "--input", str(data), "--id", "b\nforged line")
+    assert out.splitlines()[0] == "hostile data (hostile_data) — id = b\\nforged line"
+    assert not any(line.startswith("forged line") for line in out.splitlines())

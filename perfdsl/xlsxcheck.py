@@ -1,0 +1,194 @@
+"""Limits on an .xlsx workbook, checked before openpyxl parses it.
+
+An .xlsx file is a zip of XML parts, and both layers amplify: 205 KB of zip can inflate
+to one 200 MB cell (openpyxl then holds it several times over: 2 GB), a DOCTYPE can
+declare entities that expand a billion times, and a cell stored at row 1,000,000,000 or
+at column XFD on every row makes openpyxl fill in empty cells without end. So
+`check_workbook` reads every part once through a streaming XML parser, counting what
+it inflates to (the sizes the zip declares may lie) and what each cell would hold,
+and raises `WorkbookTooLarge` naming the part, sheet and cell, before openpyxl sees
+the file. Memory stays bounded by the parser's buffer, whatever the input.
+"""
+from __future__ import annotations
+
+import posixpath
+import re
+import zipfile
+from xml.parsers import expat
+
+MAX_FILE = 100 * 2**20        # bytes of .xlsx read from disk
+MAX_INFLATED = 512 * 2**20    # bytes all parts inflate to together
+MAX_PARTS = 10_000
+MAX_TEXT = 32_767             # characters in a cell, as in Excel
+MAX_NUMBER = 400              # characters of a stored number (data allows 40 digits)
+MAX_ROWS, MAX_COLUMNS = 1_048_576, 16_384  # Excel's own sheet limits
+MAX_CELLS = 10_000_000        # cells openpyxl would create (rows × their last column)
+CHUNK = 1 << 16
+
+_REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+
+
+class WorkbookTooLarge(Exception):
+    """A workbook past one of the limits; the message says which part, sheet or cell."""
+
+
+def _column_number(letters: str) -> int:
+    n = 0
+    for ch in letters:
+        n = n * 26 + ord(ch) - 64
+    return n
+
+
+def _column_letters(n: int) -> str:
+    letters = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+class _Part:
+    """The streaming checks for one XML part; `where` names it in messages."""
+
+    def __init__(self, where: str, sheet: bool):
+        self.where, self.sheet = where, sheet
+        self.run = 0            # characters since the last start tag
+        self.element = ""
+        self.numeric = False    # the current cell holds a number
+        self.ref = ""           # the current cell, e.g. B7
+        self.row = self.column = 0
+        self.cells = 0          # cells openpyxl will create for the rows so far
+        self.row_width = 0
+        self.shared = 0         # index of the current shared string
+        self.parser = expat.ParserCreate()
+        self.parser.buffer_text = True
+        self.parser.StartElementHandler = self.start
+        self.parser.CharacterDataHandler = self.text
+        self.parser.StartDoctypeDeclHandler = self.doctype
+        self.parser.EntityDeclHandler = self.doctype
+
+    def doctype(self, *_):
+        raise WorkbookTooLarge(f"{self.where}: XML with a document type declaration (DOCTYPE) is not accepted")
+
+    def start(self, name: str, attrs: dict) -> None:
+        name = name.rpartition(":")[2]
+        self.run, self.element = 0, name
+        if name == "si":
+            self.shared += 1
+        if not self.sheet:
+            return
+        if name == "row":
+            self.end_row()
+            self.row = _index(attrs.get("r"), self.row + 1, MAX_ROWS, f"{self.where}: row", "rows")
+            self.column = 0
+        elif name == "c":
+            match = _REF.fullmatch(attrs.get("r", ""))
+            if match:
+                column = _column_number(match[1])
+                if column > MAX_COLUMNS:
+                    raise WorkbookTooLarge(f"{self.where}: cell {match[0]} lies beyond column XFD, "
+                                           f"the last of the {MAX_COLUMNS:,} columns a sheet has")
+                self.column = column
+                self.row = _index(match[2], self.row, MAX_ROWS, f"{self.where}: row", "rows")
+            else:
+                self.column += 1
+            self.ref = f"{_column_letters(self.column)}{self.row}"
+            self.row_width = max(self.row_width, self.column)
+            self.numeric = attrs.get("t", "n") == "n"
+
+    def end_row(self) -> None:
+        self.cells += self.row_width
+        self.row_width = 0
+        if self.cells > MAX_CELLS:
+            raise WorkbookTooLarge(f"{self.where}: the sheet would need more than {MAX_CELLS:,} cells "
+                                   f"(row {self.row} and the rows before it)")
+
+    def text(self, data: str) -> None:
+        self.run += len(data)
+        if self.run > MAX_TEXT:
+            what = f"cell {self.ref}" if self.sheet and self.ref else f"shared text {self.shared}" if self.shared else "a text"
+            raise WorkbookTooLarge(f"{self.where}, {what}: the text is longer than {MAX_TEXT:,} characters")
+        if self.sheet and self.numeric and self.element == "v" and self.run > MAX_NUMBER:
+            raise WorkbookTooLarge(f"{self.where}, cell {self.ref}: a stored number longer than {MAX_NUMBER} characters")
+
+    def feed(self, data: bytes, final: bool = False) -> None:
+        try:
+            self.parser.Parse(data, final)
+        except expat.ExpatError as err:
+            raise WorkbookTooLarge(f"{self.where}: malformed XML ({err})") from None
+        if final and self.sheet:
+            self.end_row()
+
+
+def _index(text: str | None, default: int, limit: int, what: str, unit: str) -> int:
+    if text is None:
+        return default
+    if not text.isdigit() or len(text) > 8 or not 1 <= int(text) <= limit:
+        raise WorkbookTooLarge(f"{what} {text[:20]!r} is outside the {limit:,} {unit} a sheet has")
+    return int(text)
+
+
+def _sheet_names(archive: zipfile.ZipFile) -> dict[str, str]:
+    """Part name → sheet title, read from the (already checked) workbook part and its rels."""
+    names: dict[str, str] = {}
+    try:
+        from xml.etree import ElementTree
+        book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
+        rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
+    except (KeyError, zipfile.BadZipFile, ElementTree.ParseError):
+        return names
+    targets = {r.get("Id"): r.get("Target", "") for r in rels}
+    for sheet in book.iter():
+        if sheet.tag.rpartition("}")[2] != "sheet":
+            continue
+        rid = next((v for k, v in sheet.attrib.items() if k.rpartition("}")[2] == "id"), None)
+        target = targets.get(rid)
+        if target:
+            part = target.lstrip("/") if target.startswith("/") else posixpath.normpath("xl/" + target)
+            names[part] = sheet.get("name", part)
+    return names
+
+
+def _order(info: zipfile.ZipInfo) -> int:
+    """The workbook part and its rels first: they name the sheets in later messages."""
+    return 0 if info.filename in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels") else 1
+
+
+def check_workbook(data: bytes) -> None:
+    """Raise WorkbookTooLarge if the workbook `data` passes a limit (see module doc).
+
+    A damaged zip raises zipfile.BadZipFile (or another error of the zip layer) for the
+    caller to report as it reports any file openpyxl cannot read."""
+    if len(data) > MAX_FILE:
+        raise WorkbookTooLarge(f"the workbook is larger than {MAX_FILE // 2**20} MB")
+    import io
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        infos = archive.infolist()
+        if len(infos) > MAX_PARTS:
+            raise WorkbookTooLarge(f"the workbook has {len(infos):,} parts; at most {MAX_PARTS:,} are read")
+        declared = sum(info.file_size for info in infos)
+        if declared > MAX_INFLATED:
+            biggest = max(infos, key=lambda info: info.file_size)
+            raise WorkbookTooLarge(f"the workbook would inflate to {declared:,} bytes ({biggest.filename}: "
+                                   f"{biggest.file_size:,}); at most {MAX_INFLATED:,} are read")
+        titles: dict[str, str] = {}
+        total = 0
+        for info in sorted(infos, key=_order):
+            if info.filename.endswith("/"):
+                continue
+            if info.filename.startswith("xl/worksheets/") and not titles:
+                titles = _sheet_names(archive)
+            name = info.filename
+            sheet = name.startswith("xl/worksheets/") and name.endswith(".xml")
+            where = f"sheet {titles[name]!r}" if name in titles else name
+            xml = name.endswith((".xml", ".rels"))
+            part = _Part(where, sheet) if xml else None
+            with archive.open(info) as stream:
+                while chunk := stream.read(CHUNK):
+                    total += len(chunk)
+                    if total > MAX_INFLATED:
+                        raise WorkbookTooLarge(f"{name}: the workbook inflates to more than {MAX_INFLATED:,} bytes")
+                    if part:
+                        part.feed(chunk)
+            if part:
+                part.feed(b"", final=True)
