@@ -10,6 +10,25 @@ import unicodedata
 from dataclasses import dataclass, field
 
 
+# Every code the compiler emits, once: PD errors stop a policy, PW warnings do not.
+# A new kind of diagnostic takes the next free number (tests/test_check_hardening.py
+# keeps this list and the codes written in the source in step).
+CODES = {
+    "PD000": "internal error (a bug in perfdsl)", "PD001": "syntax error", "PD002": "unknown name", "PD003": "type mismatch or malformed construct",
+    "PD004": "defined twice", "PD005": "cyclic definition", "PD011": "`max N` indicator can leave 0..N",
+    "PD012": "weights do not sum to 100%", "PD013": "tier thresholds", "PD014": "table does not cover a call's range",
+    "PD015": "unknown or misplaced tier", "PD016": "quota or distribution bounds", "PD017": "example",
+    "PD018": "file or import", "PD019": "nested or expanded too deeply", "PD020": "cohort value expected of one subject",
+    "PD021": "depends on a later stage", "PD022": "no rank order", "PD023": "round(x, d) beyond 28 digits",
+    "PD024": "division by zero",
+    "PW101": "line can never change its indicator", "PW102": "tier can never be reached",
+    "PW103": "table row can never match", "PW104": "score leaves the scale", "PW105": "maxima do not sum to the scale",
+    "PW106": "inexact division feeds tier thresholds", "PW107": "look-alike names",
+    "PW108": "bidirectional control character", "PW109": "rule can never fire",
+    "PW110": "round(x, d) of an unbounded value can exceed 28 digits",
+}
+
+
 @dataclass(frozen=True)
 class Span:
     file: str

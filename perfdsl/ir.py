@@ -27,7 +27,7 @@ class Type:
             return f"tier of {self.tierset}"
         if self.kind == "list":
             return f"list of {self.elem}"
-        return {"num": "number", "bool": "bool", "text": "text"}[self.kind]
+        return {"num": "number", "bool": "bool", "text": "text", "any": "a value of any type"}[self.kind]
 
 
 NUM, BOOL, TEXT = Type("num"), Type("bool"), Type("text")

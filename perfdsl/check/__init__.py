@@ -17,6 +17,7 @@ from .declarations import Declarations
 from .definitions import build_definitions
 from .examples import build_examples
 from .rules import cohort_rules, policy_warnings, properties
+from .text import bidi_warnings, lookalike_warnings
 
 
 @dataclasses.dataclass
@@ -44,6 +45,7 @@ def _hash(program) -> str:
 def compile_file(path: str | Path, text: str | None = None) -> CheckResult:
     """Check a policy file (and its imports). Never raises for any input text."""
     program = resolve.load(path, text)
+    bidi_warnings(program)
     policy = None
     module = program.policy is None and bool(program.sources.texts)
     if not module and not any(d.is_error for d in program.diagnostics):
@@ -59,6 +61,7 @@ def compile_file(path: str | Path, text: str | None = None) -> CheckResult:
 
 def _check(program) -> Policy | None:
     names = resolve.defined_names(program)
+    lookalike_warnings(program)
     decls = Declarations(program, names)
     order, cyclic = resolve.dependency_order(program, names, decls.rules_of)
     typer, definitions, flags = build_definitions(program, names, decls, order, cyclic)
@@ -71,11 +74,12 @@ def _check(program) -> Policy | None:
         distributes=tuple(distributes), examples=(), properties=(), source_hash=_hash(program),
         declared=tuple(n for n, item in names.items() if isinstance(item, resolve.VALUE_ITEMS)),
     )
-    if any(d.is_error for d in program.diagnostics):
-        return None
-    policy_warnings(program, policy, decls, typer)
-    examples = build_examples(program, decls.examples, policy, typer)
-    props = properties(program, decls, typer, policy)
+    examples = props = ()
+    if not any(d.is_error for d in program.diagnostics):
+        policy_warnings(program, policy, decls, typer)
+        examples = build_examples(program, decls.examples, policy, typer)
+        props = properties(program, decls, typer, policy)
+    typer.finish()  # after every expression is typed: tables see all their calls
     if any(d.is_error for d in program.diagnostics):
         return None
     return dataclasses.replace(policy, examples=tuple(examples), properties=tuple(props))

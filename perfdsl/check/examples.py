@@ -138,9 +138,14 @@ def _expect(program, ex: A.Example, x: A.Expectation, policy: Policy, defs, inpu
             program.error("PD017", x.value.span, "expect flags as a list of labels, e.g. `flags = [\"通报批评\"]`")
             return None
         known = {f.label for f in policy.flags}
-        for v in value:
+        cohort_flags = {f.label for f in policy.flags if f.stage == "cohort"}
+        for v, item in zip(value, x.value.items):
             if v not in known:
-                program.error("PD017", x.value.span, f"no flag is labelled {v!r}", did_you_mean(v, known))
+                program.error("PD017", item.span, f"no flag is labelled {v!r}", did_you_mean(v, known))
+                return None
+            if v in cohort_flags and not ex.cohort:  # one subject has no ranks or group values (§12.1)
+                program.error("PD020", item.span, f"flag {v!r} reads ranks or group values and cannot be expected of one subject",
+                              "expect it in a `cohort` example")
                 return None
         return Expect(x.span, "flags", x.subject, None, tuple(value))
     if x.name in defs:

@@ -103,6 +103,30 @@ def widen_integral(a: Interval) -> Interval:
     return Interval(None if a.lo is None else a.lo - 1, None if a.hi is None else a.hi + 1)
 
 
+def magnitude(a: Interval, smallest: bool = False) -> Decimal | None:
+    """The largest |v| over the interval (None if unbounded), or with `smallest` the least."""
+    if smallest:
+        if a.lo is not None and a.lo > 0:
+            return a.lo
+        return -a.hi if a.hi is not None and a.hi < 0 else ZERO
+    return None if a.lo is None or a.hi is None else max(-a.lo, a.hi)
+
+
+_EXACT = Context(prec=1000, traps=[])
+
+
+def round_digits(big: Decimal, places: int) -> int:
+    """Significant digits of a value of magnitude at most `big` rounded to `places`
+    decimals: rounding up can carry into a new digit, so the bound is ceil(big·10^places)."""
+    coefficient = _EXACT.multiply(big, Decimal(10) ** places).to_integral_value(rounding=ROUND_CEILING)
+    return len(str(int(coefficient))) if coefficient else 1
+
+
+def short(v: Decimal) -> str:
+    """A bound written for a reader: six significant digits are plenty."""
+    return f"{v:.6g}" if abs(v) < Decimal("1e15") else f"{v:.3e}"
+
+
 def contains(outer: Interval, inner: Interval) -> bool:
     lo_ok = outer.lo is None or (inner.lo is not None and inner.lo >= outer.lo)
     hi_ok = outer.hi is None or (inner.hi is not None and inner.hi <= outer.hi)
@@ -122,8 +146,8 @@ def range_of(e, env: RangeEnv) -> Interval:
     """The interval of a numeric IR expression (ANY for what it cannot bound)."""
     if isinstance(e, Const):
         return point(e.value) if isinstance(e.value, Decimal) else ANY
-    if isinstance(e, Ref):
-        return env.values.get(e.name, ANY)
+    if isinstance(e, Ref):  # a parameter of an uncalled def, or `size`, is unbounded
+        return env.values.get(e.name, ANY) if e.kind in ("input", "value") else ANY
     if isinstance(e, If):  # walk an else-if chain (a table) without recursing down it
         out = range_of(e.then, env)
         while isinstance(e.else_, If):
@@ -186,9 +210,51 @@ def range_of(e, env: RangeEnv) -> Interval:
     return ANY
 
 
+_FLIP = {Fn.LT: Fn.GT, Fn.LE: Fn.GE, Fn.GT: Fn.LT, Fn.GE: Fn.LE, Fn.EQ: Fn.EQ, Fn.NE: Fn.NE}
+
+
+def truth(e, env: RangeEnv) -> bool | None:
+    """Whether a condition is true (or false) for every input the declared ranges allow,
+    decided from the ranges of the numbers it compares; None when it can go either way."""
+    if isinstance(e, Const) and isinstance(e.value, bool):
+        return e.value
+    if not isinstance(e, Prim):
+        return None
+    if e.fn is Fn.NOT:
+        inner = truth(e.args[0], env)
+        return None if inner is None else not inner
+    if e.fn in (Fn.AND, Fn.OR):
+        parts = [truth(a, env) for a in e.args]
+        decisive = e.fn is Fn.OR  # one true settles `or`, one false settles `and`
+        if decisive in parts:
+            return decisive
+        return None if None in parts else not decisive
+    if e.fn not in _FLIP or e.args[0].type.kind != "num":
+        return None
+    a, b = range_of(e.args[0], env), range_of(e.args[1], env)
+    return _compare(e.fn, a, b)
+
+
+def _compare(fn, a: Interval, b: Interval) -> bool | None:
+    """a OP b over two intervals: True or False when every pair agrees."""
+    if fn in (Fn.GT, Fn.GE):
+        return _compare(_FLIP[fn], b, a)
+    if fn in (Fn.LT, Fn.LE):
+        strict = fn is Fn.LT
+        if a.hi is not None and b.lo is not None and (a.hi < b.lo or (not strict and a.hi == b.lo)):
+            return True
+        if a.lo is not None and b.hi is not None and (a.lo > b.hi or (strict and a.lo == b.hi)):
+            return False
+        return None
+    disjoint = _compare(Fn.LT, a, b) is True or _compare(Fn.LT, b, a) is True
+    same_point = a.lo is not None and a.lo == a.hi == b.lo == b.hi
+    equal = False if disjoint else True if same_point else None
+    return equal if fn is Fn.EQ or equal is None else not equal
+
+
 def _elems(lst, env: RangeEnv) -> Interval:
     if isinstance(lst, Ref):
-        return env.elems.get(lst.name, ANY)
+        return env.elems.get(lst.name, ANY) if lst.kind == "input" else ANY
     if isinstance(lst, Prim) and lst.fn is Fn.LIST:
         parts = [range_of(a, env) for a in lst.args]
         out = parts[0] if parts else ANY
@@ -202,7 +268,7 @@ def _elems(lst, env: RangeEnv) -> Interval:
 
 def _length(lst, env: RangeEnv) -> Interval:
     if isinstance(lst, Ref):
-        return env.lengths.get(lst.name, Interval(ZERO, None))
+        return env.lengths.get(lst.name, Interval(ZERO, None)) if lst.kind == "input" else Interval(ZERO, None)
     if isinstance(lst, Prim) and lst.fn is Fn.LIST:
         return point(Decimal(len(lst.args)))
     if isinstance(lst, Prim) and lst.fn is Fn.CONCAT:

@@ -188,8 +188,15 @@ def _tier_warnings(program, typer, d) -> None:
     if typer.reads_inexact(body.by):
         program.warn("PW106", body.by.span, f"an inexact division feeds the thresholds of `{d.name}` without `round`",
                      "round the score first, e.g. `round(total, 2)`, so a boundary value lands where it should")
-    targets = {r.tier for r in body.rules if r.kind in ("veto", "limit")}
-    demote = any(r.kind == "downgrade" for r in body.rules)
+    live = []
+    for r in body.rules:  # §10: a rule that can never change anything
+        if R.truth(r.cond, typer.range_env) is False:
+            program.warn("PW109", r.span, f"this {r.kind} can never fire: its condition is false for every input within the declared ranges",
+                         "check the condition against the inputs' ranges, or drop the rule")
+        else:
+            live.append(r)
+    targets = {r.tier for r in live if r.kind in ("veto", "limit")}
+    demote = any(r.kind == "downgrade" for r in live)
     best_reached = None
     for i, t in enumerate(body.tiers):
         band = _band_reachable(body, i, rng)

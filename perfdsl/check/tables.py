@@ -93,34 +93,48 @@ def _show(segs: list[Seg]) -> str:
     return ", ".join(one(s) for s in segs[:3]) + (" …" if len(segs) > 3 else "")
 
 
-def check_table(program, table, arg, rows, arg_range: Interval, call_span) -> None:
-    """Report a gap in a table without `otherwise` and warn about rows that never match."""
+def _coverage(arg, rows, arg_range: Interval):
+    """For one call: the indices of rows that can never match, the argument values no
+    row takes, and whether some condition was too complex to solve."""
     domain = _seg(arg_range.lo, True, arg_range.hi, True)
     covered: list[Seg] = []
-    unknown = False
-    after_otherwise = False
-    for cond, row in rows:
-        if after_otherwise:
-            program.warn("PW103", row.span, "this row comes after `otherwise` and can never match",
-                         "move `otherwise` to the end")
-            continue
+    unknown, dead = False, set()
+    for i, (cond, _) in enumerate(rows):
         if cond is None:
-            after_otherwise = True
-            continue
+            return dead, [], False
         region = _region(cond, arg)
         if region is None:
             unknown = True
             continue
-        live = intersect(region, domain)
-        if not unknown and not intersect(live, complement(covered)):
-            program.warn("PW103", row.span, "this row can never match: earlier rows or the argument's range already take every value it accepts",
-                         f"the argument ranges over {arg_range}")
+        if not unknown and not intersect(intersect(region, domain), complement(covered)):
+            dead.add(i)
         covered = union(covered, region)
-    if after_otherwise:
-        return
-    gap = intersect(domain, complement(covered))
-    if gap or unknown:
-        where = f"values {_show(gap)} match no row" if gap else "its rows' conditions are not simple comparisons, so coverage cannot be proven"
-        program.error("PD014", table.span, f"table `{table.name}` has no `otherwise` and {where}",
+    return dead, intersect(domain, complement(covered)), unknown
+
+
+def check_table(program, table, calls) -> None:
+    """Check a table against every call of it: each call's argument range must be covered
+    (a table without `otherwise`), and a row is reported as dead only when no call can
+    reach it. `calls` holds (argument IR, [(condition IR, row AST)], range, call span);
+    an uncalled table is checked once with an unbounded argument and no call span."""
+    rows = calls[0][1]
+    end = next((i for i, (cond, _) in enumerate(rows) if cond is None), None)
+    for _, row in rows[end + 1:] if end is not None else ():
+        program.warn("PW103", row.span, "this row comes after `otherwise` and can never match",
+                     "move `otherwise` to the end")
+    dead, gaps = None, []
+    for arg, call_rows, arg_range, call_span in calls:
+        row_dead, gap, unknown = _coverage(arg, call_rows, arg_range)
+        dead = row_dead if dead is None else dead & row_dead
+        if call_span is not None and (gap or unknown):
+            gaps.append((gap, unknown, arg_range, call_span))
+    ranges = sorted({str(r) for _, _, r, _ in calls})
+    for i in sorted(dead or ()):
+        program.warn("PW103", rows[i][1].span, "this row can never match: earlier rows or the argument's range already take every value it accepts",
+                     f"the argument ranges over {' and '.join(ranges)}")
+    if gaps:
+        gap, unknown, _, _ = gaps[0]
+        what = f"values {_show(gap)} match no row" if gap else "its rows' conditions are not simple comparisons, so coverage cannot be proven"
+        program.error("PD014", table.span, f"table `{table.name}` has no `otherwise` and {what}",
                       "add a last row `otherwise: VALUE`",
-                      [Note(call_span, f"called here with an argument in {arg_range}")])
+                      [Note(span, f"called here with an argument in {rng}") for _, _, rng, span in gaps])

@@ -7,6 +7,7 @@ expression that fails gets a placeholder of the expected type so checking goes o
 """
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 from ..diagnostics import Note, Span, did_you_mean
@@ -18,11 +19,16 @@ from . import ranges as R
 STAGES = ("individual", "post", "cohort")
 MAX_EXPANDED = 100_000  # operations one inlined call may expand to
 MAX_CALL_DEPTH = 40     # nested def calls being inlined
+PRECISION = 28          # significant digits of every backend's arithmetic (LANGUAGE.md §1)
+UNBOUNDED_SAFE_DIGITS = 15  # digits before the point an unbounded value is assumed to need
 ROUND_MODES = {"half_up": Fn.ROUND_HALF_UP, "half_even": Fn.ROUND_HALF_EVEN,
                "floor": Fn.ROUND_FLOOR, "ceil": Fn.ROUND_CEIL}
 BUILTINS = {"min", "max", "abs", "clamp", "round", "floor", "ceil", "sum", "mean", "len", "count",
             "trimmed_mean", "streak", "ratio", "weighted", "rank", "rank_from_bottom"}
 AGGREGATES = {"mean", "sum", "count", "min", "max"}
+# The type of an uncalled def's or table's parameter: nothing is known about it, so it
+# passes every type test and its range is unbounded (see Typer.finish).
+UNKNOWN = Type("any")
 _ARITH = {"+": Fn.ADD, "-": Fn.SUB, "*": Fn.MUL, "/": Fn.DIV, "per": Fn.MUL}
 _CMP = {"==": Fn.EQ, "!=": Fn.NE, "<": Fn.LT, "<=": Fn.LE, ">": Fn.GT, ">=": Fn.GE}
 
@@ -47,7 +53,8 @@ class Typer:
         self.range_env = range_env
         self.rank = rank
         self.allow_size = False
-        self.table_checked: set[str] = set()
+        self.table_calls: dict[str, dict] = {}  # table -> {(call span, range): (arg, rows, range, span)}
+        self.called: set[str] = set()    # defs and tables inlined somewhere
         self.inexact: set[str] = set()  # definitions fed by an unrounded inexact division
         self.failed: set[str] = set()   # definitions already reported: readers stay quiet
         self._sizes: dict[int, tuple[int, object]] = {}  # id -> (tree size, node kept alive)
@@ -110,6 +117,21 @@ class Typer:
             stack.extend(children(n))
         return False
 
+    def finish(self) -> None:
+        """Check what no definition reached: every uncalled def and table (so an error in
+        one is never hidden until someone calls it), then each table against every call."""
+        from .tables import check_table  # the coverage rules, kept beside the other rule checks
+        for name, item in self.names.items():
+            if isinstance(item, A.Def) and name not in self.called:
+                self.expr(item.body, None, {p: Ref(item.span, UNKNOWN, p, "param") for p in item.params})
+        for name, item in self.names.items():
+            if isinstance(item, A.Table) and name not in self.called:  # typed as if called
+                self.expr(A.Call(item.span, name, item.span, (A.Name(item.span, item.param),)), None,
+                          {item.param: Ref(item.span, UNKNOWN, item.param, "param")})
+        for name, calls in self.table_calls.items():
+            known = [c for c in calls.values() if c[3] is not None]
+            check_table(self.program, self.names[name], known or list(calls.values())[:1])
+
     # ---- dispatch ------------------------------------------------------------------
     def _expr(self, node, scope, want):
         if isinstance(node, A.Num):
@@ -150,13 +172,13 @@ class Typer:
 
     def _num(self, node, scope, what):
         e = self._expr(node, scope, NUM)
-        if e.type != NUM:
+        if e.type not in (NUM, UNKNOWN):
             self._fail(node.span, f"{what} must be a number, but this is {e.type}")
         return e
 
     def _bool(self, node, scope, what):
         e = self._expr(node, scope, BOOL)
-        if e.type != BOOL:
+        if e.type not in (BOOL, UNKNOWN):
             hint = "compare it, e.g. `x >= 1`" if e.type == NUM else None
             self._fail(node.span, f"{what} must be true or false, but this is {e.type}", hint)
         return e
@@ -191,7 +213,7 @@ class Typer:
                        "it depends on this value, or on a rule that cannot see it",
                        [Note(item.span, f"`{name}` is defined here")])
         candidates = list(scope) + list(self.inputs) + list(self.types) + [t for ts in self.tier_sets.values() for t in ts]
-        self.program.error("PD002", node.span, f"unknown name `{name}`", did_you_mean(name, candidates))
+        self.program.error("PD002", node.span, f"unknown name `{name}`", _lookalike(name, candidates) or did_you_mean(name, candidates))
         raise Poison
 
     def _list(self, node: A.ListLit, scope, want):
@@ -215,15 +237,24 @@ class Typer:
                 and isinstance(node.right, A.Name) and self._is_group_aggregate(node.left, scope):
             return self._group_agg(node, scope)
         left = self._expr(node.left, scope, None)
+        if node.op == "+" and left.type == UNKNOWN:  # an uncalled def's parameter: a list if the right side is
+            right = self._expr(node.right, scope, None)
+            if right.type.kind == "list":
+                return Prim(node.span, right.type, Fn.CONCAT, (left, right))
+            if right.type not in (NUM, UNKNOWN):
+                self._fail(node.right.span, f"the right side of `+` must be a number, but this is {right.type}")
+            return Prim(node.span, NUM, Fn.ADD, (left, right))
         if node.op == "+" and left.type.kind == "list":
             right = self._expr(node.right, scope, left.type)
             if not _compatible(right.type, left.type):
                 self._fail(node.right.span, f"cannot append {right.type} to {left.type}",
                            "wrap a single item in brackets: `xs + [x]`")
             return Prim(node.span, left.type, Fn.CONCAT, (left, right))
-        if left.type != NUM:
+        if left.type not in (NUM, UNKNOWN):
             self._fail(node.left.span, f"`{_op_word(node.op)}` needs numbers, but this is {left.type}")
         right = self._num(node.right, scope, f"the right side of `{_op_word(node.op)}`")
+        if node.op == "/" and isinstance(right, Const) and right.value == 0:
+            self.program.error("PD024", node.right.span, "division by zero", "divide by a number that cannot be 0")
         return Prim(node.span, NUM, _ARITH[node.op], (left, right))
 
     def _compare(self, node: A.Compare, scope):
@@ -243,8 +274,8 @@ class Typer:
             if op in ("==", "!="):
                 if not _compatible(a.type, b.type):
                     self._fail(node.span, f"cannot compare {a.type} with {b.type}")
-            elif a.type != NUM or b.type != NUM:
-                bad = a if a.type != NUM else b
+            elif a.type not in (NUM, UNKNOWN) or b.type not in (NUM, UNKNOWN):
+                bad = a if a.type not in (NUM, UNKNOWN) else b
                 hint = "tiers compare with `==` and `!=` only" if bad.type.kind == "tier" else None
                 self._fail(bad.span, f"`{op}` compares numbers, but this is {bad.type}", hint)
             parts.append(Prim(Span(a.span.file, a.span.line, a.span.col, b.span.end_line, b.span.end_col), BOOL, _CMP[op], (a, b)))
@@ -268,6 +299,7 @@ class Typer:
         raise Poison
 
     def _inline_def(self, node: A.Call, item: A.Def, scope):
+        self.called.add(item.name)
         if len(node.args) != len(item.params):
             self._fail(node.span, f"`{item.name}` takes {len(item.params)} argument(s), got {len(node.args)}",
                        notes=[Note(item.span, f"`{item.name}` is defined here")])
@@ -323,10 +355,13 @@ class Typer:
             if rows and not _compatible(value.type, rows[0][1].type):
                 self._fail(row.value.span, f"table rows give different kinds of value: {rows[0][1].type} and {value.type}")
             rows.append((cond, value, row))
-        if item.name not in self.table_checked:
-            self.table_checked.add(item.name)
-            from .tables import check_table  # the coverage rules, kept beside the other rule checks
-            check_table(self.program, item, arg, [(c, r) for c, _, r in rows], R.range_of(arg, self.range_env), node.span)
+        self.called.add(item.name)
+        # A call reading an uncalled def's parameter has no known range: it is kept without
+        # a call span, so only its rows are checked.
+        known = not _reads_unknown(arg)
+        rng = R.range_of(arg, self.range_env) if known else R.ANY
+        calls = self.table_calls.setdefault(item.name, {})
+        calls.setdefault((node.span, str(rng)), (arg, [(c, r) for c, _, r in rows], rng, node.span if known else None))
         # First matching row wins; a table without `otherwise` has been proven to cover,
         # so its last row needs no test. Rows after an `otherwise` are never reached.
         cut = next((i for i, (c, _, _) in enumerate(rows) if c is None), len(rows) - 1)
@@ -343,7 +378,9 @@ class Typer:
 
     def _list_arg(self, node, scope, i, elem: Type | None = None):
         e = self._expr(node.args[i], scope, None)
-        if e.type.kind != "list" or (elem is not None and e.type.elem != elem):
+        if e.type == UNKNOWN:  # an uncalled def's parameter, used as a list here
+            return dataclasses.replace(e, type=list_type(elem or UNKNOWN))
+        if e.type.kind != "list" or (elem is not None and not _compatible(e.type.elem, elem)):
             self._fail(node.args[i].span, f"`{node.func}` needs a list{' of numbers' if elem == NUM else ''} here, but this is {e.type}")
         return e
 
@@ -375,7 +412,7 @@ class Typer:
         if f in ("mean", "len"):
             self._arity(node, 1, 1)
             lst = self._list_arg(node, scope, 0, NUM if f == "mean" else None)
-            if f == "mean" and lst.type.elem != NUM:
+            if f == "mean" and lst.type.elem not in (NUM, UNKNOWN):
                 self._fail(args[0].span, "`mean` needs a list of numbers")
             return Prim(sp, NUM, Fn.MEAN if f == "mean" else Fn.LEN, (lst,))
         if f in ("count", "streak"):
@@ -418,7 +455,36 @@ class Typer:
             if not isinstance(mode, A.Name) or mode.name not in ROUND_MODES:
                 self._fail(mode.span, "unknown rounding mode", "use half_up (四舍五入), half_even, floor or ceil")
             fn = ROUND_MODES[mode.name]
+        self._check_digits(node, R.range_of(x, self.range_env), places)
         return Prim(node.span, NUM, fn, (x, Const(node.span, NUM, Decimal(places))))
+
+    def _check_digits(self, node: A.Call, rng: Interval, places: int) -> None:
+        """Rounding to `places` decimals keeps every digit before the point, and arithmetic
+        holds 28 significant digits: `round(x / 3, 27)` cannot be computed for x = 50.
+        Over a bounded range that is an error (with the most places that fit); over an
+        unbounded one it is an error only when every value fails, and a warning when
+        values from 10^15 on (beyond any count or amount of money a policy scores) fail."""
+        big = R.magnitude(rng)
+        if big is not None:
+            if R.round_digits(big, places) <= PRECISION:
+                return
+            fits = next((d for d in range(places - 1, -1, -1) if R.round_digits(big, d) <= PRECISION), None)
+            self.program.error(
+                "PD023", node.span,
+                f"`{node.func}` to {places} decimal places needs {R.round_digits(big, places)} significant digits here, "
+                f"but arithmetic keeps {PRECISION}: the value can reach {R.short(big)}",
+                f"round to at most {fits} decimal places" if fits is not None else "narrow the value's range")
+            return
+        small = R.magnitude(rng, smallest=True)
+        if R.round_digits(small, places) > PRECISION:
+            self.program.error("PD023", node.span,
+                               f"`{node.func}` to {places} decimal places needs more than {PRECISION} significant digits "
+                               f"for every value here: the value is at least {R.short(small)}", "round to fewer decimal places")
+        elif PRECISION - places < UNBOUNDED_SAFE_DIGITS:
+            self.program.warn("PW110", node.span,
+                              f"`{node.func}` to {places} decimal places fails for values of 1e{PRECISION - places} or more, "
+                              f"and this value has no bound",
+                              f"round to at most {PRECISION - UNBOUNDED_SAFE_DIGITS} decimal places, or bound the inputs it reads with `in LO..HI`")
 
     def _indicator_args(self, node: A.Call):
         out = []
@@ -429,6 +495,7 @@ class Typer:
         return out
 
     def _weighted(self, node: A.Call):
+        self._arity(node, 1)
         names = self._indicator_args(node)
         total = Decimal(0)
         terms = []
@@ -487,19 +554,37 @@ class Typer:
                        did_you_mean(field, self.inputs))
         arg = self._expr(call.args[0], scope, None)
         if call.func == "count":
-            if arg.type != BOOL:
+            if arg.type not in (BOOL, UNKNOWN):
                 self._fail(call.args[0].span, "`count(COND) per FIELD` counts the subjects for whom COND holds")
-        elif arg.type != NUM:
+        elif arg.type not in (NUM, UNKNOWN):
             self._fail(call.args[0].span, f"`{call.func}` per group needs a number, but this is {arg.type}")
         return GroupAgg(node.span, NUM, call.func, arg, field)
 
 
 # ---- helpers -------------------------------------------------------------------------
 def _compatible(a: Type, b: Type) -> bool:
-    if a == b:
+    if a == b or UNKNOWN in (a, b):
         return True
     if a.kind == "list" and b.kind == "list":
         return a.elem is None or b.elem is None or _compatible(a.elem, b.elem)
+    return False
+
+
+def _lookalike(name: str, candidates) -> str | None:
+    """A hint for a name that looks exactly like a known one (Cyrillic `а` for Latin `a`)."""
+    from .text import difference, skeleton
+    same = next((c for c in candidates if c != name and skeleton(c) == skeleton(name)), None)
+    return None if same is None else f"it looks like `{same}` but differs: {difference(name, same)}"
+
+
+def _reads_unknown(e) -> bool:
+    """Whether an expression reads a parameter of an uncalled def or table."""
+    stack = [e]
+    while stack:
+        n = stack.pop()
+        if isinstance(n, Ref) and n.kind == "param":
+            return True
+        stack.extend(children(n))
     return False
 
 
