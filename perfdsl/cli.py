@@ -265,6 +265,11 @@ def cmd_verify(args) -> int:
     return status
 
 
+def cmd_fmt(args) -> int:
+    from .fmt.command import run
+    return run(args.files, args.check, _out, lambda line: _out(line, err=True))
+
+
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="perfdsl", description="Check, test, run and explain appraisal policies (.perf).")
     sub = p.add_subparsers(dest="verb", required=True)
@@ -300,6 +305,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("file")
     g.add_argument("-o", "--output", required=True)
     g.set_defaults(func=cmd_compile)
+    f = sub.add_parser("fmt", help="format policy files in place (--check: list those that would change)")
+    f.add_argument("files", nargs="+")
+    f.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would be reformatted")
+    f.set_defaults(func=cmd_fmt)
     return p
 
 

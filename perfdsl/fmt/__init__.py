@@ -6,7 +6,7 @@ returns the formatted text, or raises FormatError whose `.diagnostics` are the
 compiler's own (PD001 ... with file, line and column) when the text does not parse.
 It never returns text that means something else: the result is parsed again and must
 give the same syntax tree (spans aside) and the same comments, in the same order;
-otherwise FormatError is raised (code PD900: a formatter bug, reported instead of
+otherwise FormatError is raised (code FMT01: a formatter bug, reported instead of
 rewriting the file). The layout rules are in layout.py, the lossless parse in cst.py.
 """
 from __future__ import annotations
@@ -40,7 +40,7 @@ def format_text(text: str, file: str) -> str:
     again, _ = parse_text(out, file)
     if again is None or not same_syntax(module, again) or \
             [c.text for c in cst.parse(cst.normalize(out)).comments] != [c.text for c in source.comments]:
-        raise FormatError([Diagnostic("PD900", "error", Span(file, 1, 1, 1, 2),
+        raise FormatError([Diagnostic("FMT01", "error", Span(file, 1, 1, 1, 2),
                                       "the formatter would change this file's meaning or comments; "
                                       "it was left as it is (please report this as a bug)")])
     return out
