@@ -265,6 +265,12 @@ def cmd_verify(args) -> int:
     return status
 
 
+def cmd_lsp(args) -> int:
+    """The language server on stdin/stdout (perfdsl/lsp): started by an editor, not a person."""
+    from .lsp import main as serve
+    return serve()
+
+
 def cmd_fmt(args) -> int:
     from .fmt.command import run
     return run(args.files, args.check, _out, lambda line: _out(line, err=True))
@@ -305,6 +311,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("file")
     g.add_argument("-o", "--output", required=True)
     g.set_defaults(func=cmd_compile)
+    ls = sub.add_parser("lsp", help="run the language server over stdio (for editors)")
+    ls.set_defaults(func=cmd_lsp)
     f = sub.add_parser("fmt", help="format policy files in place (--check: list those that would change)")
     f.add_argument("files", nargs="+")
     f.add_argument("--check", action="store_true", help="change nothing; exit 1 if a file would be reformatted")
