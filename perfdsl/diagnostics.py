@@ -10,11 +10,12 @@ import unicodedata
 from dataclasses import dataclass, field
 
 
-# Every code the compiler emits, once: PD errors stop a policy, PW warnings do not.
+# Every code the compiler (syntax and check) emits, once: PD errors stop a policy, PW
+# warnings do not.
 # A new kind of diagnostic takes the next free number (tests/test_check_hardening.py
 # keeps this list and the codes written in the source in step).
 CODES = {
-    "PD000": "internal error (a bug in perfdsl)", "PD001": "syntax error", "PD002": "unknown name", "PD003": "type mismatch or malformed construct",
+    "PD001": "syntax error", "PD002": "unknown name", "PD003": "type mismatch or malformed construct",
     "PD004": "defined twice", "PD005": "cyclic definition", "PD011": "`max N` indicator can leave 0..N",
     "PD012": "weights do not sum to 100%", "PD013": "tier thresholds", "PD014": "table does not cover a call's range",
     "PD015": "unknown or misplaced tier", "PD016": "quota or distribution bounds", "PD017": "example",

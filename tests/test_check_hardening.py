@@ -357,7 +357,80 @@ def test_every_code_in_the_source_is_registered_and_new_ones_have_goldens():
     import re
     from perfdsl.diagnostics import CODES
     root = Path(__file__).resolve().parent.parent / "perfdsl"
-    used = {m for f in root.rglob("*.py") for m in re.findall(r'"(P[DW]\d{3})"', f.read_text(encoding="utf-8"))}
+    files = [*(root / "check").glob("*.py"), *(root / "syntax").glob("*.py")]
+    used = {m for f in files for m in re.findall(r'"(P[DW]\d{3})"', f.read_text(encoding="utf-8"))}
     assert used == set(CODES)
     goldens = "".join(p.read_text(encoding="utf-8") for p in GOLDEN.glob("*.expected"))
     assert all(f"[{code}]" in goldens for code in ("PD020", "PD023", "PD024", "PW107", "PW108", "PW109", "PW110"))
+
+
+def test_indicator_lines_and_flags_that_never_fire_warn(check):
+    result = check('''policy r {
+  input late: int in 0..5
+  indicator a { base 10  deduct 2 if late > 5  add 1 if late >= 5 }
+  flag "缺勤过多" if late >= 10 or late < 0
+  flag "全勤" if late == 0
+}''')
+    assert result.policy is not None
+    assert found(result, "PW101") == [("3:26", "this line can never change `a`: its condition is false for every input within the declared ranges",
+                                       "check the condition against the inputs' ranges, or drop the line")]
+    assert found(result, "PW109") == [("4:3", "this flag can never be raised: its condition is false for every input within the declared ranges",
+                                       "check the condition against the inputs' ranges, or drop the flag")]
+
+
+def test_an_error_in_a_def_is_reported_once_however_often_it_is_inlined(check):
+    result = check('''policy r {
+  input q: decimal in 0..1
+  def f(x) = x + nope
+  def g(y) = f(y) * 2
+  let a = f(q)
+  let b = f(q)
+}''')
+    assert found(result, "PD002") == [("3:18", "unknown name `nope`", None)]
+    assert [where for where, *_ in found(result, "PD003")] == ["4:14", "5:11", "6:11"]
+
+
+POLICIES = Path(__file__).resolve().parent.parent / "policies"
+
+
+def _broken_variants(text: str, seed: int, n: int = 12):
+    """Deterministic damage to a good policy: a line dropped, a token replaced by
+    something out of place, the text cut short, or `+ []` after a computed value."""
+    import random
+    rng = random.Random(seed)
+    lines = text.split("\n")
+    junk = ["[]", ")", "(", "[", "0 /", "true +", '"', "x.y", "round(1, 99)", "nope(", "→", "\u202e"]
+    computed = [i for i, ln in enumerate(lines) if ln.strip().startswith(("let ", "score ", "outcome ", "设 ", "得分 "))]
+    for _ in range(n):
+        kind = rng.randrange(4 if computed else 3)
+        if kind == 3:  # a well-formed line that fails to type: `... + []`
+            i = rng.choice(computed)
+            yield "\n".join(lines[:i] + [lines[i] + " + []"] + lines[i + 1:])
+        elif kind == 0:
+            i = rng.randrange(len(lines))
+            yield "\n".join(lines[:i] + lines[i + 1:])
+        elif kind == 1:
+            words = text.split(" ")
+            i = rng.randrange(len(words))
+            yield " ".join(words[:i] + [rng.choice(junk)] + words[i + 1:])
+        else:
+            yield text[: rng.randrange(len(text))]
+
+
+@pytest.mark.parametrize("path", sorted(POLICIES.glob("*.perf")), ids=lambda p: p.stem)
+def test_damaged_bundled_policies_point_only_at_real_text(path, monkeypatch):
+    monkeypatch.chdir(POLICIES.parent)
+    rel = path.relative_to(POLICIES.parent)
+    text = path.read_text(encoding="utf-8")
+    for variant in _broken_variants(text, seed=sum(map(ord, path.name))):
+        result = compile_file(rel, variant)
+        _assert_spans_in_text(result)
+
+
+@pytest.mark.parametrize("opening, closing", [("abs(", ")"), ("[", "]")])
+def test_too_deep_nesting_points_into_the_file(check, opening, closing):
+    result = check("policy r {\n  input q: decimal in 0..1\n  let a = " + opening * 130 + "q" + closing * 130 + "\n}")
+    (diag,) = result.diagnostics
+    assert diag.code == "PD019" and diag.message == "expression nested more than 120 levels deep"
+    assert diag.span.file.endswith(".perf") and diag.span.line == 3
+    _assert_spans_in_text(result)

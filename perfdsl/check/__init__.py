@@ -55,7 +55,8 @@ def compile_file(path: str | Path, text: str | None = None) -> CheckResult:
             program.error("PD019", program.policy.span, "the policy nests too deeply once its functions and tables are expanded",
                           "split long chains of calls or table rows into named `let` values")
     errors = any(d.is_error for d in program.diagnostics)
-    diags = sorted(program.diagnostics, key=lambda d: (d.span.file, d.span.line, d.span.col, d.severity))
+    # A def inlined at several calls (or checked uncalled, then called) repeats its errors.
+    diags = sorted(dict.fromkeys(program.diagnostics), key=lambda d: (d.span.file, d.span.line, d.span.col, d.severity))
     return CheckResult(None if errors else policy, diags, program.sources, module and not errors)
 
 

@@ -49,6 +49,9 @@ def build_definitions(program, names, decls, order, cyclic: set[str]):
     for f in decls.flags:
         cond = typer.expect(f.cond, BOOL, "a flag's condition")
         if cond is not None:
+            if R.truth(cond, env) is False:  # §10: a rule that can never change anything
+                program.warn("PW109", f.span, "this flag can never be raised: its condition is false for every input within the declared ranges",
+                             "check the condition against the inputs' ranges, or drop the flag")
             flags.append(FlagDef(f.span, f.label, cond, typer.stage_of(cond)))
     return typer, definitions, flags
 
@@ -131,6 +134,9 @@ def _indicator(program, typer: Typer, item: A.Indicator) -> Definition | None:
         if amount is None or (ln.per is not None and per is None) or (ln.cond is not None and cond is None):
             ok = False
             continue
+        if cond is not None and R.truth(cond, env) is False:
+            program.warn("PW101", ln.span, f"this line can never change `{item.name}`: its condition is false for every input within the declared ranges",
+                         "check the condition against the inputs' ranges, or drop the line")
         a_rng = R.range_of(amount, env)
         moved = R.mul(a_rng, R.range_of(per, env)) if per is not None else R.union(a_rng, R.point(Decimal(0)))
         if ln.up_to is not None:

@@ -14,16 +14,18 @@ MAX_DEPTH = 120
 
 
 def check_depth(roots) -> list[Diagnostic]:
-    stack = [(r, 1) for r in roots]
+    """The first node nested too deeply, reported at its own span or, for a tuple of
+    arguments, at the span of the nearest node around it."""
+    stack: list[tuple[object, int, Span | None]] = [(r, 1, None) for r in roots]
     fields: dict[type, tuple[str, ...]] = {}
     while stack:
-        node, depth = stack.pop()
-        if depth > MAX_DEPTH:
-            span = getattr(node, "span", None) or Span("?", 1, 1, 1, 2)
-            return [Diagnostic("PD019", "error", span, f"expression nested more than {MAX_DEPTH} levels deep",
+        node, depth, around = stack.pop()
+        around = getattr(node, "span", None) or around
+        if depth > MAX_DEPTH and around is not None:
+            return [Diagnostic("PD019", "error", around, f"expression nested more than {MAX_DEPTH} levels deep",
                                "split it into named `let` values")]
         if isinstance(node, (list, tuple)):
-            stack.extend((x, depth) for x in node)
+            stack.extend((x, depth, around) for x in node)
             continue
         kind = type(node)
         names = fields.get(kind)
@@ -34,5 +36,5 @@ def check_depth(roots) -> list[Diagnostic]:
             child = getattr(node, name)
             if isinstance(child, (list, tuple)) or type(child) in fields or (
                     dataclasses.is_dataclass(child) and not isinstance(child, Span)):
-                stack.append((child, depth + 1))
+                stack.append((child, depth + 1, around))
     return []
