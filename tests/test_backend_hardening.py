@@ -260,3 +260,23 @@ def test_verify_leaves_no_hypothesis_directory_in_the_working_directory(tmp_path
     assert proc.returncode == 0, proc.stdout + proc.stderr
     assert "PASS   不低于0: 20 inputs tried, no counterexample" in proc.stdout
     assert list(work.iterdir()) == []
+
+
+def test_columnar_writes_numbers_with_more_than_18_decimals(policy_file):
+    """polars makes the divisor 10^19 of a Decimal conversion null: such columns used to
+    come out empty (None) on the columnar backend."""
+    ir = _ir(policy_file, "policy fine {\n  key id\n  input id: text\n  input x: decimal\n  let m = x * 3\n}\n")
+    records = [{"id": "a", "x": D("0.00000000000000000001")}, {"id": "b", "x": D("5E-20")}]
+    rows, _ = outcome_columnar(ir, records)
+    assert [r["m"] for r in rows] == [D("3E-20"), D("1.5E-19")]
+    assert (rows, []) == outcome_reference(Policy(ir, backend="reference"), records)
+
+
+def test_verify_reports_an_arithmetic_error_in_a_property(policy_file, capsys):
+    path = policy_file(ROUND_27.replace("  let y = round(x / 3, 27)\n", "")[:-2]
+                       + '  property "p": round(x / 3, 27) >= 0\n}\n')
+    assert main(["verify", str(path), "--examples", "50", "--seed", "1"]) == 1
+    out = capsys.readouterr().out
+    assert "FAIL   p: counterexample" in out and "Traceback" not in out
+    assert f'    evaluation failed: {path}:6:3: property "p": rounding ' in out
+    assert " to 27 decimal(s) needs " in out and " significant digits; a number holds at most 28" in out

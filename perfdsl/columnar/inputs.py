@@ -44,6 +44,7 @@ def number_column(name: str, values: list[Decimal]) -> tuple[pl.Series, Col, lis
     "python", the third item): the frame then holds their order as dense Int64 codes,
     equal for equal values, so ranks, ties and groups still work as columns, while
     anything computed from them runs per row (fallback.py)."""
+    values = [v if isinstance(v, Decimal) else Decimal(v) for v in values]  # an Int64 column read back
     scale = max((places(v) for v in values), default=0)
     if scale <= _MAX_PLACES and all(not v or v.adjusted() <= _MAX_PLACES for v in values):
         ints = [unscaled(v, scale) for v in values]

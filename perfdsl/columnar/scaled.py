@@ -178,5 +178,7 @@ def to_output(expr: pl.Expr, num: Num) -> pl.Expr:
 
 
 def fits_output(num: Num) -> bool:
-    """Whether `to_output` can hold the column (the value cast needs n·10^s < 10^38)."""
-    return num.scale < DEC_PRECISION and num.magnitude * 10 ** num.scale < 10 ** DEC_PRECISION
+    """Whether `to_output` can hold the column: the value cast needs n·10^s < 10^38, and
+    the divisor 10^s must be an Int64 literal (polars makes a wider one null, which would
+    silently empty the column); other columns are built from their Python values."""
+    return 10 ** num.scale <= INT64_MAX and num.magnitude * 10 ** num.scale < 10 ** DEC_PRECISION

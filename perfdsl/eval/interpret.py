@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .. import runtime as rt
-from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, Rank, Ref
+from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, PropertyDef, Rank, Ref
 from ..result import Result, TierState
 from ..runtime import AdjustStep, BoundHit, IndicatorTrace, TierChange, TierTrace, Trace
 
@@ -20,12 +20,13 @@ def _where(e) -> str:
 
 
 def owner_text(owner) -> str:
-    """How an arithmetic error names what it was computing: a definition, flag or group value."""
+    """How an arithmetic error names what it was computing: a definition, a group value,
+    a flag or a property."""
     if isinstance(owner, Definition):
         return f"`{owner.name}`"
     if isinstance(owner, GroupAgg):
         return f"`{owner.fn}(…)" + (f" per {owner.group}`" if owner.group else "`")
-    return f'flag "{owner.label}"'
+    return f'{"property" if isinstance(owner, PropertyDef) else "flag"} "{owner.label}"'
 
 
 class Interpreter:
@@ -98,9 +99,9 @@ class Interpreter:
             raise rt.arithmetic_error(exc, _where(d), owner_text(d)) from None
 
     def condition(self, f, env: dict, ctx) -> bool:
-        """Whether flag `f` holds; a decimal trap is a data error naming the flag."""
+        """Whether flag (or property) `f` holds; a decimal trap is a data error naming it."""
         try:
-            return bool(self.eval(f.cond, env, ctx))
+            return bool(self.eval(f.expr if isinstance(f, PropertyDef) else f.cond, env, ctx))
         except rt.DecimalException as exc:
             raise rt.arithmetic_error(exc, _where(f), owner_text(f)) from None
 

@@ -147,7 +147,7 @@ def _property_test(ir, interp, prop):
             r = _evaluate(interp, record)
             env = {**record, **r.values}
             with localcontext(CONTEXT):
-                holds = interp.eval(prop.expr, env, None)
+                holds = interp.condition(prop, env, None)
         except EvalError as err:
             return [given_line(ir, record), f"evaluation failed: {err}"]
         if holds:
