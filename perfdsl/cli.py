@@ -69,7 +69,7 @@ def _load(path: str, backend: str = "python", modules: str = "refuse"):
 
 def cmd_test(args) -> int:
     from .examples import run_examples
-    status, passed, failed = OK, 0, 0
+    status, passed, failed, covered = OK, 0, 0, []
     for path in _perf_files(args.paths or ["policies"]):
         policy = _load(str(path), modules="skip")
         if policy == "module":
@@ -88,7 +88,13 @@ def cmd_test(args) -> int:
                 _out(f"FAIL {path}:{o.line} {o.label}")
                 for f in o.failures:
                     _out(f"    {f}")
+        if args.coverage:
+            from .coverage import measure
+            covered.append(measure(policy))
     _out(f"{passed} passed, {failed} failed")
+    if args.coverage:
+        from .coverage import finish
+        status = status if finish(covered, args.fail_under, _out) else FAIL
     return status
 
 
@@ -284,6 +290,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.set_defaults(func=cmd_check)
     t = sub.add_parser("test", help="run the policies' example blocks")
     t.add_argument("paths", nargs="*")
+    t.add_argument("--coverage", action="store_true", help="list the tier bands, rows, branches and rules no example reaches")
+    t.add_argument("--fail-under", type=float, metavar="P", help="with --coverage: exit 1 below P percent overall")
     t.set_defaults(func=cmd_test)
     r = sub.add_parser("run", help="evaluate a data file (csv, xlsx, json, jsonl)")
     r.add_argument("file")
