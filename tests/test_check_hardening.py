@@ -434,3 +434,16 @@ def test_too_deep_nesting_points_into_the_file(check, opening, closing):
     assert diag.code == "PD019" and diag.message == "expression nested more than 120 levels deep"
     assert diag.span.file.endswith(".perf") and diag.span.line == 3
     _assert_spans_in_text(result)
+
+
+def test_round_inside_a_def_names_the_call_whose_range_does_not_fit(check):
+    result = check('''policy r {
+  input small: decimal in 0..1
+  input big: decimal in 0..100
+  def third(x) = round(x / 3, 27)
+  let a = third(small)
+  let b = third(big)
+}''')
+    (diag,) = [d for d in result.diagnostics if d.code == "PD023"]
+    assert (diag.span.line, diag.span.col) == (4, 18)
+    assert [(n.span.line, n.span.col, n.message) for n in diag.notes] == [(6, 11, "for the value passed by this call")]

@@ -59,6 +59,7 @@ class Typer:
         self.failed: set[str] = set()   # definitions already reported: readers stay quiet
         self._sizes: dict[int, tuple[int, object]] = {}  # id -> (tree size, node kept alive)
         self.inline_depth = 0
+        self.calls: list[Span] = []  # the def and table calls being inlined, outermost first
 
     # ---- entry points --------------------------------------------------------------
     def expr(self, node, want: Type | None = None, scope: dict | None = None):
@@ -309,10 +310,12 @@ class Typer:
                                "a function may not call itself, even through others; compute steps as `let` values")
             raise Poison
         self.inline_depth += 1
+        self.calls.append(node.span)
         try:
             body = self.expr(item.body, None, args)
         finally:
             self.inline_depth -= 1
+            self.calls.pop()
         if body is None:
             if self.inline_depth:  # the outermost call says where; inner ones would repeat it
                 raise Poison
@@ -349,12 +352,16 @@ class Typer:
         arg = self._num(node.args[0], scope, f"the argument of table `{item.name}`")
         inner = {item.param: arg}
         rows = []
-        for row in item.rows:
-            cond = None if row.cond is None else self._bool(row.cond, inner, "a table row's condition")
-            value = self._expr(row.value, inner, rows[0][1].type if rows else None)
-            if rows and not _compatible(value.type, rows[0][1].type):
-                self._fail(row.value.span, f"table rows give different kinds of value: {rows[0][1].type} and {value.type}")
-            rows.append((cond, value, row))
+        self.calls.append(node.span)
+        try:
+            for row in item.rows:
+                cond = None if row.cond is None else self._bool(row.cond, inner, "a table row's condition")
+                value = self._expr(row.value, inner, rows[0][1].type if rows else None)
+                if rows and not _compatible(value.type, rows[0][1].type):
+                    self._fail(row.value.span, f"table rows give different kinds of value: {rows[0][1].type} and {value.type}")
+                rows.append((cond, value, row))
+        finally:
+            self.calls.pop()
         self.called.add(item.name)
         # A call reading an uncalled def's parameter has no known range: it is kept without
         # a call span, so only its rows are checked.
@@ -465,6 +472,7 @@ class Typer:
         unbounded one it is an error only when every value fails, and a warning when
         values from 10^15 on (beyond any count or amount of money a policy scores) fail."""
         big = R.magnitude(rng)
+        notes = [Note(self.calls[0], "for the value passed by this call")] if self.calls else []
         if big is not None:
             if R.round_digits(big, places) <= PRECISION:
                 return
@@ -473,18 +481,18 @@ class Typer:
                 "PD023", node.span,
                 f"`{node.func}` to {places} decimal places needs {R.round_digits(big, places)} significant digits here, "
                 f"but arithmetic keeps {PRECISION}: the value can reach {R.short(big)}",
-                f"round to at most {fits} decimal places" if fits is not None else "narrow the value's range")
+                f"round to at most {fits} decimal places" if fits is not None else "narrow the value's range", notes)
             return
         small = R.magnitude(rng, smallest=True)
         if R.round_digits(small, places) > PRECISION:
             self.program.error("PD023", node.span,
                                f"`{node.func}` to {places} decimal places needs more than {PRECISION} significant digits "
-                               f"for every value here: the value is at least {R.short(small)}", "round to fewer decimal places")
+                               f"for every value here: the value is at least {R.short(small)}", "round to fewer decimal places", notes)
         elif PRECISION - places < UNBOUNDED_SAFE_DIGITS:
             self.program.warn("PW110", node.span,
                               f"`{node.func}` to {places} decimal places fails for values of 1e{PRECISION - places} or more, "
                               f"and this value has no bound",
-                              f"round to at most {PRECISION - UNBOUNDED_SAFE_DIGITS} decimal places, or bound the inputs it reads with `in LO..HI`")
+                              f"round to at most {PRECISION - UNBOUNDED_SAFE_DIGITS} decimal places, or bound the inputs it reads with `in LO..HI`", notes)
 
     def _indicator_args(self, node: A.Call):
         out = []
