@@ -148,7 +148,8 @@ def test_distribute_bounds_and_when_lines(policy_file):
     assert (cov.hits, len(cov.counted)) == (5, 8)
     good = text.replace("| 差 |", "| 好 |")  # the first `when` holds for the group: 甲 0..2
     good = good.replace("grade of b = 乙", "grade of b = 甲")
-    assert [i.line for i in _measure(policy_file, good).unreached()] == [10, 18]
+    # a and b take 甲, c stays 丙: now nobody is placed in 乙 (line 15)
+    assert [i.line for i in _measure(policy_file, good).unreached()] == [10, 15, 18]
 
 
 def test_cli_reports_and_fails_under(policy_file, capsys):
