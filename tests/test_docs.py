@@ -1,0 +1,156 @@
+"""The user documentation (docs/ and README.md) says only what works.
+
+Conventions for code blocks in docs/*.md (documented in docs/README.md too):
+
+- ```perf             a whole policy file (it has a `policy`/`方案` block). `perfdsl check`
+                      must report no error and no warning, and every `example` in it
+                      must pass (`perfdsl test`).
+- ```perf fragment    a piece of a policy shown on its own (a `tiers` block, a quota line).
+                      It must parse: it is checked as a module file (top-level items, no
+                      `policy` block), which tests its syntax but not its names.
+- ```perf error=CODE  a policy that `perfdsl check` must reject with error CODE.
+- ```sh               each line starting with `perfdsl` is run, from a copy of the
+                      repository's docs/ and policies/ (so paths are those of the
+                      repository root), and must exit 0 — or N where the line ends with
+                      `# exit N`.
+- any other block (```text, ```csv) is not run.
+
+A block is checked in a temporary folder that also holds docs/examples/*.perf, so a
+block may `import "x.perf"` one of those modules.
+
+Links: every relative link in docs/*.md and README.md must point at an existing file
+(anchors are not checked), and README.md must not link outside the repository.
+"""
+from __future__ import annotations
+
+import re
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from perfdsl.cli import main as perfdsl_main
+
+ROOT = Path(__file__).resolve().parent.parent
+DOCS = ROOT / "docs"
+PAGES = sorted(DOCS.glob("*.md"))
+BLOCK = re.compile(r"^```([^\n]*)\n(.*?)^```[ \t]*$", re.S | re.M)
+LINK = re.compile(r"(?<!!)\[[^\]]*\]\(([^)\s]+)\)")
+
+
+def _blocks(info_wanted: str):
+    """(id, info string, text) of every block whose language is `info_wanted`."""
+    out = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for m in BLOCK.finditer(text):
+            info = m.group(1).strip()
+            if info.split(" ")[0] == info_wanted:
+                line = text.count("\n", 0, m.start()) + 1
+                out.append(pytest.param(info, m.group(2), id=f"{page.name}:{line}"))
+    return out
+
+
+PERF_BLOCKS = _blocks("perf")
+SH_BLOCKS = _blocks("sh")
+
+
+def test_docs_exist():
+    names = {p.name for p in PAGES}
+    assert {"README.md", "language.md", "tutorial.md", "cli.md", "cookbook.md"} <= names
+    assert len(PERF_BLOCKS) >= 20 and len(SH_BLOCKS) >= 5
+
+
+def _perfdsl(capsys, *args) -> tuple[int, str]:
+    code = perfdsl_main([str(a) for a in args])
+    out = capsys.readouterr()
+    return code, out.out + out.err
+
+
+@pytest.mark.parametrize("info, text", PERF_BLOCKS)
+def test_perf_block(info, text, tmp_path, capsys):
+    for module in (DOCS / "examples").glob("*.perf"):
+        shutil.copy(module, tmp_path / module.name)
+    path = tmp_path / "block.perf"
+    path.write_text(text, encoding="utf-8")
+    words = info.split()
+    code, output = _perfdsl(capsys, "check", path)
+    if len(words) > 1 and words[1].startswith("error="):
+        wanted = words[1].removeprefix("error=")
+        assert code == 1 and f"error[{wanted}]" in output, output
+        return
+    assert code == 0, output
+    if words[1:] == ["fragment"]:
+        assert "module" in output, "a fragment is checked as a module: it must not hold a `policy` block"
+        return
+    assert words == ["perf"], f"unknown info string {info!r}"
+    assert "module" not in output, "a ```perf block is a whole policy; mark a piece as ```perf fragment"
+    assert "warning[" not in output, output
+    if re.search(r"(^|\s)(example|示例)\s", text):
+        code, output = _perfdsl(capsys, "test", path)
+        assert code == 0 and " 0 failed" in output, output
+
+
+@pytest.fixture(scope="module")
+def repo_copy(tmp_path_factory):
+    """The folders the documented commands read, at the same relative paths."""
+    root = tmp_path_factory.mktemp("repo")
+    shutil.copytree(DOCS, root / "docs")
+    shutil.copytree(ROOT / "policies", root / "policies")
+    return root
+
+
+def _commands(text: str):
+    for line in text.splitlines():
+        line = line.strip()
+        if line.startswith("perfdsl "):
+            m = re.search(r"#\s*exit\s+(\d+)\s*$", line)
+            yield shlex.split(line, comments=True), int(m.group(1)) if m else 0
+
+
+@pytest.mark.parametrize("info, text", SH_BLOCKS)
+def test_shell_block(info, text, repo_copy):
+    for argv, expected in _commands(text):
+        run = subprocess.run([sys.executable, "-m", "perfdsl", *argv[1:]], cwd=repo_copy,
+                             capture_output=True, text=True, timeout=300)
+        assert run.returncode == expected, f"{shlex.join(argv)}\n{run.stdout}\n{run.stderr}"
+
+
+def _links(page: Path):
+    text = BLOCK.sub("", page.read_text(encoding="utf-8"))  # links inside code are not links
+    for target in LINK.findall(text):
+        yield target
+
+
+LINKED = PAGES + [ROOT / "README.md"]
+
+
+@pytest.mark.parametrize("page", LINKED, ids=lambda p: str(p.relative_to(ROOT)))
+def test_relative_links_point_at_files(page):
+    for target in _links(page):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+            continue
+        path = (page.parent / target.split("#")[0]).resolve()
+        assert path.exists(), f"{page.name} links {target}, which does not exist"
+
+
+def test_readme_links_stay_inside_the_repository():
+    readme = ROOT / "README.md"
+    text = readme.read_text(encoding="utf-8")
+    assert "../shared" not in text
+    for target in _links(readme):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+            continue
+        path = (readme.parent / target.split("#")[0]).resolve()
+        assert path.is_relative_to(ROOT), f"README.md links {target}, outside the repository"
+    assert "docs/README.md" in text and "docs/language.md" in text
+
+
+def test_tutorial_shows_its_policy_file_whole():
+    """The policy printed in tutorial.md step 7 is the file its commands run."""
+    tutorial = (DOCS / "tutorial.md").read_text(encoding="utf-8")
+    policy = (DOCS / "examples" / "budget_engineer.perf").read_text(encoding="utf-8")
+    assert any(m.group(1).strip() == "perf" and m.group(2) == policy for m in BLOCK.finditer(tutorial))
