@@ -9,7 +9,8 @@ Rules (LANGUAGE.md §12.4):
 - one space around operators, `=`, `->` and keywords; none inside `0..100`, after a
   unary minus, before `,` `:` `)` `]`, after `(` `[`, nor between a function and `(`;
 - keywords keep the language they were written in (runs of spaces inside `rank by`,
-  `up to`, `at most`, `ties share` become one); `→` is written `->`;
+  `up to`, `at most`, `ties share` become one); `→` is written `->`, `≥ ≤ ≠` as
+  `>= <= !=` and “curly quotes” as "straight" ones where the grammar accepts them;
 - a line break the author put inside an item is kept (continuation lines indented by
   four), except before `{` `,` `:` `)` `]`; a comment between two tokens always keeps a
   break there, so a comment never ends up in the middle of a line;
@@ -47,6 +48,8 @@ def canonical(tok: Token) -> str:
     value = str(tok)
     if tok.type == "ARROW":
         return "->"
+    if tok.type == "STRING" and value[:1] == "“" and value[-1:] == "”" and not set(value[1:-1]) & set('"\\“”'):
+        return f'"{value[1:-1]}"'  # curly quotes an input method typed, where the grammar takes them
     if tok.type == "CMP_OP":
         return {"≥": ">=", "≤": "<=", "≠": "!="}.get(value, value)
     if tok.type not in _PLAIN and not tok.type.startswith("__") and tok.type.isupper():
