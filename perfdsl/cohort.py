@@ -309,7 +309,10 @@ class Placer:
             return
         names = self.policy.definition(d.tierset).tiers.names()
         last, n = len(names) - 1, len(members)
-        lo, hi, texts = self.bounds(d, names, members)
+        bounds = self.bounds(d, names, members, label)
+        if bounds is None:
+            return
+        lo, hi, texts = bounds
         if sum(lo) > n or sum(hi) < n:
             each = ", ".join(f"{t} {texts[i]}" for i, t in enumerate(names))
             self.problems.append(
@@ -354,8 +357,9 @@ class Placer:
                    f"rank {ranks[id(r)]} of {n} in {label}; {names[t]} {texts[t]} took {counts[t]}; {how} {names[t]}")
             r.cohort_notes += (summary,)
 
-    def bounds(self, d: DistributeDef, names: tuple[str, ...], members: list[Result]):
-        """Step 1: each tier's (lo, hi) counts for this group, and how they came about."""
+    def bounds(self, d: DistributeDef, names: tuple[str, ...], members: list[Result], label: str):
+        """Step 1: each tier's (lo, hi) counts for this group, and how they came about;
+        None, with a problem recorded, when a `when` condition cannot be computed."""
         n = len(members)
         lo, hi, texts = [0] * len(names), [n] * len(names), [f"0..{n} (unbounded)"] * len(names)
 
@@ -369,7 +373,14 @@ class Placer:
         env = {**members[0].record, **members[0].values}
         group = SimpleNamespace(size=Decimal(n))
         for w in d.whens:
-            if self.interpreter.eval(w.cond, env, group):
+            try:
+                holds = self.interpreter.eval(w.cond, env, group)
+            except (EvalError, DecimalException) as err:
+                if isinstance(err, DecimalException):
+                    err = arithmetic_error(err, f"{w.span.file}:{w.span.line}:{w.span.col}", "`when`")
+                self.problems.append(f"{label}: {err}")
+                return None
+            if holds:
                 for b in w.bounds:
                     set_bounds(b, f" by `when` on line {w.span.line}")
         return lo, hi, texts

@@ -280,3 +280,74 @@ def test_verify_reports_an_arithmetic_error_in_a_property(policy_file, capsys):
     assert "FAIL   p: counterexample" in out and "Traceback" not in out
     assert f'    evaluation failed: {path}:6:3: property "p": rounding ' in out
     assert " to 27 decimal(s) needs " in out and " significant digits; a number holds at most 28" in out
+
+
+# ---- every backend on the extremes valid data may hold ---------------------------------------
+CONSTRUCTS = '''policy many {
+  key id
+  rank by total desc then id asc
+  input id: text
+  input dept: bool
+  input x: decimal
+  input y: decimal in 0..
+  input n: int
+  let a = -x
+  let b = abs(x)
+  let c = round(y, 2)
+  let d = round(x * 2, 0)
+  let e = min(x, y)
+  let f = max(x, n)
+  let g = clamp(x, 0, 100)
+  let h = if x > y then x else y
+  let k = x + y
+  let m = x * n
+  let q = floor(y / 4, 3)
+  let s = sum(x) per dept
+  let mx = max(y) per dept
+  let mn = mean(y) per dept
+  let cnt = count(x > 1) per dept
+  let r = rank(total)
+  score total = n / 3 + y
+  tiers grade by total {
+    优 >= 90
+    良 >= 0.0000000000000000000000000000001
+    差 otherwise
+  }
+  quota 优 at most 50% per dept rank by total desc then id asc
+  flag "大" if x > 85 and rank_from_bottom(total) <= 2
+  flag "等" if x == y
+}
+'''
+
+
+@pytest.mark.parametrize("backend", ["python", "columnar"])
+def test_every_backend_agrees_on_wide_numbers(policy_file, backend):
+    from perfdsl.verify.agreement import disagreements
+    ir = _ir(policy_file, CONSTRUCTS)
+    assert disagreements(ir, examples=60, seed=2, backends=[backend], wide=True) == []
+
+
+DISTRIBUTE_WHEN = '''policy dw {
+  key id
+  input id: text
+  input budget: decimal in 0..
+  input x: decimal in 0..100
+  score total = x
+  tiers grade by total {
+    优 >= 90
+    良 >= 60
+    差 otherwise
+  }
+  distribute rank by total desc then id asc {
+    优 0%..30%
+    when 100 / budget > 1: 优 0..0
+  }
+}
+'''
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_a_when_that_cannot_be_computed_is_a_cohort_problem(policy_file, backend):
+    ir = _ir(policy_file, DISTRIBUTE_WHEN)
+    records = [{"id": "a", "budget": D(0), "x": D(95)}, {"id": "b", "budget": D(0), "x": D(70)}]
+    assert _problems(ir, backend, records) == [f"the whole cohort: {ir.file}:14:10: division by zero"]

@@ -94,9 +94,10 @@ def _step_by_step(ir):
 
 
 def disagreements(policy, examples: int = 100, seed: int | None = None, backends=None,
-                  max_size: int = 12) -> list[str]:
+                  max_size: int = 12, wide: bool = False) -> list[str]:
     """Where `backends` (names in BACKENDS; all of them by default) differ from the
-    reference on drawn subjects and cohorts: at most one readable line."""
+    reference on drawn subjects and cohorts: at most one readable line. `wide` draws
+    the extremes valid data may hold too (strategies.WIDE_VALUES)."""
     from hypothesis import strategies as st
     ir = getattr(policy, "ir", policy)
     names = list(BACKENDS) if backends is None else list(backends)
@@ -112,11 +113,14 @@ def disagreements(policy, examples: int = 100, seed: int | None = None, backends
                 return problem
         want = reference(group)
         for name, run in runs.items():
-            got = run(group)
+            try:
+                got = run(group)
+            except Exception as exc:  # a backend that crashes where the reference does not disagrees
+                got = ("crash", f"{type(exc).__name__}: {exc}")
             if got != want:
                 return (f"{ir.name}: {name} and reference disagree on a cohort of {len(group)}: "
                         f"{group!r}\n  {name}: {got!r}\n  reference: {want!r}")
         return None
 
-    _, problem = search(st.tuples(strategies(ir), cohorts(ir, 1, max_size)), test, examples, seed)
+    _, problem = search(st.tuples(strategies(ir, wide), cohorts(ir, 1, max_size, wide)), test, examples, seed)
     return [problem] if problem else []

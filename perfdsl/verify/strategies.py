@@ -14,6 +14,12 @@ from hypothesis import strategies as st
 from ..ir import Const, Fn, InputDef, Policy, Prim, Ref, children
 
 SPAN_IF_OPEN = Decimal(1000)
+# With `wide=True`: the extremes data may hold (LANGUAGE.md §12.2: up to 40 digits, exponents
+# to ±40), mixed into every number input whose range allows them, so that agreement
+# checks reach values no column type holds (Int128 at a common scale, 28 digits).
+WIDE_VALUES = tuple(Decimal(v) for v in (
+    "1E-40", "9999999999999999999999999999999999999999", "1E+39", "-7E+30", "0.5",
+    "1.234567890123456789012345678901234567", "9999999999999999999999999999", "3.3333333333333333333333333333333"))
 
 
 def _bounds(inp: InputDef) -> tuple[Decimal, Decimal]:
@@ -51,7 +57,7 @@ def compared_constants(policy: Policy) -> dict[str, set[Decimal]]:
     return found
 
 
-def _number(policy: Policy, inp: InputDef, edges_of: dict, elem: bool = False) -> st.SearchStrategy:
+def _number(policy: Policy, inp: InputDef, edges_of: dict, elem: bool = False, wide: bool = False) -> st.SearchStrategy:
     lo, hi = _bounds(inp)
     if inp.is_int:
         lo_i, hi_i = int(lo.to_integral_value("ROUND_CEILING")), int(hi.to_integral_value("ROUND_FLOOR"))
@@ -62,14 +68,19 @@ def _number(policy: Policy, inp: InputDef, edges_of: dict, elem: bool = False) -
         base = st.integers(min_value=lo_c, max_value=hi_c).map(lambda n: Decimal(n).scaleb(-2))
     edges = [lo, hi] if elem else [lo, hi] + sorted(edges_of.get(inp.name, ()))
     edges = [e for e in edges if lo <= e <= hi and (not inp.is_int or e == e.to_integral_value())]
+    if wide:
+        rng = inp.range
+        edges += [w for w in WIDE_VALUES if (rng is None or rng.lo is None or w >= rng.lo)
+                  and (rng is None or rng.hi is None or w <= rng.hi) and (not inp.is_int or w == w.to_integral_value())]
     return st.one_of(base, st.sampled_from(sorted(set(edges)))) if edges else base
 
 
-def _scalar(policy: Policy, inp: InputDef, kind, edges_of: dict, elem: bool = False) -> st.SearchStrategy:
+def _scalar(policy: Policy, inp: InputDef, kind, edges_of: dict, elem: bool = False,
+            wide: bool = False) -> st.SearchStrategy:
     if kind.kind == "bool":
         return st.booleans()
     if kind.kind == "num":
-        return _number(policy, inp, edges_of, elem)
+        return _number(policy, inp, edges_of, elem, wide)
     if kind.kind == "tier":
         return st.sampled_from(policy.definition(kind.tierset).tiers.names())
     if inp.choices:
@@ -77,26 +88,28 @@ def _scalar(policy: Policy, inp: InputDef, kind, edges_of: dict, elem: bool = Fa
     return st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789甲乙丙", min_size=1, max_size=6)
 
 
-def input_strategy(policy: Policy, inp: InputDef, edges_of: dict | None = None) -> st.SearchStrategy:
-    """Valid values of one input; `edges_of` (compared_constants) is computed when not given."""
+def input_strategy(policy: Policy, inp: InputDef, edges_of: dict | None = None, wide: bool = False) -> st.SearchStrategy:
+    """Valid values of one input; `edges_of` (compared_constants) is computed when not given;
+    `wide` mixes in WIDE_VALUES."""
     edges_of = compared_constants(policy) if edges_of is None else edges_of
     t = inp.type
     if t.kind == "list":
         length = inp.length
         lo = int(length.lo) if length is not None and length.lo is not None else 0
         hi = int(length.hi) if length is not None and length.hi is not None else lo + 6
-        return st.lists(_scalar(policy, inp, t.elem, edges_of, elem=True), min_size=lo, max_size=hi).map(tuple)
-    return _scalar(policy, inp, t, edges_of)
+        return st.lists(_scalar(policy, inp, t.elem, edges_of, elem=True, wide=wide), min_size=lo,
+                        max_size=hi).map(tuple)
+    return _scalar(policy, inp, t, edges_of, wide=wide)
 
 
-def strategies(policy) -> st.SearchStrategy:
+def strategies(policy, wide: bool = False) -> st.SearchStrategy:
     """A strategy of valid input records (dicts) for a policy (IR or loaded Policy)."""
     ir = getattr(policy, "ir", policy)
     edges_of = compared_constants(ir)
-    return st.fixed_dictionaries({inp.name: input_strategy(ir, inp, edges_of) for inp in ir.inputs})
+    return st.fixed_dictionaries({inp.name: input_strategy(ir, inp, edges_of, wide) for inp in ir.inputs})
 
 
-def cohorts(policy, min_size: int = 1, max_size: int = 30) -> st.SearchStrategy:
+def cohorts(policy, min_size: int = 1, max_size: int = 30, wide: bool = False) -> st.SearchStrategy:
     """Cohorts of records with distinct keys (the key is rewritten to s0, s1, ...)."""
     ir = getattr(policy, "ir", policy)
     groups = [g for g in {q.group for q in ir.quotas} | {d.group for d in ir.distributes} if g]
@@ -109,7 +122,7 @@ def cohorts(policy, min_size: int = 1, max_size: int = 30) -> st.SearchStrategy:
                 r[ir.key] = f"s{i:03d}"
             out.append(r)
         return _constant_fields(ir, out, groups)
-    return st.lists(strategies(ir), min_size=min_size, max_size=max_size).map(keyed)
+    return st.lists(strategies(ir, wide), min_size=min_size, max_size=max_size).map(keyed)
 
 
 def _constant_fields(ir, records, groups):
