@@ -286,3 +286,31 @@ async def test_formatting_goes_through_fmt(client: LanguageClient):
         text_document=T.TextDocumentIdentifier(uri=uri), options=T.FormattingOptions(tab_size=2, insert_spaces=True)))
     assert list(edits) == []
 
+
+
+GROUPED = """\
+policy g {
+  key id
+  input id: text
+  input dept: text
+  input s: decimal in 0..100
+  score total = s
+  tiers grade by total { A >= 90  B otherwise }
+  quota A at most 20% per dept rank by total desc then id asc
+}
+"""
+
+
+async def test_references_reach_keys_groups_and_rank_keys(client: LanguageClient):
+    uri, diags = await open_doc(client, "grouped.perf", GROUPED)
+    assert diags == []
+
+    async def refs(line, needle):
+        got = await client.text_document_references_async(T.ReferenceParams(
+            text_document=T.TextDocumentIdentifier(uri=uri), position=at(GROUPED, line, needle),
+            context=T.ReferenceContext(include_declaration=True)))
+        return sorted((r.range.start.line, r.range.start.character, r.range.end.character) for r in got)
+
+    assert await refs(3, "dept") == [(3, 8, 12), (7, 26, 30)]
+    assert await refs(2, "id") == [(1, 6, 8), (2, 8, 10), (7, 55, 57)]
+    assert await refs(6, "A ") == [(6, 25, 26), (7, 8, 9)]

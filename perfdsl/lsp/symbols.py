@@ -19,6 +19,7 @@ DECLARED = {A.Input: "input", A.Let: "let", A.Score: "score", A.Outcome: "outcom
             A.Tiers: "tiers", A.Def: "def", A.Table: "table"}
 TYPE_NAMES = {"bool", "int", "decimal", "text", "list"}
 _AFTER_KEYWORD = re.compile(r"\w+(?:[ \t\r\n]|#[^\n]*)+([^\W\d]\w*)")
+_GROUP = re.compile(r"(?<!\w)(?:per|每|分组)[ \t]+([^\W\d]\w*)")
 
 
 @dataclass(frozen=True)
@@ -93,6 +94,16 @@ class _Locator:
                 return Span(item_span.file, line + 1, col, line + 1, col + len(name))
         return Span(item_span.file, item_span.line, item_span.col, item_span.line, item_span.col + 1)
 
+    def group_spans(self, item_span: Span, name: str) -> list[Span]:
+        """`per FIELD` on the first line of a quota, distribute or rank setting (the AST keeps
+        the field's name but not its place)."""
+        lines = self.texts.get(item_span.file, "").split("\n")
+        if not 0 < item_span.line <= len(lines):
+            return []
+        line = lines[item_span.line - 1]
+        return [Span(item_span.file, item_span.line, m.start(1) + 1, item_span.line, m.end(1) + 1)
+                for m in _GROUP.finditer(line, item_span.col - 1) if m.group(1) == name]
+
 
 def _at_start(span: Span, name: str) -> Span:
     """A name written at the start of a node (a band, a tier bound, a `given` field)."""
@@ -154,4 +165,7 @@ def build(items, texts: dict[str, str]) -> Index:
                 index.declare(Symbol(band.tier, "tier", item, _at_start(band.span, band.tier), band))
         index.uses += [Use(n, s) for n, s in free_names(item, _bound(item))]
         index.uses += _item_uses(item)
+        groups = {getattr(item, "group", None), getattr(getattr(item, "rank", None), "group", None)}
+        for group in groups - {None}:
+            index.uses += [Use(group, s) for s in locate.group_spans(item.span, group)]
     return index
