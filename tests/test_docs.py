@@ -128,13 +128,34 @@ def _links(page: Path):
 LINKED = PAGES + [ROOT / "README.md"]
 
 
+def _anchors(page: Path) -> set[str]:
+    """The anchors GitHub gives the page's headings: lower case, punctuation dropped,
+    spaces to hyphens (`## 1. Numbers — 数字` → `1-numbers--数字`)."""
+    text = BLOCK.sub("", page.read_text(encoding="utf-8"))
+    heads = re.findall(r"^#{1,6}\s+(.*?)\s*$", text, re.M)
+    return {re.sub(r"[^\w\- ]", "", h.strip().lower()).replace(" ", "-") for h in heads}
+
+
 @pytest.mark.parametrize("page", LINKED, ids=lambda p: str(p.relative_to(ROOT)))
 def test_relative_links_point_at_files(page):
     for target in _links(page):
-        if re.match(r"^[a-z][a-z0-9+.-]*:", target) or target.startswith("#"):
+        if re.match(r"^[a-z][a-z0-9+.-]*:", target):
             continue
-        path = (page.parent / target.split("#")[0]).resolve()
+        file, _, anchor = target.partition("#")
+        path = (page.parent / file).resolve() if file else page
         assert path.exists(), f"{page.name} links {target}, which does not exist"
+        if anchor and path.suffix == ".md":
+            assert anchor in _anchors(path), f"{page.name} links {target}: no such heading in {path.name}"
+
+
+def test_language_reference_lists_every_diagnostic_code():
+    from perfdsl import diagnostics
+    codes = getattr(diagnostics, "CODES", None)
+    if codes is None:
+        pytest.skip("no code registry")
+    text = (DOCS / "language.md").read_text(encoding="utf-8")
+    missing = [c for c in codes if f"| {c} |" not in text]
+    assert not missing, f"docs/language.md §14 lacks {missing}"
 
 
 def test_readme_links_stay_inside_the_repository():
