@@ -1,0 +1,123 @@
+"""Static facts about a number the encoder carries beside its Z3 term.
+
+`Bound(lo, hi, scale)`: the value lies in [lo, hi] and value·10^scale is a whole number
+(None: unknown). Two uses: an operation whose result provably fits 28 significant digits
+is exact and needs no rounding variable at all; and a rounded result is pinned inside
+[lo, hi] (widened outward to 28 digits), which is true of the real rounding because it
+is monotone and keeps 28-digit numbers as they are. Without the second, `0.7·p + 0.3·b`
+for p, b ≤ 100 could not be shown to stay ≤ 100 once rounded.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
+
+PRECISION = 28
+LIMIT = Decimal(10) ** PRECISION
+_DOWN = Context(prec=PRECISION, rounding=ROUND_FLOOR)
+_UP = Context(prec=PRECISION, rounding=ROUND_CEILING)
+
+
+@dataclass(frozen=True)
+class Bound:
+    lo: Decimal | None = None
+    hi: Decimal | None = None
+    scale: int | None = None
+
+    @property
+    def mag(self) -> Decimal | None:
+        return None if self.lo is None or self.hi is None else max(abs(self.lo), abs(self.hi))
+
+    @property
+    def exact(self) -> bool:
+        """Every value within the bound has at most 28 significant digits."""
+        mag = self.mag
+        return mag is not None and self.scale is not None and self.scale <= 60 and mag.scaleb(self.scale) < LIMIT
+
+    @staticmethod
+    def of(c: Decimal) -> "Bound":
+        return Bound(c, c, max(0, -c.as_tuple().exponent))
+
+    def rounded(self) -> "Bound":
+        """The bound of this value after rounding to 28 digits."""
+        lo = None if self.lo is None else _DOWN.plus(self.lo)
+        hi = None if self.hi is None else _UP.plus(self.hi)
+        return Bound(lo, hi, None)
+
+
+UNKNOWN = Bound()
+
+
+def _opt(f, *xs):
+    return None if any(x is None for x in xs) else f(*xs)
+
+
+def _scale_add(a: Bound, b: Bound):
+    return _opt(max, a.scale, b.scale)
+
+
+def add(a: Bound, b: Bound) -> Bound:
+    return Bound(_opt(lambda x, y: x + y, a.lo, b.lo), _opt(lambda x, y: x + y, a.hi, b.hi), _scale_add(a, b))
+
+
+def neg(a: Bound) -> Bound:
+    return Bound(_opt(lambda x: -x, a.hi), _opt(lambda x: -x, a.lo), a.scale)
+
+
+def sub(a: Bound, b: Bound) -> Bound:
+    return add(a, neg(b))
+
+
+def mul(a: Bound, b: Bound) -> Bound:
+    scale = _opt(lambda x, y: x + y, a.scale, b.scale)
+    if None not in (a.lo, a.hi, b.lo, b.hi):
+        ps = [a.lo * b.lo, a.lo * b.hi, a.hi * b.lo, a.hi * b.hi]
+        return Bound(min(ps), max(ps), scale)
+    if a.lo is not None and b.lo is not None and a.lo >= 0 and b.lo >= 0:
+        return Bound(a.lo * b.lo, _opt(lambda x, y: x * y, a.hi, b.hi), scale)
+    return Bound(None, None, scale)
+
+
+def absolute(a: Bound) -> Bound:
+    if a.lo is not None and a.lo >= 0:
+        return a
+    if a.hi is not None and a.hi <= 0:
+        return neg(a)
+    return Bound(Decimal(0), a.mag, a.scale)
+
+
+def join(*bs: Bound) -> Bound:
+    """A value that is one of several (if, min, max, clamp)."""
+    los, his, scales = [b.lo for b in bs], [b.hi for b in bs], [b.scale for b in bs]
+    return Bound(None if None in los else min(los), None if None in his else max(his),
+                 None if None in scales else max(scales))
+
+
+def smallest(*bs: Bound) -> Bound:
+    j = join(*bs)
+    his = [b.hi for b in bs if b.hi is not None]
+    return Bound(j.lo, min(his) if his else None, j.scale)
+
+
+def largest(*bs: Bound) -> Bound:
+    j = join(*bs)
+    los = [b.lo for b in bs if b.lo is not None]
+    return Bound(max(los) if los else None, j.hi, j.scale)
+
+
+def clip(a: Bound, lo: Decimal | None, hi: Decimal | None) -> Bound:
+    """After `floor lo` / `cap hi` (clamp): the value is moved inside."""
+    parts = [a] + [Bound.of(x) for x in (lo, hi) if x is not None]
+    scale = join(*parts).scale
+    new_lo, new_hi = a.lo, a.hi
+    if lo is not None:
+        new_lo = lo if new_lo is None else max(new_lo, lo)
+        new_hi = None if new_hi is None else max(new_hi, lo)
+    if hi is not None:
+        new_hi = hi if new_hi is None else min(new_hi, hi)
+        new_lo = None if new_lo is None else min(new_lo, hi)
+    return Bound(new_lo, new_hi, scale)
+
+
+def whole(lo: Decimal | None, hi: Decimal | None) -> Bound:
+    return Bound(lo, hi, 0)

@@ -1,0 +1,168 @@
+"""Prove a property of the individual stage, or find a counterexample to it.
+
+Two queries, each under the per-property timeout:
+
+1. the proof: every valid input (decimals as reals, long lists abstract) with the
+   28-digit rounding over-approximated (rounding.py). No input that fails the property
+   or stops with an error ⇒ PROVED, for the real semantics.
+2. only when (1) finds a candidate: the search, in exact arithmetic over hundredths and
+   short lists, then the simplest such input (minimise.py). The caller's `confirm`
+   runs it on the reference interpreter; only a confirmed input is a counterexample.
+   When exact arithmetic has no counterexample although (1) had a candidate, the
+   28-digit rounding is what could break the property: the answer says so and the
+   caller samples.
+
+`Outcome.status` is proved, failed or unknown (with why, for the report).
+"""
+from __future__ import annotations
+
+import copy
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+import z3
+
+from ..ir import Const, Policy, PropertyDef, children
+from .encode import Encoding
+from .inputs import Inputs
+from .minimise import minimise
+from .rounding import Rounding
+from .values import Num, Unsupported
+
+DEFAULT_TIMEOUT = 5.0  # seconds per property
+
+
+@dataclass
+class Outcome:
+    status: str  # proved failed unknown
+    detail: list[str] = field(default_factory=list)
+    record: dict | None = None
+    seconds: float = 0.0
+
+
+def constants(ir: Policy, *exprs) -> set[Decimal]:
+    """The numbers a policy (and a property) mention: where rounding must not cross."""
+    found = {Decimal(0), Decimal(1)}
+    stack = list(ir.expressions()) + [e for e in exprs if e is not None]
+    while stack:
+        e = stack.pop()
+        if isinstance(e, Const) and isinstance(e.value, Decimal):
+            found.add(e.value)
+        stack.extend(children(e))
+    for d in ir.definitions:
+        if d.tiers is not None:
+            found.update(t.threshold for t in d.tiers.tiers if t.threshold is not None)
+        if d.indicator is not None:
+            found.update(x for b in d.indicator.bounds for x in (b.lo, b.hi) if x is not None)
+            found.update(a.up_to for a in d.indicator.adjustments if a.up_to is not None)
+    for i in ir.inputs:
+        if i.range is not None:
+            found.update(x for x in (i.range.lo, i.range.hi) if x is not None)
+    return found
+
+
+class Query:
+    """One or two subjects of a policy in one solver, sharing one rounding model."""
+
+    def __init__(self, ir: Policy, mode: str, exact: bool, extra=()):
+        self.ir = ir
+        self.inputs = Inputs(ir, mode)
+        self.rounding = Rounding(exact=exact, constants=constants(ir, *extra))
+        self.enc = Encoding(ir, self.inputs, self.rounding)
+
+    def twin(self, varied: str) -> Encoding:
+        """A second subject with the same inputs except `varied`."""
+        other = copy.copy(self.inputs)
+        other.values = dict(self.inputs.values)
+        inp = next(i for i in self.ir.inputs if i.name == varied)
+        other.values[varied] = self.inputs.declare(inp, "′")
+        return Encoding(self.ir, other, self.rounding)
+
+    def solver(self, goal, timeout: float) -> z3.Solver:
+        s = z3.Solver()
+        s.set("timeout", max(1, int(timeout * 1000)))
+        s.add(*self.inputs.domain)
+        s.add(*self.rounding.axioms())
+        s.add(goal)
+        return s
+
+    def check(self, solver: z3.Solver, deadline: float):
+        """sat, unsat or unknown, adding the rounding lemmas each model breaks."""
+        while True:
+            left = deadline - time.perf_counter()
+            if left <= 0:
+                return z3.unknown
+            solver.set("timeout", max(1, int(left * 1000)))
+            verdict = solver.check()
+            if verdict != z3.sat:
+                return verdict
+            lemmas = self.rounding.violated(solver.model())
+            if not lemmas:
+                return z3.sat
+            solver.add(*lemmas)
+
+
+def _property_goal(q: Query, prop: PropertyDef):
+    """What a counterexample satisfies: the property is false, or evaluation fails."""
+    if prop.expr is not None:
+        holds = q.enc.bool(prop.expr)
+        return z3.Or(q.enc.failed, z3.Not(holds)), None
+    target, increasing, name = prop.monotone
+    inp = next(i for i in q.ir.inputs if i.name == name)
+    if inp.type.kind != "num":
+        raise Unsupported("monotone in an input that is not a number")
+    b = q.twin(name)
+    va, vb = q.enc.values.get(target), b.values.get(target)
+    if not isinstance(va, Num) or not isinstance(vb, Num):
+        raise Unsupported(q.enc.unsupported.get(target, f"`{target}` is not a number the solver sees"))
+    xa, xb = q.enc.inputs.values[name].term, b.inputs.values[name].term
+    wrong = (vb.term < va.term) if increasing else (vb.term > va.term)
+    return z3.And(xa < xb, z3.Or(q.enc.failed, b.failed, wrong)), b
+
+
+def prove(ir: Policy, prop: PropertyDef, confirm, timeout: float = DEFAULT_TIMEOUT) -> Outcome:
+    """Prove `prop` or refute it with a confirmed counterexample. `confirm(record)` — or
+    `confirm((record, other_value))` for a monotone claim — returns the failure's
+    description from the reference interpreter, or None when the input is fine."""
+    start = time.perf_counter()
+    out = _prove(ir, prop, confirm, timeout)
+    out.seconds = time.perf_counter() - start
+    return out
+
+
+def _prove(ir, prop, confirm, timeout) -> Outcome:
+    try:
+        q = Query(ir, "proof", exact=False, extra=[prop.expr])
+        goal, _ = _property_goal(q, prop)
+    except Unsupported as why:
+        return Outcome("unknown", [f"not for the solver: {why}"])
+    verdict = q.check(q.solver(goal, timeout), time.perf_counter() + timeout)
+    if verdict == z3.unsat:
+        return Outcome("proved", ["proved by the solver for every valid input (28-digit rounding included)"])
+    if verdict == z3.unknown:
+        return Outcome("unknown", [f"the solver gave up after {timeout:g} s"])
+    return _refute(ir, prop, confirm, timeout)
+
+
+def _refute(ir, prop, confirm, timeout) -> Outcome:
+    for mode in ("search", "proof"):
+        q = Query(ir, mode, exact=True, extra=[prop.expr])
+        goal, twin = _property_goal(q, prop)
+        s = q.solver(goal, timeout)
+        verdict = s.check()
+        if verdict != z3.sat:
+            continue
+        model = minimise(s, q.inputs, ir, int(timeout * 1000)) if mode == "search" else s.model()
+        record = q.inputs.record(model)
+        case = record
+        if twin is not None:
+            case = (record, twin.inputs._read(model, twin.inputs.values[prop.monotone[2]],
+                                                next(i for i in ir.inputs if i.name == prop.monotone[2])))
+        problem = confirm(case)
+        if problem is not None:
+            return Outcome("failed", list(problem), record)
+        return Outcome("unknown", ["the solver's candidate holds on the reference interpreter "
+                                   "(the 28-digit rounding decides it); sampled instead"])
+    return Outcome("unknown", ["holds in exact arithmetic, but the 28-digit rounding of a division or "
+                               "of a long product could change the outcome; sampled instead"])

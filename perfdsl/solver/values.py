@@ -1,0 +1,86 @@
+"""How each kind of policy value is held as Z3 terms, and read back from a model.
+
+Numbers are Z3 reals (whole-number inputs are integers seen as reals) carrying their
+static digit bound; booleans are Z3 booleans; text (free text and `one of` choices) is a
+Z3 string; a tier is the integer index of its name in its tier set (best first); a list
+is either concrete — a symbolic length and one variable per position up to a bound — or
+abstract — a symbolic length and nothing known of its elements but their declared range,
+which lets a proof cover lists of every length.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+from fractions import Fraction
+
+import z3
+
+from .bounds import Bound
+
+
+class Unsupported(Exception):
+    """The solver cannot encode this (a cohort-stage value, say): the caller samples."""
+
+
+@dataclass
+class Num:
+    term: z3.ArithRef
+    digits: Bound
+
+
+@dataclass
+class Tier:
+    term: z3.ArithRef  # index into names, 0 = best
+    names: tuple[str, ...]
+
+
+@dataclass
+class ConcreteList:
+    length: z3.ArithRef  # Int
+    items: list  # values for positions 0..len(items)-1; those at or past `length` unused
+
+
+@dataclass
+class AbstractList:
+    length: z3.ArithRef  # Int
+    lo: Decimal | None  # declared element range (numbers only)
+    hi: Decimal | None
+
+
+def real(d: Decimal | int | Fraction) -> z3.ArithRef:
+    f = Fraction(d)
+    return z3.RealVal(f"{f.numerator}/{f.denominator}")
+
+
+def decimal_of(f: Fraction) -> Decimal | None:
+    """The exact decimal a rational is, or None when its expansion does not end."""
+    den = f.denominator
+    twos = fives = 0
+    while den % 2 == 0:
+        den //= 2
+        twos += 1
+    while den % 5 == 0:
+        den //= 5
+        fives += 1
+    if den != 1:
+        return None
+    k = max(twos, fives)
+    return (Decimal(f.numerator * 10 ** k // f.denominator)).scaleb(-k)
+
+
+def terminating(d: Decimal) -> bool:
+    """1/d has a finite decimal expansion (d = ±2^a·5^b·10^c): x / d is exact-able."""
+    return d != 0 and decimal_of(1 / Fraction(d)) is not None
+
+
+def model_number(model, term) -> Decimal:
+    v = model.eval(term, model_completion=True)
+    if z3.is_int_value(v):
+        return Decimal(v.as_long())
+    if z3.is_algebraic_value(v):
+        v = v.approx(30)
+    f = v.as_fraction()
+    d = decimal_of(f)
+    if d is None:  # a non-terminating rational: the nearest 28-digit decimal (confirmed later)
+        d = Decimal(f.numerator) / Decimal(f.denominator)
+    return d
