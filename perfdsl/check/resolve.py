@@ -64,7 +64,10 @@ def load(path: str | Path, text: str | None = None) -> Program:
             try:
                 body = read_source(file, shown)
             except SourceError as err:
-                program.error("PD018", at or Span(shown, 1, 1, 1, 2), err.message, err.hint)
+                if at is not None:  # seen from the importer, the import is what fails
+                    program.error("PD018", at, err.message, err.hint)
+                else:
+                    program.error(err.code, Span(shown, err.line, err.col, err.line, err.col + 1), err.message, err.hint)
                 return
         body = body.removeprefix(BOM)
         program.sources.texts[shown] = body
