@@ -314,3 +314,16 @@ async def test_references_reach_keys_groups_and_rank_keys(client: LanguageClient
     assert await refs(3, "dept") == [(3, 8, 12), (7, 26, 30)]
     assert await refs(2, "id") == [(1, 6, 8), (2, 8, 10), (7, 55, 57)]
     assert await refs(6, "A ") == [(6, 25, 26), (7, 8, 9)]
+
+
+async def test_a_broken_message_is_one_log_line_not_a_traceback():
+    import asyncio
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "perfdsl", "lsp", stdin=asyncio.subprocess.PIPE,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+    out, err = await asyncio.wait_for(proc.communicate(b"Content-Length: 5\r\n\r\n{bad}"), 60)
+    assert proc.returncode == 0
+    assert err.decode().splitlines() == [
+        "error: Unable to handle message: JSONDecodeError: Expecting property name enclosed in double quotes: "
+        "line 1 column 2 (char 1)"]
+    assert b'"window/showMessage"' in out  # the client is told, in one line too

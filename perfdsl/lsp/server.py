@@ -260,8 +260,22 @@ def _register_formatting() -> bool:
 FORMATTING = _register_formatting()
 
 
+class _OneLine(logging.Formatter):
+    """Log records (pygls's too) as one line each: an exception by its type and message,
+    never its traceback, in the editor's output panel."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = record.getMessage()
+        if record.exc_info and record.exc_info[1] is not None:
+            err = record.exc_info[1]
+            text += f": {type(err).__name__}: {err}"
+        return f"{record.levelname.lower()}: {text}".replace("\n", " ")
+
+
 def main() -> int:
-    logging.basicConfig(level=logging.WARNING, format="%(message)s")
+    handler = logging.StreamHandler()  # stderr: stdout carries the protocol
+    handler.setFormatter(_OneLine())
+    logging.basicConfig(level=logging.WARNING, handlers=[handler], force=True)
     server.start_io()
     return 0
 
