@@ -7,6 +7,7 @@ ranges the checker warns with), and a tier set lists its bands as written.
 from __future__ import annotations
 
 from ..ir import Interval
+from ..numbers import decimal_text
 from .analysis import Analysis
 from .symbols import Symbol
 
@@ -59,9 +60,9 @@ def _typed(an: Analysis, sym: Symbol) -> list[str]:
         if d.type.kind == "num":
             out.append(f"static range: `{d.range}`")
         if d.weight is not None:
-            out.append(f"weight: `{d.weight * 100:f}%`".replace(".00%", "%"))
+            out.append(f"weight: `{decimal_text(d.weight * 100)}%`")
         if d.max is not None:
-            out.append(f"max: `{d.max}`")
+            out.append(f"max: `{decimal_text(d.max)}`")
     return out
 
 
