@@ -208,7 +208,7 @@ def _xlsx_records(path: Path, key: str | None, sheet: str | None) -> list[list[o
             return _sheet_records(workbook, key, sheet)
         finally:
             workbook.close()
-    except xlsxcheck.WorkbookTooLarge as err:
+    except xlsxcheck.WorkbookRefused as err:
         raise _file_problem(str(err)) from None
     except DataError:
         raise

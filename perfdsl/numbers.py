@@ -72,8 +72,10 @@ def parse_number(text: str, *, percent: bool = True) -> Decimal:
     exp = m["exp"] or m["dexp"] or "0"
     if len(exp.lstrip("+-").lstrip("0")) > 3:  # 1e10000000: beyond any limit, never converted
         raise NumberError(f"{brief(s)} has an exponent beyond ±{MAX_EXPONENT}")
+    if m["pct"]:
+        exp = "-2"  # 95% = 95e-2, exactly (scaleb would round to the context's 28 digits)
     value = Decimal(m["sign"] + (whole or "0") + (f".{frac}" if frac else "") + f"e{exp}")
-    return check_number(value.scaleb(-2) if m["pct"] else value, s)
+    return check_number(value, s)
 
 
 def check_number(value: int | Decimal, text: str | None = None) -> Decimal:

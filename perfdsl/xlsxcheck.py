@@ -6,7 +6,7 @@ declare entities that expand a billion times, and a cell stored at row 1,000,000
 at column XFD on every row makes openpyxl fill in empty cells without end. So
 `check_workbook` reads every part once through a streaming XML parser, counting what
 it inflates to (the sizes the zip declares may lie) and what each cell would hold,
-and raises `WorkbookTooLarge` naming the part, sheet and cell, before openpyxl sees
+and raises `WorkbookRefused` naming the part, sheet and cell, before openpyxl sees
 the file. Memory stays bounded by the parser's buffer, whatever the input.
 """
 from __future__ import annotations
@@ -15,6 +15,8 @@ import posixpath
 import re
 import zipfile
 from xml.parsers import expat
+
+from .numbers import NumberError, parse_number
 
 MAX_FILE = 100 * 2**20        # bytes of .xlsx read from disk
 MAX_INFLATED = 512 * 2**20    # bytes all parts inflate to together
@@ -26,10 +28,15 @@ MAX_CELLS = 10_000_000        # cells openpyxl would create (rows × their last 
 CHUNK = 1 << 16
 
 _REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+# A number as a workbook stores it. openpyxl converts with int() or float(), which also
+# take "9_5", " 12" and other scripts' digits (silently 95, 12); and float() turns
+# 1e-400 into 0. So the stored text must have this form, within the limits of data.
+_STORED_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
-class WorkbookTooLarge(Exception):
-    """A workbook past one of the limits; the message says which part, sheet or cell."""
+class WorkbookRefused(Exception):
+    """A workbook past one of the limits, or with a stored number that is none; the
+    message says which part, sheet or cell."""
 
 
 def _column_number(letters: str) -> int:
@@ -63,16 +70,18 @@ class _Part:
         self.parser = expat.ParserCreate()
         self.parser.buffer_text = True
         self.parser.StartElementHandler = self.start
+        self.parser.EndElementHandler = self.end
+        self.number = ""        # the text of the current numeric cell's <v>
         self.parser.CharacterDataHandler = self.text
         self.parser.StartDoctypeDeclHandler = self.doctype
         self.parser.EntityDeclHandler = self.doctype
 
     def doctype(self, *_):
-        raise WorkbookTooLarge(f"{self.where}: XML with a document type declaration (DOCTYPE) is not accepted")
+        raise WorkbookRefused(f"{self.where}: XML with a document type declaration (DOCTYPE) is not accepted")
 
     def start(self, name: str, attrs: dict) -> None:
         name = name.rpartition(":")[2]
-        self.run, self.element = 0, name
+        self.run, self.element, self.number = 0, name, ""
         if name == "si":
             self.shared += 1
         if not self.sheet:
@@ -86,7 +95,7 @@ class _Part:
             if match:
                 column = _column_number(match[1])
                 if column > MAX_COLUMNS:
-                    raise WorkbookTooLarge(f"{self.where}: cell {match[0]} lies beyond column XFD, "
+                    raise WorkbookRefused(f"{self.where}: cell {match[0]} lies beyond column XFD, "
                                            f"the last of the {MAX_COLUMNS:,} columns a sheet has")
                 self.column = column
                 self.row = _index(match[2], self.row, MAX_ROWS, f"{self.where}: row", "rows")
@@ -100,22 +109,37 @@ class _Part:
         self.cells += self.row_width
         self.row_width = 0
         if self.cells > MAX_CELLS:
-            raise WorkbookTooLarge(f"{self.where}: the sheet would need more than {MAX_CELLS:,} cells "
+            raise WorkbookRefused(f"{self.where}: the sheet would need more than {MAX_CELLS:,} cells "
                                    f"(row {self.row} and the rows before it)")
 
     def text(self, data: str) -> None:
         self.run += len(data)
         if self.run > MAX_TEXT:
             what = f"cell {self.ref}" if self.sheet and self.ref else f"shared text {self.shared}" if self.shared else "a text"
-            raise WorkbookTooLarge(f"{self.where}, {what}: the text is longer than {MAX_TEXT:,} characters")
-        if self.sheet and self.numeric and self.element == "v" and self.run > MAX_NUMBER:
-            raise WorkbookTooLarge(f"{self.where}, cell {self.ref}: a stored number longer than {MAX_NUMBER} characters")
+            raise WorkbookRefused(f"{self.where}, {what}: the text is longer than {MAX_TEXT:,} characters")
+        if self.sheet and self.numeric and self.element == "v":
+            if self.run > MAX_NUMBER:
+                raise WorkbookRefused(f"{self.where}, cell {self.ref}: a stored number longer than {MAX_NUMBER} characters")
+            self.number += data
+
+    def end(self, name: str) -> None:
+        if not (self.sheet and self.numeric and name.rpartition(":")[2] == "v"):
+            return
+        text, self.number = self.number, ""
+        problem = None if _STORED_NUMBER.fullmatch(text) else f"expected a number, got {text!r}"
+        if problem is None:
+            try:
+                parse_number(text, percent=False)
+            except NumberError as err:
+                problem = str(err)
+        if problem:
+            raise WorkbookRefused(f"{self.where}, cell {self.ref}: the stored number is wrong: {problem}")
 
     def feed(self, data: bytes, final: bool = False) -> None:
         try:
             self.parser.Parse(data, final)
         except expat.ExpatError as err:
-            raise WorkbookTooLarge(f"{self.where}: malformed XML ({err})") from None
+            raise WorkbookRefused(f"{self.where}: malformed XML ({err})") from None
         if final and self.sheet:
             self.end_row()
 
@@ -124,7 +148,7 @@ def _index(text: str | None, default: int, limit: int, what: str, unit: str) -> 
     if text is None:
         return default
     if not text.isdigit() or len(text) > 8 or not 1 <= int(text) <= limit:
-        raise WorkbookTooLarge(f"{what} {text[:20]!r} is outside the {limit:,} {unit} a sheet has")
+        raise WorkbookRefused(f"{what} {text[:20]!r} is outside the {limit:,} {unit} a sheet has")
     return int(text)
 
 
@@ -155,21 +179,21 @@ def _order(info: zipfile.ZipInfo) -> int:
 
 
 def check_workbook(data: bytes) -> None:
-    """Raise WorkbookTooLarge if the workbook `data` passes a limit (see module doc).
+    """Raise WorkbookRefused if the workbook `data` passes a limit (see module doc).
 
     A damaged zip raises zipfile.BadZipFile (or another error of the zip layer) for the
     caller to report as it reports any file openpyxl cannot read."""
     if len(data) > MAX_FILE:
-        raise WorkbookTooLarge(f"the workbook is larger than {MAX_FILE // 2**20} MB")
+        raise WorkbookRefused(f"the workbook is larger than {MAX_FILE // 2**20} MB")
     import io
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         infos = archive.infolist()
         if len(infos) > MAX_PARTS:
-            raise WorkbookTooLarge(f"the workbook has {len(infos):,} parts; at most {MAX_PARTS:,} are read")
+            raise WorkbookRefused(f"the workbook has {len(infos):,} parts; at most {MAX_PARTS:,} are read")
         declared = sum(info.file_size for info in infos)
         if declared > MAX_INFLATED:
             biggest = max(infos, key=lambda info: info.file_size)
-            raise WorkbookTooLarge(f"the workbook would inflate to {declared:,} bytes ({biggest.filename}: "
+            raise WorkbookRefused(f"the workbook would inflate to {declared:,} bytes ({biggest.filename}: "
                                    f"{biggest.file_size:,}); at most {MAX_INFLATED:,} are read")
         titles: dict[str, str] = {}
         total = 0
@@ -187,7 +211,7 @@ def check_workbook(data: bytes) -> None:
                 while chunk := stream.read(CHUNK):
                     total += len(chunk)
                     if total > MAX_INFLATED:
-                        raise WorkbookTooLarge(f"{name}: the workbook inflates to more than {MAX_INFLATED:,} bytes")
+                        raise WorkbookRefused(f"{name}: the workbook inflates to more than {MAX_INFLATED:,} bytes")
                     if part:
                         part.feed(chunk)
             if part:

@@ -358,6 +358,12 @@ def test_an_overlong_shared_string_is_refused(tmp_path):
      "sheet '数据': cell XFE2 lies beyond column XFD, the last of the 16,384 columns a sheet has"),
     ([b'<row r="2"><c r="C2"><v>' + b"9" * 5000 + b"</v></c></row>"],
      "sheet '数据', cell C2: a stored number longer than 400 characters"),
+    ([b'<row r="2"><c r="C2"><v>9_5</v></c></row>'],
+     "sheet '数据', cell C2: the stored number is wrong: expected a number, got '9_5'"),
+    ([b'<row r="2"><c r="C2"><v>\xd9\xa1\xd9\xa2</v></c></row>'],
+     "sheet '数据', cell C2: the stored number is wrong: expected a number, got '\u0661\u0662'"),
+    ([b'<row r="2"><c r="C2" t="n"><v>1e-400</v></c></row>'],
+     "sheet '数据', cell C2: the stored number is wrong: '1e-400' has an exponent beyond ±40"),
 ])
 def test_sheet_layout_bombs_are_refused(tmp_path, rows, message):
     path = tmp_path / "in.xlsx"
@@ -476,3 +482,46 @@ def test_escape_sequences_from_data_reach_no_terminal(policy_file, tmp_path):
     code, out, err = perfdsl("explain", str(policy_file), "--input", str(data), "--id", "b\nforged line")
     assert out.splitlines()[0] == "hostile data (hostile_data) — id = b\\nforged line"
     assert not any(line.startswith("forged line") for line in out.splitlines())
+
+
+def test_percent_keeps_every_digit():
+    from perfdsl.numbers import parse_number
+    assert parse_number("99.12345678901234567890123456789%") == D("0.9912345678901234567890123456789")
+
+
+# ---------------------------------------------------------------- the hostile-data fuzzer
+
+def test_the_oracle_reads_section_12_2():
+    from fractions import Fraction
+
+    from perfdsl.datafuzz import reference_number, reference_value
+    assert reference_number(" 1,234.5 ", percent=True) == Fraction(24690, 20)
+    assert reference_number("95%", percent=True) == Fraction(95, 100)
+    assert reference_number("95%", percent=False) is None
+    assert reference_number("1e40", percent=True) == 10 ** 40
+    assert [reference_number(t, percent=True) for t in ["1.000,5", "9_5", "NaN", "1e41", "1" * 41, "1,234e5"]] == [None] * 6
+    assert reference_value(True, whole=True) is None and reference_value("1.5", whole=True) is None
+
+
+def test_the_fuzzer_catches_a_lax_number_reader(monkeypatch):
+    from decimal import InvalidOperation
+
+    from perfdsl import datafuzz, numbers, validate
+
+    def lax(text, *, percent=True):  # what Decimal() alone would accept
+        if len(text) > 60:
+            return numbers.parse_number(text, percent=percent)
+        try:
+            return numbers.check_number(D(text.strip().replace(",", "")))
+        except InvalidOperation:
+            raise numbers.NumberError("bad", malformed=True) from None
+    monkeypatch.setattr(validate, "parse_number", lax)
+    tally = datafuzz.fuzz_cells(400, seed=3)
+    assert tally.silent_accepts > 10 and tally.tracebacks == 0
+
+
+def test_short_hostile_data_fuzz_run():
+    from perfdsl.datafuzz import fuzz_cells, fuzz_files
+    for tally in (fuzz_cells(1500, seed=11), fuzz_files(150, seed=11, cli_share=0.1)):
+        assert (tally.tracebacks, tally.silent_accepts, tally.wrong_readings) == (0, 0, 0), tally.examples
+        assert tally.inputs >= 150
