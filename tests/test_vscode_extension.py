@@ -1,7 +1,7 @@
 """editors/vscode: the extension's manifest, language configuration and TextMate grammar.
 
 The grammar's own tests (vscode-tmgrammar-test assertions in tests/unit, snapshots in
-tests/snap) run on node; they are run from here when `npm ci` has installed the tools,
+tests/snap) and the client's (tests/client.test.js, node's runner) run on node; they are run from here when `npm ci` has installed the tools,
 and CI (CI=true, where .ci/run runs `npm ci` first) fails rather than skips without them.
 The checks below need no node: the manifest points at files that exist, and every
 keyword of grammar/perf.lark, in both languages, is highlighted as a keyword.
@@ -87,3 +87,4 @@ def test_grammar_unit_and_snapshot_tests_pass_on_vscode_textmate():
     assert done.returncode == 0, done.stdout + done.stderr
     assert "✓ tests/unit/keywords.perf run successfuly." in done.stdout
     assert done.stdout.count("run successfully.") == len(list((EXT / "tests" / "snap").glob("*.perf")))
+    assert "# pass 2\n# fail 0" in done.stdout  # tests/client.test.js: the client starts `perfdsl lsp`

@@ -46,7 +46,9 @@ def analyse(path: str, text: str) -> Analysis:
         out.result = compile_file(path, text)
         program = resolve.load(path, text)
         out.items, out.texts = program.items, dict(program.sources.texts)
-        out.parsed = not any(d.code == "PD001" and d.span.file == path for d in program.diagnostics)
+        # The loader reports only syntax and import problems; a file that gave items parsed.
+        out.parsed = program.policy is not None or any(i.span.file == path for i in program.items) or not any(
+            d.is_error and d.span.file == path for d in program.diagnostics)
         out.imports = _imports(path, text)
         out.index = symbols.build(out.items, out.texts)
     except Exception as err:  # noqa: BLE001 - the promise above; reported, never raised

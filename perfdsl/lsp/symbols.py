@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from ..check.resolve import free_names
 from ..diagnostics import Span
 from ..syntax import ast as A
+from .positions import contains
 
 # Declarations whose name follows one keyword; the symbol kind of each.
 DECLARED = {A.Input: "input", A.Let: "let", A.Score: "score", A.Outcome: "outcome", A.Indicator: "indicator",
@@ -47,7 +48,6 @@ class Index:
 
     def at(self, file: str, line: int, col: int) -> str | None:
         """The name whose declaration or use covers the point, if any."""
-        from .positions import contains
         for syms in self.symbols.values():
             for s in syms:
                 if s.span.file == file and contains(s.span, line, col):
