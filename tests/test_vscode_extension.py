@@ -52,6 +52,11 @@ def test_language_configuration_comments_brackets_and_auto_closing():
     assert ["【", "】"] in conf["brackets"] and ["{", "}"] in conf["brackets"]
     pairs = {(p["open"], p["close"]) for p in conf["autoClosingPairs"]}
     assert {("“", "”"), ("【", "】"), ('"', '"'), ("{", "}"), ("（", "）")} <= pairs
+    # VS Code reads wordPattern as a JavaScript RegExp, where \w is ASCII only: CJK names are
+    # listed by range, so double-click and completion take 扣分项 whole and stop at （ and ，.
+    assert "\\w" not in conf["wordPattern"]
+    words = re.findall(conf["wordPattern"], "指标 扣分项（x1，40%）")
+    assert words == ["指标", "扣分项", "x1", "40%"]
 
 
 def test_every_keyword_of_the_parser_is_highlighted_in_both_languages():
