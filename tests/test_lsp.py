@@ -231,6 +231,11 @@ async def test_completion_offers_names_keywords_in_both_languages_and_tiers(clie
     assert kinds["total"] == T.CompletionItemKind.Variable and kinds["weighted"] == T.CompletionItemKind.Function
     names = [i.label for i in sorted(result.items, key=lambda i: i.sort_text)]
     assert names.index("total") < names.index("优秀") < names.index("weighted") < names.index("指标")
+    await change(client, uri, MAIN.replace("-> 不合格", "-> 不"), 3)  # a tier is expected here
+    result = await client.text_document_completion_async(T.CompletionParams(
+        text_document=T.TextDocumentIdentifier(uri=uri), position=T.Position(line=15, character=22)))
+    names = [i.label for i in sorted(result.items, key=lambda i: i.sort_text)]
+    assert names[:3] == ["不合格", "优秀", "合格"]  # by code point; then the other names
 
 
 HOSTILE = [

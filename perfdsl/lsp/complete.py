@@ -42,7 +42,18 @@ def keywords() -> tuple[str, ...]:
     return tuple(words)
 
 
-def completions(an: Analysis | None) -> list[T.CompletionItem]:
+_TIER_WANTED = re.compile(r"(?:->|→|(?<!\w)(?:at\s+most|至多|quota|名额)|[=!]=)\s*\w*$")
+
+
+def wants_tier(line_before: str) -> bool:
+    """Whether the text before the cursor expects a tier name: after `->`, `at most`,
+    `quota`, `==` or `!=` (and their 中文 forms)."""
+    return _TIER_WANTED.search(line_before) is not None
+
+
+def completions(an: Analysis | None, tiers_first: bool = False) -> list[T.CompletionItem]:
+    """Names of the policy and its imports, built-in functions, then keywords; tier names
+    lead where a tier is expected."""
     items: list[T.CompletionItem] = []
     seen: set[str] = set()
 
@@ -55,7 +66,7 @@ def completions(an: Analysis | None) -> list[T.CompletionItem]:
         for name, syms in an.index.symbols.items():
             sym = syms[0]
             if sym.kind == "tier":
-                add(name, _KIND["tier"], f"tier of {sym.item.name}", "1")
+                add(name, _KIND["tier"], f"tier of {sym.item.name}", "!" if tiers_first else "1")
             else:
                 label = getattr(sym.item, "label", None)
                 add(name, _KIND[sym.kind], sym.kind + (f" “{label}”" if label else ""), "0")

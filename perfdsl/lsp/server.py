@@ -19,7 +19,7 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import from_fs_path, to_fs_path
 
 from .analysis import Analysis, absolute, analyse
-from .complete import completions, outline
+from .complete import completions, outline, wants_tier
 from .diagnostics import lsp_diagnostics
 from .hover import hover_markdown
 from .positions import Text
@@ -229,9 +229,12 @@ def document_symbol(ls: PerfServer, params: T.DocumentSymbolParams):
 def completion(ls: PerfServer, params: T.CompletionParams):
     uri = params.text_document.uri
     an = ls.analysis(uri)
+    text = ls.text_of(an.text)
+    line, col = text.point(params.position)
+    before = text.lines[line - 1][:col - 1 + (text.bom if line == 1 else 0)] if line <= len(text.lines) else ""
     if not an.parsed:
         an = ls.parsed.get(uri, an)
-    return T.CompletionList(is_incomplete=False, items=completions(an))
+    return T.CompletionList(is_incomplete=False, items=completions(an, wants_tier(before)))
 
 
 def _register_formatting() -> bool:
