@@ -201,6 +201,13 @@ async def test_references_from_a_module_reach_open_policies_importing_it(client:
         text_document=T.TextDocumentIdentifier(uri=common_uri), position=at(COMMON, 2, "late"),
         context=T.ReferenceContext(include_declaration=False)))
     assert sum(r.uri == main_uri for r in refs) == 4
+    text = await hover_text(client, common_uri, at(COMMON, 2, "late"))  # typed by the open importer
+    assert "**late** · input · “迟到次数”" in text and "type: `int` · range: `0..10`" in text
+    lonely = 'input q: int in 0..5 "无人引用"\n'
+    uri, diags = await open_doc(client, "lonely.perf", lonely)
+    assert diags == []
+    text = await hover_text(client, uri, at(lonely, 0, "q"))
+    assert text.endswith("**q** · input · “无人引用”\n\n*type and range: shown once a policy importing this module is open*")
 
 
 async def test_document_symbols(client: LanguageClient):

@@ -35,12 +35,14 @@ def _range_text(r: Interval | None) -> str | None:
     return None if r is None or (r.lo is None and r.hi is None) else str(r)
 
 
-def _typed(an: Analysis, sym: Symbol) -> list[str]:
+def _typed(an: Analysis, sym: Symbol, policy) -> list[str]:
     """Type and static range from the IR, when the policy checked."""
-    policy = an.policy
     if policy is None:
-        return ["*type and range: known once the policy checks without errors*"] if sym.kind in (
-            "input", "let", "score", "outcome", "indicator") else []
+        if sym.kind not in ("input", "let", "score", "outcome", "indicator"):
+            return []
+        if an.result is not None and an.result.module:
+            return ["*type and range: shown once a policy importing this module is open*"]
+        return ["*type and range: known once the policy checks without errors*"]
     out = []
     if sym.kind == "input":
         inp = next((i for i in policy.inputs if i.name == sym.name), None)
@@ -83,7 +85,9 @@ def _bands(an: Analysis, tiers) -> list[str]:
     return [head] + [f"- `{_band_text(an, b)}`" for b in tiers.lines]
 
 
-def hover_markdown(an: Analysis, sym: Symbol) -> str:
+def hover_markdown(an: Analysis, sym: Symbol, policy=None) -> str:
+    """`policy` is the checked IR to take types from: the buffer's own, or for a module
+    that of an open policy importing it."""
     item = sym.item
     where = "" if sym.span.file == an.path else f" — from `{sym.span.file}`"
     if sym.kind == "tier":
@@ -94,7 +98,7 @@ def hover_markdown(an: Analysis, sym: Symbol) -> str:
     label = getattr(item, "label", None)
     head = f"**{sym.name}** · {_KINDS.get(sym.kind, sym.kind)}{where}"
     parts.append(head + (f" · “{label}”" if label else ""))
-    typed = _typed(an, sym)
+    typed = _typed(an, sym, policy if policy is not None else an.policy)
     if typed:
         parts.append(" · ".join(typed))
     if sym.kind == "def":

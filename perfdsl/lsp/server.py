@@ -158,8 +158,19 @@ def hover(ls: PerfServer, params: T.HoverParams):
     syms = an.index.lookup(name) if name else []
     if not syms:
         return None
-    text = "\n\n---\n\n".join(hover_markdown(an, s) for s in syms)
+    text = "\n\n---\n\n".join(hover_markdown(an, s, _checked_ir(ls, an, s)) for s in syms)
     return T.Hover(contents=T.MarkupContent(kind=T.MarkupKind.Markdown, value=text))
+
+
+def _checked_ir(ls: PerfServer, an: Analysis, sym: Symbol):
+    """The IR to describe a symbol with: the buffer's, else (a module, or a policy with
+    errors) that of an open buffer whose checked program declares the same symbol."""
+    if an.policy is not None:
+        return an.policy
+    for _, other in list(ls.analyses.values()):
+        if other.policy is not None and _same_symbol([sym], other.index.lookup(sym.name)):
+            return other.policy
+    return None
 
 
 def _import_at(an: Analysis, line: int, col: int) -> str | None:
