@@ -9,8 +9,9 @@ records what it reached:
   rule changed a tier), indicator lines (an add/deduct line that moved the value, its
   `up to` cap that bit, a clamp/cap/floor that changed it) — from the explanation trace
   the interpreter already keeps;
-- flags that held; quotas that moved someone; `distribute` bounds a subject was placed
-  in and `when` lines that held for a group — from the cohort stage's results;
+- flags that held; quotas that moved someone down; `distribute` bounds of a tier that
+  distribution moved someone into or out of, and `when` lines that held for a group —
+  from the cohort stage's results;
 - both branches of every `if` and every row of every table (inlined by the checker as
   `if` chains) — from a small subclass of the interpreter that notes each decision.
 
@@ -113,7 +114,7 @@ def _items(ir, ast_items) -> list[Item]:
     for d in ir.distributes:
         names = ir.definition(d.tierset).tiers.names()
         for b in d.bounds:
-            out.append(Item(b.span.file, b.span.line, f"distribute placing someone in {names[b.tier]}",
+            out.append(Item(b.span.file, b.span.line, f"distribute moving someone into or out of {names[b.tier]}",
                             ("placed", d.tierset, d.span.line, names[b.tier])))
         for w in d.whens:
             out.append(Item(w.span.file, w.span.line, "`when` line of distribute holding for a group", ("when", w.span)))
@@ -206,8 +207,8 @@ def _run(ir, interp: _Recorder, ex, reached: set) -> None:
                     reached.add((c.kind, tt.name, c.line))
                 elif c.kind == "quota" and c.before != c.after:
                     reached.add(("quota", tt.name, c.line))
-                elif c.kind == "distribute":
-                    reached.add(("placed", tt.name, c.line, c.after))
+                elif c.kind == "distribute" and c.before != c.after:
+                    reached.update(("placed", tt.name, c.line, t) for t in (c.before, c.after))
 
 
 def _decisions_reached(items: list[Item], decisions, tables: dict, reached: set) -> None:

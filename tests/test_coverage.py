@@ -141,15 +141,16 @@ def test_distribute_bounds_and_when_lines(policy_file):
 }
 '''
     cov = _measure(policy_file, text)
-    # b's band is 甲 (92 >= 90): no subject's band is 乙, though distribute places b there
+    # b's band is 甲 (92 >= 90): no band is 乙; distribution moves b from 甲 to 乙 and
+    # leaves c in 丙, so the 丙 line never moves anyone
     assert sorted((i.line, i.what) for i in cov.unreached()) == [
-        (10, "tier band 乙 of grade"),
+        (10, "tier band 乙 of grade"), (16, "distribute moving someone into or out of 丙"),
         (17, "`when` line of distribute holding for a group"), (18, "`when` line of distribute holding for a group")]
-    assert (cov.hits, len(cov.counted)) == (5, 8)
+    assert (cov.hits, len(cov.counted)) == (4, 8)
     good = text.replace("| 差 |", "| 好 |")  # the first `when` holds for the group: 甲 0..2
     good = good.replace("grade of b = 乙", "grade of b = 甲")
-    # a and b take 甲, c stays 丙: now nobody is placed in 乙 (line 15)
-    assert [i.line for i in _measure(policy_file, good).unreached()] == [10, 15, 18]
+    # a and b keep 甲, c keeps 丙: distribution moves nobody
+    assert [i.line for i in _measure(policy_file, good).unreached()] == [10, 14, 15, 16, 18]
 
 
 def test_cli_reports_and_fails_under(policy_file, capsys):
