@@ -156,6 +156,12 @@ def test_fmt_refuses_unreadable_files_without_a_traceback(tmp_path, capsys):
     assert "NUL bytes" in err and "cannot find" in err and "Traceback" not in err
 
 
+def test_the_repository_is_formatted(monkeypatch, capsys):
+    """What CI requires (issue 13): run `perfdsl fmt policies/ stdlib/ tests/` after editing."""
+    monkeypatch.chdir(ROOT)
+    assert main(["fmt", "--check", "policies", "stdlib", "tests"]) == 0, capsys.readouterr().out
+
+
 def test_golden_directory_is_opted_out():
     assert (ROOT / "tests" / "golden" / ".perfdsl-fmt-ignore").exists()
     from perfdsl.fmt.command import files_to_format
