@@ -44,8 +44,13 @@ def difference(name: str, other: str) -> str:
 
 
 def bidi_warnings(program) -> None:
-    """Warn once per line of any file read that holds a bidi control character."""
+    """Warn once per line of any file read that holds a bidi control character. A file
+    that does not parse has its syntax error first (outside strings and comments such a
+    character is that error)."""
+    broken = {d.span.file for d in program.diagnostics if d.code == "PD001"}
     for file, text in program.sources.texts.items():
+        if file in broken:
+            continue
         for number, line in enumerate(text.split("\n"), 1):
             col = next((i for i, ch in enumerate(line) if ch in BIDI), None)
             if col is None:

@@ -122,16 +122,34 @@ class Typer:
         """Check what no definition reached: every uncalled def and table (so an error in
         one is never hidden until someone calls it), then each table against every call."""
         from .tables import check_table  # the coverage rules, kept beside the other rule checks
+        reached = self._reached()
         for name, item in self.names.items():
-            if isinstance(item, A.Def) and name not in self.called:
+            if isinstance(item, A.Def) and name not in reached and name not in self.called:
                 self.expr(item.body, None, {p: Ref(item.span, UNKNOWN, p, "param") for p in item.params})
         for name, item in self.names.items():
-            if isinstance(item, A.Table) and name not in self.called:  # typed as if called
+            if isinstance(item, A.Table) and name not in reached and name not in self.called:  # typed as if called
                 self.expr(A.Call(item.span, name, item.span, (A.Name(item.span, item.param),)), None,
                           {item.param: Ref(item.span, UNKNOWN, item.param, "param")})
         for name, calls in self.table_calls.items():
             known = [c for c in calls.values() if c[3] is not None]
             check_table(self.program, self.names[name], known or list(calls.values())[:1])
+
+    def _reached(self) -> set[str]:
+        """Defs and tables the policy's other items call, directly or through each other.
+        They are checked where they are inlined (a chain cut short by an error there is
+        not checked again on its own)."""
+        from .resolve import free_names
+        funcs = {n: it for n, it in self.names.items() if isinstance(it, (A.Def, A.Table))}
+        others = [it for it in self.program.items if not isinstance(it, (A.Def, A.Table))]
+        reached: set[str] = set()
+        pending = [n for n, _ in free_names(others) if n in funcs]
+        while pending:
+            name = pending.pop()
+            if name not in reached:
+                reached.add(name)
+                item = funcs[name]
+                pending += [n for n, _ in free_names(item.body if isinstance(item, A.Def) else item.rows) if n in funcs]
+        return reached
 
     # ---- dispatch ------------------------------------------------------------------
     def _expr(self, node, scope, want):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
+import unicodedata
 from decimal import Decimal
 from functools import lru_cache
 
@@ -512,6 +513,8 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
             hint = "a string must end with `\"` on the same line"
         elif ch in "=!<>":
             hint = "comparisons are `==`, `!=`, `<`, `<=`, `>`, `>=`"
+        elif unicodedata.category(ch) == "Cf":  # invisible: say what it is
+            hint = f"U+{ord(ch):04X} ({unicodedata.name(ch, 'a format character')}) is invisible and may reorder the line as shown; delete it"
         return Diagnostic("PD001", "error", Span(file, line, col, line, col + 1),
                           f"unexpected character {ch!r}", hint)
     expected = sorted(getattr(err, "expected", None) or getattr(err, "accepts", None) or [])
