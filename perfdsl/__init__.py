@@ -12,7 +12,7 @@ from importlib import import_module
 
 _PUBLIC = {
     "load": "policy", "Policy": "policy", "Result": "result", "PolicyError": "diagnostics",
-    "DataError": "io", "DataProblem": "io",
+    "DataError": "io", "DataProblem": "io", "diff": "policydiff",
 }
 
 __all__ = sorted(_PUBLIC)

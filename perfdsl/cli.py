@@ -251,14 +251,16 @@ def cmd_verify(args) -> int:
             status = FAIL
             continue
         _out(f"{path}:")
-        for v in verify_properties(policy, args.examples, args.seed):
+        for v in verify_properties(policy, args.examples, args.seed, args.timeout):
             if v.status == "proved":
                 _out(f"  PROVED {v.label}: {v.detail[0]}")
             elif v.status == "passed":
-                _out(f"  PASS   {v.label}: {v.tried} inputs tried, no counterexample")
+                _out(f"  PASS   {v.label}: {v.tried} inputs tried, no counterexample"
+                     + (f" ({v.note})" if v.note else ""))
             else:
                 status = FAIL
-                _out(f"  FAIL   {v.label}: counterexample after {v.tried} inputs (paste into an example):")
+                found = "found by the solver" if v.by == "solver" else f"after {v.tried} inputs"
+                _out(f"  FAIL   {v.label}: counterexample {found} (paste into an example):")
                 for line in v.detail:
                     _out(f"    {line}")
         if args.backends:
@@ -280,6 +282,37 @@ def cmd_lsp(args) -> int:
 def cmd_fmt(args) -> int:
     from .fmt.command import run
     return run(args.files, args.check, _out, lambda line: _out(line, err=True))
+
+
+UNDECIDED = 3  # diff: neither proved equal nor shown to differ
+
+
+def cmd_diff(args) -> int:
+    """Two versions of a policy: who is affected (with data), or whether anyone can be."""
+    from .policydiff import on_records, by_solver, change_rows, render
+    old, new = _load(args.old, "reference"), _load(args.new, "reference")
+    if old is None or new is None:
+        return FAIL
+    try:
+        if args.input:
+            rows = io.read_rows(args.input)
+            report = on_records(old, new, [r.values for r in rows], [r.number for r in rows])
+        else:
+            report = by_solver(old, new, args.timeout, args.seed)
+        for line in render(report, args.old, args.new):
+            _out(line)
+        if args.output:
+            columns, out_rows = change_rows(report, new.ir.key or "subject")
+            io.write_rows(args.output, columns, out_rows)
+            _out(f"{len(out_rows)} changed value(s) → {args.output}")
+    except io.DataError as err:
+        return _report_data_error(err)
+    except OSError as err:
+        _out(f"{args.output}: cannot write: {err.strerror}", err=True)
+        return FAIL
+    if report.differs:
+        return FAIL
+    return OK if report.status in ("equivalent", "unchanged") else UNDECIDED
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -314,7 +347,18 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--examples", type=int, default=300, help="inputs to try per property (default 300)")
     v.add_argument("--seed", type=int, default=None, help="seed for a reproducible search")
     v.add_argument("--backends", action="store_true", help="also require generated code to agree with the reference")
+    v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                   help="time the solver may take per property before sampling (default 5; 0: sample only)")
     v.set_defaults(func=cmd_verify)
+    d = sub.add_parser("diff", help="compare two versions of a policy: exit 1 when results differ, "
+                                    "0 when equal (proved, or unchanged on the data), 3 when undecided")
+    d.add_argument("old")
+    d.add_argument("new")
+    d.add_argument("--input", help="a data file: list every subject whose results change")
+    d.add_argument("--output", help="with --input: write the changes (csv, xlsx, json, jsonl)")
+    d.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="solver time (default 5)")
+    d.add_argument("--seed", type=int, default=None, help="seed for the sampled comparisons")
+    d.set_defaults(func=cmd_diff)
     g = sub.add_parser("compile", help="write the generated Python module")
     g.add_argument("file")
     g.add_argument("-o", "--output", required=True)

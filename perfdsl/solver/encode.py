@@ -77,13 +77,13 @@ class Encoding:
         for adj in body.adjustments:
             amount = self.num(adj.amount)
             if adj.per is not None:
-                moved = self._arith(Fn.MUL, amount, self.num(adj.per))
+                moved = self._arith(Fn.MUL, amount, self.num(adj.per), (id(adj), 0))
             else:
                 moved = Num(z3.If(self.bool(adj.cond), amount.term, 0), B.join(amount.digits, ZERO.digits))
             if adj.up_to is not None:
                 cap = real(adj.up_to)
                 moved = Num(z3.If(moved.term > cap, cap, moved.term), B.smallest(moved.digits, Bound.of(adj.up_to)))
-            value = self._arith(Fn.ADD if adj.sign > 0 else Fn.SUB, value, moved)
+            value = self._arith(Fn.ADD if adj.sign > 0 else Fn.SUB, value, moved, (id(adj), 1))
         for b in body.bounds:
             t = value.term
             if b.lo is not None:
@@ -172,9 +172,11 @@ class Encoding:
         self.guard = outer
         return merge(cond, a, b)
 
-    def _arith(self, fn: Fn, a: Num, b: Num) -> Num:
+    def _arith(self, fn: Fn, a: Num, b: Num, site=None) -> Num:
+        """`site` names the place in the policy, so the same step of two subjects is
+        related by monotonicity up front (rounding.py)."""
         digits = {Fn.MUL: B.mul, Fn.ADD: B.add, Fn.SUB: B.sub}[fn](a.digits, b.digits)
-        t, d = self.rnd.round(_ARITH[fn](a.term, b.term), digits)
+        t, d = self.rnd.round(_ARITH[fn](a.term, b.term), digits, site)
         return Num(t, d)
 
     def _lazy(self, e: Prim) -> z3.BoolRef:
@@ -195,19 +197,19 @@ class Encoding:
         if f in _CMP:
             return self._compare(f, self.value(e.args[0]), self.value(e.args[1]))
         if f in _ARITH:
-            return self._arith(f, self.num(e.args[0]), self.num(e.args[1]))
+            return self._arith(f, self.num(e.args[0]), self.num(e.args[1]), id(e))
         if f is Fn.TOTAL:
             out = self.num(e.args[0])
-            for x in e.args[1:]:
-                out = self._arith(Fn.ADD, out, self.num(x))
+            for i, x in enumerate(e.args[1:]):
+                out = self._arith(Fn.ADD, out, self.num(x), (id(e), i))
             return out
         if f in (Fn.NEG, Fn.ABS):
             a = self.num(e.args[0])
             if f is Fn.NEG:
-                return Num(*self.rnd.round(-a.term, B.neg(a.digits)))
-            return Num(*self.rnd.round(z3.If(a.term >= 0, a.term, -a.term), B.absolute(a.digits)))
+                return Num(*self.rnd.round(-a.term, B.neg(a.digits), id(e)))
+            return Num(*self.rnd.round(z3.If(a.term >= 0, a.term, -a.term), B.absolute(a.digits), id(e)))
         if f is Fn.DIV:
-            return self._divide(self.num(e.args[0]), self.num(e.args[1]), e.args[1])
+            return self._divide(self.num(e.args[0]), self.num(e.args[1]), e.args[1], id(e))
         if f in (Fn.MIN, Fn.MAX):
             xs = [self.num(x) for x in e.args]
             t = xs[0].term
@@ -221,7 +223,7 @@ class Encoding:
         if f in (Fn.ROUND_HALF_UP, Fn.ROUND_HALF_EVEN, Fn.ROUND_FLOOR, Fn.ROUND_CEIL):
             return self._quantize(f, self.num(e.args[0]), e.args[1])
         if f is Fn.RATIO:
-            q = self._divide(self.num(e.args[0]), self.num(e.args[1]), e.args[1])
+            q = self._divide(self.num(e.args[0]), self.num(e.args[1]), e.args[1], id(e))
             return Num(z3.If(q.term > 1, z3.RealVal(1), q.term), B.smallest(q.digits, Bound.of(Decimal(1))))
         if f is Fn.LIST:
             items = [self.value(x) for x in e.args]
@@ -240,12 +242,12 @@ class Encoding:
             return _CMP[f](a, b)
         raise Unsupported("ordering text or tiers")
 
-    def _divide(self, a: Num, b: Num, divisor) -> Num:
+    def _divide(self, a: Num, b: Num, divisor, site) -> Num:
         if isinstance(divisor, Const) and isinstance(divisor.value, Decimal) and terminating(divisor.value):
             inverse = Decimal(1) / divisor.value  # a finite decimal: exact
-            return self._arith(Fn.MUL, a, Num(real(inverse), Bound.of(inverse)))
+            return self._arith(Fn.MUL, a, Num(real(inverse), Bound.of(inverse)), site)
         self._error(b.term == 0)
-        t, d = self.rnd.round(a.term / b.term, B.UNKNOWN)
+        t, d = self.rnd.round(a.term / b.term, B.UNKNOWN, site)
         return Num(t, d)
 
     def _quantize(self, f: Fn, x: Num, places) -> Num:

@@ -13,6 +13,7 @@ from decimal import Decimal
 import z3
 
 from ..ir import InputDef, Policy
+from ..numbers import MAX_DIGITS, MAX_EXPONENT
 from .bounds import Bound
 from .values import AbstractList, ConcreteList, Num, Tier, model_number, real
 
@@ -61,12 +62,16 @@ class Inputs:
             self.domain += [v >= 0, v < len(names)]
             return Tier(v, names)
         rng = inp.range
-        lo = rng.lo if rng is not None else None
-        hi = rng.hi if rng is not None else None
+        # Valid data has at most 40 digits and an exponent within ±40 (numbers.check_number).
+        top = Decimal(10) ** (MAX_DIGITS if inp.is_int else MAX_EXPONENT + 1)
+        lo = rng.lo if rng is not None and rng.lo is not None else -top
+        hi = rng.hi if rng is not None and rng.hi is not None else top
         if inp.is_int:
             v = z3.Int(name)
             term = z3.ToReal(v)
             digits = Bound(lo, hi, 0)
+            if abs(lo) == top or abs(hi) == top:  # below 10^40 in magnitude: strict
+                self.domain.append(z3.And(term > -real(top), term < real(top)))
         elif self.mode == "search":
             v = z3.Int(name + "·100")
             term = z3.ToReal(v) / 10 ** SEARCH_SCALE
@@ -75,10 +80,7 @@ class Inputs:
             v = z3.Real(name)
             term, digits = v, Bound(lo, hi, None)
         own.append(v)
-        if lo is not None:
-            self.domain.append(term >= real(lo))
-        if hi is not None:
-            self.domain.append(term <= real(hi))
+        self.domain += [term >= real(lo), term <= real(hi)]
         return Num(term, digits)
 
     def _list(self, inp: InputDef, name: str):

@@ -2,7 +2,7 @@
 
 Input by input, in declaration order, try a plainer value and keep it when the failure
 survives: 0 (or the lower bound) for numbers, whole numbers for decimals, then the
-smallest power of ten that bounds the value; `false` for booleans; the first choice; the
+least whole bound on its size (by bisection); `false` for booleans; the first choice; the
 shortest list. Each try is one cheap solver call with a short timeout; a try that times
 out is simply not taken.
 """
@@ -15,7 +15,6 @@ from .inputs import SEARCH_SCALE, Inputs
 from .values import AbstractList, ConcreteList, Num, Tier
 
 TRY_MS = 500
-MAGNITUDES = [10 ** k for k in range(1, 9)]
 
 
 def minimise(solver: z3.Solver, inputs: Inputs, ir: Policy, budget_ms: int) -> z3.ModelRef:
@@ -25,10 +24,43 @@ def minimise(solver: z3.Solver, inputs: Inputs, ir: Policy, budget_ms: int) -> z
         v = inputs.values[inp.name]
         for tries in _tries(v, inp):
             for c in tries:
-                if _keep(solver, c):
+                if isinstance(c, _Smallest):
+                    c.apply(solver)
+                elif _keep(solver, c):
                     break
     solver.check()
     return solver.model()
+
+
+class _Smallest:
+    """Bisect the least whole bound on |t| that keeps the failure (15, not 87)."""
+
+    def __init__(self, t):
+        self.t = t
+
+    def apply(self, solver: z3.Solver) -> None:
+        if solver.check() != z3.sat:
+            return
+        size = z3.If(self.t >= 0, self.t, -self.t)
+        value = solver.model().eval(size, model_completion=True)
+        if not z3.is_rational_value(value):
+            return
+        f = value.as_fraction()
+        lo, hi = 0, -(-f.numerator // f.denominator)
+        for _ in range(64):
+            if lo >= hi:
+                break
+            mid = (lo + hi) // 2
+            solver.push()
+            solver.add(size <= mid)
+            ok = solver.check() == z3.sat
+            solver.pop()
+            lo, hi = (lo, mid) if ok else (mid + 1, hi)
+        solver.add(size <= hi)
+
+
+def _smallest(t):
+    return _Smallest(t)
 
 
 def _keep(solver: z3.Solver, c) -> bool:
@@ -54,7 +86,7 @@ def _tries(v, inp):
         if not inp.is_int:
             raw = z3.ToInt(t * 10 ** SEARCH_SCALE)
             yield [raw % 10 ** SEARCH_SCALE == 0, raw % 10 == 0]
-        yield [z3.And(t <= m, t >= -m) for m in MAGNITUDES]
+        yield [_smallest(t)]
         return
     if isinstance(v, Tier):
         yield [v.term == i for i in range(len(v.names))]

@@ -47,12 +47,14 @@ class Rounding:
     def __init__(self, exact: bool = False, constants=()):
         self.exact = exact
         self.constants = sorted({Fraction(c) for c in constants if representable(c)})
+        self.snap = {k: _snap(k) for k in self.constants}
         self.apps: list[tuple[z3.ArithRef, z3.ArithRef]] = []
         self.facts: list = []
         self.seen: dict[int, z3.ArithRef] = {}  # the same exact term rounds to the same value
         self.outputs: set[int] = set()
+        self.sites: dict = {}  # policy step → its rounded results (one per subject)
 
-    def round(self, e: z3.ArithRef, bound: Bound) -> tuple[z3.ArithRef, Bound]:
+    def round(self, e: z3.ArithRef, bound: Bound, site=None) -> tuple[z3.ArithRef, Bound]:
         """The value of an operation whose exact result is `e`, within `bound`."""
         if self.exact or bound.exact:
             return e, bound
@@ -69,7 +71,8 @@ class Rounding:
         r = z3.FreshReal("rnd")
         self.seen[e.get_id()] = r
         self.outputs.add(r.get_id())
-        size = z3.If(e >= 0, e, -e)
+        size = e if bound.lo is not None and bound.lo >= 0 else \
+            -e if bound.hi is not None and bound.hi <= 0 else z3.If(e >= 0, e, -e)
         self.facts += [r - e <= HALF_ULP * size, e - r <= HALF_ULP * size]
         if bound.scale is not None and bound.scale <= 60:  # few digits: nothing to round
             small = _real(Decimal(10) ** (PRECISION - bound.scale))
@@ -78,6 +81,10 @@ class Rounding:
             self.facts.append(r >= _real(after.lo))
         if after.hi is not None:
             self.facts.append(r <= _real(after.hi))
+        for e2, r2 in self.sites.setdefault(site, []) if site is not None else ():
+            self.facts += [z3.Implies(e <= e2, r <= r2), z3.Implies(e2 <= e, r2 <= r)]
+        if site is not None:
+            self.sites[site].append((e, r))
         self.apps.append((e, r))
         return r, after
 
@@ -86,10 +93,14 @@ class Rounding:
         return list(self.facts)
 
     def violated(self, model) -> list:
-        """The monotonicity and fixed-constant axioms that `model` breaks, as lemmas.
+        """The axioms of the real rounding that `model` breaks, as lemmas to add.
 
-        Stating all of them up front (quadratic in the rounded results) slows the solver
-        down; a model seldom breaks more than a few, so they are added on demand."""
+        Stating them all up front (quadratic in the rounded results, or one per decade)
+        slows the solver down; a model seldom breaks more than a few, so they are added
+        on demand: monotonicity between two results; a constant k stays on its side;
+        within the decade [10^a, 10^(a+1)) the error is at most half an ulp, 5·10^(a−28);
+        and a result that close to a constant of fewer than 28 digits *is* that constant
+        (round half even: such a constant ends in a 0 at the 28th digit, so ties go to it)."""
         values = [(_value(model, e), _value(model, r)) for e, r in self.apps]
         out = []
         for i, (e1, r1) in enumerate(self.apps):
@@ -103,9 +114,44 @@ class Rounding:
                     out.append(z3.Implies(e2 <= e1, r2 <= r1))
             for k in self.constants:
                 if (v1 <= k and not w1 <= k) or (v1 >= k and not w1 >= k):
-                    kv = _real(k)
+                    kv = _frac(k)
                     out += [z3.Implies(e1 <= kv, r1 <= kv), z3.Implies(e1 >= kv, r1 >= kv)]
+                near = self.snap.get(k)
+                if near is not None and abs(v1 - k) <= near and w1 != k:
+                    out.append(z3.Implies(z3.And(e1 >= _frac(k - near), e1 <= _frac(k + near)), r1 == _frac(k)))
+            if v1 != 0:
+                a = _decade(v1)
+                half = Fraction(1, 2) * Fraction(10) ** (a - PRECISION + 1)
+                if abs(w1 - v1) > half:
+                    size = z3.If(e1 >= 0, e1, -e1)
+                    out.append(z3.Implies(z3.And(size >= _frac(Fraction(10) ** a), size < _frac(Fraction(10) ** (a + 1))),
+                                          z3.And(r1 - e1 <= _frac(half), e1 - r1 <= _frac(half))))
         return out
+
+
+def _snap(k: Fraction) -> Fraction | None:
+    """How close to k a value must be to round to k (None: do not rely on it)."""
+    if k == 0:
+        return None
+    d = Decimal(k.numerator) / Decimal(k.denominator)
+    if len(d.normalize().as_tuple().digits) >= PRECISION:
+        return None
+    return Fraction(1, 2) * Fraction(10) ** (_decade(k) - PRECISION)
+
+
+def _decade(f: Fraction) -> int:
+    """a with 10^a ≤ |f| < 10^(a+1), exactly."""
+    f = abs(f)
+    a = (Decimal(f.numerator) / Decimal(f.denominator)).adjusted()
+    while Fraction(10) ** a > f:
+        a -= 1
+    while Fraction(10) ** (a + 1) <= f:
+        a += 1
+    return a
+
+
+def _frac(f: Fraction) -> z3.ArithRef:
+    return z3.RealVal(f"{f.numerator}/{f.denominator}")
 
 
 def _value(model, term) -> Fraction:

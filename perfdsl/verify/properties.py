@@ -2,9 +2,12 @@
 
 A property is first tried statically with the checker's interval analysis: a
 comparison chain of a value with constants that its static range already satisfies
-is reported as proved, without sampling. Otherwise hypothesis searches the inputs
-(strategies.py); a failure is shrunk and printed as a `given` line ready to paste
-into an example, with the property's operands and the subject's explanation.
+is reported as proved, without sampling. Then the SMT solver (perfdsl.solver) proves
+it for every valid input or finds a counterexample, which the reference interpreter
+must confirm before it is reported. Only where the solver can do neither (a timeout,
+a cohort-stage value, 28-digit rounding that may matter) does hypothesis search the
+inputs (strategies.py); a failure is shrunk and printed as a `given` line ready to
+paste into an example, with the property's operands and the subject's explanation.
 """
 from __future__ import annotations
 
@@ -25,6 +28,8 @@ class Verdict:
     status: str  # proved passed failed
     tried: int = 0
     detail: list[str] = field(default_factory=list)
+    by: str = "search"  # static solver search: what decided it
+    note: str | None = None  # why the solver did not decide it, when it did not
 
 
 def given_line(ir: Policy, record: dict) -> str:
@@ -115,24 +120,34 @@ def _search(label: str, strategy, test, examples: int, seed: int | None) -> Verd
     return Verdict(label, "failed", tried, problem)
 
 
-def verify_properties(policy, examples: int = 300, seed: int | None = None) -> list[Verdict]:
-    """Every property and monotone claim of a loaded Policy, on the reference semantics."""
+def verify_properties(policy, examples: int = 300, seed: int | None = None,
+                      timeout: float | None = None) -> list[Verdict]:
+    """Every property and monotone claim of a loaded Policy, on the reference semantics.
+    `timeout`: seconds the solver may spend per property (0: sampling only)."""
+    from ..solver import DEFAULT_TIMEOUT, prove
+    timeout = DEFAULT_TIMEOUT if timeout is None else timeout
     ir = policy.ir
     interp = Interpreter(ir)
     verdicts = []
     for prop in ir.properties:
-        if prop.expr is not None:
-            proof = _static(ir, prop)
-            if proof:
-                verdicts.append(Verdict(prop.label, "proved", 0, [proof]))
-                continue
-            verdicts.append(_search(prop.label, strategies(ir), _property_test(ir, interp, prop), examples, seed))
-            if verdicts[-1].status == "failed":
-                note = _bound_note(ir, prop)
-                if note:
-                    verdicts[-1].detail.insert(1, note)
+        proof = _static(ir, prop) if prop.expr is not None else None
+        if proof:
+            verdicts.append(Verdict(prop.label, "proved", 0, [proof], "static"))
+            continue
+        test = _property_test(ir, interp, prop) if prop.expr is not None else _monotone_test(ir, interp, prop)
+        outcome = prove(ir, prop, test, timeout) if timeout > 0 else None
+        if outcome is not None and outcome.status != "unknown":
+            verdicts.append(Verdict(prop.label, outcome.status, 0, outcome.detail, "solver"))
+        elif prop.expr is not None:
+            verdicts.append(_search(prop.label, strategies(ir), test, examples, seed))
         else:
-            verdicts.append(_search(prop.label, _monotone_strategy(ir, prop), _monotone_test(ir, interp, prop), examples, seed))
+            verdicts.append(_search(prop.label, _monotone_strategy(ir, prop), test, examples, seed))
+        if outcome is not None and outcome.status == "unknown":
+            verdicts[-1].note = outcome.detail[0]
+        if verdicts[-1].status == "failed" and prop.expr is not None:
+            note = _bound_note(ir, prop)
+            if note:
+                verdicts[-1].detail.insert(1, note)
     return verdicts
 
 
