@@ -448,3 +448,17 @@ def test_round_inside_a_def_names_the_call_whose_range_does_not_fit(check):
     (diag,) = [d for d in result.diagnostics if d.code == "PD023"]
     assert (diag.span.line, diag.span.col) == (4, 18)
     assert [(n.span.line, n.span.col, n.message) for n in diag.notes] == [(6, 11, "for the value passed by this call")]
+
+
+def test_single_subject_example_expecting_a_value_that_reads_ranks_through_a_let_is_an_error(check):
+    result = check('''policy r {
+  key id
+  input id: text
+  input s: decimal in 0..100
+  rank by s desc then id asc
+  let place = rank(s)
+  outcome bonus = if place <= 3 then 100 else 0
+  example "e" { given id = "a", s = 95  expect bonus = 100 }
+}''')
+    assert found(result, "PD020") == [("8:47", "`bonus` depends on the whole cohort and cannot be expected of one subject",
+                                       "write a cohort example")]
