@@ -460,5 +460,5 @@ def test_single_subject_example_expecting_a_value_that_reads_ranks_through_a_let
   outcome bonus = if place <= 3 then 100 else 0
   example "e" { given id = "a", s = 95  expect bonus = 100 }
 }''')
-    assert found(result, "PD020") == [("8:47", "`bonus` depends on the whole cohort and cannot be expected of one subject",
+    assert found(result, "PD020") == [("8:48", "`bonus` depends on the whole cohort and cannot be expected of one subject",
                                        "write a cohort example")]
