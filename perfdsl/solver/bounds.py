@@ -23,6 +23,11 @@ class Bound:
     lo: Decimal | None = None
     hi: Decimal | None = None
     scale: int | None = None
+    fits: bool = False  # known to have at most 28 significant digits (a rounded result, say)
+
+    @property
+    def representable(self) -> bool:
+        return self.fits or self.exact
 
     @property
     def mag(self) -> Decimal | None:
@@ -36,13 +41,13 @@ class Bound:
 
     @staticmethod
     def of(c: Decimal) -> "Bound":
-        return Bound(c, c, max(0, -c.as_tuple().exponent))
+        return Bound(c, c, max(0, -c.as_tuple().exponent), len(c.as_tuple().digits) <= PRECISION)
 
     def rounded(self) -> "Bound":
         """The bound of this value after rounding to 28 digits."""
         lo = None if self.lo is None else _DOWN.plus(self.lo)
         hi = None if self.hi is None else _UP.plus(self.hi)
-        return Bound(lo, hi, None)
+        return Bound(lo, hi, None, True)
 
 
 UNKNOWN = Bound()
@@ -61,7 +66,7 @@ def add(a: Bound, b: Bound) -> Bound:
 
 
 def neg(a: Bound) -> Bound:
-    return Bound(_opt(lambda x: -x, a.hi), _opt(lambda x: -x, a.lo), a.scale)
+    return Bound(_opt(lambda x: -x, a.hi), _opt(lambda x: -x, a.lo), a.scale, a.representable)
 
 
 def sub(a: Bound, b: Bound) -> Bound:
@@ -83,26 +88,26 @@ def absolute(a: Bound) -> Bound:
         return a
     if a.hi is not None and a.hi <= 0:
         return neg(a)
-    return Bound(Decimal(0), a.mag, a.scale)
+    return Bound(Decimal(0), a.mag, a.scale, a.representable)
 
 
 def join(*bs: Bound) -> Bound:
     """A value that is one of several (if, min, max, clamp)."""
     los, his, scales = [b.lo for b in bs], [b.hi for b in bs], [b.scale for b in bs]
     return Bound(None if None in los else min(los), None if None in his else max(his),
-                 None if None in scales else max(scales))
+                 None if None in scales else max(scales), all(b.representable for b in bs))
 
 
 def smallest(*bs: Bound) -> Bound:
     j = join(*bs)
     his = [b.hi for b in bs if b.hi is not None]
-    return Bound(j.lo, min(his) if his else None, j.scale)
+    return Bound(j.lo, min(his) if his else None, j.scale, j.fits)
 
 
 def largest(*bs: Bound) -> Bound:
     j = join(*bs)
     los = [b.lo for b in bs if b.lo is not None]
-    return Bound(max(los) if los else None, j.hi, j.scale)
+    return Bound(max(los) if los else None, j.hi, j.scale, j.fits)
 
 
 def clip(a: Bound, lo: Decimal | None, hi: Decimal | None) -> Bound:
@@ -116,7 +121,7 @@ def clip(a: Bound, lo: Decimal | None, hi: Decimal | None) -> Bound:
     if hi is not None:
         new_hi = hi if new_hi is None else min(new_hi, hi)
         new_lo = None if new_lo is None else min(new_lo, hi)
-    return Bound(new_lo, new_hi, scale)
+    return Bound(new_lo, new_hi, scale, all(b.representable for b in parts))
 
 
 def whole(lo: Decimal | None, hi: Decimal | None) -> Bound:

@@ -175,6 +175,9 @@ class Encoding:
     def _arith(self, fn: Fn, a: Num, b: Num, site=None) -> Num:
         """`site` names the place in the policy, so the same step of two subjects is
         related by monotonicity up front (rounding.py)."""
+        same = _identity(fn, a, b)
+        if same is not None and same.digits.representable:  # x + 0, x − 0, 1 · x: x itself
+            return same
         digits = {Fn.MUL: B.mul, Fn.ADD: B.add, Fn.SUB: B.sub}[fn](a.digits, b.digits)
         t, d = self.rnd.round(_ARITH[fn](a.term, b.term), digits, site)
         return Num(t, d)
@@ -269,7 +272,21 @@ class Encoding:
         self._error(z3.Or(q >= 10 ** 28, q <= -10 ** 28))
         step = Decimal(1).scaleb(-d)
         lo, hi = x.digits.lo, x.digits.hi
-        return Num(z3.ToReal(q) / scale, Bound(None if lo is None else lo - step, None if hi is None else hi + step, max(d, 0)))
+        return Num(z3.ToReal(q) / scale, Bound(None if lo is None else lo - step, None if hi is None else hi + step, max(d, 0), True))
+
+
+def _identity(fn: Fn, a: Num, b: Num) -> Num | None:
+    """The operand an operation leaves unchanged, if it is one: x + 0, 0 + x, x − 0, 1·x, x·1."""
+    unit = Decimal(1) if fn is Fn.MUL else Decimal(0)
+
+    def is_unit(x: Num) -> bool:
+        return x.digits.lo == unit and x.digits.hi == unit
+
+    if is_unit(b):
+        return a
+    if is_unit(a) and fn is not Fn.SUB:
+        return b
+    return None
 
 
 def merge(cond, a, b):

@@ -52,7 +52,7 @@ def _apply(enc, e: Prim, xs):
     if f is Fn.CONCAT:
         return concat(xs, enc.value(e.args[1]))
     if f is Fn.LEN:
-        return Num(z3.ToReal(xs.length), Bound(Decimal(0), None, 0))
+        return Num(z3.ToReal(xs.length), Bound(Decimal(0), None, 0, True))
     if f is Fn.COUNT:
         return _count(enc, xs, enc.value(e.args[1]))
     if f is Fn.STREAK:
@@ -86,7 +86,7 @@ def _fresh(lo, hi) -> tuple[z3.ArithRef, list]:
 def _bounded(enc, lo, hi, extra=()) -> Num:
     v, facts = _fresh(lo, hi)
     enc.inputs.domain.extend(facts + [f(v) for f in extra])
-    return Num(v, Bound(lo, hi, None))
+    return Num(v, Bound(lo, hi, None, True))  # a count, or a rounded sum or mean
 
 
 def _at(xs: ConcreteList, idx):
