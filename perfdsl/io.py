@@ -12,6 +12,13 @@ into one ``DataError`` with the row number the user sees in the file
 (CSV/XLSX: the sheet row, header = row 1; JSON: the 1-based position in the
 list; JSONL: the line number).
 
+Numbers are not read here: a cell stays the text (or JSON / XLSX value) it was, and
+perfdsl.validate reads it by the rules of perfdsl.numbers, so every format and the
+Python API accept exactly the same forms. Workbooks are checked against size limits
+before openpyxl parses them (perfdsl.xlsxcheck).
+
+Output is opened in spreadsheets, so CSV text that would run as a formula gets a
+leading ' (dropped again on reading) and every cell with a line break is quoted.
 Output replaces files other tools read, so writing is atomic: the new content
 goes to a temporary file in the same directory, is flushed to disk and then
 renamed over the target; on failure the previous file is left untouched.
