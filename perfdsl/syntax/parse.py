@@ -543,8 +543,9 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
 
 
 def parse_text(text: str, file: str) -> tuple[A.Module | None, list[Diagnostic]]:
-    """Parse one file's text. Returns the module (None on a syntax error) and diagnostics."""
-    folded = fold_fullwidth(text.replace("\r\n", "\n").replace("\r", "\n"))
+    """Parse one file's text. Returns the module (None on a syntax error) and diagnostics.
+    A UTF-8 BOM before the first character (Windows editors write one) is not text."""
+    folded = fold_fullwidth(text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n"))
     if "\x00" in folded:
         line = folded[: folded.index("\x00")].count("\n") + 1
         col = folded.index("\x00") - (folded.rfind("\n", 0, folded.index("\x00")) + 1) + 1
