@@ -224,6 +224,26 @@ def cmd_explain(args) -> int:
     return OK
 
 
+def cmd_report(args) -> int:
+    """The self-contained HTML report of one run (perfdsl/report); data errors as `run`."""
+    from . import report
+    policy = _load(args.file)
+    if policy is None:
+        return FAIL
+    try:
+        _, results = _read_and_evaluate(policy, args.input, trace=True, sheet=args.sheet)
+        report.write(args.output, report.render(policy, results, data_path=args.input,
+                                                warnings=policy.last_warnings))
+    except io.DataError as err:
+        return _report_data_error(err)
+    except OSError as err:
+        _out(f"{args.output}: cannot write: {err.strerror}", err=True)
+        return FAIL
+    _print_capped(policy.last_warnings, "warning: ", "warning(s)")
+    _out(f"{len(results)} subject(s) → {args.output}")
+    return OK
+
+
 def cmd_compile(args) -> int:
     from .codegen.python import generate
     result = compile_file(args.file)
@@ -342,6 +362,12 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--id", required=True)
     e.add_argument("--sheet", help="the sheet of an .xlsx input to read")
     e.set_defaults(func=cmd_explain)
+    rp = sub.add_parser("report", help="write a self-contained HTML report of a run (tiers against bounds, charts, subjects)")
+    rp.add_argument("file")
+    rp.add_argument("--input", required=True)
+    rp.add_argument("--output", required=True, help="the .html file to write")
+    rp.add_argument("--sheet", help="the sheet of an .xlsx input to read")
+    rp.set_defaults(func=cmd_report)
     v = sub.add_parser("verify", help="prove or search for counterexamples to properties")
     v.add_argument("files", nargs="+")
     v.add_argument("--examples", type=int, default=300, help="inputs to try per property (default 300)")

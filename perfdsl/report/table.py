@@ -1,0 +1,121 @@
+"""The subject table: which columns, each cell's text, and each cell's sort position.
+
+Sorting happens in the browser, but the order is decided here, in Python, with exact
+decimals and the tier order (best first): every cell carries its column's dense rank as
+an integer, so a click never compares 28-digit decimals as JavaScript floats or sorts
+tiers alphabetically.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+from ..ir import Ref
+from ..numbers import decimal_text
+from .model import main_tierset
+
+SHOWN_KINDS = ("indicator", "score", "tiers", "outcome")  # lets are steps, not results
+
+
+@dataclass
+class Column:
+    name: str
+    title: str
+    numeric: bool
+
+
+@dataclass
+class Cell:
+    text: str
+    order: int
+
+
+@dataclass
+class Subject:
+    cells: list[Cell]
+    tier: str  # the main tier set's final tier ("" without tiers), for the tier filter
+    explanation: str
+
+
+def columns(ir) -> list[Column]:
+    """The key, each field a cohort rule groups by, an input a tier set bands by, the
+    results (not lets), flags."""
+    cols = []
+    if ir.key:
+        cols.append(Column(ir.key, _input_title(ir, ir.key), False))
+    for rule in (*ir.quotas, *ir.distributes):
+        for g in (rule.group if isinstance(rule.group, tuple) else (rule.group,)):
+            if g is not None and all(c.name != g for c in cols):
+                cols.append(Column(g, _input_title(ir, g), False))
+    defs = {d.name: d for d in ir.definitions}
+    for d in ir.definitions:
+        by = d.tiers.by if d.tiers is not None else None
+        if isinstance(by, Ref) and by.kind == "input" and all(c.name != by.name for c in cols):
+            cols.append(Column(by.name, _input_title(ir, by.name), by.type.kind == "num"))
+    for name in ir.output_names():
+        d = defs[name]
+        if d.kind in SHOWN_KINDS and all(c.name != name for c in cols):
+            cols.append(Column(name, d.label or name, d.type.kind == "num"))
+    cols.append(Column("flags", "", False))
+    return cols
+
+
+def _input_title(ir, name: str) -> str:
+    return next((i.label or name for i in ir.inputs if i.name == name), name)
+
+
+def cell_text(value, words) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return words["yes"] if value else words["no"]
+    if isinstance(value, Decimal):
+        return decimal_text(value)
+    if isinstance(value, (tuple, list)):
+        return "[" + ", ".join(cell_text(v, words) for v in value) + "]"
+    return str(value)
+
+
+def _sort_key(value, tier_index: dict | None):
+    """(kind, value): numbers, then booleans, then text; empty cells last."""
+    if value is None or value == "":
+        return (9, "")
+    if tier_index is not None and value in tier_index:
+        return (0, Decimal(tier_index[value]))
+    if isinstance(value, bool):
+        return (2, Decimal(int(value)))
+    if isinstance(value, Decimal):
+        return (1, value)
+    return (3, str(value))
+
+
+def _dense_ranks(keys: list) -> list[int]:
+    order = sorted(set(keys))
+    position = {k: i for i, k in enumerate(order)}
+    return [position[k] for k in keys]
+
+
+def subjects(ir, results, words, explain) -> tuple[list[Column], list[Subject]]:
+    """The table's columns and one Subject per result, in input order.
+
+    `explain(result)` gives the explanation text (kept a parameter so the structured
+    explanations can replace Result.explain() without touching the table)."""
+    cols = columns(ir)
+    tiers = {d.name: {t: i for i, t in enumerate(d.tiers.names())} for d in ir.definitions if d.tiers is not None}
+    raw = []
+    for r in results:
+        row = []
+        for c in cols:
+            if c.name == "flags":
+                row.append("; ".join(r.flags))
+            else:
+                row.append(r.values[c.name] if c.name in r.values else r.record.get(c.name))
+        raw.append(row)
+    cols[-1].title = words["flags"]
+    ranks = [_dense_ranks([_sort_key(row[j], tiers.get(c.name)) for row in raw]) for j, c in enumerate(cols)]
+    main = main_tierset(ir)
+    out = []
+    for i, r in enumerate(results):
+        cells = [Cell(cell_text(raw[i][j], words), ranks[j][i]) for j in range(len(cols))]
+        out.append(Subject(cells, r.values.get(main, "") if main else "", explain(r)))
+    return cols, out
