@@ -127,7 +127,8 @@ def _read_subjects(policy, data: str, sheet: str | None = None) -> list:
         raise io.DataError(problems) from None
     if not rows:
         raise io.DataError([io.DataProblem(None, None, "no subjects: the file has no data rows")])
-    return rows
+    by_label = Validator(policy.ir).by_label  # columns titled by labels, for every backend
+    return [io.RawRow(r.number, by_label(r.values)) for r in rows]
 
 
 def _read_and_evaluate(policy, data: str, trace: bool, sheet: str | None = None):

@@ -9,6 +9,7 @@ duplicate keys. Numbers become exact Decimals; tiers and choices stay strings.
 from __future__ import annotations
 
 import json
+from collections import Counter
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -188,10 +189,30 @@ class Validator:
         self.model = input_model(policy)
         self.by_alias = {inp.name: inp for inp in policy.inputs}
         self.field_of = {f"f{i}": inp for i, inp in enumerate(policy.inputs)}
+        # §12.2: a column may be titled by its input's label (`迟到次数` for `late`); a name wins
+        labels = Counter(inp.label.strip() for inp in policy.inputs if inp.label)
+        self.label_of = {inp.label.strip(): inp.name for inp in policy.inputs if inp.label
+                         and labels[inp.label.strip()] == 1 and inp.label.strip() not in self.by_alias}
+        self._renames: dict[tuple, dict | None] = {}  # per distinct header (a few): label → name
+
+    def by_label(self, raw: Any) -> Any:
+        """`raw` with columns titled by a label renamed to the input's name, unless the
+        record also has that name (then the labelled column is an unknown field)."""
+        if not isinstance(raw, dict) or not self.label_of:
+            return raw
+        header = tuple(raw)
+        rename = self._renames.get(header, False)
+        if rename is False:
+            wanted = {k: self.label_of.get(k.strip()) for k in header if isinstance(k, str) and k not in self.by_alias}
+            rename = {k: n for k, n in wanted.items() if n is not None and n not in raw} or None
+            if len(self._renames) < 64:  # JSON objects may each order their keys anew
+                self._renames[header] = rename
+        return raw if rename is None else {rename.get(k, k): v for k, v in raw.items()}
 
     def one(self, raw: dict, row: int | None) -> tuple[dict | None, list[Problem]]:
         if not isinstance(raw, dict):
             return None, [Problem(row, None, "expected an object of field values")]
+        raw = self.by_label(raw)
         try:
             parsed = self.model.model_validate(raw)
         except ValidationError as err:
@@ -211,6 +232,7 @@ class Validator:
         seen: dict[Any, int] = {}
         unknown: dict[str, int] = {}
         for number, raw in rows:
+            raw = self.by_label(raw)
             rec, errs = self.one(raw, number)
             problems += errs
             if isinstance(raw, dict):
