@@ -36,7 +36,7 @@ import shutil
 import tempfile
 from collections import Counter
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, time
 from decimal import Decimal
 from pathlib import Path
@@ -47,6 +47,8 @@ from .numbers import decimal_text, json_int
 __all__ = [
     "DataError",
     "DataProblem",
+    "Flags",
+    "Layout",
     "RawRow",
     "format_decimal",
     "format_value",
@@ -460,17 +462,42 @@ _READERS: dict[str, Callable[[Path, str | None], list[RawRow]]] = {
 # --------------------------------------------------------------------------
 
 
-def format_decimal(d: Decimal) -> str:
-    """Exact decimal text without exponent or trailing fractional zeros (numbers.decimal_text)."""
-    return decimal_text(d)
+class Flags(tuple):
+    """The flags that hold for one subject: a JSON array, joined by `;` in CSV and XLSX."""
 
 
-def format_value(value: object) -> str:
+@dataclass
+class Layout:
+    """How a table is written beyond its values (LANGUAGE.md §12.2; see perfdsl.outputs).
+
+    ``titles``: the header text of each column (default: the column names). ``places``:
+    columns whose numbers show exactly that many decimals (values of ``round(x, d)``).
+    ``encoding``: CSV only; None is UTF-8 with a byte order mark, which Excel on Chinese
+    Windows needs to read UTF-8; a name (``utf-8``, ``gb18030``) writes no mark.
+    ``wrap``: XLSX columns of long text, wrapped. ``summary``: XLSX only, the rows of
+    a second sheet (perfdsl.summary). The writer appends what a reader should know
+    (values Excel cannot hold as numbers) to ``notes``."""
+
+    titles: list[str] | None = None
+    places: dict[str, int] = field(default_factory=dict)
+    encoding: str | None = None
+    wrap: frozenset[str] = frozenset({"explanation"})
+    summary: tuple[str, list[list[object]]] | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def format_decimal(d: Decimal, places: int = 0) -> str:
+    """Exact decimal text without exponent or trailing fractional zeros (numbers.decimal_text);
+    with ``places``, padded to that many decimals."""
+    return decimal_text(d, places)
+
+
+def format_value(value: object, places: int = 0) -> str:
     """A value as CSV/XLSX cell text.
 
-    None -> "", bool -> "true"/"false", Decimal -> format_decimal, dates ->
-    ISO 8601, lists and dicts -> JSON text; strings are unchanged.
-    Raises TypeError for other types (floats included: they are not exact).
+    None -> "", bool -> "true"/"false", Decimal -> format_decimal (with ``places``),
+    dates -> ISO 8601, Flags -> joined by `;`, lists and dicts -> JSON text; strings
+    are unchanged. Raises TypeError for other types (floats included: not exact).
     """
     if value is None:
         return ""
@@ -478,14 +505,18 @@ def format_value(value: object) -> str:
         return value
     if isinstance(value, (date, time)):
         return value.isoformat()
+    if isinstance(value, Flags):
+        return ";".join(value)
+    if places and isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+        return format_decimal(Decimal(value), places)
     return _json_text(value)
 
 
-def _json_text(value: object) -> str:
+def _json_text(value: object, places: int = 0) -> str:
     """JSON text for a value; Decimals become number literals with exact digits."""
-    if isinstance(value, Decimal):
-        return format_decimal(value)
-    if isinstance(value, list):
+    if isinstance(value, Decimal) or (places and isinstance(value, int) and not isinstance(value, bool)):
+        return format_decimal(Decimal(value), places)
+    if isinstance(value, (list, Flags)):
         return "[" + ", ".join(map(_json_text, value)) + "]"
     if isinstance(value, dict):
         return "{" + ", ".join(f"{_json_key(k)}: {_json_text(v)}" for k, v in value.items()) + "}"
@@ -502,16 +533,19 @@ def _json_key(key: object) -> str:
     return json.dumps(key, ensure_ascii=False)
 
 
-def write_rows(path: str | Path, columns: list[str], rows: list[dict[str, object]]) -> None:
+def write_rows(path: str | Path, columns: list[str], rows: list[dict[str, object]],
+               layout: Layout | None = None) -> list[str]:
     """Write ``rows`` (values taken by ``columns``) to a .csv, .xlsx, .json or .jsonl file.
 
     Every value is checked before the file is touched; problems raise
-    DataError. The file is replaced atomically.
+    DataError. The file is replaced atomically. Returns the writer's notes.
     """
     path = Path(path)
+    layout = layout or Layout()
     render = _RENDERERS[_suffix(path)]
-    _check_columns(columns)
-    _write_atomically(path, render(columns, rows))
+    _check_columns(layout.titles or columns)
+    _write_atomically(path, render(columns, rows, layout))
+    return layout.notes
 
 
 def _check_columns(columns: list[str]) -> None:
@@ -547,19 +581,22 @@ def _utf8(text: str) -> str:
 def _convert_rows(
     columns: list[str],
     rows: Iterable[dict[str, object]],
-    convert: Callable[[object], object],
+    convert: Callable[[object, int], object],
     first_number: int,
+    places: dict[str, int] | None = None,
 ) -> list[list[object]]:
-    """Each row's values in column order, converted; every problem is collected."""
+    """Each row's values in column order, converted (with the column's places); every
+    problem is collected."""
     table, problems = [], []
+    digits = [(places or {}).get(c, 0) for c in columns]
     for number, row in enumerate(rows, start=first_number):
         cells = []
-        for column in columns:
+        for column, d in zip(columns, digits):
             if column not in row:
                 problems.append(DataProblem(number, column, "no value given for this column"))
                 continue
             try:
-                cells.append(convert(row[column]))
+                cells.append(convert(row[column], d))
             except (TypeError, ValueError) as err:
                 problems.append(DataProblem(number, column, str(err)))
         table.append(cells)
@@ -588,10 +625,10 @@ def _csv_unescape(cell: str) -> str:
     return cell[1:] if cell[:1] == "'" and cell.lstrip("'")[:1] in _FORMULA_START else cell
 
 
-def _csv_cell(value: object) -> str:
+def _csv_cell(value: object, places: int = 0) -> str:
     """A value as CSV cell text: numbers as written; text escaped (_csv_escape)."""
-    text = _utf8(format_value(value))
-    return _csv_escape(text) if isinstance(value, str) else text
+    text = _utf8(format_value(value, places))
+    return _csv_escape(text) if isinstance(value, (str, Flags)) else text
 
 
 def _csv_line(cells: list[str]) -> str:
@@ -605,72 +642,109 @@ def _csv_line(cells: list[str]) -> str:
     ) + "\n"
 
 
-def _render_csv(columns: list[str], rows: Iterable[dict[str, object]]) -> bytes:
-    table = _convert_rows(columns, rows, _csv_cell, 2)
-    lines = [_csv_line([_csv_escape(name) for name in columns])] + [_csv_line(cells) for cells in table]
-    return "".join(lines).encode("utf-8")
+def _render_csv(columns: list[str], rows: Iterable[dict[str, object]], layout: Layout) -> bytes:
+    table = _convert_rows(columns, rows, _csv_cell, 2, layout.places)
+    lines = [_csv_line([_csv_escape(name) for name in layout.titles or columns])]
+    lines += [_csv_line(cells) for cells in table]
+    if layout.encoding is None:
+        return codecs.BOM_UTF8 + "".join(lines).encode("utf-8")
+    return _encoded(lines, layout.encoding, columns)
 
 
-def _json_lines(columns: list[str], rows: Iterable[dict[str, object]]) -> list[str]:
+def _encoded(lines: list[str], encoding: str, columns: list[str]) -> bytes:
+    """CSV lines in a named encoding; a character it cannot hold is an error of its row."""
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise _file_problem(f"unknown encoding {encoding!r}") from None
+    problems = []
+    for number, line in enumerate(lines, start=1):
+        try:
+            line.encode(encoding)
+        except UnicodeEncodeError as err:
+            problems.append(DataProblem(number, None, f"{line[err.start]!r} cannot be written in {encoding}; "
+                                                      "write UTF-8 (leave out --encoding)"))
+    if problems:
+        raise DataError(problems)
+    return "".join(lines).encode(encoding)
+
+
+def _json_lines(columns: list[str], rows: Iterable[dict[str, object]], layout: Layout) -> list[str]:
     """One JSON object text per row; rows are numbered from 1."""
-    table = _convert_rows(columns, rows, lambda value: _utf8(_json_text(value)), 1)
-    keys = [_json_key(column) for column in columns]
+    table = _convert_rows(columns, rows, lambda value, d: _utf8(_json_text(value, d)), 1, layout.places)
+    keys = [_json_key(column) for column in layout.titles or columns]
     return ["{" + ", ".join(f"{k}: {v}" for k, v in zip(keys, cells)) + "}" for cells in table]
 
 
-def _render_json(columns: list[str], rows: Iterable[dict[str, object]]) -> bytes:
-    lines = _json_lines(columns, rows)
+def _render_json(columns: list[str], rows: Iterable[dict[str, object]], layout: Layout) -> bytes:
+    lines = _json_lines(columns, rows, layout)
     if not lines:
         return b"[]\n"
     return ("[\n" + ",\n".join("  " + line for line in lines) + "\n]\n").encode("utf-8")
 
 
-def _render_jsonl(columns: list[str], rows: Iterable[dict[str, object]]) -> bytes:
-    return "".join(line + "\n" for line in _json_lines(columns, rows)).encode("utf-8")
+def _render_jsonl(columns: list[str], rows: Iterable[dict[str, object]], layout: Layout) -> bytes:
+    return "".join(line + "\n" for line in _json_lines(columns, rows, layout)).encode("utf-8")
 
 
-def _xlsx_cell(value: object) -> object:
-    """A number Excel holds exactly, text, or None for an empty cell.
+class XlsxNumber(Decimal):
+    """A number for an XLSX numeric cell, with the decimals its format shows."""
+
+    places: int = 0
+
+
+EXCEL_DIGITS = 15  # significant digits an Excel number (a double) shows and keeps
+
+
+def _xlsx_cell(value: object, places: int = 0) -> object:
+    """A bool, an exact number Excel can hold (an XlsxNumber), text, or None for an
+    empty cell. A number with more than 15 significant digits becomes its exact text
+    (the writer notes it): Excel would keep a nearby double instead.
 
     Every line break becomes LF: XML parsing turns a stored CR into LF anyway,
     and LF is the line break Excel itself puts in cells.
     """
     if value is None:
         return None
-    if isinstance(value, (int, Decimal)) and not isinstance(value, bool):
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, (int, Decimal)):
         number = Decimal(value)
-        if number.is_finite() and Decimal(repr(float(number))) == number:
-            return int(number) if number == number.to_integral_value() else float(number)
-    text = _utf8(format_value(value)).replace("\r\n", "\n").replace("\r", "\n")
+        if number.is_finite() and _fits_double(number):
+            cell = XlsxNumber(number)
+            cell.places = max(places, -number.normalize().as_tuple().exponent, 0) if number else places
+            return cell
+    text = _utf8(format_value(value, places)).replace("\r\n", "\n").replace("\r", "\n")
     from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE  # imported with the workbook anyway
 
     if ILLEGAL_CHARACTERS_RE.search(text):
         raise ValueError("the text contains a control character that XLSX cannot store")
     if len(text) > XLSX_MAX_TEXT:
         raise ValueError(f"the text is longer than the {XLSX_MAX_TEXT} characters an XLSX cell holds")
-    return text
+    return text if isinstance(value, (str, Flags, date, time, list, tuple, dict)) else _LongNumber(text)
 
 
-def _render_xlsx(columns: list[str], rows: Iterable[dict[str, object]]) -> bytes:
-    table = _convert_rows(columns, rows, _xlsx_cell, 2)
-    import openpyxl  # only when a workbook is written: it is slow to import
-    workbook = openpyxl.Workbook()
-    sheet = workbook.active
-    sheet.title = XLSX_SHEET_TITLE
-    for row_number, values in enumerate([columns, *table], start=1):
-        for column_number, value in enumerate(values, start=1):
-            if value is not None:
-                _set_cell(sheet.cell(row=row_number, column=column_number), value)
-    out = io.BytesIO()
-    workbook.save(out)
-    return out.getvalue()
+class _LongNumber(str):
+    """The exact text of a number Excel cannot hold as a number."""
 
 
-def _set_cell(cell, value: object) -> None:
-    cell.value = value
-    if isinstance(value, str):
-        # openpyxl would store "=..." as a formula and "#N/A" as an error.
-        cell.data_type = "s"
+def _fits_double(number: Decimal) -> bool:
+    """The number reads back from a double shown at 15 significant digits (what Excel keeps)."""
+    if number.is_zero():
+        return True
+    digits = number.normalize().as_tuple()
+    return len(digits.digits) <= EXCEL_DIGITS and -300 < number.adjusted() < 300
+
+
+def _render_xlsx(columns: list[str], rows: Iterable[dict[str, object]], layout: Layout) -> bytes:
+    from .xlsx_out import render
+    table = _convert_rows(columns, rows, _xlsx_cell, 2, layout.places)
+    long = Counter(title for cells in table for title, cell in zip(layout.titles or columns, cells)
+                   if isinstance(cell, _LongNumber))
+    for title, count in long.items():
+        layout.notes.append(f"{count} value(s) of column {title} have more than {EXCEL_DIGITS} significant digits, "
+                            "more than an Excel number holds: written as text with every digit")
+    return render(layout.titles or columns, [c in layout.wrap for c in columns], table, layout.summary)
 
 
 _RENDERERS: dict[str, Callable[[list[str], Iterable[dict[str, object]]], bytes]] = {

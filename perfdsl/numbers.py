@@ -11,14 +11,20 @@ import re
 from decimal import Decimal
 
 
-def decimal_text(d: Decimal) -> str:
+def decimal_text(d: Decimal, places: int = 0) -> str:
+    """`places`: at least that many decimals, padded with zeros (a value made by
+    `round(x, 2)` reads 10000.00); digits are never dropped."""
     if not d.is_finite():
         raise ValueError(f"{d} is not a finite number")
     if d.is_zero():
-        return "0"
-    text = format(d, "f")  # no precision given: every digit kept, no rounding
-    if "." in text:
-        text = text.rstrip("0").rstrip(".")
+        text = "0"
+    else:
+        text = format(d, "f")  # no precision given: every digit kept, no rounding
+        if "." in text:
+            text = text.rstrip("0").rstrip(".")
+    if places > 0:
+        whole, _, frac = text.partition(".")
+        text = whole + "." + frac.ljust(places, "0")
     return text
 
 

@@ -27,7 +27,8 @@ EXPECTED = {
 
 
 def read_csv(path):
-    with open(path, encoding="utf-8", newline="") as fh:
+    assert path.read_bytes().startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, for Excel (§12.2)
+    with open(path, encoding="utf-8-sig", newline="") as fh:
         return list(csv.DictReader(fh))
 
 

@@ -135,8 +135,8 @@ def test_data_error_lists_problems_one_per_line():
 
 def test_csv_round_trip_text_and_values(tmp_path):
     path, rows = write_and_read(tmp_path, ".csv")
-    assert path.read_bytes().decode("utf-8") == (
-        "工号,姓名,score,delta,big,passed,tags,note\n"
+    assert path.read_bytes().decode("utf-8") == (  # with a BOM: Excel on Chinese Windows reads UTF-8
+        "\ufeff工号,姓名,score,delta,big,passed,tags,note\n"
         'E001,张三,96,-0.1,100,true,"[0.5, ""优秀"", 3]",\n'
         "E002,李四,0.1,0.08,7,false,[],备注\n"
     )
@@ -194,9 +194,9 @@ def test_xlsx_round_trip_values(tmp_path):
     path, rows = write_and_read(tmp_path, ".xlsx")
     assert rows == [
         RawRow(2, {"工号": "E001", "姓名": "张三", "score": 96, "delta": Decimal("-0.1"), "big": 100,
-                   "passed": "true", "tags": '[0.5, "优秀", 3]', "note": None}),
+                   "passed": True, "tags": '[0.5, "优秀", 3]', "note": None}),
         RawRow(3, {"工号": "E002", "姓名": "李四", "score": Decimal("0.1"), "delta": Decimal("0.08"),
-                   "big": 7, "passed": "false", "tags": "[]", "note": "备注"}),
+                   "big": 7, "passed": False, "tags": "[]", "note": "备注"}),
     ]
     workbook = openpyxl.load_workbook(path)
     assert workbook.sheetnames == ["results"]
@@ -634,7 +634,7 @@ def test_successful_write_replaces_file_and_keeps_its_mode(tmp_path):
     path.write_text("old\n", encoding="utf-8")
     os.chmod(path, 0o640)
     write_rows(path, ["a"], [{"a": Decimal("1.50")}])
-    assert path.read_text(encoding="utf-8") == "a\n1.5\n"
+    assert path.read_text(encoding="utf-8") == "\ufeffa\n1.5\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o640
     assert leftovers(tmp_path) == []
 
@@ -642,7 +642,7 @@ def test_successful_write_replaces_file_and_keeps_its_mode(tmp_path):
 def test_new_file_is_private_to_its_owner(tmp_path):
     path = tmp_path / "out.csv"
     write_rows(path, ["a"], [])
-    assert path.read_text(encoding="utf-8") == "a\n"
+    assert path.read_text(encoding="utf-8") == "\ufeffa\n"
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
 
 
