@@ -30,6 +30,8 @@ from .numbers import decimal_text
 from .ir import DistributeDef, GroupAgg, Policy, QuotaDef, RankOrder, Share
 from .result import Result
 from .runtime import CONTEXT, DecimalException, EvalError, TierChange, arithmetic_error, round_count
+from .runtime.trace import (Bound, DistributeDecision, DistributeGroup, DistributeStep, Group, QuotaDecision,
+                            QuotaGroup)
 
 _ROUNDED = {"half_up": "rounded half up", "half_even": "rounded half even", "floor": "rounded down", "ceil": "rounded up"}
 
@@ -60,10 +62,10 @@ def apply(policy: Policy, backend, results: list[Result], numbers: list[int] | N
     placer = Placer(policy, results)
     for q in sorted(policy.quotas, key=lambda q: q.tier):  # best tier first: the excess cascades down
         for value, members in group_members(results, q.group):
-            placer.quota(q, group_label(q.group, value), members)
+            placer.quota(q, group_label(q.group, value), members, value)
     for d in policy.distributes:
         for value, members in group_members(results, d.group):
-            placer.distribute(d, group_label(d.group, value), members)
+            placer.distribute(d, group_label(d.group, value), members, value)
     if placer.problems:
         raise CohortError(placer.problems)
     row = {id(r): n for r, n in zip(results, numbers)}
@@ -101,10 +103,17 @@ class SubjectContext:
 
     def rank(self, order: RankOrder, from_bottom: bool) -> Decimal:
         rank, n = self._cohort.rank(order, self._result)
+        trace = self._result.trace
+        if trace is not None:  # the explanation says "第 5 名（共 12 名）" and in which group
+            trace.cohort[("rank", order)] = (rank, n, _group_of(order.group, self._result))
         return Decimal(n + 1 - rank if from_bottom else rank)
 
     def aggregate(self, node: GroupAgg) -> Decimal:
-        return self._cohort.aggregate(node, self._result)
+        value = self._cohort.aggregate(node, self._result)
+        trace = self._result.trace
+        if trace is not None:
+            trace.cohort[("group", node)] = (value, _group_of(node.group, self._result))
+        return value
 
 
 class _Cohort:
@@ -165,8 +174,11 @@ def aggregate_values(fn: str, values: list) -> Decimal:
 
 
 # ---- groups and rank orders ------------------------------------------------------------
-def _group_value(r: Result, field: str | None):
-    return r.record[field] if field is not None else None
+def _group_value(r: Result, field):
+    """The value a subject is grouped by: one field's value, or a tuple for `per (F1, F2)`."""
+    if field is None or isinstance(field, str):
+        return r.record[field] if field is not None else None
+    return tuple(r.record[f] for f in field)
 
 
 def group_members(results: list[Result], field: str | None) -> list[tuple[object, list[Result]]]:
@@ -177,8 +189,20 @@ def group_members(results: list[Result], field: str | None) -> list[tuple[object
     return list(groups.items())
 
 
-def group_label(field: str | None, value) -> str:
-    return "the whole cohort" if field is None else f"group {field}={_fmt(value)}"
+def _group_of(field: str | None, r: Result, size: int = 0) -> Group:
+    """The group record of r under `field` (the whole cohort without one)."""
+    if field is None:
+        return Group((), (), size)
+    fields = (field,) if isinstance(field, str) else tuple(field)  # `per F` or `per (F1, F2)`
+    return Group(fields, tuple(r.record[f] for f in fields), size)
+
+
+def group_label(field, value) -> str:
+    if field is None:
+        return "the whole cohort"
+    if isinstance(field, str):
+        return f"group {field}={_fmt(value)}"
+    return "group " + ", ".join(f"{f}={_fmt(v)}" for f, v in zip(field, value))
 
 
 def _rank_value(r: Result, name: str):
@@ -272,7 +296,7 @@ class Placer:
             "add a rank key that separates them, or write `ties share`")
         return None
 
-    def quota(self, q: QuotaDef, label: str, members: list[Result]) -> None:
+    def quota(self, q: QuotaDef, label: str, members: list[Result], value=None) -> None:
         """At most hi of the group keep tier q.tier, the best by rank; the rest move down one."""
         names = self.policy.definition(q.tierset).tiers.names()
         tier, n = names[q.tier], len(members)
@@ -289,21 +313,26 @@ class Placer:
             return
         kept, moved = len(pinned) + keep, {id(r) for r in free[keep:]}
         self.warnings += quota_warnings(label, tier, kept, len(pinned), lo, hi)
-        summary = f"{rule} in {label} ({n} subjects): {kept} keep {tier}, {len(moved)} moved to {names[q.tier + 1]}"
+        record = QuotaGroup(
+            q.tierset, tier, names[q.tier + 1], q.span.line, _group(q.group, value, n),
+            Bound(lo, hi, _percent(q.lo), _percent(q.hi), True, None, q.lo is not None), q.rounding,
+            _keys(q.rank), len(holders), len(pinned), kept, len(moved))
         ranks = _competition_ranks(q.rank, ordered)
+        place = {id(r): i for i, r in enumerate(free, start=1)}
         for r in ordered:
             index = r.tiers[q.tierset].index
             if id(r) in moved:
-                index, outcome = q.tier + 1, f"moved to {names[q.tier + 1]}"
+                index, outcome = q.tier + 1, "moved"
             elif index != q.tier:
-                outcome = f"not in {tier}"
+                outcome = "other"
             else:
-                outcome = "vetoed: kept, and counted" if r.tiers[q.tierset].pinned else "kept"
+                outcome = "vetoed" if r.tiers[q.tierset].pinned else "kept"
             _place(r, q.tierset, names, index, "quota", q.span.line,
-                   f"rank {ranks[id(r)]} of {n} in {label}; {rule}; {outcome}")
-            r.cohort_notes += (summary,)
+                   QuotaDecision(record, ranks[id(r)], outcome, place.get(id(r))))
+            if r.trace is not None:
+                r.cohort_notes += (record,)
 
-    def distribute(self, d: DistributeDef, label: str, members: list[Result]) -> None:
+    def distribute(self, d: DistributeDef, label: str, members: list[Result], value=None) -> None:
         """Forced distribution of one group: §6 steps 1–5."""
         if not self.same_when_fields(d, label, members):
             return
@@ -312,7 +341,7 @@ class Placer:
         bounds = self.bounds(d, names, members, label)
         if bounds is None:
             return
-        lo, hi, texts = bounds
+        lo, hi, texts, records, whens = bounds
         if sum(lo) > n or sum(hi) < n:
             each = ", ".join(f"{t} {texts[i]}" for i, t in enumerate(names))
             self.problems.append(
@@ -326,10 +355,11 @@ class Placer:
         lo_free = [max(0, lo[i] - pins[i]) for i in range(len(names))]
         hi_free = [max(0, hi[i] - pins[i]) for i in range(len(names))]
         rest = [r for r in ordered if id(r) not in placed]
+        steps, tried = [], {id(r): [] for r in rest}
         for t in range(last):
             better = sum(1 for r in rest if state[id(r)].index <= t)
-            k = _take(better, max(lo_free[t], len(rest) - sum(hi_free[t + 1:])),
-                      min(hi_free[t], len(rest) - sum(lo_free[t + 1:])), len(rest))
+            k_lo, k_hi = max(lo_free[t], len(rest) - sum(hi_free[t + 1:])), min(hi_free[t], len(rest) - sum(lo_free[t + 1:]))
+            k = _take(better, k_lo, k_hi, len(rest))
             allowed = [r for r in rest if max(state[id(r)].ceiling, state[id(r)].limit) <= t]
             if len(allowed) < k:
                 self.warnings.append(f"{label}: {names[t]} should take {k} more, but only {len(allowed)} of the "
@@ -337,6 +367,10 @@ class Placer:
             took = self.cut(d.rank, allowed, k, d.ties_share, f"distribute {names[t]} (takes {k})", label)
             if took is None:
                 return
+            position = {id(r): i for i, r in enumerate(allowed, start=1)}
+            for r in rest:
+                tried[id(r)].append((t, position.get(id(r))))
+            steps.append(DistributeStep(t, len(rest), better, k_lo, k_hi, k, len(allowed), took))
             placed.update((id(r), t) for r in allowed[:took])
             rest = [r for r in rest if id(r) not in placed]
         placed.update((id(r), last) for r in rest)
@@ -347,29 +381,37 @@ class Placer:
                 self.warnings.append(f"{label}: {t} holds {counts[i]}{vetoed}, above its maximum {hi[i]}")
             elif counts[i] < lo[i]:
                 self.warnings.append(f"{label}: {t} holds {counts[i]}, below its minimum {lo[i]}")
-        summary = f"distribute in {label} ({n} subjects): " + ", ".join(
-            f"{t} {counts[i]} of {texts[i]}" for i, t in enumerate(names))
+        record = DistributeGroup(d.tierset, names, d.span.line, _group(d.group, value, n), tuple(records), d.rounding,
+                                 _keys(d.rank), whens, tuple(pins), tuple(steps), tuple(counts))
         ranks = _competition_ranks(d.rank, ordered)
         for r in ordered:
-            t = placed[id(r)]
-            how = "vetoed, placed first in" if state[id(r)].pinned else "placed in"
-            _place(r, d.tierset, names, t, "distribute", d.span.line,
-                   f"rank {ranks[id(r)]} of {n} in {label}; {names[t]} {texts[t]} took {counts[t]}; {how} {names[t]}")
-            r.cohort_notes += (summary,)
+            s = state[id(r)]
+            # the cuts it went through, down to the one that placed it
+            so_far = tuple(x for x in tried.get(id(r), ()) if x[0] <= placed[id(r)])
+            _place(r, d.tierset, names, placed[id(r)], "distribute", d.span.line,
+                   DistributeDecision(record, ranks[id(r)], s.index, max(s.ceiling, s.limit), s.pinned,
+                                      placed[id(r)], so_far))
+            if r.trace is not None:
+                r.cohort_notes += (record,)
 
     def bounds(self, d: DistributeDef, names: tuple[str, ...], members: list[Result], label: str):
-        """Step 1: each tier's (lo, hi) counts for this group, and how they came about;
+        """Step 1: each tier's (lo, hi) counts for this group, how they came about (as text
+        for problems, as Bound records for the explanation) and the `when` lines that held;
         None, with a problem recorded, when a `when` condition cannot be computed."""
         n = len(members)
         lo, hi, texts = [0] * len(names), [n] * len(names), [f"0..{n} (unbounded)"] * len(names)
+        records = [Bound(0, n, None, None, False, None) for _ in names]
+        held = []
 
-        def set_bounds(b, because: str) -> None:
+        def set_bounds(b, when) -> None:
             lo[b.tier] = head_count(b.lo, n, d.rounding)
             hi[b.tier] = head_count(b.hi, n, d.rounding) if b.hi is not None else n
+            because = f" by `when` on line {when}" if when is not None else ""
             texts[b.tier] = f"{lo[b.tier]}..{hi[b.tier]}{share_basis([b.lo, b.hi], n, d.rounding)}{because}"
+            records[b.tier] = Bound(lo[b.tier], hi[b.tier], _percent(b.lo), _percent(b.hi), True, when)
 
         for b in d.bounds:
-            set_bounds(b, "")
+            set_bounds(b, None)
         env = {**members[0].record, **members[0].values}
         group = SimpleNamespace(size=Decimal(n))
         for w in d.whens:
@@ -381,9 +423,10 @@ class Placer:
                 self.problems.append(f"{label}: {err}")
                 return None
             if holds:
+                held.append(w.span.line)
                 for b in w.bounds:
-                    set_bounds(b, f" by `when` on line {w.span.line}")
-        return lo, hi, texts
+                    set_bounds(b, w.span.line)
+        return lo, hi, texts, records, tuple(held)
 
     def same_when_fields(self, d: DistributeDef, label: str, members: list[Result]) -> bool:
         """A `when` reads group facts: each field it reads must be one value across the group."""
@@ -416,11 +459,25 @@ def _take(q: int, lo: int, hi: int, rem: int) -> int:
     return min(rem, max(lo, min(q, hi)))
 
 
-def _place(r: Result, tierset: str, names: tuple[str, ...], index: int, kind: str, line: int, detail: str) -> None:
-    """Give r tier `index`, noting in its trace the rank and bound that decided it."""
+def _group(field: str | None, value, n: int) -> Group:
+    if field is None:
+        return Group((), (), n)
+    return Group((field,), (value,), n) if isinstance(field, str) else Group(tuple(field), tuple(value), n)
+
+
+def _percent(share: Share | None) -> Decimal | None:
+    return share.value if share is not None and share.percent else None
+
+
+def _keys(order: RankOrder) -> tuple[tuple[str, bool], ...]:
+    return tuple((k.name, k.descending) for k in order.keys)
+
+
+def _place(r: Result, tierset: str, names: tuple[str, ...], index: int, kind: str, line: int, decision) -> None:
+    """Give r tier `index`, recording in its trace the decision (rank, bound, cut) behind it."""
     state = r.tiers[tierset]
     before = names[state.index]
     r.tiers[tierset] = state._replace(index=index)
     r.values[tierset] = names[index]
     if r.trace is not None:
-        r.trace.tier(tierset).changes.append(TierChange(kind, before, names[index], None, line, detail))
+        r.trace.tier(tierset).changes.append(TierChange(kind, before, names[index], None, line, decision))

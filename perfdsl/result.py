@@ -1,7 +1,7 @@
 """One subject's result: every named value, the flags that hold, and the trace.
 
 Values are reachable as attributes or items (`r.total`, `r["总分"]`). `explain()`
-renders the trace in the policy's own labels.
+renders the trace in the policy's own language; `explanation()` gives it as steps.
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ class Result:
     flags: list
     trace: Trace | None = field(default=None, repr=False)
     tiers: dict = field(default_factory=dict, repr=False)  # tier set -> TierState
-    cohort_notes: tuple = field(default=(), repr=False)  # the cohort stage's summary lines
+    cohort_notes: tuple = field(default=(), repr=False)  # the group records of the cohort rules applied (traced runs)
     through_cohort: bool = field(default=False, repr=False)  # set by the cohort stage
 
     def __getitem__(self, name):
@@ -51,19 +51,24 @@ class Result:
         return self.record.get(k) if k else None
 
     def explain(self) -> str:
-        """The explanation in the policy's labels. A result of the fast path (no trace) is
-        explained by evaluating the subject again with tracing: the same semantics, so
-        the same text a traced run gives."""
-        from .explain import render
+        """The explanation as text, in the policy's language (see `explanation`)."""
+        return self.explanation().text
+
+    def explanation(self):
+        """The explanation: perfdsl.explain.Explanation — ordered steps (kind, name, label,
+        line, inputs, value, text), the text, and `as_json()`. A result of the fast path
+        (no trace) is explained by evaluating the subject again with tracing: the same
+        semantics, so the same explanation a traced run gives."""
+        from .explain import explanation
         if self.trace is not None:
-            return render(self)
+            return explanation(self)
         if self.through_cohort:
             raise ValueError("this cohort was evaluated without a trace; "
                              "evaluate it with trace=True to explain quota and distribution decisions")
         from .eval.interpret import Interpreter
         from .runtime import CONTEXT, localcontext
         with localcontext(CONTEXT):
-            return render(Interpreter(self.policy).individual(self.record, True))
+            return explanation(Interpreter(self.policy).individual(self.record, True))
 
     def as_row(self) -> dict:
         """The output row of §11: the key, every named value, `flags` joined by `;`."""

@@ -39,9 +39,11 @@ def test_readme_main_job(tmp_path, capsys):
     assert [r["employee_id"] for r in rows] == list(EXPECTED)  # input order
     assert {r["employee_id"]: (r["total"], r["grade"]) for r in rows} == EXPECTED
     assert list(rows[0]) == ["employee_id", "quality", "efficiency", "cost", "ability", "total", "grade", "flags", "explanation"]
+    # e10 (98.1) is third by total after e09 (103) and e01 (100): beyond the 2 places.
     e10 = next(r for r in rows if r["employee_id"] == "e10")
     assert (e10["quality"], e10["cost"], e10["ability"]) == ("95", "97.5", "103")
-    assert "名额" in e10["explanation"] and "优秀 → 良好" in e10["explanation"]
+    assert ("  名额：全体 10 名中优秀至多 2 名（10 × 20% = 2）；按月度考核总分降序、工号升序，本人第 3 名（共 10 名）；"
+            "个人等次为优秀的 5 名中可保留 2 名，本人排第 3 位，超出名额，由优秀降为良好") in e10["explanation"].splitlines()
     assert "10 subject(s)" in capsys.readouterr().out
 
 
@@ -97,9 +99,16 @@ def test_missing_field_and_unreadable_file(tmp_path, capsys):
 def test_explain_one_subject(capsys):
     assert main(["explain", BUDGET, "--input", DATA, "--id", "e09"]) == 0
     text = capsys.readouterr().out
-    assert "预算工程师月度考核 (budget_engineer) — employee_id = e09" in text
-    assert "在国家权威期刊上每发表一篇论文加3分: +15" in text
-    assert "月度考核总分 (total) = 103" in text
+    lines = text.splitlines()
+    assert lines[0] == "预算工程师月度考核：工号 e09"
+    assert "  在国家权威期刊上每发表一篇论文加3分：加 3 × 5 = 15，得 115" in lines
+    # 100 × 40% + 100 × 20% + 100 × 20% + 115 × 20% = 40 + 20 + 20 + 23 = 103
+    assert lines[lines.index("月度考核总分 = 103"):lines.index("月度考核总分 = 103") + 6] == [
+        "月度考核总分 = 103", "  工作质量 40% × 100 = 40", "  工作效率 20% × 100 = 20", "  工作成本 20% × 100 = 20",
+        "  工作能力 20% × 115 = 23", "  合计 40 + 20 + 20 + 23 = 103"]
+    # e09 has the best total of the five who reach 优秀 on their own; 20% × 10 = 2 keep it.
+    assert ("  名额：全体 10 名中优秀至多 2 名（10 × 20% = 2）；按月度考核总分降序、工号升序，本人第 1 名（共 10 名）；"
+            "个人等次为优秀的 5 名中可保留 2 名，本人排第 1 位，保留优秀") in lines
     assert main(["explain", BUDGET, "--input", DATA, "--id", "zz"]) == 1
 
 

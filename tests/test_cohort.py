@@ -121,6 +121,11 @@ def cohort_changes(result, kind):
     return [c for c in result.trace.tier("grade").changes if c.kind == kind]
 
 
+def texts(result, *kinds):
+    """The explanation lines of the given step kinds, in order."""
+    return [s.text for s in result.explanation().steps if s.kind in kinds]
+
+
 # ---- quotas ------------------------------------------------------------------------------
 def test_seven_subjects_quarter_quota_two_keep_top_tier():
     # 7 × 25% = 1.75 → 2 (county_towns: 7个乡镇评出2个先进); the rest move down one tier.
@@ -140,16 +145,20 @@ def test_quota_trace_notes_rank_and_bound_for_every_subject():
     moved = cohort_changes(by_key["t3"], "quota")
     assert len(moved) == 1
     assert (moved[0].before, moved[0].after, moved[0].reason, moved[0].line) == ("先进", "良好", None, line)
-    assert moved[0].detail == ("rank 3 of 7 in the whole cohort; quota 先进 at most 2 "
-                               "(25% of 7, rounded half up); moved to 良好")
+    decision = moved[0].detail
+    assert (decision.rank, decision.outcome, decision.place) == (3, "moved", 3)
+    group = decision.group
+    assert (group.tier, group.next_tier, group.group.size, group.bound.hi, group.bound.hi_share) == ("先进", "良好", 7, 2, D("0.25"))
+    assert (group.holders, group.pinned, group.kept, group.moved) == (7, 0, 2, 5)
+    assert texts(by_key["t3"], "quota") == [
+        "名额：全体 7 名中先进至多 2 名（7 × 25% = 1.75，四舍五入为 2）；按 score 降序、id 升序，本人第 3 名（共 7 名）；"
+        "个人等次为先进的 7 名中可保留 2 名，本人排第 3 位，超出名额，由先进降为良好"]
     kept = cohort_changes(by_key["t2"], "quota")
     assert (kept[0].before, kept[0].after) == ("先进", "先进")
-    assert kept[0].detail.startswith("rank 2 of 7 in the whole cohort; quota 先进 at most 2")
-    assert kept[0].detail.endswith("; kept")
-    assert list(by_key["t7"].cohort_notes) == [
-        "quota 先进 at most 2 (25% of 7, rounded half up) in the whole cohort (7 subjects): "
-        "2 keep 先进, 5 moved to 良好"]
-    assert "rank 3 of 7" in by_key["t3"].explain()
+    assert (kept[0].detail.rank, kept[0].detail.outcome) == (2, "kept")
+    assert texts(by_key["t2"], "quota")[0].endswith("本人第 2 名（共 7 名）；个人等次为先进的 7 名中可保留 2 名，本人排第 2 位，保留先进")
+    assert list(by_key["t7"].cohort_notes) == [group]
+    assert "第 3 名（共 7 名）" in by_key["t3"].explain()
 
 
 def test_thirty_two_departments_keep_eight():
@@ -159,8 +168,9 @@ def test_thirty_two_departments_keep_eight():
     by_key, _ = run(policy, staff(scores))
     top = {k for k, r in by_key.items() if r.grade == "先进"}
     assert top == {f"t{i}" for i in range(25, 33)}
-    assert cohort_changes(by_key["t24"], "quota")[0].detail == (
-        "rank 9 of 32 in the whole cohort; quota 先进 at most 8 (25% of 32, rounded half up); moved to 良好")
+    assert texts(by_key["t24"], "quota") == [
+        "名额：全体 32 名中先进至多 8 名（32 × 25% = 8）；按 score 降序、id 升序，本人第 9 名（共 32 名）；"
+        "个人等次为先进的 32 名中可保留 8 名，本人排第 9 位，超出名额，由先进降为良好"]
 
 
 @pytest.mark.parametrize("n, share, rounding, keep", [
@@ -218,8 +228,11 @@ def test_quota_per_group():
     records = staff([91, 99, 95, 93], dept="A", prefix="a") + staff([90, 91, 92, 93, 94, 95, 96, 97], dept="B", prefix="b")
     by_key, _ = run(policy, records)
     assert {k for k, r in by_key.items() if r.grade == "先进"} == {"a2", "b8", "b7"}
-    assert cohort_changes(by_key["a3"], "quota")[0].detail == (
-        "rank 2 of 4 in group dept=A; quota 先进 at most 1 (25% of 4, rounded half up); moved to 良好")
+    decision = cohort_changes(by_key["a3"], "quota")[0].detail
+    assert (decision.group.group.fields, decision.group.group.values, decision.rank) == (("dept",), ("A",), 2)
+    assert texts(by_key["a3"], "quota") == [
+        "名额：A组 4 名中先进至多 1 名（4 × 25% = 1）；按 score 降序、id 升序，本人第 2 名（共 4 名）；"
+        "个人等次为先进的 4 名中可保留 1 名，本人排第 2 位，超出名额，由先进降为良好"]
 
 
 def test_quota_vetoed_subject_keeps_its_tier_and_counts():
@@ -229,7 +242,12 @@ def test_quota_vetoed_subject_keeps_its_tier_and_counts():
     records = [dict(id="v1", dept="A", score=D(99), vetoed=True)] + staff([70, 88, 85, 82])
     by_key, warnings = run(policy, records)
     assert grades(by_key, ["v1", "t2", "t3", "t4", "t1"]) == ["良好", "良好", "合格", "合格", "合格"]
-    assert cohort_changes(by_key["v1"], "quota")[0].detail.endswith("vetoed: kept, and counted")
+    assert cohort_changes(by_key["v1"], "quota")[0].detail.outcome == "vetoed"
+    assert texts(by_key["v1"], "quota") == ["名额：全体 5 名中良好 0～2 名；本人经否决定为良好，保留并占用名额"]
+    assert texts(by_key["t3"], "quota") == [
+        "名额：全体 5 名中良好 0～2 名；按 score 降序、id 升序，本人第 3 名（共 5 名）；个人等次为良好的 3 名中可保留 1 名"
+        "（另有 1 名经否决定为良好，占用名额），本人排第 2 位，超出名额，由良好降为合格"]
+    assert texts(by_key["t1"], "quota") == ["名额：全体 5 名中良好 0～2 名；本人为合格，不受此名额影响"]
     assert warnings == []
 
 
@@ -284,12 +302,24 @@ def test_distribute_group_of_ten_demotes_to_fill_bounds():
     assert warnings == []
     change = cohort_changes(by_key["x10"], "distribute")
     assert (change[0].before, change[0].after, change[0].line) == ("优秀", "欠佳", line_of(DIST_POLICY, "distribute per"))
-    assert change[0].detail == ("rank 10 of 10 in group dept=A; 欠佳 1..1 (5%..10% of 10, rounded half up) took 1; "
-                                "placed in 欠佳")
-    assert list(by_key["x1"].cohort_notes) == [
-        "distribute in group dept=A (10 subjects): 优秀 2 of 1..2 (10%..20% of 10, rounded half up), "
-        "良好 4 of 4..5 (40%..50% of 10, rounded half up), 合格 3 of 3..4 (25%..35% of 10, rounded half up), "
-        "欠佳 1 of 1..1 (5%..10% of 10, rounded half up)"]
+    decision = change[0].detail
+    assert (decision.rank, decision.individual, decision.placed, decision.pinned) == (10, 0, 3, False)
+    assert decision.tried == ((0, 10), (1, 8), (2, 4))  # its place among those left at each cut
+    group = decision.group
+    assert [(b.lo, b.hi) for b in group.bounds] == [(1, 2), (4, 5), (3, 4), (1, 1)]
+    assert [(st.rem, st.q, st.lo, st.hi, st.k) for st in group.steps] == [(10, 10, 1, 2, 2), (8, 8, 4, 4, 4), (4, 4, 3, 3, 3)]
+    assert group.counts == (2, 4, 3, 1)
+    assert list(by_key["x1"].cohort_notes) == [group]
+    assert texts(by_key["x10"], "distribute", "bounds", "cut", "placed") == [
+        "强制分布：A组共 10 名，按 score 降序、id 升序，本人第 10 名（共 10 名），个人等次为优秀",
+        "各等次人数（四舍五入）：优秀 1～2 名（10 名的 10%～20%）、良好 4～5 名（10 名的 40%～50%）、"
+        "合格 3～4 名（10 名的 25%～35%）、欠佳 1 名（10 名的 5%～10%）",
+        "优秀：剩余 10 名，个人等次达到优秀的 10 名，取 2 名（至少 1 名，至多 2 名）；本人在剩余人员中排第 10 位，未入选",
+        "良好：剩余 8 名，个人等次达到良好的 8 名，取 4 名（至少 4 名，至多 4 名，须为后面的等次留出 4 名）；"
+        "本人在剩余人员中排第 8 位，未入选",
+        "合格：剩余 4 名，个人等次达到合格的 4 名，取 3 名（至少 3 名，至多 3 名，须为后面的等次留出 1 名）；"
+        "本人在剩余人员中排第 4 位，未入选",
+        "其余人员定为欠佳；由优秀调整为欠佳"]
 
 
 def test_distribute_promotes_a_weak_group():
@@ -315,7 +345,13 @@ def test_distribute_small_groups_follow_when_lines_of_their_own_size():
     assert grades(by_key, ["f1", "f2", "f3"]) == ["良好", "良好", "欠佳"]
     assert warnings == []
     when_line = line_of(DIST_POLICY, 'size < 5 and dept_rating == "欠佳"')
-    assert f"欠佳 1 of 1..3 by `when` on line {when_line}" in by_key["f3"].cohort_notes[0]
+    assert by_key["f3"].cohort_notes[0].bounds[3].when_line == when_line
+    assert texts(by_key["f3"], "when") == [
+        "因本组人数 3 < 5 成立：优秀 0 名、良好 0～3 名、合格 0～3 名",
+        "因本组人数 3 < 5 成立，且 dept_rating “欠佳” = “欠佳” 成立：欠佳 1～3 名"]
+    assert texts(by_key["f3"], "cut")[2] == (
+        "合格：剩余 1 名，个人等次达到合格的 1 名，取 0 名（至少 0 名，至多 0 名，须为后面的等次留出 1 名）；"
+        "本人在剩余人员中排第 1 位，未入选")
 
 
 def test_distribute_department_rated_qualified_has_no_excellent():
@@ -337,7 +373,20 @@ def test_distribute_pins_vetoed_and_respects_limits():
     assert grades(by_key, [f"s{i}" for i in range(1, 11)]) == [
         "合格", "优秀", "优秀", "良好", "良好", "良好", "良好", "合格", "欠佳", "合格"]
     assert warnings == []
-    assert cohort_changes(by_key["s9"], "distribute")[0].detail.endswith("placed first in 欠佳")
+    assert cohort_changes(by_key["s9"], "distribute")[0].detail.pinned
+    assert texts(by_key["s9"], "veto", "pinned", "cut") == [
+        "否决：一票否决，定为欠佳（原为优秀）", "经否决的先定等次（欠佳 1 名），本人经否决定为欠佳，不参与分布"]
+    # s1 is limited: at most 合格 keeps it out of the 优秀 and 良好 cuts; s7 (79) is promoted.
+    assert texts(by_key["s1"], "limit", "cut", "placed") == [
+        "限制：违纪，至多合格，至多合格，由优秀降为合格",
+        "优秀：剩余 9 名，个人等次达到优秀的 3 名，取 2 名（至少 1 名，至多 2 名）；本人至多合格，不参加优秀的评定",
+        "良好：剩余 7 名，个人等次达到良好的 3 名，取 4 名（至少 4 名，至多 4 名，须为后面的等次留出 3 名）；本人至多合格，不参加良好的评定",
+        "合格：剩余 3 名，个人等次达到合格的 3 名，取 3 名（至少 3 名，至多 3 名）；本人在剩余人员中排第 1 位，评为合格",
+        "最终为合格，与个人等次相同"]
+    assert texts(by_key["s7"], "cut", "placed")[1:] == [
+        "良好：剩余 7 名，个人等次达到良好的 3 名，取 4 名（至少 4 名，至多 4 名，须为后面的等次留出 3 名）；"
+        "本人在可评良好的 6 名中排第 4 位，评为良好",
+        "由合格调整为良好"]
 
 
 def test_distribute_too_few_allowed_is_a_warning_and_limits_hold():

@@ -113,10 +113,10 @@ def test_clamp_bites_and_is_explained(load):
     policy = load(BUDGET)
     r = policy.evaluate(rec(rejections=30, papers=10))
     assert r.quality == D(0) and r.ability == D(100)
-    text = r.explain()
-    assert "被驳回一次扣5分: −150" in text
-    assert "限定: -50 → 0" in text
-    assert "每发表一篇论文加3分: +30" in text and "限定: 110 → 100" in text
+    text = r.explain().splitlines()
+    assert "  被驳回一次扣5分：扣 5 × 30 = 150，得 -50" in text
+    assert "  限定 0～100：-50 调整为 0" in text
+    assert "  每发表一篇论文加3分：加 3 × 10 = 30，得 110" in text and "  限定 0～100：110 调整为 100" in text
 
 
 SECTION5 = '''
@@ -159,10 +159,14 @@ def test_section5_order_of_rules(load, flags, total, tier):
 def test_section5_explanation_lists_each_rule(load):
     policy = load(SECTION5)
     r = policy.evaluate(dict(id="u", total=95, violation=True, criticized=False, corruption=False, major_accident=True))
-    text = r.explain()
-    assert "by score 95 → 优秀" in text
-    assert "downgrade: 优秀 → 达标 (违纪违法受到查处，降低二个等次)" in text
-    assert "veto: 达标 → 诫勉 (一票否决)" in text
+    # Chinese reasons make it a Chinese explanation (LANGUAGE.md §12.3): no English words.
+    assert r.explain().splitlines() == [
+        "units：id u",
+        "grade = 诫勉",
+        "  total 95 ≥ 90，按分数为优秀",
+        "  降级：违纪违法受到查处，降低二个等次，由优秀降为达标",
+        "  否决：一票否决，定为诫勉（原为达标）",
+        "标记：无"]
 
 
 ASCENDING = '''
@@ -362,7 +366,9 @@ def test_section9_chinese_values(load):
     r = policy.evaluate({"工号": "c", "驳回": 20, "论文": 0, "事故": False})
     # 0·60% + 80·40% = 32 → 不合格 → flag
     assert r.总分 == D(32) and r.flags == ["需谈话"]
-    assert "驳回一次扣5分: −100" in r.explain() and "等次 (等级) = 不合格" in r.explain()
+    text = r.explain().splitlines()
+    assert "  驳回一次扣5分：扣 5 × 20 = 100，得 0" in text and "等次 = 不合格" in text
+    assert "标记「需谈话」：是（等次 不合格 = 不合格 成立，且 事故 = 否）" in text
 
 
 def test_keywords_are_reserved_only_where_expected(load):

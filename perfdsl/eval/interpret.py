@@ -166,6 +166,8 @@ class Interpreter:
             if new != idx:
                 tt.changes.append(TierChange(rule.kind, names[idx], names[new], rule.reason, rule.span.line))
                 changed = True
+            else:
+                tt.held.append(TierChange(rule.kind, names[idx], names[new], rule.reason, rule.span.line))
             idx = new
         if trace is not None:
             trace.tiers.append(tt)

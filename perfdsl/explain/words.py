@@ -1,0 +1,180 @@
+"""What both languages share when they put a step into words: numbers, values, terms.
+
+A language module (zh, en) subclasses Words with its phrases and its sentence for each
+step kind; operators, numbers and the shape of an expression are the same in both.
+Text from data passes through io.terminal_text, so a key cannot forge a line of the
+explanation or send escape sequences to the terminal that prints it.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from ..io import terminal_text
+from ..numbers import decimal_text
+from .terms import Term
+
+OPS = {"+": "+", "-": "−", "*": "×", "/": "÷", "==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
+_PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
+
+
+def fmt(v) -> str:
+    """A value as an explanation shows it (language-neutral: numbers, text, lists)."""
+    if isinstance(v, str):
+        return terminal_text(v)
+    if isinstance(v, Decimal):
+        return decimal_text(v) if v.is_finite() else str(v)
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (tuple, list)):
+        return "[" + ", ".join(fmt(x) for x in v) + "]"
+    return str(v)
+
+
+def percent(v: Decimal) -> str:
+    return decimal_text(v * 100) + "%"
+
+
+class Words:
+    """Rendering shared by the languages; subclasses set the phrases."""
+    yes = no = holds = fails = and_ = or_ = not_ = ""
+    quote = ("\"", "\"")
+
+    def __init__(self, policy):
+        self.policy = policy
+        self.labels = {i.name: i.label for i in policy.inputs}
+        self.labels.update((d.name, d.label) for d in policy.definitions)
+
+    # ---- values -----------------------------------------------------------------------------
+    def value(self, v) -> str:
+        if isinstance(v, bool):
+            return self.yes if v else self.no
+        if v is None:
+            return "—"
+        return fmt(v)
+
+    def title(self, name: str | None, label: str | None) -> str:
+        return terminal_text(label) if label else (name or "")
+
+    def named(self, name: str) -> str:
+        return self.title(name, self.labels.get(name))
+
+    # ---- terms ------------------------------------------------------------------------------
+    def term(self, t: Term, named: bool = True, parent: int = 0) -> str:
+        """An expression with its values: refs by their value (after their label when
+        `named`), compound arguments of a comparison followed by `= value`."""
+        k = t.kind
+        if k == "num":
+            return percent(t.value) if t.percent else fmt(t.value)
+        if k == "text":
+            return self.quote[0] + fmt(t.value) + self.quote[1]
+        if k in ("tier", "list", "value"):
+            return self.value(t.value)
+        if k == "bool":
+            return self.value(t.value)
+        if k == "ref":
+            shown = self.quote[0] + fmt(t.value) + self.quote[1] if t.quoted else self.value(t.value)
+            return f"{self.title(t.name, t.label)} {shown}" if named else shown
+        if k == "size":
+            return self.group_size(t.value)
+        if k == "rank":
+            return self.rank(t)
+        if k == "group":
+            return self.aggregate(t, named)
+        if k == "op":
+            p = _PRECEDENCE.get(t.op, 1)
+            parts = []
+            for i, a in enumerate(t.args):
+                inner = self.term(a, named, p + (1 if i > 0 and t.op in ("-", "/") else 0))
+                parts.append(inner)
+            text = f" {OPS[t.op]} ".join(parts)
+            return f"({text})" if parent > p else text
+        if k == "neg":
+            return "−" + self.term(t.args[0], named, 3)
+        if k == "call":
+            return f"{t.op}({', '.join(self.term(a, named) for a in t.args)})"
+        if k in ("cmp", "and", "or", "not"):
+            return self.condition(t, named)
+        if k == "if":
+            return self.choice(t, named)
+        return self.value(t.value)
+
+    def operand(self, t: Term, named: bool) -> str:
+        """A side of a comparison: compound ones with the value they came to."""
+        text = self.term(t, named, 3)
+        if t.kind in ("op", "call", "neg", "if", "group") and isinstance(t.value, (Decimal, tuple)):
+            return f"{self.term(t, named)} = {self.value(t.value)}"
+        return text
+
+    def condition(self, t: Term, named: bool = True) -> str:
+        """A condition with the values it compared and whether each part held."""
+        k = t.kind
+        if k == "cmp":
+            return f"{self.operand(t.args[0], named)} {OPS[t.op]} {self.operand(t.args[1], named)}{self.truth(t.value)}"
+        if k in ("and", "or"):
+            left, right = t.args
+            if right.kind == "skip":
+                return self.condition(left, named)
+            return f"{self.condition(left, named)}{self.and_ if k == 'and' else self.or_}{self.condition(right, named)}"
+        if k == "not":
+            inner = t.args[0]
+            if inner.kind == "ref" and isinstance(inner.value, bool):
+                return f"{self.title(inner.name, inner.label)} = {self.value(inner.value)}"
+            return self.negation(self.condition(inner, named), t.value)
+        if k == "ref":
+            return f"{self.term(t, named)}{self.truth(t.value)}" if not isinstance(t.value, bool) \
+                else f"{self.title(t.name, t.label)} = {self.value(t.value)}"
+        return f"{self.term(t, named)} = {self.value(t.value)}"
+
+    def truth(self, held) -> str:
+        return self.holds if held else self.fails
+
+    def formula(self, t: Term, value) -> str:
+        """A value's whole expression: `工作质量 40% × 95 = 38`, `指标评估 60 + … = 92`."""
+        if t.kind == "ref":
+            return self.term(t)
+        if t.kind == "if":
+            return self.choice(t, True)
+        refs = _refs(t)
+        if len(refs) == 1 and t.kind not in ("cmp", "and", "or", "not", "rank"):
+            name, label = refs[0]
+            return f"{self.title(name, label)} {self.term(t, named=False)} = {self.value(value)}"
+        if t.kind in ("cmp", "and", "or", "not"):
+            return self.condition(t)
+        return f"{self.term(t)} = {self.value(value)}"
+
+    # ---- hooks ------------------------------------------------------------------------------
+    def group_size(self, n) -> str:
+        raise NotImplementedError
+
+    def rank(self, t: Term) -> str:
+        raise NotImplementedError
+
+    def aggregate(self, t: Term, named: bool) -> str:
+        raise NotImplementedError
+
+    def choice(self, t: Term, named: bool) -> str:
+        raise NotImplementedError
+
+    def negation(self, text: str, value) -> str:
+        raise NotImplementedError
+
+
+def _refs(t: Term) -> list[tuple[str, str | None]]:
+    out, stack = [], [t]
+    while stack:
+        n = stack.pop()
+        if n.kind == "ref" and (n.name, n.label) not in out:
+            out.append((n.name, n.label))
+        stack.extend(reversed(n.args))
+    return out
+
+
+def room(group, step) -> tuple[int, int]:
+    """Why a distribute cut's bounds are tighter than the tier's own (§6 step 5): how many
+    must be left for the later tiers' minimums (0 when that did not bind), and how many
+    the later tiers' maximums can hold (0 when that did not bind)."""
+    b, pin = group.bounds[step.tier], group.pins[step.tier]
+    hi_free, lo_free = max(0, b.hi - pin), max(0, b.lo - pin)
+    leave = step.rem - max(step.hi, 0) if step.hi < hi_free else 0
+    hold = step.rem - step.lo if step.lo > lo_free else 0
+    return leave, hold
