@@ -27,6 +27,7 @@ CODES = {
     "PW106": "inexact division feeds tier thresholds", "PW107": "look-alike names",
     "PW108": "bidirectional control character", "PW109": "rule can never fire",
     "PW110": "round(x, d) of an unbounded value can exceed 28 digits",
+    "PW111": "a divisor can be 0",
 }
 
 

@@ -97,6 +97,7 @@ class Fn(enum.Enum):
     RATIO = "ratio"
     LIST_MIN = "list_min"
     LIST_MAX = "list_max"
+    INDEX = "index"  # xs[i] and last(xs): 0-based, negative from the end
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,22 @@ def children(e) -> list:
     if isinstance(e, GroupAgg):
         return [e.arg]
     return []
+
+
+def group_fields(group) -> tuple[str, ...]:
+    """The fields a `per` group is made of: `per F` keeps its one name (a str), `per (F1, F2)`
+    a tuple of several; no group is the whole cohort (no fields)."""
+    return () if group is None else (group,) if isinstance(group, str) else tuple(group)
+
+
+def group_text(group) -> str:
+    """A group as the policy writes it after `per`: `dept`, or `(dept, kind)`."""
+    return group if isinstance(group, str) else "(" + ", ".join(group) + ")"
+
+
+def list_text(e) -> str:
+    """How an out-of-range `xs[i]` names its list: the input field it reads, else `the list`."""
+    return f"field `{e.name}`" if isinstance(e, Ref) and e.kind == "input" else "the list"
 
 
 # ---- declarations ------------------------------------------------------------------

@@ -78,7 +78,7 @@ def _check(program) -> Policy | None:
     examples = props = ()
     if not any(d.is_error for d in program.diagnostics):
         policy_warnings(program, policy, decls, typer)
-        examples = build_examples(program, decls.examples, policy, typer)
+        examples = build_examples(program, decls.examples, policy, typer, decls.defaults)
         props = properties(program, decls, typer, policy)
     typer.finish()  # after every expression is typed: tables see all their calls
     if any(d.is_error for d in program.diagnostics):

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..diagnostics import Note, did_you_mean
-from ..ir import BOOL, NUM, TEXT, InputDef, Interval, RankKeyIR, RankOrder, list_type, tier_type
+from ..ir import BOOL, NUM, TEXT, InputDef, Interval, RankKeyIR, RankOrder, group_fields, list_type, tier_type
 from ..syntax import ast as A
 from .types import interval_of_range
 
@@ -25,6 +25,7 @@ class Declarations:
         self.rules_of: dict[str, list] = {}
         self.rule_tier: dict[int, int] = {}  # id(rule AST) -> tier index it names
         self.examples = [i for i in items if isinstance(i, A.Example)]
+        self.defaults = self._defaults([i for i in items if isinstance(i, A.ExampleDefaults)])
         self.props = [i for i in items if isinstance(i, (A.Property, A.Monotone))]
         self.quotas = [i for i in items if isinstance(i, A.Quota)]
         self.distributes = [i for i in items if isinstance(i, A.Distribute)]
@@ -39,6 +40,16 @@ class Declarations:
         self._settings(items)
         self._rules(items)
         program.scale_hi = self.scale.hi
+
+    def _defaults(self, found: list) -> "A.ExampleDefaults | None":
+        """`example defaults`: at most one per policy; it gives values, never expectations."""
+        for extra in found[1:]:
+            self.program.error("PD017", extra.span, "a policy has at most one `example defaults`",
+                               "merge the two `given` lists into one", [Note(found[0].span, "the first is here")])
+        for x in (found[0].expect if found else ()):
+            self.program.error("PD017", x.span, "`example defaults` gives values only",
+                               "write expectations in the examples themselves")
+        return found[0] if found else None
 
     # ---- settings ------------------------------------------------------------------
     def _settings(self, items) -> None:
@@ -68,8 +79,9 @@ class Declarations:
 
     def rank_order(self, spec: A.RankSpec) -> RankOrder:
         keys = tuple(RankKeyIR(k.name, k.descending, k.span) for k in spec.keys)
-        if spec.group is not None and spec.group not in self.inputs:
-            self.program.error("PD002", spec.span, f"group field `{spec.group}` is not an input", did_you_mean(spec.group, self.inputs))
+        for field in group_fields(spec.group):
+            if field not in self.inputs:
+                self.program.error("PD002", spec.span, f"group field `{field}` is not an input", did_you_mean(field, self.inputs))
         return RankOrder(keys, spec.group, spec.span)
 
     # ---- inputs --------------------------------------------------------------------

@@ -46,6 +46,8 @@ def build_definitions(program, names, decls, order, cyclic: set[str]):
         typer.stages[d.name] = "post" if d.kind == "tiers" else d.stage
         env.values[d.name] = d.range
     flags = []
+    typer.flag_items = {f.label: f for f in decls.flags}
+    typer.allow_flagged = True  # flags (and properties) may read flags
     for f in decls.flags:
         cond = typer.expect(f.cond, BOOL, "a flag's condition")
         if cond is not None:
@@ -53,6 +55,7 @@ def build_definitions(program, names, decls, order, cyclic: set[str]):
                 program.warn("PW109", f.span, "this flag can never be raised: its condition is false for every input within the declared ranges",
                              "check the condition against the inputs' ranges, or drop the flag")
             flags.append(FlagDef(f.span, f.label, cond, typer.stage_of(cond)))
+    typer.allow_flagged = False
     return typer, definitions, flags
 
 

@@ -38,24 +38,45 @@ def _cell(text: str):
     return text
 
 
-def build_examples(program, examples: list[A.Example], policy: Policy, typer) -> list[ExampleDef]:
+def build_examples(program, examples: list[A.Example], policy: Policy, typer,
+                   defaults: A.ExampleDefaults | None = None) -> list[ExampleDef]:
     from ..validate import Validator  # pydantic: imported only when a policy has examples
     validator = Validator(policy)
     inputs = {i.name for i in policy.inputs}
     defs = {d.name: d for d in policy.definitions}
+    base = _defaults(program, defaults, inputs)
     out = []
     for ex in examples:
-        records = _single_record(program, ex, validator, inputs) if not ex.cohort else _table(program, ex, validator, inputs)
+        records = _single_record(program, ex, validator, inputs, base) if not ex.cohort else _table(program, ex, validator, inputs)
         expects = [e for e in (_expect(program, ex, x, policy, defs, inputs, typer) for x in ex.expect) if e is not None]
         if records is not None:
             out.append(ExampleDef(ex.span, ex.label, ex.cohort, tuple(records), tuple(expects)))
     return out
 
 
-def _single_record(program, ex: A.Example, validator: Validator, inputs: set[str]):
+def _defaults(program, defaults: A.ExampleDefaults | None, inputs: set[str]) -> dict:
+    """`example defaults`: field -> (value, the assignment that gives it)."""
+    out = {}
+    for a in defaults.given if defaults is not None else ():
+        if a.name not in inputs:
+            program.error("PD017", a.span, f"example defaults give `{a.name}`, which is not an input", did_you_mean(a.name, inputs))
+            continue
+        if a.name in out:
+            program.error("PD017", a.span, f"example defaults give `{a.name}` twice")
+            continue
+        try:
+            out[a.name] = (_const(a.value), a)
+        except ValueError:
+            program.error("PD017", a.value.span, "example defaults give literal values only",
+                          "write a number, a string, true/false, a tier name or a list")
+    return out
+
+
+def _single_record(program, ex: A.Example, validator: Validator, inputs: set[str], base: dict | None = None):
     if ex.rows:
         program.error("PD017", ex.rows[0].span, "a table belongs in a `cohort` example", f'write `example "{ex.label}" cohort {{ ... }}`')
         return None
+    base = base or {}
     raw, ok = {}, True
     for a in ex.given:
         if a.name not in inputs:
@@ -67,15 +88,18 @@ def _single_record(program, ex: A.Example, validator: Validator, inputs: set[str
         except ValueError:
             program.error("PD017", a.value.span, "an example gives literal values only", "write a number, a string, true/false, a tier name or a list")
             ok = False
+    spans = {name: a.span for name, (_, a) in base.items()}
+    spans.update({a.name: a.span for a in ex.given})
+    for name, (value, _) in base.items():  # a field the example does not give takes its default
+        raw.setdefault(name, value)
     missing = [n for n in inputs if n not in raw and ok]
     if missing:
         program.error("PD017", ex.span, f"example \"{ex.label}\" does not give " + ", ".join(f"`{m}`" for m in missing),
-                      "every input needs a value in a `given` line")
+                      "every input needs a value in a `given` line or in `example defaults`")
         return None
     if not ok:
         return None
     rec, problems = validator.one(raw, None)
-    spans = {a.name: a.span for a in ex.given}
     for p in problems:
         program.error("PD017", spans.get(p.field, ex.span), f"example value for `{p.field}`: {p.message}")
     return None if rec is None else [(ex.span.line, rec)]

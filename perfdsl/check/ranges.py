@@ -193,7 +193,7 @@ def range_of(e, env: RangeEnv) -> Interval:
         return clamp(r[0], r[1].lo, r[2].hi)
     if f in (Fn.ROUND_HALF_UP, Fn.ROUND_HALF_EVEN, Fn.ROUND_FLOOR, Fn.ROUND_CEIL):
         return widen_integral(r[0])
-    if f in (Fn.MEAN, Fn.TRIMMED_MEAN, Fn.LIST_MIN, Fn.LIST_MAX):
+    if f in (Fn.MEAN, Fn.TRIMMED_MEAN, Fn.LIST_MIN, Fn.LIST_MAX, Fn.INDEX):
         return _elems(args[0], env)
     if f is Fn.SUM:
         el, ln = _elems(args[0], env), _length(args[0], env)

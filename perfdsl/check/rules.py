@@ -5,7 +5,7 @@ tiers, inexact division feeding a threshold).
 from __future__ import annotations
 
 from ..diagnostics import did_you_mean
-from ..ir import (BOOL, NUM, BoundsIR, children, DistributeDef, Interval, PropertyDef, QuotaDef, Ref, Share, WhenIR)
+from ..ir import (BOOL, NUM, BoundsIR, children, DistributeDef, Interval, PropertyDef, QuotaDef, Ref, Share, WhenIR, group_fields)
 from ..numbers import decimal_text as _fmt
 from ..syntax import ast as A
 from . import ranges as R
@@ -38,8 +38,9 @@ def _rounding(program, options: A.CohortOptions) -> str:
 
 
 def _group(program, decls, group, span):
-    if group is not None and group not in decls.inputs:
-        program.error("PD002", span, f"group field `{group}` is not an input", did_you_mean(group, decls.inputs))
+    for field in group_fields(group):
+        if field not in decls.inputs:
+            program.error("PD002", span, f"group field `{field}` is not an input", did_you_mean(field, decls.inputs))
     return group
 
 
@@ -148,6 +149,7 @@ def _refs(e):
 def properties(program, decls, typer, policy) -> list[PropertyDef]:
     out = []
     defs = {d.name: d for d in policy.definitions}
+    typer.allow_flagged = True  # `flagged("label")` (§12.1)
     for p in decls.props:
         if isinstance(p, A.Property):
             e = typer.expect(p.expr, BOOL, "a property")
@@ -169,6 +171,7 @@ def properties(program, decls, typer, policy) -> list[PropertyDef]:
             continue
         label = p.label or f"{p.target} {'increasing' if p.increasing else 'decreasing'} in {p.input}"
         out.append(PropertyDef(p.span, label, None, (p.target, p.increasing, p.input)))
+    typer.allow_flagged = False
     return out
 
 

@@ -7,6 +7,7 @@ expression that fails gets a placeholder of the expected type so checking goes o
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from decimal import Decimal
 
@@ -24,7 +25,7 @@ UNBOUNDED_SAFE_DIGITS = 15  # digits before the point an unbounded value is assu
 ROUND_MODES = {"half_up": Fn.ROUND_HALF_UP, "half_even": Fn.ROUND_HALF_EVEN,
                "floor": Fn.ROUND_FLOOR, "ceil": Fn.ROUND_CEIL}
 BUILTINS = {"min", "max", "abs", "clamp", "round", "floor", "ceil", "sum", "mean", "len", "count",
-            "trimmed_mean", "streak", "ratio", "weighted", "rank", "rank_from_bottom"}
+            "trimmed_mean", "streak", "ratio", "weighted", "rank", "rank_from_bottom", "last", "flagged"}
 AGGREGATES = {"mean", "sum", "count", "min", "max"}
 # The type of an uncalled def's or table's parameter: nothing is known about it, so it
 # passes every type test and its range is unbounded (see Typer.finish).
@@ -60,6 +61,10 @@ class Typer:
         self._sizes: dict[int, tuple[int, object]] = {}  # id -> (tree size, node kept alive)
         self.inline_depth = 0
         self.calls: list[Span] = []  # the def and table calls being inlined, outermost first
+        self.flag_items: dict = {}    # flag label -> A.Flag, for `flagged("label")`
+        self.allow_flagged = False    # properties and flags may read flags
+        self._flagging: list[str] = []  # flags being inlined by `flagged`, to stop a cycle
+        self._nonzero: list[tuple] = []  # values a surrounding `if`/`and`/`or` has shown are not 0
 
     # ---- entry points --------------------------------------------------------------
     def expr(self, node, want: Type | None = None, scope: dict | None = None):
@@ -175,15 +180,34 @@ class Typer:
             return self._compare(node, scope)
         if isinstance(node, A.IfExpr):
             cond = self._bool(node.cond, scope, "the condition of `if`")
-            then = self._expr(node.then, scope, want)
-            else_ = self._expr(node.else_, scope, want or then.type)
+            with self._guarded(cond, True):
+                then = self._expr(node.then, scope, want)
+            with self._guarded(cond, False):
+                else_ = self._expr(node.else_, scope, want or then.type)
             if not _compatible(then.type, else_.type):
                 self._fail(node.else_.span, f"the branches of `if` differ: {then.type} and {else_.type}",
                            "both branches must give the same kind of value")
             return If(node.span, then.type, cond, then, else_)
         if isinstance(node, A.Call):
             return self._call(node, scope, want)
+        if isinstance(node, A.Index):
+            return self._index(node, scope)
+        if isinstance(node, A.Fields):
+            self._fail(node.span, "a list of fields `(F1, F2)` belongs after `per` in a group aggregate",
+                       "write e.g. `mean(total) per (dept, kind)`")
         self._fail(node.span, "unsupported expression")
+
+    def _index(self, node: A.Index, scope):
+        """`xs[i]`: the list's item type; a position it lacks is a data error at run time."""
+        lst = self._expr(node.list, scope, None)
+        if lst.type == UNKNOWN:
+            lst = dataclasses.replace(lst, type=list_type(UNKNOWN))
+        if lst.type.kind != "list":
+            self._fail(node.list.span, f"`[...]` picks an item of a list, but this is {lst.type}")
+        i = self._num(node.index, scope, "a list position")
+        if isinstance(i, Const) and i.value != i.value.to_integral_value():
+            self._fail(node.index.span, "a list position is a whole number", "0 is the first item, -1 the last")
+        return Prim(node.span, lst.type.elem or UNKNOWN, Fn.INDEX, (lst, i))
 
     def _fail(self, span: Span, message: str, hint: str | None = None, notes=()):
         self.program.error("PD003", span, message, hint, notes)
@@ -250,8 +274,14 @@ class Typer:
     def _binary(self, node: A.Binary, scope, want):
         if node.op in ("and", "or"):
             a = self._bool(node.left, scope, f"the left side of `{node.op}`")
-            b = self._bool(node.right, scope, f"the right side of `{node.op}`")
+            with self._guarded(a, node.op == "and"):  # the right side is evaluated only then
+                b = self._bool(node.right, scope, f"the right side of `{node.op}`")
             return Prim(node.span, BOOL, Fn.AND if node.op == "and" else Fn.OR, (a, b))
+        if node.op == "per" and isinstance(node.right, A.Fields):
+            if not (isinstance(node.left, A.Call) and node.left.func in AGGREGATES and self._is_group_aggregate(node.left, scope)):
+                self._fail(node.span, "`per (F1, F2)` groups an aggregate of the subjects' values",
+                           "write e.g. `mean(total) per (dept, kind)`; `mean sum count min max` aggregate")
+            return self._group_agg(node, scope)
         if node.op == "per" and isinstance(node.left, A.Call) and node.left.func in AGGREGATES \
                 and isinstance(node.right, A.Name) and self._is_group_aggregate(node.left, scope):
             return self._group_agg(node, scope)
@@ -274,7 +304,33 @@ class Typer:
         right = self._num(node.right, scope, f"the right side of `{_op_word(node.op)}`")
         if node.op == "/" and isinstance(right, Const) and right.value == 0:
             self.program.error("PD024", node.right.span, "division by zero", "divide by a number that cannot be 0")
+        elif node.op == "/":
+            self._divisor_warning(node.right, right, "the divisor")
         return Prim(node.span, NUM, _ARITH[node.op], (left, right))
+
+    def _divisor_warning(self, src, e, what: str) -> None:
+        """PW111: a divisor whose static range includes 0 stops a subject with a data error
+        (division by zero) when it is 0; say so at check time. A parameter of an uncalled
+        def has no range yet: it is judged where the def is called."""
+        if _reads_unknown(e) or (isinstance(e, Const) and isinstance(e.value, Decimal)) or _key(e) in self._nonzero:
+            return
+        rng = R.range_of(e, self.range_env)
+        if (rng.lo is None or rng.lo <= 0) and (rng.hi is None or rng.hi >= 0):
+            notes = [Note(self.calls[0], "for the value passed by this call")] if self.calls else []
+            self.program.warn("PW111", src.span, f"{what} can be 0 (its range is {rng}): a subject for whom it is 0 "
+                              "stops with a division-by-zero data error",
+                              "bound what it reads away from 0 (`in 1..`), or guard it: `if d == 0 then ... else x / d`", notes)
+
+    @contextlib.contextmanager
+    def _guarded(self, cond, holds: bool):
+        """While typing what runs only when `cond` is `holds`: the values it shows are not 0
+        (`if t == 0 then 0 else a / t`, `t > 0 and a / t >= 1`) divide without a warning."""
+        facts = _nonzero_facts(cond, holds)
+        self._nonzero.extend(facts)
+        try:
+            yield
+        finally:
+            del self._nonzero[len(self._nonzero) - len(facts):]
 
     def _compare(self, node: A.Compare, scope):
         operands = []
@@ -456,7 +512,14 @@ class Typer:
             self._arity(node, 2, 2)
             a = self._num(args[0], scope, "the actual value of `ratio`")
             t = self._num(args[1], scope, "the target of `ratio`")
+            self._divisor_warning(args[1], t, "the target of `ratio`")
             return Prim(sp, NUM, Fn.RATIO, (a, t))
+        if f == "last":
+            self._arity(node, 1, 1)
+            lst = self._list_arg(node, scope, 0)
+            return Prim(sp, lst.type.elem or UNKNOWN, Fn.INDEX, (lst, Const(sp, NUM, Decimal(-1))))
+        if f == "flagged":
+            return self._flagged(node)
         if f == "weighted":
             return self._weighted(node)
         if f in ("rank", "rank_from_bottom"):
@@ -567,6 +630,29 @@ class Typer:
             self._fail(arg.span, f"unknown name `{key}`")
         return Rank(node.span, NUM, node.func == "rank_from_bottom", order)
 
+    def _flagged(self, node: A.Call):
+        """`flagged("label")`: that flag's condition, inlined (properties and flags only:
+        flags are computed after every other value)."""
+        self._arity(node, 1, 1)
+        arg = node.args[0]
+        if not isinstance(arg, A.Str):
+            self._fail(arg.span, "`flagged` takes a flag's label as a quoted string", 'e.g. `flagged("通报批评")`')
+        if not self.allow_flagged:
+            self._fail(node.span, "`flagged(...)` may be used in properties and flags only",
+                       "flags are computed after every other value; test the flag's condition here instead")
+        flag = self.flag_items.get(arg.value)
+        if flag is None:
+            self.program.error("PD002", arg.span, f"no flag is labelled {arg.value!r}", did_you_mean(arg.value, self.flag_items))
+            raise Poison
+        if arg.value in self._flagging:
+            self._fail(node.span, f"flag {arg.value!r} reads itself through `flagged`",
+                       notes=[Note(flag.span, "the flag is defined here")])
+        self._flagging.append(arg.value)
+        try:
+            return self._bool(flag.cond, {}, f"the condition of flag {arg.value!r}")
+        finally:
+            self._flagging.pop()
+
     def _is_group_aggregate(self, call: A.Call, scope) -> bool:
         if len(call.args) != 1:
             return False
@@ -574,10 +660,13 @@ class Typer:
         return probe is not None and probe.type.kind != "list"
 
     def _group_agg(self, node: A.Binary, scope):
-        call, field = node.left, node.right.name
-        if field not in self.inputs:
-            self._fail(node.right.span, f"group by an input field; `{field}` is not an input",
-                       did_you_mean(field, self.inputs))
+        call = node.left
+        fields = node.right.names if isinstance(node.right, A.Fields) else (node.right.name,)
+        for field in fields:
+            if field not in self.inputs:
+                self._fail(node.right.span, f"group by an input field; `{field}` is not an input",
+                           did_you_mean(field, self.inputs))
+        field = fields[0] if len(fields) == 1 else fields
         arg = self._expr(call.args[0], scope, None)
         if call.func == "count":
             if arg.type not in (BOOL, UNKNOWN):
@@ -612,6 +701,46 @@ def _reads_unknown(e) -> bool:
             return True
         stack.extend(children(n))
     return False
+
+
+def _key(e):
+    """An IR expression without its spans, to recognise the same value twice (None: unknown)."""
+    if isinstance(e, Ref):
+        return ("ref", e.name, e.kind)
+    if isinstance(e, Const):
+        return ("const", e.value)
+    if isinstance(e, Prim):
+        args = tuple(_key(a) for a in e.args)
+        return None if None in args else (e.fn, args)
+    return None
+
+
+# x OP c with c a constant: which c make the comparison prove x != 0 when it holds
+_PROVES_NONZERO = {Fn.NE: lambda c: c == 0, Fn.GT: lambda c: c >= 0, Fn.GE: lambda c: c > 0,
+                   Fn.LT: lambda c: c <= 0, Fn.LE: lambda c: c < 0}
+_NEGATED = {Fn.EQ: Fn.NE, Fn.NE: Fn.EQ, Fn.LT: Fn.GE, Fn.GE: Fn.LT, Fn.GT: Fn.LE, Fn.LE: Fn.GT}
+_SWAPPED = {Fn.EQ: Fn.EQ, Fn.NE: Fn.NE, Fn.LT: Fn.GT, Fn.GT: Fn.LT, Fn.LE: Fn.GE, Fn.GE: Fn.LE}
+
+
+def _nonzero_facts(cond, holds: bool) -> list:
+    """Keys of the values that are not 0 wherever `cond` is `holds`."""
+    if not isinstance(cond, Prim):
+        return []
+    if cond.fn is Fn.NOT:
+        return _nonzero_facts(cond.args[0], not holds)
+    if cond.fn in (Fn.AND, Fn.OR):  # both sides known only when `and` holds or `or` fails
+        both = (cond.fn is Fn.AND) == holds
+        return [k for a in cond.args for k in _nonzero_facts(a, holds)] if both else []
+    if cond.fn not in _SWAPPED:
+        return []
+    fn, x, c = cond.fn, cond.args[0], cond.args[1]
+    if isinstance(x, Const) and not isinstance(c, Const):
+        fn, x, c = _SWAPPED[fn], c, x
+    if not (isinstance(c, Const) and isinstance(c.value, Decimal)):
+        return []
+    fn = fn if holds else _NEGATED[fn]
+    key = _key(x)
+    return [key] if key is not None and fn in _PROVES_NONZERO and _PROVES_NONZERO[fn](c.value) else []
 
 
 def _op_word(op: str) -> str:

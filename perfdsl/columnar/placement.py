@@ -47,7 +47,7 @@ def ordered(run, order: RankOrder, group: str | None, where: pl.Expr | None = No
         lf = lf.filter(where)
     cols = [pl.col(ROW)] + [e.alias(name) for name, e, _ in keys] + [pl.col(c) for c in extra]
     if group is not None:
-        cols.append(run.cols[group].expr.alias(G))
+        cols.append(run.group_expr(group).alias(G))
     by = ([G] if group is not None else []) + [name for name, _, _ in keys]
     desc = ([False] if group is not None else []) + [d for _, _, d in keys]
     lf = lf.select(cols).sort(by, descending=desc, maintain_order=True)
@@ -139,7 +139,7 @@ def _whole(run, q: QuotaDef, free: pl.Expr, k: int):
 
 def _grouped(run, q: QuotaDef, free: pl.Expr, pinned_holder: pl.Expr, hi_of) -> pl.DataFrame:
     """Every free holder ranked within its group, with the places open in its group (K)."""
-    gexpr = run.cols[q.group].expr
+    gexpr = run.group_expr(q.group)
     sizes = run.frame.select(gexpr.alias(G)).group_by(G).len().get_column("len").unique().to_list()
     hi_map = {n: hi_of(n) for n in sizes}
     # k depends on the whole group, so it is computed before the holders are filtered
@@ -171,7 +171,7 @@ def _first_rows(run, field: str | None, values: set) -> dict:
     """Group value → its first row in the input (groups are reported in that order)."""
     if field is None:
         return {None: 0}
-    df = (run.frame.lazy().select(run.cols[field].expr.alias(G), pl.col(ROW))
+    df = (run.frame.lazy().select(run.group_expr(field).alias(G), pl.col(ROW))
           .filter(pl.col(G).is_in(list(values))).group_by(G).agg(pl.col(ROW).min()).collect())
     return dict(zip(df[G].to_list(), df[ROW].to_list()))
 
@@ -204,7 +204,7 @@ def _quota_warnings(run, q: QuotaDef, placer, kept_counts: dict, failing: set, p
                     tier: str) -> None:
     """kept > hi (vetoed keep, or ties share) and kept < lo, per group, as perfdsl.cohort warns."""
     grouped = q.group is not None
-    g = run.cols[q.group].expr if grouped else pl.lit(None)
+    g = run.group_expr(q.group) if grouped else pl.lit(None)
     summary = (run.frame.lazy().group_by(g.alias(G))
                .agg(pl.len().alias(N), pinned_holder.sum().alias(PH), pl.col(ROW).min().alias(ROW))
                .sort(ROW).collect())

@@ -123,7 +123,7 @@ class _Scope(Scope):
         if node.fn == "mean":
             raise Unsupported("a group mean (a division)", node.span)
         arg = lower(node.arg, self)
-        g = self.run.cols[node.group].expr if node.group is not None else None
+        g = self.run.group_expr(node.group) if node.group is not None else None
 
         def over(e: pl.Expr) -> pl.Expr:
             return e.over(g) if g is not None else e
@@ -281,8 +281,18 @@ class _Run:
     def tier_names(self, tierset: str) -> tuple[str, ...]:
         return self._tiers[tierset]
 
-    def python_values(self, name: str) -> list:
-        """The Python value of `name` (an input or a definition) on every row."""
+    def group_expr(self, group) -> pl.Expr:
+        """The column a `per` group is keyed by: its field's, or for `per (F1, F2)` one text
+        joining the fields' values (hashable, as the group-value dictionaries need)."""
+        if isinstance(group, str):
+            return self.cols[group].expr
+        return pl.concat_str([self.cols[f].expr.cast(pl.String) for f in group], separator="\x1f")
+
+    def python_values(self, name) -> list:
+        """The Python value of `name` (an input or a definition) on every row; for the
+        fields of a `per (F1, F2)` group, the tuple of their values."""
+        if isinstance(name, tuple):
+            return list(zip(*(self.python_values(f) for f in name)))
         col = self.cols[name]
         internal = self.colname.get(name, name)
         if col.kind in ("list", "python"):
@@ -296,7 +306,9 @@ class _Run:
             return [names[v] for v in s.to_list()]
         return s.to_list()
 
-    def python_value(self, name: str, row: int):
+    def python_value(self, name, row: int):
+        if isinstance(name, tuple):
+            return tuple(self.python_value(f, row) for f in name)
         col = self.cols[name]
         if col.kind in ("list", "python"):
             return self.python_values(name)[row]
@@ -339,7 +351,7 @@ class _Run:
     def group_size(self, field: str | None, row: int) -> int:
         if field is None:
             return self.n
-        e = self.cols[field].expr
+        e = self.group_expr(field)
         return self.frame.select((e == e.get(row)).sum()).item()
 
     # ---- the cohort stage's columns -------------------------------------------------------------

@@ -8,7 +8,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .. import runtime as rt
-from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, PropertyDef, Rank, Ref
+from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, PropertyDef, Rank, Ref, group_text, list_text
 from ..result import Result, TierState
 from ..runtime import AdjustStep, BoundHit, IndicatorTrace, TierChange, TierTrace, Trace
 
@@ -25,7 +25,7 @@ def owner_text(owner) -> str:
     if isinstance(owner, Definition):
         return f"`{owner.name}`"
     if isinstance(owner, GroupAgg):
-        return f"`{owner.fn}(…)" + (f" per {owner.group}`" if owner.group else "`")
+        return f"`{owner.fn}(…)" + (f" per {group_text(owner.group)}`" if owner.group else "`")
     return f'{"property" if isinstance(owner, PropertyDef) else "flag"} "{owner.label}"'
 
 
@@ -250,6 +250,8 @@ class Interpreter:
             return rt.list_min(a[0], _where(e))
         if f is Fn.LIST_MAX:
             return rt.list_max(a[0], _where(e))
+        if f is Fn.INDEX:
+            return rt.index(a[0], a[1], list_text(e.args[0]), _where(e))
         raise AssertionError(f"unknown primitive {f}")
 
 

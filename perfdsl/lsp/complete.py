@@ -13,6 +13,7 @@ from functools import lru_cache
 from lsprotocol import types as T
 
 from ..check.types import BUILTINS
+from ..ir import group_text
 from ..resources import grammar_path
 from ..syntax import ast as A
 from .analysis import Analysis
@@ -104,7 +105,7 @@ def _describe(item) -> tuple[str, str | None, T.SymbolKind] | None:
     if isinstance(item, A.Quota):
         return f"quota {item.tier}", None, _RULE_KIND
     if isinstance(item, A.Distribute):
-        return "distribute" + (f" per {item.group}" if item.group else ""), None, _RULE_KIND
+        return "distribute" + (f" per {group_text(item.group)}" if item.group else ""), None, _RULE_KIND
     if isinstance(item, A.Flag):
         return f"flag “{item.label}”", None, _RULE_KIND
     if isinstance(item, (A.Property, A.Monotone)):

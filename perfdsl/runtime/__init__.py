@@ -18,7 +18,7 @@ _MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "floor": ROUND
 
 __all__ = ["CONTEXT", "EvalError", "DecimalException", "arithmetic_error", "TooManyDigits",
            "localcontext", "quantize", "ratio", "mean", "trimmed_mean", "streak",
-           "count", "list_min", "list_max", "clamp", "divide", "total", "Trace", "IndicatorTrace", "AdjustStep",
+           "count", "list_min", "list_max", "index", "clamp", "divide", "total", "Trace", "IndicatorTrace", "AdjustStep",
            "BoundHit", "TierTrace", "TierChange", "ZERO", "ONE", "round_count"]
 
 
@@ -146,6 +146,17 @@ def list_max(xs, where: str) -> Decimal:
     if not xs:
         raise EvalError("max of an empty list", where)
     return max(xs)
+
+
+def index(xs, i: Decimal, what: str, where: str):
+    """xs[i] (and last(xs) = xs[-1]): 0-based, a negative i counts from the end. A position
+    the list does not have is this subject's data error naming the list (`what`)."""
+    if i != i.to_integral_value():
+        raise EvalError(f"{what}: position {_shown(i)} is not a whole number", where)
+    k, n = int(i), len(xs)
+    if not -n <= k < n:
+        raise EvalError(f"{what} has {n} item(s), so it has no item at position {k}", where)
+    return xs[k]
 
 
 def clamp(x: Decimal, lo: Decimal, hi: Decimal) -> Decimal:

@@ -82,7 +82,22 @@ class IfExpr:
     else_: "Expr"
 
 
-Expr = Num | Str | Bool | Name | Call | ListLit | Unary | Binary | Compare | IfExpr
+@dataclass(frozen=True)
+class Index:
+    """`xs[i]`: the item at 0-based position i (negative counts from the end)."""
+    span: Span
+    list: "Expr"
+    index: "Expr"
+
+
+@dataclass(frozen=True)
+class Fields:
+    """`(F1, F2)` after `per` in a group aggregate: group by several fields."""
+    span: Span
+    names: tuple[str, ...]
+
+
+Expr = Num | Str | Bool | Name | Call | ListLit | Unary | Binary | Compare | IfExpr | Index | Fields
 
 
 # ---- small pieces ------------------------------------------------------------------
@@ -112,7 +127,7 @@ class RankKey:
 class RankSpec:
     span: Span
     keys: tuple[RankKey, ...]
-    group: str | None
+    group: str | tuple[str, ...] | None  # `per F`, or `per (F1, F2)`
 
 
 # ---- types -------------------------------------------------------------------------
@@ -183,6 +198,7 @@ class Let:
     span: Span
     name: str
     expr: Expr
+    label: str | None = None
 
 
 @dataclass(frozen=True)
@@ -330,7 +346,7 @@ class Quota:
     tier_span: Span
     share: Bound | None  # `at most P%`
     count: Range | None  # `count A..B`
-    group: str | None
+    group: str | tuple[str, ...] | None
     options: CohortOptions
 
 
@@ -351,7 +367,7 @@ class When:
 @dataclass(frozen=True)
 class Distribute:
     span: Span
-    group: str | None
+    group: str | tuple[str, ...] | None
     options: CohortOptions
     bounds: tuple[TierBound, ...]
     whens: tuple[When, ...]
@@ -417,6 +433,15 @@ class Example:
 
 
 @dataclass(frozen=True)
+class ExampleDefaults:
+    """`example defaults { given ... }`: what a single-subject example takes for a field
+    it does not give (LANGUAGE.md §12.1). `expect` is kept only to be rejected."""
+    span: Span
+    given: tuple[Assignment, ...]
+    expect: tuple[Expectation, ...]
+
+
+@dataclass(frozen=True)
 class Policy:
     span: Span
     name: str
@@ -426,7 +451,7 @@ class Policy:
 
 Item = (KeySetting | PeriodSetting | ScaleSetting | RankSetting | Input | Let | Score
         | Outcome | Def | Indicator | Table | Tiers | Veto | Downgrade | LimitRule | Quota
-        | Distribute | Flag | Property | Monotone | Example)
+        | Distribute | Flag | Property | Monotone | Example | ExampleDefaults)
 
 
 @dataclass(frozen=True)

@@ -31,19 +31,19 @@ def fold_fullwidth(text: str) -> str:
     """Fold full-width punctuation outside strings and comments; one char for one char."""
     if not any(ch in text for ch in "，：；（）【】"):
         return text
-    out, in_str, in_comment, escaped = [], False, False, False
+    out, in_str, in_comment, escaped = [], "", False, False
     for ch in text:
         if in_comment:
             in_comment = ch != "\n"
-        elif in_str:
+        elif in_str:  # the quote that ends it: `"`, or `”` for a “curly” string (no escapes)
             if escaped:
                 escaped = False
-            elif ch == "\\":
+            elif ch == "\\" and in_str == '"':
                 escaped = True
-            elif ch == '"' or ch == "\n":
-                in_str = False
-        elif ch == '"':
-            in_str = True
+            elif ch == in_str or ch == "\n":
+                in_str = ""
+        elif ch in '"“':
+            in_str = '"' if ch == '"' else "”"
         elif ch == "#":
             in_comment = True
         else:
@@ -72,6 +72,8 @@ class _Builder(Transformer):
         return Span(self.file, first.line, first.col, last.end_line, last.end_col)
 
     def string(self, tok: Token) -> str:
+        if tok.startswith("“"):  # “curly quotes” as an input method types them: no escapes
+            return str(tok)[1:-1]
         body, out, i = tok[1:-1], [], 0
         while i < len(body):
             ch = body[i]
@@ -139,6 +141,14 @@ class _Builder(Transformer):
     def per_op(self, c):
         return A.Binary(self.span(c[0], c[2]), "per", c[0], c[2])
 
+    def per_fields(self, c):  # `mean(x) per (F1, F2)`: a group aggregate over several fields
+        names = [t for t in c[2:] if isinstance(t, Token) and t.type == "NAME"]
+        fields = A.Fields(self.span(names[0], names[-1]), tuple(str(n) for n in names))
+        return A.Binary(self.span(c[0], names[-1]), "per", c[0], fields)
+
+    def index(self, c):  # LIST LSQB INDEX RSQB
+        return A.Index(self.span(c[0], c[3]), c[0], c[2])
+
     def and_(self, c):
         return A.Binary(self.span(c[0], c[2]), "and", c[0], c[2])
 
@@ -148,7 +158,7 @@ class _Builder(Transformer):
     def compare(self, c):
         operands, ops = [c[0]], []
         for i in range(1, len(c), 2):
-            ops.append(str(c[i]))
+            ops.append(_CMP.get(str(c[i]), str(c[i])))
             operands.append(c[i + 1])
         return A.Compare(self.span(c[0], c[-1]), tuple(operands), tuple(ops))
 
@@ -198,12 +208,15 @@ class _Builder(Transformer):
     def group(self, c):
         return c[1]
 
+    def group_fields(self, c):  # `per (F1, F2)`: a tuple of field names
+        return tuple(str(t) for t in c[1:] if isinstance(t, Token) and t.type == "NAME")
+
     def _rank(self, head, keys, group):
-        return A.RankSpec(self.span(head, *keys, group), tuple(keys), str(group) if group is not None else None)
+        return A.RankSpec(self.span(head, *keys, group if isinstance(group, Token) else None), tuple(keys), _group(group))
 
     def rank_setting(self, c):
         group = c[2] if len(c) > 2 else None
-        return A.RankSetting(self.span(c[0], *c[1], group), self._rank(c[0], c[1], group))
+        return A.RankSetting(self.span(c[0], *c[1], group if isinstance(group, Token) else None), self._rank(c[0], c[1], group))
 
     # -- declarations ---------------------------------------------------------------
     def import_stmt(self, c):
@@ -234,7 +247,7 @@ class _Builder(Transformer):
         return A.Input(self.span(c[0], c[2], c[-1]), str(c[1]), c[2], self.opt_string(c, 3))
 
     def let_decl(self, c):
-        return A.Let(self.span(c[0], c[2]), str(c[1]), c[2])
+        return A.Let(self.span(c[0], c[-1]), str(c[1]), c[-1], self.opt_string(c, 2))
 
     def score_decl(self, c):
         return A.Score(self.span(c[0], c[-1]), str(c[1]), self.opt_string(c, 2), c[-1])
@@ -273,9 +286,14 @@ class _Builder(Transformer):
         return A.ComputedLine(c[0].span, c[0])
 
     def _adjust(self, c, sign, per):
-        reason = self.opt_string(c, 4)
-        up_to = c[-1] if isinstance(c[-1], A.Bound) else None
-        return A.Adjust(self.span(c[0], c[-1]), sign, c[1], c[3] if per else None, None if per else c[3], reason, up_to)
+        tail = c[4] if len(c) > 4 and c[4] is not None else ()
+        reason = next((self.string(t) for t in tail if isinstance(t, Token)), None)
+        up_to = next((t for t in tail if isinstance(t, A.Bound)), None)
+        end = max((p for p in tail), key=lambda p: (p.line, p.column) if isinstance(p, Token) else (p.span.line, p.span.col), default=c[3])
+        return A.Adjust(self.span(c[0], end), sign, c[1], c[3] if per else None, None if per else c[3], reason, up_to)
+
+    def line_tail(self, c):  # the reason and the line cap, in either order
+        return [x for x in c if x is not None]
 
     def add_per(self, c):
         return self._adjust(c, 1, True)
@@ -312,7 +330,7 @@ class _Builder(Transformer):
         return A.Table(self.span(c[0], *(rows or [c[2]])), str(c[1]), str(c[2]), self.opt_string(c, 3), rows)
 
     def tier_threshold(self, c):
-        return A.TierLine(self.span(c[0], c[2]), str(c[0]), str(c[1]), c[2])
+        return A.TierLine(self.span(c[0], c[2]), str(c[0]), _CMP.get(str(c[1]), str(c[1])), c[2])
 
     def tier_otherwise(self, c):
         return A.TierLine(self.span(c[0], c[1]), str(c[0]), None, None)
@@ -367,7 +385,7 @@ class _Builder(Transformer):
         return self._quota(c, share=None, count=c[3])
 
     def _quota(self, c, share, count):
-        group = next((str(x) for x in c[4:] if isinstance(x, Token) and x.type == "NAME"), None)
+        group = next((_group(x) for x in c[4:] if isinstance(x, tuple) or isinstance(x, Token) and x.type == "NAME"), None)
         options, rank_group = self._options(c[-1])
         return A.Quota(self.span(c[0], c[3]), str(c[1]), self._tok_span(c[1]), share, count, group or rank_group, options)
 
@@ -382,7 +400,7 @@ class _Builder(Transformer):
         return A.When(self.span(c[0], bounds[-1]), c[1], bounds)
 
     def distribute(self, c):
-        group = next((str(x) for x in c[1:] if isinstance(x, Token) and x.type == "NAME"), None)
+        group = next((_group(x) for x in c[1:] if isinstance(x, tuple) or isinstance(x, Token) and x.type == "NAME"), None)
         opts = next(x for x in c[1:] if isinstance(x, list))
         options, rank_group = self._options(opts)
         bounds = tuple(x for x in c if isinstance(x, A.TierBound))
@@ -444,6 +462,11 @@ class _Builder(Transformer):
     def example_cohort(self, c):
         return self._example(c, True)
 
+    def example_defaults(self, c):
+        given = [a for kind, xs in (p for p in c if isinstance(p, tuple)) if kind == "given" for a in xs]
+        expect = [e for kind, xs in (p for p in c if isinstance(p, tuple)) if kind == "expect" for e in xs]
+        return A.ExampleDefaults(self.span(c[0]), tuple(given), tuple(expect))
+
     def _cells(self, tok: Token) -> A.TableCells:
         text = str(tok).rstrip()
         parts = text.split("|")
@@ -466,6 +489,14 @@ class _Builder(Transformer):
 
     def start(self, c):
         return list(c)
+
+
+_CMP = {"≥": ">=", "≤": "<=", "≠": "!="}  # as a Chinese input method types them
+
+
+def _group(g):
+    """A `per` group as the AST keeps it: one field's name, or a tuple of several."""
+    return None if g is None else g if isinstance(g, tuple) else str(g)
 
 
 @lru_cache(maxsize=1)

@@ -131,7 +131,7 @@ def _constant_fields(ir, records, groups):
     for g in groups:
         first: dict = {}
         for r in records:
-            leader = first.setdefault(r.get(g), r)
+            leader = first.setdefault(r.get(g) if isinstance(g, str) else tuple(r.get(f) for f in g), r)
             for f in fields:
                 r[f] = leader[f]
     return records
