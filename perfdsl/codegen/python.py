@@ -28,7 +28,7 @@ from pathlib import Path
 
 from .. import runtime as rt
 from ..eval.interpret import owner_text
-from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, Rank, Ref, children
+from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, Rank, Ref, children, list_text
 
 GENERATOR_VERSION = "2"
 _INLINE_DEPTH = 32  # IR levels an inline Python expression may nest (< 200 parentheses)
@@ -445,6 +445,8 @@ class _Lowering:
             return Code(f"rt.trimmed_mean({a[0]}, {self._int_arg(e.args[1], a[1])}, {self.where(e)})")
         if f in _WHERE_CALLS:
             return Code(f"rt.{_WHERE_CALLS[f]}({', '.join(a)}, {self.where(e)})")
+        if f is Fn.INDEX:  # the list's description is a constant, never code
+            return Code(f"rt.index({a[0]}, {a[1]}, {self.const(list_text(e.args[0]))}, {self.where(e)})")
         raise TypeError(f"unknown primitive {f}")
 
     @staticmethod
