@@ -109,16 +109,29 @@ def _progress(iterable, total):
     return tqdm(iterable, total=total, unit=" subjects", file=sys.stderr, leave=False)
 
 
-def _read_subjects(policy, data: str, sheet: str | None = None) -> list:
+class Read(list):
+    """A data file as read for a run: the rows to evaluate (columns by input name), with
+    the rows as the file has them (`raw`, for --keep), each input's column, and what
+    reading it noted and warned."""
+
+    def __init__(self, rows, raw, column_of, notes, warnings):
+        super().__init__(rows)
+        self.raw, self.column_of, self.notes, self.warnings = raw, column_of, notes, warnings
+
+
+def _read_subjects(policy, data: str, sheet: str | None = None, encoding: str | None = None,
+                   keep: tuple[str, ...] = ()) -> Read:
     """The rows of a data file, or DataError listing every bad row.
 
     A reader stops at problems in single rows (a wrong number of cells, a line that is
     no JSON object); the rows it could read are still validated here, so their field
     errors are listed in the same run. A file without subjects is an error: an empty
-    table must not replace the previous results."""
+    table must not replace the previous results. Columns match inputs by name or label
+    (perfdsl.columns): an input without a column is one error, not one per row."""
+    from .columns import key_names, match
     from .validate import Validator
     try:
-        rows = io.read_rows(data, key=policy.ir.key, sheet=sheet)
+        rows = io.read_rows(data, key=key_names(policy.ir), sheet=sheet, encoding=encoding)
     except io.DataError as err:
         if not err.rows:
             raise
@@ -127,15 +140,26 @@ def _read_subjects(policy, data: str, sheet: str | None = None) -> list:
         raise io.DataError(problems) from None
     if not rows:
         raise io.DataError([io.DataProblem(None, None, "no subjects: the file has no data rows")])
+    matched = match(policy.ir, rows, keep)
+    for note in rows.notes:
+        _out("note: " + io.terminal_text(note), err=True)
     by_label = Validator(policy.ir).by_label  # columns titled by labels, for every backend
-    return [io.RawRow(r.number, by_label(r.values)) for r in rows]
+    renamed = [io.RawRow(r.number, by_label(r.values)) for r in matched.rows]
+    return Read(renamed, rows, matched.column_of, rows.notes, matched.warnings)
 
 
-def _read_and_evaluate(policy, data: str, trace: bool, sheet: str | None = None):
-    rows = _read_subjects(policy, data, sheet)
-    records = [r.values for r in rows]
-    numbers = [r.number for r in rows]
-    return rows, policy.evaluate_cohort(records, trace=trace, row_numbers=numbers, progress=_progress)
+def _read_and_evaluate(policy, data: str, trace: bool, sheet: str | None = None, encoding: str | None = None,
+                       keep: tuple[str, ...] = ()):
+    """(Read, results); the column warnings lead the policy's last_warnings."""
+    from .columns import name_columns
+    read = _read_subjects(policy, data, sheet, encoding, keep)
+    try:
+        results = policy.evaluate_cohort([r.values for r in read], trace=trace,
+                                         row_numbers=[r.number for r in read], progress=_progress)
+    except io.DataError as err:
+        raise name_columns(err, read.column_of) from None
+    policy.last_warnings = read.warnings + policy.last_warnings
+    return read, results
 
 
 SHOWN = 200  # problems or warnings printed; the rest are counted
@@ -158,54 +182,132 @@ def _report_data_error(err) -> int:
 
 
 def cmd_run(args) -> int:
+    from . import outputs, summary
     policy = _load(args.file, args.backend)
     if policy is None:
         return FAIL
-    if args.backend == "columnar" and args.explain:
-        _out("--explain needs the python or reference backend: the columnar backend keeps no explanations", err=True)
+    if args.backend == "columnar" and (args.explain or args.trace):
+        _out("--explain and --trace need the python or reference backend: the columnar backend keeps no explanations",
+             err=True)
         return USAGE
+    asked = [k.strip() for k in (args.keep or "").replace("，", ",").split(",") if k.strip()]
+    keep = tuple(outputs.kept_columns(policy.ir, asked))
     try:
-        columns = output_columns(policy, args.explain)
+        plan = outputs.plan(policy.ir, explain=args.explain, keep=keep, headers=args.headers)
+        _check_keep(keep, policy.ir)
+        recorder = None
         if args.backend == "columnar":
-            rows = _evaluate_table(policy, args.input, args.sheet)
+            read, rows = _evaluate_table(policy, args.input, args.sheet, args.encoding, keep)
+            ir = policy.ir
+            records = policy.validate([r.values for r in read]) if ir.quotas or ir.distributes else [{}] * len(rows)
+            results = [_ColumnarRow(ir, row, record) for row, record in zip(rows, records)]
         else:
-            _, results = _read_and_evaluate(policy, args.input, trace=args.explain, sheet=args.sheet)
-            rows = [r.as_row() | ({"explanation": r.explain()} if args.explain else {}) for r in results]
-        io.write_rows(args.output, columns, rows)
+            recorder = policy.backend = summary.Recorder(policy.backend)
+            read, results = _read_and_evaluate(policy, args.input, trace=args.explain or bool(args.trace), sheet=args.sheet,
+                                               encoding=args.encoding, keep=keep)
+            rows = [r.as_row() | {"flags": io.Flags(r.flags)} | ({"explanation": r.explain()} if args.explain else {})
+                    for r in results]
+        _copy_kept(rows, read, keep)
+        done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language,
+                                 recorder.individual_tiers if recorder else None)
+        layout = io.Layout(titles=plan.titles, places=plan.places, encoding=args.encoding,
+                           summary=summary.sheet(done) if args.output.lower().endswith(".xlsx") else None)
+        notes = io.write_rows(args.output, plan.columns, rows, layout)
+        if args.trace:
+            _write_trace(args.trace, results)
     except io.DataError as err:
         return _report_data_error(err)
     except OSError as err:
-        _out(f"{args.output}: cannot write: {err.strerror}", err=True)
+        _out(f"{err.filename or args.output}: cannot write: {err.strerror}", err=True)
         return FAIL
+    for note in notes:
+        _out("note: " + io.terminal_text(note), err=True)
     _print_capped(policy.last_warnings, "warning: ", "warning(s)")
+    if not args.quiet:
+        for line in summary.lines(done, args.input):
+            _out(io.terminal_text(line))
     _out(f"{len(rows)} subject(s) → {args.output}")
     return OK
 
 
-def _evaluate_table(policy, data: str, sheet: str | None = None) -> list[dict]:
-    """A data file through the columnar backend, validated row by row as evaluate_cohort does."""
+class _ColumnarRow:
+    """A columnar output row seen as a result by perfdsl.summary (final tiers only); its
+    joined flags become Flags."""
+
+    def __init__(self, ir, row: dict, record: dict):
+        self.values, self.record = row, record
+        row["flags"] = io.Flags(_split_flags(row.get("flags") or "", [f.label for f in ir.flags]))
+
+
+def _split_flags(joined: str, labels: list[str]) -> list[str]:
+    """The flags of a joined `a;b` string, matched against the labels in their order
+    (a label may itself hold a `;`)."""
+    out, rest = [], joined
+    for label in labels:
+        if rest == label or rest.startswith(label + ";"):
+            out.append(label)
+            rest = rest[len(label) + 1:]
+    return out
+
+
+def _check_keep(keep: tuple[str, ...], ir) -> None:
+    taken = set(ir.output_names()) | {"flags", "explanation"}
+    bad = [k for k in keep if k in taken]
+    if bad:
+        raise io.DataError([io.DataProblem(None, k, "--keep names an output column, which is written anyway")
+                            for k in bad])
+
+
+def _copy_kept(rows: list[dict], read: Read, keep: tuple[str, ...]) -> None:
+    """Copy the --keep columns (an input by name, or another column of the file) as read."""
+    problems, source = [], {}
+    for k in keep:
+        source[k] = read.column_of.get(k) or (k if k in read.raw.columns else None)
+        if source[k] is None:
+            problems.append(io.DataProblem(None, k, "--keep: no such column; the file's columns: "
+                                           + ", ".join(map(str, read.raw.columns))))
+    if problems:
+        raise io.DataError(problems)
+    for row, raw in zip(rows, read.raw) if keep else ():
+        for k in keep:
+            if k not in row:
+                row[k] = raw.values.get(source[k])
+
+
+def _evaluate_table(policy, data: str, sheet: str | None = None, encoding: str | None = None,
+                    keep: tuple[str, ...] = ()):
+    """A data file through the columnar backend, validated row by row as evaluate_cohort does:
+    (Read, output rows)."""
     import warnings
 
     from .columnar import ColumnarFallback, frame_from_raw
-    rows = _read_subjects(policy, data, sheet)
+    from .columns import name_columns
+    read = _read_subjects(policy, data, sheet, encoding, keep)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always", ColumnarFallback)
-        frame = policy.evaluate_table(frame_from_raw(policy.ir, [r.values for r in rows]),
-                                      row_numbers=[r.number for r in rows])
+        try:
+            frame = policy.evaluate_table(frame_from_raw(policy.ir, [r.values for r in read]),
+                                          row_numbers=[r.number for r in read])
+        except io.DataError as err:
+            raise name_columns(err, read.column_of) from None
+    policy.last_warnings = read.warnings + policy.last_warnings
     for w in caught:
         if issubclass(w.category, ColumnarFallback):
             _out(f"note: {io.terminal_text(str(w.message))}", err=True)
-    return [{k: list(v) if isinstance(v, tuple) else v for k, v in row.items()} for row in frame.to_dicts()]
+    return read, [{k: list(v) if isinstance(v, tuple) else v for k, v in row.items()} for row in frame.to_dicts()]
 
 
 def output_columns(policy, explain: bool) -> list[str]:
-    ir = policy.ir
-    cols = [ir.key] if ir.key else []
-    cols += [n for n in ir.output_names() if n not in cols]
-    cols.append("flags")
-    if explain:
-        cols.append("explanation")
-    return cols
+    """The output columns of §11 (perfdsl.outputs.plan decides them for every format)."""
+    from .outputs import plan
+    return plan(policy.ir, explain=explain).columns
+
+
+def _write_trace(path: str, results) -> None:
+    """`run --trace OUT.jsonl`: every subject's explanation as versioned JSON, one object a
+    line, in input order (perfdsl.explain: the same steps `explain --format json` prints)."""
+    from .explain import dumps
+    io.write_text_atomic(path, "".join(dumps(r.explanation().as_json()) + "\n" for r in results))
 
 
 def cmd_explain(args) -> int:
@@ -221,7 +323,11 @@ def cmd_explain(args) -> int:
     if not chosen:
         _out(io.terminal_text(f"no subject with {key} = {args.id}"), err=True)
         return FAIL
-    _out(io.terminal_text(chosen[0].explain(), lines=True))
+    if args.format == "json":
+        from .explain import dumps
+        _out(dumps(chosen[0].explanation().as_json(), indent=2))
+    else:
+        _out(io.terminal_text(chosen[0].explain(), lines=True))
     return OK
 
 
@@ -356,12 +462,22 @@ def build_parser() -> argparse.ArgumentParser:
                                   "sheet with a column for the key)")
     r.add_argument("--backend", choices=["python", "reference", "columnar"], default="python",
                    help="columnar: the whole file as polars columns (no --explain)")
+    r.add_argument("--encoding", metavar="NAME", help="the encoding of a CSV input and output (default: input UTF-8, "
+                                                      "else GB18030 with a note; output UTF-8 with a BOM)")
+    r.add_argument("--headers", choices=["names", "labels"], default="names",
+                   help="labels: title each output column by its label (the file reads back as input)")
+    r.add_argument("--keep", metavar="F1,F2", help="copy these input columns (e.g. 姓名,部门) after the key")
+    r.add_argument("--quiet", action="store_true", help="print no run summary (warnings still go to stderr)")
+    r.add_argument("--trace", metavar="OUT.jsonl", help="also write every subject's explanation as versioned JSON, "
+                                                        "one object a line (for audit trails)")
     r.set_defaults(func=cmd_run)
     e = sub.add_parser("explain", help="print one subject's explanation")
     e.add_argument("file")
     e.add_argument("--input", required=True)
     e.add_argument("--id", required=True)
     e.add_argument("--sheet", help="the sheet of an .xlsx input to read")
+    e.add_argument("--format", choices=["text", "json"], default="text",
+                   help="json: the explanation as versioned JSON (steps with the values they read), for audit trails")
     e.set_defaults(func=cmd_explain)
     rp = sub.add_parser("report", help="write a self-contained HTML report of a run (tiers against bounds, charts, subjects)")
     rp.add_argument("file")

@@ -141,48 +141,101 @@ def _suffix(path: Path) -> str:
 HEADER_SEARCH = 20  # rows in which the header row (the one naming the key column) is looked for
 
 
-def read_rows(path: str | Path, *, key: str | None = None, sheet: str | None = None) -> list[RawRow]:
+class Rows(list):
+    """The records read from a file, with the file's column names (a table's header, or
+    the keys of JSON objects in order of first appearance) and notes on how it was read
+    (such as the encoding a CSV file turned out to have)."""
+
+    def __init__(self, rows: Iterable[RawRow] = (), columns: list[str] | None = None, notes: list[str] | None = None,
+                 table: bool = False):
+        super().__init__(rows)
+        self.columns = columns if columns is not None else _keys_of(self)
+        self.notes = notes or []
+        self.table = table  # every row has every column (CSV, XLSX)
+
+
+def _keys_of(rows: list[RawRow]) -> list[str]:
+    return list(dict.fromkeys(k for r in rows for k in r.values))
+
+
+def read_rows(path: str | Path, *, key: str | Iterable[str] | None = None, sheet: str | None = None,
+              encoding: str | None = None) -> Rows:
     """Read the records of a .csv, .xlsx, .json or .jsonl file.
 
-    ``key`` names the key column (LANGUAGE.md §12.2): in a table the header is the first
-    row, among the first 20, that names it (title rows above it are skipped; without
-    one, row 1), and a workbook is read from its first visible sheet that has such a
-    row (a cover sheet is passed over). ``sheet`` picks a workbook's sheet by name.
+    ``key`` names the key column, or its names (the input's name and label; LANGUAGE.md
+    §12.2): in a table the header is the first row, among the first 20, that names it
+    (title rows above it are skipped; without one, row 1), and a workbook is read from
+    its first visible sheet that has such a row (a cover sheet is passed over). ``sheet``
+    picks a workbook's sheet by name. Text files are UTF-8 (with or without a BOM); a
+    CSV file that is not is read as GB18030 (Excel's "CSV" on Chinese Windows) with a
+    note; ``encoding`` names the encoding instead.
 
     Raises DataError listing every problem found in the file; when the problems are
     confined to single rows, its ``rows`` holds the other rows.
     """
     path = Path(path)
     suffix = _suffix(path)
+    keys = frozenset([key] if isinstance(key, str) else key or ())
     if suffix == ".xlsx":
-        return _read_xlsx(path, key, sheet)
+        return _read_xlsx(path, keys, sheet)
     if sheet is not None:
         raise _file_problem(f"only an .xlsx workbook has sheets; {path.name} is a {suffix} file")
-    return _READERS[suffix](path, key)
+    notes: list[str] = []
+    text = _read_text(path, encoding, notes, fallback=suffix == ".csv")
+    rows = _READERS[suffix](text, keys)
+    rows.notes += notes
+    return rows
 
 
-def _read_text(path: Path) -> str:
-    """The file's text, decoded as UTF-8 (a leading byte order mark is dropped)."""
+FALLBACK_ENCODING = "gb18030"  # a superset of GBK and GB2312: what Chinese Windows saves
+
+
+def _read_text(path: Path, encoding: str | None = None, notes: list[str] | None = None,
+               fallback: bool = False) -> str:
+    """The file's text: in ``encoding`` if given, else UTF-8 (a leading byte order mark
+    is dropped), else with ``fallback`` GB18030, noting so in ``notes``."""
     try:
         data = path.read_bytes()
     except OSError as err:
         raise _file_problem(f"cannot read the file: {err.strerror or err}") from err
+    if encoding is not None:
+        try:
+            text = data.decode(encoding)
+        except LookupError:
+            raise _file_problem(f"unknown encoding {encoding!r}") from None
+        except UnicodeDecodeError as err:
+            line = data.count(b"\n", 0, err.start) + 1
+            raise _file_problem(f"not {encoding} text: byte 0x{data[err.start]:02x} on line {line} "
+                                "cannot be decoded") from err
+        return text.removeprefix("\ufeff")
     data = data.removeprefix(codecs.BOM_UTF8)
     try:
         return data.decode("utf-8")
     except UnicodeDecodeError as err:
         line = data.count(b"\n", 0, err.start) + 1
+        if fallback:
+            try:
+                text = data.decode(FALLBACK_ENCODING)
+            except UnicodeDecodeError:
+                pass
+            else:
+                if notes is not None:
+                    notes.append(f"{path.name} is not UTF-8 (byte 0x{data[err.start]:02x} on line {line}); "
+                                 f"read as GB18030 (GBK), as Excel on Chinese Windows saves CSV; "
+                                 "give --encoding NAME if it is another encoding")
+                return text
         raise _file_problem(
             f"not UTF-8 text: byte 0x{data[err.start]:02x} on line {line} "
             "cannot be decoded; save the file with UTF-8 encoding"
+            + (" or give --encoding NAME" if fallback else "")
         ) from err
 
 
 # ---- CSV and XLSX: a header row, then one record per row ----------------
 
 
-def _read_csv(path: Path, key: str | None) -> list[RawRow]:
-    return _rows_from_table(_csv_records(_read_text(path)), fill="", key=key)
+def _read_csv(text: str, keys: frozenset[str]) -> Rows:
+    return _rows_from_table(_csv_records(text), fill="", key=keys)
 
 
 def _csv_records(text: str) -> list[list[str]]:
@@ -193,11 +246,11 @@ def _csv_records(text: str) -> list[list[str]]:
         raise _file_problem(f"malformed CSV on line {reader.line_num}: {err}") from err
 
 
-def _read_xlsx(path: Path, key: str | None, sheet: str | None) -> list[RawRow]:
+def _read_xlsx(path: Path, key: frozenset[str], sheet: str | None) -> Rows:
     return _rows_from_table(_xlsx_records(path, key, sheet), fill=None, key=key)
 
 
-def _xlsx_records(path: Path, key: str | None, sheet: str | None) -> list[list[object]]:
+def _xlsx_records(path: Path, key: frozenset[str], sheet: str | None) -> list[list[object]]:
     """The cell values of the chosen worksheet (see read_rows), row 1 first.
 
     The file is read once, into memory, and checked against the limits of
@@ -230,14 +283,14 @@ def _xlsx_records(path: Path, key: str | None, sheet: str | None) -> list[list[o
         ) from err
 
 
-def _sheet_records(workbook, key: str | None, name: str | None) -> list[list[object]]:
+def _sheet_records(workbook, key: frozenset[str], name: str | None) -> list[list[object]]:
     if name is not None:
         titles = [ws.title for ws in workbook.worksheets]
         if name not in titles:
             raise _file_problem(f"no sheet named {name!r}; the workbook has {', '.join(map(repr, titles))}")
         return _cells(workbook[name])
     sheets = [ws for ws in workbook.worksheets if ws.sheet_state == "visible"] or workbook.worksheets
-    if key is not None:
+    if key:
         for sheet in sheets:
             if _header_index(_cells(sheet, HEADER_SEARCH), key) is not None:
                 return _cells(sheet)
@@ -267,15 +320,15 @@ def _is_empty(value: object) -> bool:
     return value is None or value == ""
 
 
-def _header_index(records: list[list[object]], key: str | None) -> int | None:
+def _header_index(records: list[list[object]], key: frozenset[str]) -> int | None:
     """The index of the first of the first 20 records that names the key column."""
     for index, cells in enumerate(records[:HEADER_SEARCH]):
-        if key is not None and any(_header_name(cell) == key for cell in cells):
+        if key and any(_header_name(cell) in key for cell in cells):
             return index
     return None
 
 
-def _rows_from_table(records: list[list[object]], fill: object, key: str | None = None) -> list[RawRow]:
+def _rows_from_table(records: list[list[object]], fill: object, key: frozenset[str] = frozenset()) -> Rows:
     """Records after the header row as RawRows; entirely empty rows are skipped.
 
     Short rows are padded with ``fill``; cells beyond the header are an error
@@ -296,8 +349,8 @@ def _rows_from_table(records: list[list[object]], fill: object, key: str | None 
             padded = list(cells) + [fill] * (len(header) - len(cells))
             rows.append(RawRow(number, dict(zip(header, padded))))
     if problems:
-        raise DataError(problems, rows if header_ok else None)
-    return rows
+        raise DataError(problems, Rows(rows, header) if header_ok else None)
+    return Rows(rows, header, table=True)
 
 
 def _header(cells: list[object], number: int = 1) -> tuple[list[str], list[DataProblem]]:
@@ -386,9 +439,9 @@ def _json_error(err: ValueError, *, with_line: bool) -> str:
     return f"malformed JSON at {where}: {err.msg}"
 
 
-def _read_json(path: Path, key: str | None = None) -> list[RawRow]:
+def _read_json(text: str, key: frozenset[str] = frozenset()) -> Rows:
     try:
-        data = _parse_json(_read_text(path))
+        data = _parse_json(text)
     except ValueError as err:
         raise _file_problem(_json_error(err, with_line=True)) from err
     if not isinstance(data, list):
@@ -396,9 +449,9 @@ def _read_json(path: Path, key: str | None = None) -> list[RawRow]:
     return _rows_from_objects(enumerate(data, start=1))
 
 
-def _read_jsonl(path: Path, key: str | None = None) -> list[RawRow]:
+def _read_jsonl(text: str, key: frozenset[str] = frozenset()) -> Rows:
     parsed, problems, rows = [], [], []
-    for number, line in enumerate(_read_text(path).split("\n"), start=1):
+    for number, line in enumerate(text.split("\n"), start=1):
         if not line.strip():
             continue
         try:
@@ -415,7 +468,7 @@ def _read_jsonl(path: Path, key: str | None = None) -> list[RawRow]:
     return rows
 
 
-def _rows_from_objects(numbered: Iterable[tuple[int, object]]) -> list[RawRow]:
+def _rows_from_objects(numbered: Iterable[tuple[int, object]]) -> Rows:
     rows, problems = [], []
     for number, value in numbered:
         if not isinstance(value, dict):
@@ -429,8 +482,8 @@ def _rows_from_objects(numbered: Iterable[tuple[int, object]]) -> list[RawRow]:
         if not duplicates:
             rows.append(RawRow(number, value))
     if problems:
-        raise DataError(problems, rows)
-    return rows
+        raise DataError(problems, Rows(rows))
+    return Rows(rows)
 
 
 def _duplicate_keys(value: object) -> list[str]:
@@ -450,7 +503,7 @@ def _json_kind(value: object) -> str:
     return kinds.get(type(value), "a number")
 
 
-_READERS: dict[str, Callable[[Path, str | None], list[RawRow]]] = {
+_READERS: dict[str, Callable[[str, frozenset[str]], Rows]] = {
     ".csv": _read_csv,
     ".json": _read_json,
     ".jsonl": _read_jsonl,
@@ -721,6 +774,8 @@ def _xlsx_cell(value: object, places: int = 0) -> object:
         raise ValueError("the text contains a control character that XLSX cannot store")
     if len(text) > XLSX_MAX_TEXT:
         raise ValueError(f"the text is longer than the {XLSX_MAX_TEXT} characters an XLSX cell holds")
+    if not text and isinstance(value, Flags):
+        return None  # no flag holds: an empty cell
     return text if isinstance(value, (str, Flags, date, time, list, tuple, dict)) else _LongNumber(text)
 
 

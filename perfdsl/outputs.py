@@ -62,6 +62,20 @@ class Plan:
     language: str = "en"
 
 
+def kept_columns(ir: Policy, keep: list[str]) -> list[str]:
+    """`--keep` as output columns: an input named by its name or label is written under
+    its name (titled by its label with `--headers labels`, so the file reads back as
+    input); any other column of the file under its own title. The key is there anyway."""
+    by_label = {i.label.strip(): i.name for i in ir.inputs if i.label and i.label.strip()}
+    names = {i.name for i in ir.inputs}
+    out = []
+    for k in keep:
+        column = k if k in names else by_label.get(k, k)
+        if column != ir.key and column not in out:
+            out.append(column)
+    return out
+
+
 def plan(ir: Policy, *, explain: bool = False, keep: list[str] = (), headers: str = "names") -> Plan:
     """The output columns of a run: the key, `keep` (input columns copied as read), every
     named value (§11's order), flags, and with `explain` the explanation."""

@@ -268,8 +268,35 @@ def test_csv_not_utf8_names_the_line(tmp_path):
     with pytest.raises(DataError) as excinfo:
         read_rows(path)
     assert problems_of(excinfo) == [
-        (None, None, "not UTF-8 text: byte 0xe9 on line 3 cannot be decoded; save the file with UTF-8 encoding")
+        (None, None, "not UTF-8 text: byte 0xe9 on line 3 cannot be decoded; save the file with UTF-8 encoding"
+                     " or give --encoding NAME")  # nor GB18030: a lead byte before the line break
     ]
+
+
+def test_csv_in_gbk_is_read_as_gb18030_with_a_note(tmp_path):
+    path = tmp_path / "gbk.csv"
+    path.write_bytes("工号,分数\r\nE1,96.5\r\n".encode("gbk"))
+    rows = read_rows(path)
+    assert rows == [RawRow(2, {"工号": "E1", "分数": "96.5"})] and rows.columns == ["工号", "分数"]
+    assert rows.notes == ["gbk.csv is not UTF-8 (byte 0xb9 on line 1); read as GB18030 (GBK), as Excel on "
+                          "Chinese Windows saves CSV; give --encoding NAME if it is another encoding"]
+    assert read_rows(path, encoding="gb18030").notes == []
+    with pytest.raises(DataError) as excinfo:
+        read_rows(path, encoding="utf-8")
+    assert problems_of(excinfo) == [(None, None, "not utf-8 text: byte 0xb9 on line 1 cannot be decoded")]
+
+
+def test_json_is_utf8_only(tmp_path):
+    path = tmp_path / "gbk.json"
+    path.write_bytes('[{"工号": "E1"}]'.encode("gbk"))
+    with pytest.raises(DataError, match="not UTF-8 text: byte 0xb9 on line 1"):
+        read_rows(path)
+
+
+def test_header_row_found_by_any_of_the_key_names(tmp_path):
+    path = tmp_path / "t.csv"
+    path.write_text("2026 年考核表,\n,\n工号,分数\nE1,9\n", encoding="utf-8")
+    assert read_rows(path, key=("id", "工号")) == [RawRow(4, {"工号": "E1", "分数": "9"})]
 
 
 def test_csv_malformed_record(tmp_path):

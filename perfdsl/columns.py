@@ -1,0 +1,86 @@
+"""Which column of a data file is which input (LANGUAGE.md §12.2 "Headers").
+
+Office files carry the inputs' labels as headers (`迟到次数`, not `late`), so a column
+matches an input by its name or by its label, after trimming spaces (the renaming
+itself is validate.Validator.by_label, shared with the Python API). What does not
+match is said once per column, not once per row: a column matching no input is one
+warning naming it; an input with no column is one error naming the input, its label
+and the columns the file has (a file with a wrong header would otherwise give one
+"missing" per row and never say what was expected).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .io import DataError, DataProblem, RawRow, Rows
+from .ir import Policy
+
+
+def key_names(ir: Policy) -> tuple[str, ...]:
+    """The headers the key column may have: its name and its label."""
+    if ir.key is None:
+        return ()
+    label = next((i.label for i in ir.inputs if i.name == ir.key), None)
+    return (ir.key, label.strip()) if label and label.strip() else (ir.key,)
+
+
+@dataclass
+class Matched:
+    rows: list[RawRow]                      # a table's rows without the columns matching no input
+    column_of: dict[str, str]               # input name -> the file's column
+    warnings: list[str] = field(default_factory=list)
+
+
+def match(ir: Policy, rows: Rows, keep: tuple[str, ...] = ()) -> Matched:
+    """Check the file's columns against the inputs, by name or label (as
+    validate.Validator.by_label renames them: where both are present the name wins).
+
+    Raises DataError, one problem per input without a column in a table (CSV, XLSX;
+    each JSON object missing a field is that row's problem). A table's columns that
+    match no input are left out with one warning each (none for a column in `keep`);
+    JSON objects keep theirs, which validation warns about once per field."""
+    from .validate import Validator
+    label_of = Validator(ir).label_of
+    names = {i.name for i in ir.inputs}
+    column_of: dict[str, str] = {}
+    for column in rows.columns:
+        if column in names:
+            column_of[column] = column
+    for column in rows.columns:
+        name = label_of.get(str(column).strip()) if column not in names else None
+        if name is not None:
+            column_of.setdefault(name, column)
+    missing = [i for i in ir.inputs if i.name not in column_of]
+    if missing and rows.table:  # JSON objects have no header: each lacks its own fields
+        shown = "the file's columns: " + (", ".join(map(str, rows.columns)) or "none")
+        problems = [DataProblem(None, None, f"no column for input {i.name}"
+                                + (f" ({i.label.strip()})" if i.label and i.label.strip() else ""))
+                    for i in missing]
+        if len(problems) == 1:  # one line says it all; else the columns once, after the inputs
+            problems = [DataProblem(None, None, f"{problems[0].message}; {shown}")]
+        else:
+            problems.append(DataProblem(None, None, shown))
+        raise DataError(problems)
+    used = set(column_of.values())
+    if not rows.table:
+        return Matched(list(rows), column_of)
+    warnings = []
+    for c in rows.columns:
+        if c in used or c in keep:
+            continue
+        name = label_of.get(str(c).strip())
+        why = f" (input {name} is read from the column {column_of[name]})" if name else ""
+        warnings.append(f"column {c}: unknown field, ignored{why}")
+    kept = used | set(keep)
+    renamed = [RawRow(r.number, {k: v for k, v in r.values.items() if k in kept}) for r in rows]
+    return Matched(renamed, column_of, warnings)
+
+
+def name_columns(err: DataError, column_of: dict[str, str]) -> DataError:
+    """The same problems with each field named as the file's column (`迟到次数 (late)`)."""
+    def named(p: DataProblem) -> DataProblem:
+        column = column_of.get(p.field) if p.field is not None else None
+        if column is None or column == p.field:
+            return p
+        return DataProblem(p.row, f"{column} ({p.field})", p.message)
+    return DataError([named(p) for p in err.problems], err.rows)
