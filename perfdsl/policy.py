@@ -17,7 +17,6 @@ from .ir import Policy as PolicyIR
 from .result import Result
 from .runtime import CONTEXT, EvalError, localcontext
 from .io import DataError, DataProblem
-from .validate import Validator
 
 
 class Policy:
@@ -28,12 +27,19 @@ class Policy:
         self.warnings = list(warnings)
         self.reference = Interpreter(ir)
         self.backend = self.reference if backend == "reference" else _compiled(ir)
-        self._validator = Validator(ir)
+        self._model_validator = None  # the pydantic model is built when first needed
         self.last_warnings: list[str] = []  # what the last cohort run warned about
 
     @property
     def name(self) -> str:
         return self.ir.name
+
+    @property
+    def _validator(self):
+        if self._model_validator is None:
+            from .validate import Validator
+            self._model_validator = Validator(self.ir)
+        return self._model_validator
 
     @property
     def input_model(self):
@@ -47,24 +53,76 @@ class Policy:
             raise DataError(problems)
         return good
 
-    def evaluate(self, record: dict, *, trace: bool = True, validate: bool = True) -> Result:
-        """One subject through the individual stage (no cohort rule applies to one)."""
+    def evaluate(self, record: dict, *, trace: bool | None = None, validate: bool = True) -> Result:
+        """One subject through the individual stage (no cohort rule applies to one).
+
+        By default the record is checked by the code generated for this policy (the
+        pydantic model `input_model` only words what it rejects) and evaluated without a
+        trace; `result.trace` and `result.explain()` evaluate it again with tracing when
+        first asked. `trace=True` traces now, `trace=False` gives a Result without one."""
+        fast = getattr(self.backend, "evaluate", None)
+        outer = getcontext()
+        # CONTEXT itself is installed for the call (localcontext would copy it each time):
+        # the fast path of one subject costs about as much as the arithmetic.
+        if trace is None and validate and fast is not None:
+            setcontext(CONTEXT)
+            try:
+                result = fast(record, OnDemand)
+            except EvalError as err:
+                raise DataError([DataProblem(None, None, str(err))]) from None
+            finally:
+                setcontext(outer)
+            if result is not None:
+                return result
         if validate:
             rec, problems = self._validator.one(record, None)
             if problems:
                 raise DataError(problems)
         else:
             rec = record
-        # CONTEXT itself is installed for the call (localcontext would copy it each time):
-        # the fast path of one subject costs about as much as the arithmetic.
-        outer = getcontext()
         setcontext(CONTEXT)
         try:
+            if trace is None:
+                return self.backend.individual(rec, False, OnDemand) if fast is not None \
+                    else _on_demand(self.backend.individual(rec, True))
             return self.backend.individual(rec, trace)
         except EvalError as err:
             raise DataError([DataProblem(None, None, str(err))]) from None
         finally:
             setcontext(outer)
+
+    def evaluate_many(self, records, *, validate: bool = True, first_row: int = 1) -> list[dict]:
+        """Many subjects through the individual stage, as output rows (`Result.as_row()`:
+        the key, every output, `flags` joined by `;`), not Result objects: for callers that
+        score millions in Python. No cohort rule applies (use evaluate_cohort for that).
+        Bad records raise one DataError naming every bad row (numbered from `first_row`)
+        and field; nothing is returned partially."""
+        row = getattr(self.backend, "row", None)
+        out, problems = [], []
+        outer = getcontext()
+        setcontext(CONTEXT)
+        try:
+            for number, raw in enumerate(records, start=first_row):
+                try:
+                    r = row(raw) if validate and row is not None else None
+                    if r is None:
+                        if validate:
+                            rec, errs = self._validator.one(raw, number)
+                            if errs:
+                                problems += errs
+                                continue
+                        else:
+                            rec = raw
+                        r = self.backend.individual(rec, False).as_row()
+                except EvalError as err:
+                    problems.append(DataProblem(number, None, str(err)))
+                    continue
+                out.append(r)
+        finally:
+            setcontext(outer)
+        if problems:
+            raise DataError(problems)
+        return out
 
     def evaluate_cohort(self, records, *, trace: bool = True, validate: bool = True,
                         row_numbers: list[int] | None = None, progress=None) -> list[Result]:
@@ -104,6 +162,29 @@ class Policy:
         result = run_table(self.ir, df, validate=validate, row_numbers=row_numbers)
         self.last_warnings = result.warnings
         return result.frame
+
+
+class OnDemand(Result):
+    """A Result of the default `Policy.evaluate`: evaluated without a trace, it traces the
+    subject again (the reference interpreter: the same semantics, so the same trace a
+    traced run gives) the first time `trace` or `explain()` is read."""
+    __slots__ = ("_trace",)
+
+    @property
+    def trace(self):
+        t = self._trace
+        if t is None and not self.through_cohort:
+            with localcontext(CONTEXT):
+                t = self._trace = Interpreter(self.policy).individual(self.record, True).trace
+        return t
+
+    @trace.setter
+    def trace(self, value):
+        self._trace = value
+
+
+def _on_demand(r: Result) -> Result:
+    return OnDemand(r.policy, r.record, r.values, r.flags, r.trace, r.tiers)
 
 
 def _compiled(ir: PolicyIR):

@@ -452,8 +452,10 @@ _ALLOWED_NAMES = {
     "GENERATOR", "NODE_KINDS", "_ZERO", "_GLOBALS", "_record", "_annotate", "Backend", "Exception",
     "ValueError", "globals", "getattr", "enumerate", "len", "tuple", "any", "min", "max", "abs", "sum",
     "bool", "int", "id",
+    # the input check and the output row (templates/validation.j2)
+    "raw", "get", "t", "type", "str", "dict", "_ONE", "_listed", "_read_list", "_read_number", "check", "_row",
 }
-_GENERATED_NAME = re.compile(r"(?:[ivtsu]_\d+|K\d+|_group_\d+)\Z")
+_GENERATED_NAME = re.compile(r"(?:[ivtsuc]_\d+|K\d+|_group_\d+)\Z")
 
 
 def _assert_inert(source: str):
@@ -477,7 +479,8 @@ def _assert_inert(source: str):
                 ast.unparse(node)
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             assert node.name in _ALLOWED_NAMES or _GENERATED_NAME.match(node.name) or node.name in {
-                "__init__", "individual", "_individual_traced", "post", "cohort", "group_arg", "_group_fn"}, node.name
+                "__init__", "individual", "_individual_traced", "post", "cohort", "group_arg", "_group_fn",
+                "evaluate", "row"}, node.name
     imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
     assert len(imports) == 2  # generated code imports only perfdsl.runtime (and decimal)
 

@@ -15,6 +15,7 @@ import re
 import types
 
 from .. import private_cache
+from ..runtime import checks  # noqa: F401  (generated modules read it as rt.checks)
 from ..ir import Policy
 from .python import bind_nodes, fingerprint, generate
 

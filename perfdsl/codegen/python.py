@@ -28,6 +28,7 @@ from pathlib import Path
 
 from .. import runtime as rt
 from ..eval.interpret import owner_text
+from . import validation
 from ..ir import Const, Definition, Fn, GroupAgg, If, Policy, Prim, Rank, Ref, children, list_text
 
 GENERATOR_VERSION = "2"
@@ -130,6 +131,9 @@ def fingerprint() -> str:
     from ..resources import grammar_path
     files = [grammar_path(), package / "ir.py"] + sorted((package / "syntax").glob("*.py")) \
         + sorted((package / "check").glob("*.py")) + [package / "eval" / "interpret.py", Path(__file__).resolve()] + sorted(_TEMPLATES.glob("*.j2"))
+    # the fast input check mirrors the input model and the number rules
+    files += [Path(__file__).resolve().parent / "validation.py", package / "validate.py", package / "numbers.py",
+              package / "runtime" / "checks.py"]
     h = hashlib.sha256(GENERATOR_VERSION.encode())
     for path in files:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
@@ -615,12 +619,21 @@ def plan(policy: Policy) -> dict:
     post = low.function("post", [d for d in policy.definitions if d.stage == "post" and d.tiers is None], [])
     cohort = low.function("cohort", [d for d in policy.definitions if d.stage == "cohort"], list(policy.flags))
     groups = [(i, low.group_fn(n)) for i, (kind, n) in enumerate(_walk_nodes(policy)) if kind == "group"]
+    checks = validation.plan(policy, low)  # before `consts` is read: it adds constants
     return {
         "policy_name": Text(policy.name), "file": Text(policy.file), "source_hash": Text(policy.source_hash),
         "generator": GENERATOR_VERSION, "node_kinds": low.node_kinds,
         "consts": list(low.consts.values()), "individual": individual, "post": post, "cohort": cohort,
         "groups": groups, "spans": low.spans,
+        "v": checks, "row": _row_plan(policy),
     }
+
+
+def _row_plan(policy: Policy) -> dict:
+    """What `_row` writes (Result.as_row): the key, each output (list values as lists), flags."""
+    listed = {d.name: d.type.kind == "list" for d in policy.definitions}
+    return {"key": None if policy.key is None else Text(policy.key),
+            "outputs": [(Text(n), listed.get(n, True)) for n in policy.output_names()]}
 
 
 def generate(policy: Policy) -> str:
