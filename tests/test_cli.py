@@ -101,7 +101,7 @@ def test_explain_one_subject(capsys):
     text = capsys.readouterr().out
     lines = text.splitlines()
     assert lines[0] == "预算工程师月度考核：工号 e09"
-    assert "  在国家权威期刊上每发表一篇论文加3分：加 3 × 5 = 15，得 115" in lines
+    assert "  在国家权威期刊上每发表一篇论文加3分：3 × 5 = 15，100 + 15 = 115" in lines
     # 100 × 40% + 100 × 20% + 100 × 20% + 115 × 20% = 40 + 20 + 20 + 23 = 103
     assert lines[lines.index("月度考核总分 = 103"):lines.index("月度考核总分 = 103") + 6] == [
         "月度考核总分 = 103", "  工作质量 40% × 100 = 40", "  工作效率 20% × 100 = 20", "  工作成本 20% × 100 = 20",

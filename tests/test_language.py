@@ -114,9 +114,9 @@ def test_clamp_bites_and_is_explained(load):
     r = policy.evaluate(rec(rejections=30, papers=10))
     assert r.quality == D(0) and r.ability == D(100)
     text = r.explain().splitlines()
-    assert "  被驳回一次扣5分：扣 5 × 30 = 150，得 -50" in text
+    assert "  被驳回一次扣5分：5 × 30 = 150，100 − 150 = -50" in text
     assert "  限定 0～100：-50 调整为 0" in text
-    assert "  每发表一篇论文加3分：加 3 × 10 = 30，得 110" in text and "  限定 0～100：110 调整为 100" in text
+    assert "  每发表一篇论文加3分：3 × 10 = 30，80 + 30 = 110" in text and "  限定 0～100：110 调整为 100" in text
 
 
 SECTION5 = '''
@@ -367,7 +367,7 @@ def test_section9_chinese_values(load):
     # 0·60% + 80·40% = 32 → 不合格 → flag
     assert r.总分 == D(32) and r.flags == ["需谈话"]
     text = r.explain().splitlines()
-    assert "  驳回一次扣5分：扣 5 × 20 = 100，得 0" in text and "等次 = 不合格" in text
+    assert "  驳回一次扣5分：5 × 20 = 100，100 − 100 = 0" in text and "等次 = 不合格" in text
     assert "标记「需谈话」：是（等次 不合格 = 不合格 成立，且 事故 = 否）" in text
 
 

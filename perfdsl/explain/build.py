@@ -130,13 +130,15 @@ class _Builder:
             if not steps or (steps[0].line, steps[0].sign, steps[0].reason) != (adj.span.line, adj.sign, adj.reason):
                 continue
             s = steps.pop(0)
+            before = running
             running = CONTEXT.add(running, s.amount) if s.sign > 0 else CONTEXT.subtract(running, s.amount)
             amount = self.show.show(adj.amount)
             per = self.show.show(adj.per) if adj.per is not None else None
             cond = self.show.show(adj.cond) if adj.cond is not None else None
             reads = self.show.reads(adj.per if adj.per is not None else adj.cond)
             self.add("adjust", d.name, s.reason, s.line, running, 1, reads, sign=s.sign, reason=s.reason,
-                     amount=amount, per=per, cond=cond, moved=s.amount, uncapped=s.uncapped, cap=adj.up_to)
+                     amount=amount, per=per, cond=cond, unit=amount.value, count=per.value if per else None,
+                     moved=s.amount, uncapped=s.uncapped, cap=adj.up_to, before=before)
         for b in (it.bounds if it is not None else []):
             bound = next((x for x in body.bounds if x.span.line == b.line and x.kind == b.kind), None)
             self.add("bound", d.name, d.label, b.line, b.after, 1, bound=b.kind, before=b.before,

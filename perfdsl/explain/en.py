@@ -44,11 +44,11 @@ class English(Words):
         where = "" if not group.fields else f" in {self.group(group)}"
         return f"{t.op}({self.term(t.args[0], named)}){where} {fmt(t.value)}"
 
-    def choice(self, t: Term, named: bool) -> str:
+    def choice(self, t: Term, named: bool, result: str) -> str:
         cond, taken = t.args
         shown = self.term(taken, named)
         if not taken.simple:
-            shown += f" = {self.value(t.value)}"
+            shown += f" = {self.rounded(taken) or result}"
         return f"{self.condition(cond, named)}, so {shown}"
 
     def negation(self, text: str, value) -> str:
@@ -95,18 +95,17 @@ class English(Words):
         return f"base {self.value(s.value)}" if t.kind == "num" else f"base {self.formula(t, s.value)}"
 
     def s_adjust(self, s, f) -> str:
-        verb = "add" if f["sign"] > 0 else "deduct"
         moved, uncapped = f["moved"], f["uncapped"]
+        calc = ""
         if f["per"] is not None:
-            calc = f"{verb} {self.term(f['amount'], False, 2)} × {self.term(f['per'], False, 2)} = {fmt(uncapped or moved)}"
-        else:
-            calc = f"{verb} {fmt(uncapped or moved)}"
+            calc = f"{self.term(f['amount'], False, 2)} × {self.term(f['per'], False, 2)} = {fmt(uncapped or moved)}, "
         if uncapped is not None:
-            calc += f", up to {fmt(f['cap'])}: {verb} {fmt(moved)}"
-        reason = f["reason"] or verb
+            calc += f"up to {fmt(f['cap'])}, "
+        op = "+" if f["sign"] > 0 else "−"
+        reason = f["reason"] or ("add" if f["sign"] > 0 else "deduct")
         cond = f["cond"]
         why = f" ({self.condition(cond)})" if cond is not None and cond.kind != "ref" else ""
-        return f"{reason}{why}: {calc} → {self.value(s.value)}"
+        return f"{reason}{why}: {calc}{fmt(f['before'])} {op} {fmt(moved)} = {self.value(s.value)}"
 
     def s_bound(self, s, f) -> str:
         kind = f["bound"]
@@ -114,18 +113,18 @@ class English(Words):
         return f"{kind} {limit}: {fmt(f['before'])} becomes {self.value(s.value)}"
 
     def s_formula(self, s, f) -> str:
-        return self.formula(f["term"], s.value)
+        return self.formula(f["term"], s.value, name=s.name)
 
     def s_term(self, s, f) -> str:
-        return ("minus " if f["sign"] == "-" else "") + self.formula(f["term"], s.value)
+        return ("minus " if f["sign"] == "-" else "") + self.formula(f["term"], s.value, lead=True)
 
     def s_sum(self, s, f) -> str:
         parts = [(("" if i == 0 else " + ") if sign == "+" else (" − " if i else "−")) + fmt(v)
                  for i, (sign, v) in enumerate(f["parts"])]
-        return f"sum {''.join(parts)} = {self.value(s.value)}"
+        return f"sum {''.join(parts)} = {self.of(s.name, s.value)}"
 
     def s_let(self, s, f) -> str:
-        return f"{self.title(s.name, s.label)} = {self.value(s.value)}"
+        return f"{self.title(s.name, s.label)} = {self.of(s.name, s.value)}"
 
     s_score = s_outcome = s_tiers = s_let
 
@@ -142,7 +141,7 @@ class English(Words):
     def _rule(self, s, f, what: str) -> str:
         cond = f["cond"]
         why = f" ({self.condition(cond)})" if cond is not None and cond.kind != "ref" else ""
-        return f"{what}: {f['reason']}{why}" if f["reason"] else f"{what}{why}"
+        return f"{what} ({f['reason']}){why}" if f["reason"] else f"{what}{why}"
 
     def s_downgrade(self, s, f) -> str:
         head = self._rule(s, f, "downgrade")

@@ -136,7 +136,10 @@ class Shower:
             return Term("neg", value, args=(self.show(e.args[0], depth + 1),))
         if f is Fn.LIST:
             return Term("list", value)
-        args = tuple(self.show(x, depth + 1) for x in e.args)
+        # a chain of + and − is one level, however long: each of its terms is shown
+        chain = f in (Fn.ADD, Fn.SUB, Fn.TOTAL)
+        args = tuple(self.show(x, depth if chain and isinstance(x, Prim) and x.fn in (Fn.ADD, Fn.SUB, Fn.TOTAL)
+                               else depth + 1) for x in e.args)
         if f is Fn.MUL:
             args = tuple(self._weight(a, other) for a, other in ((args[0], args[1]), (args[1], args[0])))
         if f in _INFIX:

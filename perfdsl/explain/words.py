@@ -40,9 +40,18 @@ class Words:
     quote = ("\"", "\"")
 
     def __init__(self, policy):
+        from ..outputs import round_places
         self.policy = policy
         self.labels = {i.name: i.label for i in policy.inputs}
         self.labels.update((d.name, d.label) for d in policy.definitions)
+        self.places = round_places(policy)  # a value made by round(x, d) shows d decimals, as in the output
+
+    def of(self, name: str | None, v) -> str:
+        """The value of `name` as the output file writes it."""
+        places = self.places.get(name)
+        if places is not None and isinstance(v, Decimal) and v.is_finite():
+            return f"{v.quantize(Decimal(1).scaleb(-places)):f}" if v.as_tuple().exponent != -places else f"{v:f}"
+        return self.value(v)
 
     # ---- values -----------------------------------------------------------------------------
     def value(self, v) -> str:
@@ -72,7 +81,7 @@ class Words:
         if k == "bool":
             return self.value(t.value)
         if k == "ref":
-            shown = self.quote[0] + fmt(t.value) + self.quote[1] if t.quoted else self.value(t.value)
+            shown = self.quote[0] + fmt(t.value) + self.quote[1] if t.quoted else self.of(t.name, t.value)
             return f"{self.title(t.name, t.label)} {shown}" if named else shown
         if k == "size":
             return self.group_size(t.value)
@@ -95,7 +104,7 @@ class Words:
         if k in ("cmp", "and", "or", "not"):
             return self.condition(t, named)
         if k == "if":
-            return self.choice(t, named)
+            return self.choice(t, named, self.value(t.value))
         return self.value(t.value)
 
     def operand(self, t: Term, named: bool) -> str:
@@ -125,22 +134,32 @@ class Words:
                 else f"{self.title(t.name, t.label)} = {self.value(t.value)}"
         return f"{self.term(t, named)} = {self.value(t.value)}"
 
+    @staticmethod
+    def rounded(t: Term) -> str | None:
+        """What `round(x, 2)` gave, with its decimals (2.40), as the policy asked for them."""
+        if t.kind == "call" and t.op in ("round", "floor", "ceil") and isinstance(t.value, Decimal) and t.value.is_finite():
+            return f"{t.value:f}"
+        return None
+
     def truth(self, held) -> str:
         return self.holds if held else self.fails
 
-    def formula(self, t: Term, value) -> str:
-        """A value's whole expression: `工作质量 40% × 95 = 38`, `指标评估 60 + … = 92`."""
+    def formula(self, t: Term, value, lead: bool = False, name: str | None = None) -> str:
+        """An expression with its values and result: `60 × index_completion 1 = 60`,
+        `指标评估 60 + … = 92`. With `lead` (one term of a sum) a term reading one value
+        names it first: `工作质量 40% × 95 = 38`. `name`: whose value it is (its decimals)."""
+        result = self.rounded(t) or self.of(name, value)
         if t.kind == "ref":
             return self.term(t)
         if t.kind == "if":
-            return self.choice(t, True)
+            return self.choice(t, True, result)
         refs = _refs(t)
-        if len(refs) == 1 and t.kind not in ("cmp", "and", "or", "not", "rank"):
-            name, label = refs[0]
-            return f"{self.title(name, label)} {self.term(t, named=False)} = {self.value(value)}"
+        if lead and len(refs) == 1 and t.kind not in ("cmp", "and", "or", "not", "rank"):
+            ref, label = refs[0]
+            return f"{self.title(ref, label)} {self.term(t, named=False)} = {result}"
         if t.kind in ("cmp", "and", "or", "not"):
             return self.condition(t)
-        return f"{self.term(t)} = {self.value(value)}"
+        return f"{self.term(t)} = {result}"
 
     # ---- hooks ------------------------------------------------------------------------------
     def group_size(self, n) -> str:
@@ -152,7 +171,7 @@ class Words:
     def aggregate(self, t: Term, named: bool) -> str:
         raise NotImplementedError
 
-    def choice(self, t: Term, named: bool) -> str:
+    def choice(self, t: Term, named: bool, result: str) -> str:
         raise NotImplementedError
 
     def negation(self, text: str, value) -> str:
@@ -175,6 +194,6 @@ def room(group, step) -> tuple[int, int]:
     the later tiers' maximums can hold (0 when that did not bind)."""
     b, pin = group.bounds[step.tier], group.pins[step.tier]
     hi_free, lo_free = max(0, b.hi - pin), max(0, b.lo - pin)
-    leave = step.rem - max(step.hi, 0) if step.hi < hi_free else 0
+    leave = step.rem - max(step.hi, 0) if max(step.hi, 0) < hi_free else 0
     hold = step.rem - step.lo if step.lo > lo_free else 0
     return leave, hold

@@ -41,11 +41,11 @@ class Chinese(Words):
         where = "" if not group.fields else f"{self.group(group)}"
         return f"{where}{t.op}({self.term(t.args[0], named)}) {fmt(t.value)}"
 
-    def choice(self, t: Term, named: bool) -> str:
+    def choice(self, t: Term, named: bool, result: str) -> str:
         cond, taken = t.args
         shown = self.term(taken, named)
         if not taken.simple:
-            shown += f" = {self.value(t.value)}"
+            shown += f" = {self.rounded(taken) or result}"
         return f"{self.condition(cond, named)}，取 {shown}"
 
     def negation(self, text: str, value) -> str:
@@ -93,18 +93,19 @@ class Chinese(Words):
         return f"基础分 {self.value(s.value)}" if t.kind == "num" else f"基础分 {self.formula(t, s.value)}"
 
     def s_adjust(self, s, f) -> str:
-        verb = "加" if f["sign"] > 0 else "扣"
+        """`工程预算方案被驳回一次扣5分：5 × 1 = 5，100 − 5 = 95`: the line's amount, then
+        the value before and after it (no 加/扣 of our own: a 减分 indicator adds its 扣分)."""
         moved, uncapped = f["moved"], f["uncapped"]
+        calc = ""
         if f["per"] is not None:
-            calc = f"{verb} {self.term(f['amount'], False, 2)} × {self.term(f['per'], False, 2)} = {fmt(uncapped or moved)}"
-        else:
-            calc = f"{verb} {fmt(uncapped or moved)}"
+            calc = f"{self.term(f['amount'], False, 2)} × {self.term(f['per'], False, 2)} = {fmt(uncapped or moved)}，"
         if uncapped is not None:
-            calc += f"，上限 {fmt(f['cap'])}，实{verb} {fmt(moved)}"
+            calc += f"上限 {fmt(f['cap'])}，"
+        op = "+" if f["sign"] > 0 else "−"
         reason = f["reason"] or ("加分" if f["sign"] > 0 else "扣分")
         cond = f["cond"]
         why = f"（{self.condition(cond)}）" if cond is not None and cond.kind != "ref" else ""
-        return f"{reason}{why}：{calc}，得 {self.value(s.value)}"
+        return f"{reason}{why}：{calc}{fmt(f['before'])} {op} {fmt(moved)} = {self.value(s.value)}"
 
     def s_bound(self, s, f) -> str:
         kind = f["bound"]
@@ -112,18 +113,18 @@ class Chinese(Words):
         return f"{BOUND[kind]} {limit}：{fmt(f['before'])} 调整为 {self.value(s.value)}"
 
     def s_formula(self, s, f) -> str:
-        return self.formula(f["term"], s.value)
+        return self.formula(f["term"], s.value, name=s.name)
 
     def s_term(self, s, f) -> str:
-        return ("减去 " if f["sign"] == "-" else "") + self.formula(f["term"], s.value)
+        return ("减去 " if f["sign"] == "-" else "") + self.formula(f["term"], s.value, lead=True)
 
     def s_sum(self, s, f) -> str:
         parts = [(("" if i == 0 else " + ") if sign == "+" else (" − " if i else "−")) + fmt(v)
                  for i, (sign, v) in enumerate(f["parts"])]
-        return f"合计 {''.join(parts)} = {self.value(s.value)}"
+        return f"合计 {''.join(parts)} = {self.of(s.name, s.value)}"
 
     def s_let(self, s, f) -> str:
-        return f"{self.title(s.name, s.label)} = {self.value(s.value)}"
+        return f"{self.title(s.name, s.label)} = {self.of(s.name, s.value)}"
 
     s_score = s_outcome = s_tiers = s_let
 
