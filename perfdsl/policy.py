@@ -170,6 +170,12 @@ class OnDemand(Result):
     traced run gives) the first time `trace` or `explain()` is read."""
     __slots__ = ("_trace",)
 
+    def __init__(self, policy, record, values, flags, trace=None, tiers=None):
+        # positional and without the dataclass's defaults: this runs once per subject
+        self.policy, self.record, self.values, self.flags, self._trace = policy, record, values, flags, trace
+        self.tiers = {} if tiers is None else tiers
+        self.cohort_notes, self.through_cohort = (), False
+
     @property
     def trace(self):
         t = self._trace

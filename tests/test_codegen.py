@@ -453,7 +453,7 @@ _ALLOWED_NAMES = {
     "ValueError", "globals", "getattr", "enumerate", "len", "tuple", "any", "min", "max", "abs", "sum",
     "bool", "int", "id",
     # the input check and the output row (templates/validation.j2)
-    "raw", "get", "t", "type", "str", "dict", "_ONE", "_listed", "_read_list", "_read_number", "check", "_row",
+    "raw", "get", "t", "type", "str", "dict", "_ONE", "_BANDED", "_listed", "_read_list", "_read_number", "check", "_row",
 }
 _GENERATED_NAME = re.compile(r"(?:[ivtsuc]_\d+|K\d+|_group_\d+)\Z")
 
