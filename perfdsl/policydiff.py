@@ -101,10 +101,21 @@ def _value_changes(old_ir, new_ir, a, b) -> list[Change]:
 
 
 def _first_step(a, b) -> tuple[str, str] | None:
+    """The first step of the two explanations that differs: within the first value whose
+    explanation differs, its first differing step (an indented line), else its own line."""
     old, new = a.explain().splitlines(), b.explain().splitlines()
-    for x, y in zip(old + [""] * len(new), new + [""] * len(old)):
-        if x != y:
-            return x.strip(), y.strip()
+    old += [""] * (len(new) - len(old))
+    new += [""] * (len(old) - len(new))
+    for i, (x, y) in enumerate(zip(old, new)):
+        if x == y:
+            continue
+        if not x.startswith(" "):
+            for u, v in zip(old[i + 1:], new[i + 1:]):
+                if not (u.startswith(" ") and v.startswith(" ")):
+                    break
+                if u != v:
+                    return u.strip(), v.strip()
+        return x.strip(), y.strip()
     return None
 
 

@@ -59,7 +59,10 @@ def test_with_data_lists_every_affected_subject(policy_file, tmp_path, capsys):
     # a2: 60 + 35 − 10 = 85 → 60 + 35 − 15 = 80; a4: 60 + 20 − 12 = 68 → 60 + 20 − 18 = 62
     assert "a2: perf: 85 → 80; total: 85 → 80" in out
     assert "a4: perf: 68 → 62; total: 68 → 62" in out
-    assert "迟到扣2分: −10  →  迟到扣3分: −15" in out              # the first differing step
+    step = out.splitlines()[out.splitlines().index("a2: perf: 85 → 80; total: 85 → 80") + 1]
+    old_step, new_step = step.split("first difference: ")[1].split("  →  ")
+    assert "迟到扣2分" in old_step and "10" in old_step         # the first differing step, not `业绩 = 85`
+    assert "迟到扣3分" in new_step and "15" in new_step
     assert "a1:" not in out and "a3:" not in out
     table = out[out.index("grade: old (rows) × new (columns)"):].splitlines()
     assert table[2].split() == ["优秀", "1", "0", "0", "0"]      # a1 stays 优秀 (100)

@@ -1,10 +1,11 @@
 """One Z3 variable (or a few, for lists) per input, constrained to its valid values.
 
-Two domains: `proof` — decimals are any reals in their declared range and a list longer
+Three domains: `proof` — decimals are any reals in their declared range and a list longer
 than LIST_BOUND is abstract, so a proof covers every valid input; `search` — decimals are
 hundredths and lists have at most a few elements more than their minimum, so a
 counterexample is short and readable (and exactly representable: it becomes a `given`
-line, which the reference interpreter confirms).
+line, which the reference interpreter confirms); `digits` — decimals with up to 30
+places (and 40 digits), for counterexamples that only the 28-digit rounding creates.
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ from .values import AbstractList, ConcreteList, Num, Tier, model_number, real
 LIST_BOUND = 6  # concrete lists in proofs: declared lengths up to this many elements
 SEARCH_EXTRA = 3  # elements beyond the minimum length in a counterexample search
 SEARCH_SCALE = 2  # decimals in a counterexample: hundredths
+DIGITS_SCALE = 30  # decimals in a search for a counterexample that rounding makes
 
 
 class Inputs:
@@ -72,6 +74,11 @@ class Inputs:
             digits = Bound(lo, hi, 0)
             if abs(lo) == top or abs(hi) == top:  # below 10^40 in magnitude: strict
                 self.domain.append(z3.And(term > -real(top), term < real(top)))
+        elif self.mode == "digits":  # many decimals, at most 40 digits: where rounding bites
+            v = z3.Int(name + "·1e" + str(DIGITS_SCALE))
+            term = z3.ToReal(v) / 10 ** DIGITS_SCALE
+            digits = Bound(lo, hi, DIGITS_SCALE)
+            self.domain += [v < 10 ** MAX_DIGITS, v > -10 ** MAX_DIGITS]
         elif self.mode == "search":
             v = z3.Int(name + "·100")
             term = z3.ToReal(v) / 10 ** SEARCH_SCALE

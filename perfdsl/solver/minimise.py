@@ -17,19 +17,27 @@ from .values import AbstractList, ConcreteList, Num, Tier
 TRY_MS = 500
 
 
-def minimise(solver: z3.Solver, inputs: Inputs, ir: Policy, budget_ms: int) -> z3.ModelRef:
-    """A model of `solver` (already satisfiable) with the plainest inputs found."""
+def minimise(solver: z3.Solver, inputs: Inputs, ir: Policy, budget_ms: int, light: bool = False,
+             check=None) -> z3.ModelRef:
+    """A model of `solver` (just found satisfiable) with the plainest inputs found.
+    `light`: only zeros, false, first choices and short lists (the other tries assume
+    exact arithmetic, which a model of the rounding over-approximation is not);
+    `check(solver)` replaces `solver.check()` (to add rounding lemmas, say)."""
+    check = check or (lambda s: s.check())
+    best = solver.model()
     solver.set("timeout", min(TRY_MS, budget_ms))
     for inp in ir.inputs:
         v = inputs.values[inp.name]
-        for tries in _tries(v, inp):
+        for n, tries in enumerate(_tries(v, inp)):
+            if light and n > 0:
+                break
             for c in tries:
                 if isinstance(c, _Smallest):
-                    c.apply(solver)
-                elif _keep(solver, c):
+                    best = c.apply(solver, best)
+                elif _keep(solver, c, check):
+                    best = solver.model()
                     break
-    solver.check()
-    return solver.model()
+    return best
 
 
 class _Smallest:
@@ -38,13 +46,11 @@ class _Smallest:
     def __init__(self, t):
         self.t = t
 
-    def apply(self, solver: z3.Solver) -> None:
-        if solver.check() != z3.sat:
-            return
+    def apply(self, solver: z3.Solver, best):
         size = z3.If(self.t >= 0, self.t, -self.t)
-        value = solver.model().eval(size, model_completion=True)
+        value = best.eval(size, model_completion=True)
         if not z3.is_rational_value(value):
-            return
+            return best
         f = value.as_fraction()
         lo, hi = 0, -(-f.numerator // f.denominator)
         for _ in range(64):
@@ -53,20 +59,23 @@ class _Smallest:
             mid = (lo + hi) // 2
             solver.push()
             solver.add(size <= mid)
-            ok = solver.check() == z3.sat
+            if solver.check() == z3.sat:
+                best, hi = solver.model(), mid
+            else:
+                lo = mid + 1
             solver.pop()
-            lo, hi = (lo, mid) if ok else (mid + 1, hi)
         solver.add(size <= hi)
+        return best
 
 
 def _smallest(t):
     return _Smallest(t)
 
 
-def _keep(solver: z3.Solver, c) -> bool:
+def _keep(solver: z3.Solver, c, check) -> bool:
     solver.push()
     solver.add(c)
-    if solver.check() == z3.sat:
+    if check(solver) == z3.sat:
         return True
     solver.pop()
     return False

@@ -146,23 +146,49 @@ def _prove(ir, prop, confirm, timeout) -> Outcome:
 
 
 def _refute(ir, prop, confirm, timeout) -> Outcome:
-    for mode in ("search", "proof"):
+    """Within `timeout`: exact arithmetic over hundredths, then over all decimals, then
+    with the real 28-digit rounding (exactround.py)."""
+    deadline = time.perf_counter() + timeout
+    for mode, share in (("search", 0.4), ("proof", 0.2)):
         q = Query(ir, mode, exact=True, extra=[prop.expr])
         goal, twin = _property_goal(q, prop)
-        s = q.solver(goal, timeout)
-        verdict = s.check()
-        if verdict != z3.sat:
+        s = q.solver(goal, max(0.05, min(share * timeout, deadline - time.perf_counter())))
+        if s.check() != z3.sat:
             continue
-        model = minimise(s, q.inputs, ir, int(timeout * 1000)) if mode == "search" else s.model()
+        model = minimise(s, q.inputs, ir, int(timeout * 1000))
         record = q.inputs.record(model)
-        case = record
-        if twin is not None:
-            case = (record, twin.inputs._read(model, twin.inputs.values[prop.monotone[2]],
-                                                next(i for i in ir.inputs if i.name == prop.monotone[2])))
-        problem = confirm(case)
+        problem = confirm(record if twin is None else (record, twin.inputs.record(model)[prop.monotone[2]]))
         if problem is not None:
             return Outcome("failed", list(problem), record)
-        return Outcome("unknown", ["the solver's candidate holds on the reference interpreter "
-                                   "(the 28-digit rounding decides it); sampled instead"])
-    return Outcome("unknown", ["holds in exact arithmetic, but the 28-digit rounding of a division or "
-                               "of a long product could change the outcome; sampled instead"])
+        break
+    found = _refute_by_rounding(ir, prop, confirm, deadline)
+    if found is not None:
+        return found
+    return Outcome("unknown", ["holds in exact arithmetic, but the 28-digit rounding could change the "
+                               "outcome; sampled instead"])
+
+
+def _refute_by_rounding(ir, prop, confirm, deadline: float) -> Outcome | None:
+    """A counterexample made by the 28-digit rounding itself (exactround.py): candidates
+    of the over-approximation, each tried with the real rounding in its decades."""
+    from .exactround import real_rounding
+    if deadline - time.perf_counter() <= 0.05:
+        return None
+    q = Query(ir, "digits", exact=False, extra=[prop.expr])
+    goal, twin = _property_goal(q, prop)
+    s = q.solver(goal, deadline - time.perf_counter())
+    first = True
+    while time.perf_counter() < deadline and q.check(s, deadline) == z3.sat:
+        candidate = s.model()
+        if first:  # zeros where they do not matter round simply
+            candidate = minimise(s, q.inputs, ir, int(max(0.05, deadline - time.perf_counter()) * 1000), light=True,
+                                 check=lambda solver: q.check(solver, min(deadline, time.perf_counter() + 0.5)))
+            first = False
+        model, elsewhere = real_rounding(q, candidate, goal, deadline)
+        if model is not None:
+            record = q.inputs.record(model)
+            case = record if twin is None else (record, twin.inputs.record(model)[prop.monotone[2]])
+            problem = confirm(case)
+            return Outcome("failed", list(problem), record) if problem is not None else None
+        s.add(elsewhere)
+    return None

@@ -10,7 +10,7 @@ which lets a proof cover lists of every length.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import Context, Decimal
 from fractions import Fraction
 
 import z3
@@ -47,6 +47,9 @@ class AbstractList:
     hi: Decimal | None
 
 
+_WIDE = Context(prec=200)  # every digit of a model's value, not 28 of them
+
+
 def real(d: Decimal | int | Fraction) -> z3.ArithRef:
     f = Fraction(d)
     return z3.RealVal(f"{f.numerator}/{f.denominator}")
@@ -65,7 +68,7 @@ def decimal_of(f: Fraction) -> Decimal | None:
     if den != 1:
         return None
     k = max(twos, fives)
-    return (Decimal(f.numerator * 10 ** k // f.denominator)).scaleb(-k)
+    return Decimal(f.numerator * 10 ** k // f.denominator).scaleb(-k, context=_WIDE)
 
 
 def terminating(d: Decimal) -> bool:
