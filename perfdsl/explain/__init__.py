@@ -24,7 +24,8 @@ interpreter (terms.py); zh.py / en.py are the only places that word anything.
 from __future__ import annotations
 
 import json
-import unicodedata
+import re
+import secrets
 from dataclasses import dataclass, fields, is_dataclass, replace
 from decimal import Decimal
 
@@ -54,11 +55,23 @@ def language(policy) -> str:
     return "zh" if any(_is_chinese(x) for x in texts) else "en"
 
 
+_WORDS: dict = {}
+
+
 def _words(ir):
+    """The wording of one policy (its language, labels, decimals), made once per IR."""
+    cached = _WORDS.get(id(ir))
+    if cached is not None and cached.policy is ir:
+        return cached
     if language(ir) == "zh":
         from .zh import Chinese
-        return Chinese(ir)
-    return English(ir)
+        words = Chinese(ir)
+    else:
+        words = English(ir)
+    if len(_WORDS) > 64:
+        _WORDS.clear()
+    _WORDS[id(ir)] = words
+    return words
 
 
 @dataclass(frozen=True)
@@ -76,12 +89,12 @@ class Explanation:
         return "\n".join("  " * s.depth + s.text for s in self.steps)
 
     def as_json(self) -> dict:
-        ir = self.policy
+        ir, memo = self.policy, {}
         return {
             "version": VERSION, "policy": ir.name, "label": ir.label, "source_hash": ir.source_hash,
             "language": self.language, "key_field": ir.key, "key": self.key,
             "values": dict(self.values), "flags": list(self.flags),
-            "steps": [_step_json(s) for s in self.steps],
+            "steps": [_step_json(s, memo) for s in self.steps],
         }
 
 
@@ -92,7 +105,7 @@ def explanation(result) -> Explanation:
     out = tuple(replace(s, text=words.text(s)) for s in build(result))
     key = result.record.get(ir.key) if ir.key else None
     values = {n: result.values[n] for n in ir.output_names() if n in result.values}
-    return Explanation(ir, language(ir), key, values, tuple(result.flags), out)
+    return Explanation(ir, words.language, key, values, tuple(result.flags), out)
 
 
 def steps(result) -> list[Step]:
@@ -108,71 +121,58 @@ def as_json(result) -> dict:
 
 
 # ---- JSON ----------------------------------------------------------------------------------
-def _step_json(s: Step) -> dict:
+def _step_json(s: Step, memo: dict) -> dict:
     return {"kind": s.kind, "name": s.name, "label": s.label, "line": s.line, "depth": s.depth,
-            "inputs": dict(s.inputs), "value": s.value, "text": s.text, "data": _data(s.facts)}
+            "inputs": dict(s.inputs), "value": s.value, "text": s.text, "data": _data(s, memo)}
 
 
-def _data(facts: dict) -> dict:
+# the lines under a `distribute` step share its decision's group record: written there once
+_SHARED = {"when", "bounds", "pinned", "cut"}
+
+
+def _data(s: Step, memo: dict) -> dict:
     """The facts that are data (numbers, names, decisions), not the Terms shown in text."""
     from .terms import Term
-    out = {}
-    for k, v in facts.items():
-        if isinstance(v, Term):
-            continue
-        out[k] = _plain(v)
-    return out
+    return {k: _plain(v, memo) for k, v in s.facts.items()
+            if not isinstance(v, Term) and not (k == "group" and s.kind in _SHARED)}
 
 
-def _plain(v):
+def _plain(v, memo: dict):
     from .terms import Term
     if isinstance(v, Term):
         return None
     if is_dataclass(v) and not isinstance(v, type):
-        return {f.name: _plain(getattr(v, f.name)) for f in fields(v)}
+        out = memo.get(id(v))
+        if out is None:
+            out = memo[id(v)] = {f.name: _plain(getattr(v, f.name), memo) for f in fields(v)}
+        return out
     if isinstance(v, dict):
-        return {str(k): _plain(x) for k, x in v.items() if not isinstance(x, Term)}
+        return {str(k): _plain(x, memo) for k, x in v.items() if not isinstance(x, Term)}
     if isinstance(v, (list, tuple)):
-        return [_plain(x) for x in v]
+        return [_plain(x, memo) for x in v]
     return v
 
 
 def dumps(obj, indent: int | None = None) -> str:
     """JSON text with exact decimals (number literals with every digit, no float) and
-    every control, format or line-separator character escaped, so the text is safe to
-    print and reads back to the same strings."""
-    return _dump(obj, indent, 0)
+    every control, bidi or line-separator character escaped, so the text is safe to
+    print and reads back to the same strings.
+
+    The C encoder does the work: a Decimal becomes a marked string (the mark holds a
+    random nonce, so no text from data can pose as one) that is then unquoted."""
+    nonce = secrets.token_hex(8)
+
+    def number(o):
+        if isinstance(o, Decimal):
+            return f"\x00{nonce}:{decimal_text(o) if o.is_finite() else str(o)}\x00"
+        return str(o)
+
+    text = json.dumps(obj, ensure_ascii=False, indent=indent, default=number)
+    text = re.sub(r'"\\u0000' + nonce + r':([-0-9.]+)\\u0000"', r"\1", text)
+    return _UNSAFE.sub(lambda m: "\\u%04x" % ord(m.group()), text)
 
 
-def _dump(v, indent, level) -> str:
-    if isinstance(v, bool) or v is None:
-        return json.dumps(v)
-    if isinstance(v, Decimal):
-        return decimal_text(v) if v.is_finite() else json.dumps(str(v))
-    if isinstance(v, int):
-        return str(v)
-    if isinstance(v, str):
-        return _string(v)
-    if isinstance(v, dict):
-        items = [f"{_string(str(k))}: {_dump(x, indent, level + 1)}" for k, x in v.items()]
-        return _join(items, "{", "}", indent, level)
-    if isinstance(v, (list, tuple)):
-        return _join([_dump(x, indent, level + 1) for x in v], "[", "]", indent, level)
-    return _string(str(v))
-
-
-def _join(items, open_, close, indent, level) -> str:
-    if not items:
-        return open_ + close
-    if indent is None:
-        return open_ + ", ".join(items) + close
-    pad, inner = " " * (indent * level), " " * (indent * (level + 1))
-    return open_ + "\n" + ",\n".join(inner + x for x in items) + "\n" + pad + close
-
-
-def _string(s: str) -> str:
-    text = json.dumps(s, ensure_ascii=False)
-    if any(unicodedata.category(ch) in ("Cc", "Cf", "Zl", "Zp", "Cs") for ch in text):
-        text = "".join(f"\\u{ord(ch):04x}" if unicodedata.category(ch) in ("Cf", "Zl", "Zp", "Cs") and ord(ch) <= 0xFFFF
-                       else ch for ch in text)
-    return text
+# printable only as escapes: C1 controls, bidi and line separators, invisible format
+# characters, lone surrogates (C0 controls are escaped by the encoder)
+_UNSAFE = re.compile("[\x7f-\x9f\u061c\u180e\u200b-\u200f\u2028-\u202e\u2060-\u206f\ufeff\ufff9-\ufffb"
+                     "\ud800-\udfff]")

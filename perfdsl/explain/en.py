@@ -19,6 +19,7 @@ def _nth(n: int) -> str:
 
 
 class English(Words):
+    language = "en"
     yes, no = "yes", "no"
     holds, fails = " (holds)", " (does not hold)"
     and_, or_ = ", and ", ", or "
@@ -102,7 +103,7 @@ class English(Words):
         if uncapped is not None:
             calc += f"up to {fmt(f['cap'])}, "
         op = "+" if f["sign"] > 0 else "−"
-        reason = f["reason"] or ("add" if f["sign"] > 0 else "deduct")
+        reason = self.said(f["reason"]) or ("add" if f["sign"] > 0 else "deduct")
         cond = f["cond"]
         why = f" ({self.condition(cond)})" if cond is not None and cond.kind != "ref" else ""
         return f"{reason}{why}: {calc}{fmt(f['before'])} {op} {fmt(moved)} = {self.value(s.value)}"
@@ -141,7 +142,7 @@ class English(Words):
     def _rule(self, s, f, what: str) -> str:
         cond = f["cond"]
         why = f" ({self.condition(cond)})" if cond is not None and cond.kind != "ref" else ""
-        return f"{what} ({f['reason']}){why}" if f["reason"] else f"{what}{why}"
+        return f"{what} ({self.said(f['reason'])}){why}" if f["reason"] else f"{what}{why}"
 
     def s_downgrade(self, s, f) -> str:
         head = self._rule(s, f, "downgrade")
@@ -233,8 +234,8 @@ class English(Words):
 
     def s_flag(self, s, f) -> str:
         if f.get("cohort"):
-            return f"flag \"{s.label}\": needs the cohort's ranks or group values; not decided for one subject"
-        return f"flag \"{s.label}\": {self.value(s.value)} ({self.condition(f['term'])})"
+            return f"flag \"{self.said(s.label)}\": needs the cohort's ranks or group values; not decided for one subject"
+        return f"flag \"{self.said(s.label)}\": {self.value(s.value)} ({self.condition(f['term'])})"
 
     def s_flags(self, s, f) -> str:
         return "flags: " + ("; ".join(fmt(x) for x in s.value) if s.value else "none")

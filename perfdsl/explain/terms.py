@@ -172,9 +172,22 @@ def summands(t: Term) -> list[tuple[str, Term]]:
 _LINES: dict[str, tuple[float, list[str]]] = {}
 
 
+_PERCENT: dict = {}
+
+
 def _written_as_percent(e: Const) -> bool:
     """Whether the literal was written `40%`: the policy's text at the constant's span,
-    read back (and accepted only if it is that number as a percentage)."""
+    read back (and accepted only if it is that number as a percentage). Decided once per
+    literal and process."""
+    key = (e.span, e.value)
+    if key not in _PERCENT:
+        if len(_PERCENT) > 100_000:
+            _PERCENT.clear()
+        _PERCENT[key] = _read_percent(e)
+    return _PERCENT[key]
+
+
+def _read_percent(e: Const) -> bool:
     sp = e.span
     if sp.line != sp.end_line:
         return False

@@ -36,6 +36,7 @@ def percent(v: Decimal) -> str:
 
 class Words:
     """Rendering shared by the languages; subclasses set the phrases."""
+    language = ""
     yes = no = holds = fails = and_ = or_ = not_ = ""
     quote = ("\"", "\"")
 
@@ -63,6 +64,11 @@ class Words:
 
     def title(self, name: str | None, label: str | None) -> str:
         return terminal_text(label) if label else (name or "")
+
+    @staticmethod
+    def said(text: str | None) -> str | None:
+        """A reason or flag label from the policy, safe to print (io.terminal_text)."""
+        return terminal_text(text) if text else text
 
     def named(self, name: str) -> str:
         return self.title(name, self.labels.get(name))

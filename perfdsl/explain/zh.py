@@ -15,6 +15,7 @@ BOUND = {"clamp": "限定", "cap": "封顶", "floor": "保底"}
 
 
 class Chinese(Words):
+    language = "zh"
     yes, no = "是", "否"
     holds, fails = " 成立", " 不成立"
     and_, or_ = "，且 ", "，或 "
@@ -102,7 +103,7 @@ class Chinese(Words):
         if uncapped is not None:
             calc += f"上限 {fmt(f['cap'])}，"
         op = "+" if f["sign"] > 0 else "−"
-        reason = f["reason"] or ("加分" if f["sign"] > 0 else "扣分")
+        reason = self.said(f["reason"]) or ("加分" if f["sign"] > 0 else "扣分")
         cond = f["cond"]
         why = f"（{self.condition(cond)}）" if cond is not None and cond.kind != "ref" else ""
         return f"{reason}{why}：{calc}{fmt(f['before'])} {op} {fmt(moved)} = {self.value(s.value)}"
@@ -141,7 +142,7 @@ class Chinese(Words):
     def _rule(self, s, f, what: str) -> str:
         cond = f["cond"]
         why = f"（{self.condition(cond)}）" if cond is not None and cond.kind != "ref" else ""
-        return f"{what}：{f['reason']}{why}" if f["reason"] else f"{what}{why}"
+        return f"{what}：{self.said(f['reason'])}{why}" if f["reason"] else f"{what}{why}"
 
     def s_downgrade(self, s, f) -> str:
         head = self._rule(s, f, "降级")
@@ -233,8 +234,8 @@ class Chinese(Words):
 
     def s_flag(self, s, f) -> str:
         if f.get("cohort"):
-            return f"标记「{s.label}」：需按全体排名或分组统计判断，单独计算时不判断"
-        return f"标记「{s.label}」：{self.value(s.value)}（{self.condition(f['term'])}）"
+            return f"标记「{self.said(s.label)}」：需按全体排名或分组统计判断，单独计算时不判断"
+        return f"标记「{self.said(s.label)}」：{self.value(s.value)}（{self.condition(f['term'])}）"
 
     def s_flags(self, s, f) -> str:
         return "标记：" + ("；".join(fmt(x) for x in s.value) if s.value else "无")
