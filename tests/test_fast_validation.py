@@ -126,6 +126,9 @@ def agree(policy, raw):
     if fast is not None:
         assert not problems, (raw, [str(p) for p in problems])
         assert _shape(fast) == _shape(model), raw
+    plain = checks.check_record(checks.fields(policy.ir), raw)  # what `perfdsl check` reads examples with
+    if plain is not None:
+        assert fast is not None and _shape(plain) == _shape(fast), raw
     try:
         got = policy.evaluate(raw)
     except DataError as err:

@@ -40,8 +40,9 @@ def _cell(text: str):
 
 def build_examples(program, examples: list[A.Example], policy: Policy, typer,
                    defaults: A.ExampleDefaults | None = None) -> list[ExampleDef]:
-    from ..validate import Validator  # pydantic: imported only when a policy has examples
-    validator = Validator(policy)
+    # the plain check of runtime.checks; pydantic only for a value it is not sure of
+    from ..runtime.checks import QuickValidator
+    validator = QuickValidator(policy)
     inputs = {i.name for i in policy.inputs}
     defs = {d.name: d for d in policy.definitions}
     base = _defaults(program, defaults, inputs)

@@ -41,53 +41,22 @@ class FieldCheck:
 
 
 def plan(policy: Policy, low) -> dict:
-    """The template context of `check`: one FieldCheck per input, in input order.
+    """The template context of `check`: one FieldCheck per input, in input order, from
+    runtime.checks.fields (which the plain check of examples reads too).
 
     `low` is python.py's _Lowering (its constants and Text/Code types are reused)."""
     from .python import Code, Text  # noqa: PLC0415 (python.py imports this module)
+    from ..runtime.checks import fields as specs
     from ..validate import _FALSE, _TRUE  # the words the model reads as booleans
 
-    tier_names = {d.name: d.tiers.names() for d in policy.definitions if d.tiers is not None}
-    fields = []
-    for i, inp in enumerate(policy.inputs):
-        t = inp.type
-        fc = FieldCheck(Code(f"c_{i}"), Text(inp.name), "unknown")
-        rng = inp.range
-        if rng is not None:
-            fc.lo = None if rng.lo is None else low.const(rng.lo)
-            fc.hi = None if rng.hi is None else low.const(rng.hi)
-        if t.kind == "num":
-            fc.kind = "whole" if inp.is_int else "num"
-        elif t.kind == "bool":
-            fc.kind = "bool"
-        elif t.kind == "tier" and t.tierset in tier_names:
-            fc.kind, fc.choices = "choice", low.const(tuple(tier_names[t.tierset]))
-        elif t.kind == "text":
-            if inp.choices is not None:
-                fc.kind, fc.choices = "choice", low.const(tuple(inp.choices))
-            else:
-                fc.kind = "text"
-        elif t.kind == "list" and t.elem is not None:
-            e = t.elem
-            if e.kind == "num":
-                fc.elem = "whole" if inp.is_int else "num"
-            elif e.kind == "tier" and e.tierset in tier_names:
-                fc.elem, fc.choices = "choice", low.const(tuple(tier_names[e.tierset]))
-            elif e.kind == "text":
-                fc.elem = "text"
-            elif e.kind == "bool":
-                fc.elem = "bool"
-            if fc.elem:
-                fc.kind = "list"
-                if inp.length is not None:
-                    if inp.length.lo is not None:
-                        fc.min_len = int(inp.length.lo)
-                    if inp.length.hi is not None:
-                        fc.max_len = int(inp.length.hi)
-        fields.append(fc)
+    out = []
+    for i, (name, kind, lo, hi, choices, elem, min_len, max_len) in enumerate(specs(policy)):
+        out.append(FieldCheck(Code(f"c_{i}"), Text(name), kind,
+                              None if lo is None else low.const(lo), None if hi is None else low.const(hi),
+                              None if choices is None else low.const(choices), elem, min_len, max_len))
     return {
-        "fields": fields,
-        "total": any(f.kind == "unknown" for f in fields),
+        "fields": out,
+        "total": any(f.kind == "unknown" for f in out),
         "true_words": low.const(tuple(sorted(_TRUE))),
         "false_words": low.const(tuple(sorted(_FALSE))),
         "max_int": Code(str(10 ** MAX_DIGITS)),

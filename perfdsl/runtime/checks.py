@@ -81,3 +81,81 @@ def read_list(xs, elem: str, choices, lo, hi, min_len: int, max_len: int | None)
 def listed(v):
     """An output value as a row holds it: a list value as a list (Result.as_row)."""
     return list(v) if isinstance(v, tuple) else v
+
+
+# ---- the same check without generated code (for `perfdsl check`'s examples) -----------------
+def fields(policy) -> list[tuple]:
+    """(name, kind, lo, hi, choices, elem, min_len, max_len) of each input, in input order.
+
+    kind is num, whole, bool, text, choice, list or unknown (never accepted here); elem
+    is a list's item kind. codegen/validation.py generates `check` from the same list."""
+    tier_names = {d.name: d.tiers.names() for d in policy.definitions if d.tiers is not None}
+    out = []
+    for inp in policy.inputs:
+        t, rng = inp.type, inp.range
+        lo = hi = choices = None
+        kind, elem, min_len, max_len = "unknown", "", 0, None
+        if rng is not None:
+            lo, hi = rng.lo, rng.hi
+        if t.kind == "num":
+            kind = "whole" if inp.is_int else "num"
+        elif t.kind == "bool":
+            kind = "bool"
+        elif t.kind == "tier" and t.tierset in tier_names:
+            kind, choices = "choice", tuple(tier_names[t.tierset])
+        elif t.kind == "text":
+            kind, choices = ("choice", tuple(inp.choices)) if inp.choices is not None else ("text", None)
+        elif t.kind == "list" and t.elem is not None:
+            e = t.elem
+            if e.kind == "num":
+                elem = "whole" if inp.is_int else "num"
+            elif e.kind == "tier" and e.tierset in tier_names:
+                elem, choices = "choice", tuple(tier_names[e.tierset])
+            elif e.kind in ("text", "bool"):
+                elem = e.kind
+            if elem:
+                kind = "list"
+                if inp.length is not None:
+                    min_len = int(inp.length.lo) if inp.length.lo is not None else 0
+                    max_len = int(inp.length.hi) if inp.length.hi is not None else None
+        out.append((inp.name, kind, lo, hi, choices, elem, min_len, max_len))
+    return out
+
+
+def check_record(specs: list[tuple], raw):
+    """What the generated `check` gives for `raw` (text for a bool aside: None here)."""
+    if type(raw) is not dict:
+        return None
+    out = {}
+    for name, kind, lo, hi, choices, elem, min_len, max_len in specs:
+        x = raw.get(name)
+        if kind == "list":
+            x = read_list(x, elem, choices, lo, hi, min_len, max_len)
+        elif kind in ("num", "whole", "text", "choice", "bool"):
+            x = _item(x, kind, choices, lo, hi)
+        else:
+            return None
+        if x is None:
+            return None
+        out[name] = x
+    return out
+
+
+class QuickValidator:
+    """`perfdsl.validate.Validator.one` that builds the pydantic model only for a record the
+    plain check above is not sure of (so checking a policy whose examples are well formed
+    never imports pydantic)."""
+
+    def __init__(self, policy):
+        self.policy = policy
+        self.specs = fields(policy)
+        self._model_validator = None
+
+    def one(self, raw, row):
+        rec = check_record(self.specs, raw)
+        if rec is not None:
+            return rec, []
+        if self._model_validator is None:
+            from ..validate import Validator
+            self._model_validator = Validator(self.policy)
+        return self._model_validator.one(raw, row)
