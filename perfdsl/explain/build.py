@@ -78,16 +78,26 @@ class _Builder:
         for d in _reading_order(ir):
             if d.name not in r.values:
                 continue  # a value of the cohort stage, in a result of the individual stage
-            if d.indicator is not None:
-                self.indicator(d)
-            elif d.tiers is not None:
-                self.tierset(d)
-            else:
-                self.value(d)
+            self.guarded(d, self.indicator if d.indicator is not None else self.tierset if d.tiers is not None
+                         else self.value)
         for f in ir.flags:
-            self.flag(f)
+            self.guarded(f, self.flag)
         self.add("flags", None, None, None, list(r.flags))
         return self.out
+
+    def guarded(self, item, explain) -> None:
+        """Explain one value or flag; should that fail, say at least what it came to: an
+        explanation never stops a run (the value itself was computed without error)."""
+        mark = len(self.out)
+        try:
+            explain(item)
+        except Exception:  # noqa: BLE001
+            del self.out[mark:]
+            if hasattr(item, "kind"):
+                self.add(item.kind if item.kind in ("let", "score", "outcome") else "let", item.name, item.label,
+                         item.span.line, self.r.values.get(item.name))
+            else:
+                self.add("flag", None, item.label, item.span.line, item.label in self.r.flags)
 
     # ---- values -----------------------------------------------------------------------------
     def value(self, d) -> None:

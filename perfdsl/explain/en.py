@@ -235,6 +235,8 @@ class English(Words):
     def s_flag(self, s, f) -> str:
         if f.get("cohort"):
             return f"flag \"{self.said(s.label)}\": needs the cohort's ranks or group values; not decided for one subject"
+        if "term" not in f:
+            return f"flag \"{self.said(s.label)}\": {self.value(s.value)}"
         return f"flag \"{self.said(s.label)}\": {self.value(s.value)} ({self.condition(f['term'])})"
 
     def s_flags(self, s, f) -> str:

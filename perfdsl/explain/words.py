@@ -74,10 +74,13 @@ class Words:
         return self.title(name, self.labels.get(name))
 
     # ---- terms ------------------------------------------------------------------------------
-    def term(self, t: Term, named: bool = True, parent: int = 0) -> str:
+    def term(self, t: Term, named: bool = True, parent: int = 0, compact: bool = False) -> str:
         """An expression with its values: refs by their value (after their label when
-        `named`), compound arguments of a comparison followed by `= value`."""
+        `named`), compound arguments of a comparison followed by `= value`. `compact`
+        shows each call by the value it gave."""
         k = t.kind
+        if compact and k in ("call", "group", "if"):
+            return self.rounded(t) or self.value(t.value)
         if k == "num":
             return percent(t.value) if t.percent else fmt(t.value)
         if k == "text":
@@ -99,12 +102,12 @@ class Words:
             p = _PRECEDENCE.get(t.op, 1)
             parts = []
             for i, a in enumerate(t.args):
-                inner = self.term(a, named, p + (1 if i > 0 and t.op in ("-", "/") else 0))
+                inner = self.term(a, named, p + (1 if i > 0 and t.op in ("-", "/") else 0), compact)
                 parts.append(inner)
             text = f" {OPS[t.op]} ".join(parts)
             return f"({text})" if parent > p else text
         if k == "neg":
-            return "−" + self.term(t.args[0], named, 3)
+            return "−" + self.term(t.args[0], named, 3, compact)
         if k == "call":
             return f"{t.op}({', '.join(self.term(a, named) for a in t.args)})"
         if k in ("cmp", "and", "or", "not"):
@@ -165,6 +168,8 @@ class Words:
             return f"{self.title(ref, label)} {self.term(t, named=False)} = {result}"
         if t.kind in ("cmp", "and", "or", "not"):
             return self.condition(t)
+        if t.kind == "op" and _collapses(t):  # 20% × (trimmed_mean(…) + …) = 20% × (25 + …) = 20
+            return f"{self.term(t)} = {self.term(t, named=False, compact=True)} = {result}"
         return f"{self.term(t)} = {result}"
 
     # ---- hooks ------------------------------------------------------------------------------
@@ -203,3 +208,17 @@ def room(group, step) -> tuple[int, int]:
     leave = step.rem - max(step.hi, 0) if max(step.hi, 0) < hi_free else 0
     hold = step.rem - step.lo if step.lo > lo_free else 0
     return leave, hold
+
+
+def _collapses(t: Term) -> bool:
+    """Whether an arithmetic expression holds a call over a list or over a compound
+    argument, whose value alone makes the arithmetic easier to follow."""
+    stack = list(t.args)
+    while stack:
+        n = stack.pop()
+        if n.kind in ("call", "group") and any(a.kind == "list" or isinstance(a.value, tuple) or not a.simple
+                                              for a in n.args):
+            return True
+        if n.kind in ("op", "neg"):
+            stack.extend(n.args)
+    return False

@@ -235,6 +235,8 @@ class Chinese(Words):
     def s_flag(self, s, f) -> str:
         if f.get("cohort"):
             return f"标记「{self.said(s.label)}」：需按全体排名或分组统计判断，单独计算时不判断"
+        if "term" not in f:
+            return f"标记「{self.said(s.label)}」：{self.value(s.value)}"
         return f"标记「{self.said(s.label)}」：{self.value(s.value)}（{self.condition(f['term'])}）"
 
     def s_flags(self, s, f) -> str:
