@@ -367,3 +367,28 @@ def test_a_list_function_inside_arithmetic_is_also_shown_by_its_value():
     line = next(s.text for s in r.explanation().steps if s.kind == "formula" and s.name == "democratic")
     # 去掉一个最高分和一个最低分: the mean of the middle score of each three; 20% × 100 = 20
     assert line.endswith(") = 20% × (25 + 25 + 25 + 25) = 20") and line.startswith("20% × (trimmed_mean(")
+
+
+def test_list_elements_are_shown_as_written(load):
+    policy = load('''
+policy idx "历史" {
+  key id
+  scale 0..200
+  input id: text "工号"
+  input history: list of decimal in 0..100 length 2.. "历年得分"
+  score last_year "上年得分" = history[-1]
+  score both "首末两年合计" = last(history) + history[0]
+  flag "上年低于60" if history[-1] < 60
+}
+''')
+    r = policy.evaluate(dict(id="a", history=(D(70), D(55))))
+    assert r.explain().splitlines() == [
+        "历史：工号 a",
+        "上年得分 = 55",
+        "  历年得分 [70, 55][-1] = 55",
+        "首末两年合计 = 125",
+        "  历年得分 [70, 55][-1] = 55",
+        "  历年得分 [70, 55][0] = 70",
+        "  合计 55 + 70 = 125",
+        "标记「上年低于60」：是（历年得分 [70, 55][-1] = 55 < 60 成立）",
+        "标记：上年低于60"]

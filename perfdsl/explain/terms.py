@@ -30,7 +30,7 @@ _CALL = {Fn.MIN: "min", Fn.MAX: "max", Fn.ABS: "abs", Fn.CLAMP: "clamp", Fn.ROUN
 class Term:
     """One evaluated sub-expression.
 
-    kind: num text tier bool list ref size rank group op cmp and or not neg call if value skip
+    kind: num text tier bool list ref size rank group op cmp and or not neg call index if value skip
     (`value`: shown by its value only; `skip`: not evaluated, as `and`/`or` short-circuit)."""
     kind: str
     value: object = None
@@ -142,6 +142,8 @@ class Shower:
                                else depth + 1) for x in e.args)
         if f is Fn.MUL:
             args = tuple(self._weight(a, other) for a, other in ((args[0], args[1]), (args[1], args[0])))
+        if getattr(Fn, "INDEX", None) is f:
+            return Term("index", value, args=args)  # xs[i]
         if f in _INFIX:
             op = _INFIX[f]
             return Term("cmp" if op in COMPARE else "op", value, op, args)

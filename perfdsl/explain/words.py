@@ -106,8 +106,10 @@ class Words:
                 parts.append(inner)
             text = f" {OPS[t.op]} ".join(parts)
             return f"({text})" if parent > p else text
-        if k == "neg":
-            return "−" + self.term(t.args[0], named, 3, compact)
+        if k == "neg":  # a negative literal reads as numbers do (-1); a negated value as −x
+            return ("-" if t.args[0].kind == "num" else "−") + self.term(t.args[0], named, 3, compact)
+        if k == "index":
+            return f"{self.term(t.args[0], named, 3)}[{self.term(t.args[1], False)}]"
         if k == "call":
             return f"{t.op}({', '.join(self.term(a, named) for a in t.args)})"
         if k in ("cmp", "and", "or", "not"):
@@ -119,7 +121,7 @@ class Words:
     def operand(self, t: Term, named: bool) -> str:
         """A side of a comparison: compound ones with the value they came to."""
         text = self.term(t, named, 3)
-        if t.kind in ("op", "call", "neg", "if", "group") and isinstance(t.value, (Decimal, tuple)):
+        if t.kind in ("op", "call", "index", "neg", "if", "group") and isinstance(t.value, (Decimal, tuple, str)):
             return f"{self.term(t, named)} = {self.value(t.value)}"
         return text
 
