@@ -8,6 +8,12 @@ at column XFD on every row makes openpyxl fill in empty cells without end. So
 it inflates to (the sizes the zip declares may lie) and what each cell would hold,
 and raises `WorkbookRefused` naming the part, sheet and cell, before openpyxl sees
 the file. Memory stays bounded by the parser's buffer, whatever the input.
+
+The same pass notes, per sheet, what the fast reader (fastexcel/calamine) would read
+wrongly: error cells (`#N/A`, `#DIV/0!`; it reads them as empty, and each must be a
+row/field error) and whole numbers stored with more than 15 digits (it reads every
+number as a double; openpyxl kept such a stored integer exact, and so do we). Both are
+rare, so the notes stay small.
 """
 from __future__ import annotations
 
@@ -72,6 +78,10 @@ class _Part:
         self.parser.StartElementHandler = self.start
         self.parser.EndElementHandler = self.end
         self.number = ""        # the text of the current numeric cell's <v>
+        self.kind = "n"         # the current cell's type (t attribute)
+        self.error = ""         # the text of the current error cell's <v>
+        self.errors: dict[tuple[int, int], str] = {}  # (row, column) -> #N/A
+        self.exact: dict[tuple[int, int], int] = {}   # (row, column) -> a long stored integer
         self.parser.CharacterDataHandler = self.text
         self.parser.StartDoctypeDeclHandler = self.doctype
         self.parser.EntityDeclHandler = self.doctype
@@ -103,7 +113,8 @@ class _Part:
                 self.column += 1
             self.ref = f"{_column_letters(self.column)}{self.row}"
             self.row_width = max(self.row_width, self.column)
-            self.numeric = attrs.get("t", "n") == "n"
+            self.kind = attrs.get("t", "n")
+            self.numeric = self.kind == "n"
 
     def end_row(self) -> None:
         self.cells += self.row_width
@@ -117,12 +128,17 @@ class _Part:
         if self.run > MAX_TEXT:
             what = f"cell {self.ref}" if self.sheet and self.ref else f"shared text {self.shared}" if self.shared else "a text"
             raise WorkbookRefused(f"{self.where}, {what}: the text is longer than {MAX_TEXT:,} characters")
+        if self.sheet and self.kind == "e" and self.element == "v" and len(self.error) < 64:
+            self.error += data
         if self.sheet and self.numeric and self.element == "v":
             if self.run > MAX_NUMBER:
                 raise WorkbookRefused(f"{self.where}, cell {self.ref}: a stored number longer than {MAX_NUMBER} characters")
             self.number += data
 
     def end(self, name: str) -> None:
+        if self.sheet and self.kind == "e" and name.rpartition(":")[2] == "v":
+            self.errors[(self.row, self.column)] = self.error.strip() or "#VALUE!"
+            self.error = ""
         if not (self.sheet and self.numeric and name.rpartition(":")[2] == "v"):
             return
         text, self.number = self.number, ""
@@ -134,6 +150,9 @@ class _Part:
                 problem = str(err)
         if problem:
             raise WorkbookRefused(f"{self.where}, cell {self.ref}: the stored number is wrong: {problem}")
+        digits = text.lstrip("+-")
+        if len(digits) > 15 and digits.isdigit():
+            self.exact[(self.row, self.column)] = int(text)
 
     def feed(self, data: bytes, final: bool = False) -> None:
         try:
@@ -178,8 +197,17 @@ def _order(info: zipfile.ZipInfo) -> int:
     return 0 if info.filename in ("xl/workbook.xml", "xl/_rels/workbook.xml.rels") else 1
 
 
-def check_workbook(data: bytes) -> None:
-    """Raise WorkbookRefused if the workbook `data` passes a limit (see module doc).
+class SheetNotes:
+    """What a sheet holds that calamine reads wrongly, by (row, column), 1-based."""
+
+    def __init__(self, errors: dict | None = None, exact: dict | None = None):
+        self.errors = errors or {}  # error cells: their text (#N/A)
+        self.exact = exact or {}    # whole numbers of more than 15 digits, exact
+
+
+def check_workbook(data: bytes) -> dict[str, SheetNotes]:
+    """Raise WorkbookRefused if the workbook `data` passes a limit (see module doc);
+    else return each sheet's notes (SheetNotes) by title.
 
     A damaged zip raises zipfile.BadZipFile (or another error of the zip layer) for the
     caller to report as it reports any file openpyxl cannot read."""
@@ -196,6 +224,7 @@ def check_workbook(data: bytes) -> None:
             raise WorkbookRefused(f"the workbook would inflate to {declared:,} bytes ({biggest.filename}: "
                                    f"{biggest.file_size:,}); at most {MAX_INFLATED:,} are read")
         titles: dict[str, str] = {}
+        notes: dict[str, SheetNotes] = {}
         total = 0
         for info in sorted(infos, key=_order):
             if info.filename.endswith("/"):
@@ -216,3 +245,6 @@ def check_workbook(data: bytes) -> None:
                         part.feed(chunk)
             if part:
                 part.feed(b"", final=True)
+                if sheet:
+                    notes[titles.get(name, name)] = SheetNotes(part.errors, part.exact)
+    return notes

@@ -676,3 +676,48 @@ def test_new_file_is_private_to_its_owner(tmp_path):
 def test_write_into_missing_directory_raises_oserror(tmp_path):
     with pytest.raises(FileNotFoundError):
         write_rows(tmp_path / "nope" / "out.csv", ["a"], [])
+
+
+# ---- the fast workbook reader (fastexcel/calamine) ----------------------------------------
+
+
+def test_xlsx_reader_keeps_row_and_column_numbers_and_exact_values(tmp_path):
+    """Calamine starts a sheet at its first used row and column and writes the numbers of a
+    mixed column with 9 decimals; the reader puts rows, columns and digits back."""
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet["C3"] = "2026 年度考核表"
+    for row, values in ((5, ["工号", "分数", "备注"]), (6, ["E1", 1 / 3, "x"]), (7, ["E2", "缺考", None]),
+                        (9, ["007", 12345678901234567890, True]), (10, ["E4", "#N/A", 1e-12])):
+        for column, value in enumerate(values, start=1):
+            sheet.cell(row, column, value)
+    sheet["B10"].data_type = "e"  # openpyxl writes it as an error cell: <c t="e"><v>#N/A</v></c>
+    path = tmp_path / "w.xlsx"
+    workbook.save(path)
+    with pytest.raises(DataError) as excinfo:
+        read_rows(path, key="工号")
+    assert problems_of(excinfo) == [(10, "分数", "the cell holds the spreadsheet error #N/A")]
+    rows = excinfo.value.rows
+    assert [r.number for r in rows] == [6, 7, 9]
+    assert rows[0].values == {"工号": "E1", "分数": Decimal("0.3333333333333333"), "备注": "x"}
+    assert rows[1].values == {"工号": "E2", "分数": "缺考", "备注": None}
+    # openpyxl stored the big number as the double 1.234567890123457e+19; a boolean in a
+    # column of text reads as its text, which a bool input reads as true
+    assert rows[2].values == {"工号": "007", "分数": Decimal("12345678901234570000"), "备注": "true"}
+
+
+def test_xlsx_reader_skips_hidden_sheets_and_reads_typed_columns(tmp_path):
+    workbook = openpyxl.Workbook()
+    hidden = workbook.active
+    hidden.title, hidden.sheet_state = "旧表", "hidden"
+    hidden.append(["工号", "分数"])
+    hidden.append(["old", 1])
+    data = workbook.create_sheet("数据")
+    data.append(["工号", "分数", "合格"])
+    data.append(["E1", 0.1, True])
+    data.append(["E2", 96, False])
+    path = tmp_path / "w.xlsx"
+    workbook.save(path)
+    assert read_rows(path, key="工号") == [RawRow(2, {"工号": "E1", "分数": Decimal("0.1"), "合格": True}),
+                                           RawRow(3, {"工号": "E2", "分数": 96, "合格": False})]
+    assert read_rows(path, key="工号", sheet="旧表") == [RawRow(2, {"工号": "old", "分数": 1})]
