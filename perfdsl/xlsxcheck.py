@@ -37,7 +37,19 @@ _REF = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
 # A number as a workbook stores it. openpyxl converts with int() or float(), which also
 # take "9_5", " 12" and other scripts' digits (silently 95, 12); and float() turns
 # 1e-400 into 0. So the stored text must have this form, within the limits of data.
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # what Excel writes for most numbers
 _STORED_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
+
+
+def _letters(n: int) -> str:
+    letters = ""
+    while n:
+        n, r = divmod(n - 1, 26)
+        letters = chr(65 + r) + letters
+    return letters
+
+
+_COLUMNS = {_letters(n): n for n in range(1, MAX_COLUMNS + 1)}  # "A" -> 1 ... "XFD" -> 16384
 
 
 class WorkbookRefused(Exception):
@@ -68,7 +80,6 @@ class _Part:
         self.run = 0            # characters since the last start tag
         self.element = ""
         self.numeric = False    # the current cell holds a number
-        self.ref = ""           # the current cell, e.g. B7
         self.row = self.column = 0
         self.cells = 0          # cells openpyxl will create for the rows so far
         self.row_width = 0
@@ -89,32 +100,46 @@ class _Part:
     def doctype(self, *_):
         raise WorkbookRefused(f"{self.where}: XML with a document type declaration (DOCTYPE) is not accepted")
 
+    @property
+    def ref(self) -> str:
+        """The current cell, e.g. B7 (for messages: worked out only when one is made)."""
+        return f"{_column_letters(self.column)}{self.row}" if self.column else ""
+
+    # The handlers run once per element of sheets of a million cells: each does the least
+    # it can, and builds message text only when it refuses the file.
     def start(self, name: str, attrs: dict) -> None:
-        name = name.rpartition(":")[2]
+        if ":" in name:
+            name = name.rpartition(":")[2]
         self.run, self.element, self.number = 0, name, ""
         if name == "si":
             self.shared += 1
         if not self.sheet:
             return
-        if name == "row":
-            self.end_row()
-            self.row = _index(attrs.get("r"), self.row + 1, MAX_ROWS, f"{self.where}: row", "rows")
-            self.column = 0
-        elif name == "c":
-            match = _REF.fullmatch(attrs.get("r", ""))
-            if match:
-                column = _column_number(match[1])
-                if column > MAX_COLUMNS:
-                    raise WorkbookRefused(f"{self.where}: cell {match[0]} lies beyond column XFD, "
-                                           f"the last of the {MAX_COLUMNS:,} columns a sheet has")
-                self.column = column
-                self.row = _index(match[2], self.row, MAX_ROWS, f"{self.where}: row", "rows")
-            else:
-                self.column += 1
-            self.ref = f"{_column_letters(self.column)}{self.row}"
-            self.row_width = max(self.row_width, self.column)
+        if name == "c":
+            ref = attrs.get("r")
+            letters = ref.rstrip("0123456789") if ref else ""
+            column = _COLUMNS.get(letters)
+            digits = ref[len(letters):] if column else ""
+            if column is None or not 1 <= len(digits) <= 7:
+                match = _REF.fullmatch(ref or "")
+                if match:
+                    column, digits = _column_number(match[1]), match[2]
+                    if column > MAX_COLUMNS:
+                        raise WorkbookRefused(f"{self.where}: cell {match[0]} lies beyond column XFD, "
+                                               f"the last of the {MAX_COLUMNS:,} columns a sheet has")
+                else:
+                    column = self.column + 1
+            self.column = column
+            if digits:
+                self.row = _index(digits, self.row, MAX_ROWS, self.where, "row", "rows")
+            if column > self.row_width:
+                self.row_width = column
             self.kind = attrs.get("t", "n")
             self.numeric = self.kind == "n"
+        elif name == "row":
+            self.end_row()
+            self.row = _index(attrs.get("r"), self.row + 1, MAX_ROWS, self.where, "row", "rows")
+            self.column = 0
 
     def end_row(self) -> None:
         self.cells += self.row_width
@@ -128,20 +153,26 @@ class _Part:
         if self.run > MAX_TEXT:
             what = f"cell {self.ref}" if self.sheet and self.ref else f"shared text {self.shared}" if self.shared else "a text"
             raise WorkbookRefused(f"{self.where}, {what}: the text is longer than {MAX_TEXT:,} characters")
-        if self.sheet and self.kind == "e" and self.element == "v" and len(self.error) < 64:
-            self.error += data
-        if self.sheet and self.numeric and self.element == "v":
-            if self.run > MAX_NUMBER:
-                raise WorkbookRefused(f"{self.where}, cell {self.ref}: a stored number longer than {MAX_NUMBER} characters")
-            self.number += data
+        if self.sheet and self.element == "v":
+            if self.numeric:
+                if self.run > MAX_NUMBER:
+                    raise WorkbookRefused(f"{self.where}, cell {self.ref}: a stored number longer than "
+                                          f"{MAX_NUMBER} characters")
+                self.number += data
+            elif self.kind == "e" and len(self.error) < 64:
+                self.error += data
 
     def end(self, name: str) -> None:
-        if self.sheet and self.kind == "e" and name.rpartition(":")[2] == "v":
+        if not self.sheet or (name != "v" and not name.endswith(":v")):
+            return
+        if self.kind == "e":
             self.errors[(self.row, self.column)] = self.error.strip() or "#VALUE!"
             self.error = ""
-        if not (self.sheet and self.numeric and name.rpartition(":")[2] == "v"):
+        if not self.numeric:
             return
         text, self.number = self.number, ""
+        if len(text) <= 15 and _PLAIN_NUMBER.fullmatch(text):
+            return  # at most 15 digits and no exponent: within every limit (the common case)
         problem = None if _STORED_NUMBER.fullmatch(text) else f"expected a number, got {text!r}"
         if problem is None:
             try:
@@ -163,11 +194,11 @@ class _Part:
             self.end_row()
 
 
-def _index(text: str | None, default: int, limit: int, what: str, unit: str) -> int:
+def _index(text: str | None, default: int, limit: int, where: str, what: str, unit: str) -> int:
     if text is None:
         return default
     if not text.isdigit() or len(text) > 8 or not 1 <= int(text) <= limit:
-        raise WorkbookRefused(f"{what} {text[:20]!r} is outside the {limit:,} {unit} a sheet has")
+        raise WorkbookRefused(f"{where}: {what} {text[:20]!r} is outside the {limit:,} {unit} a sheet has")
     return int(text)
 
 
