@@ -161,6 +161,7 @@ policy kitchen "厨房" {
   let l7 = if flag2 then 1 / (a - 3) else 0
   let l6 = count(xs, 10) + streak(xs + [b], 10) + sum([a, b, 1]) + len([]) + c / 3 * 3
   let l8 = sum(a, b, c, 1, 2, 3, 4, 5, 6, 7.5) + sum(c / 7, b)
+  let l9 "列表项" = xs[0] + xs[-1] + last(xs) + (if a >= 2 then xs[a - 2] else 0)
 
   indicator q "质量" weight 40% {
     base 100
@@ -176,7 +177,7 @@ policy kitchen "厨房" {
     cap 90
     floor 10
   }
-  indicator s "计算" { = l2 + l3 + l4 + l5 + l6 + l7 + l8 }
+  indicator s "计算" { = l2 + l3 + l4 + l5 + l6 + l7 + l8 + l9 }
   indicator z "零" { add 1 if flag1 "一" }
 
   score total "总分" = weighted(q, r)
@@ -200,10 +201,12 @@ policy kitchen "厨房" {
   }
   outcome pay "工资" = if grade == 优秀 then 100 else total / 3
   outcome rel "相对" = total - mean(total) per dept
+  outcome rel2 "同部门同事故相对" = total - mean(total) per (dept, flag1)
   outcome rk "名次" = rank(total) + rank_from_bottom(total)
   outcome cnt "计数" = count(flag1) per dept + sum(a) per dept + max(total) per dept + min(b) per dept
 
   flag "差" if grade == 不合格
+  flag “今年优秀” if last(hist + [grade]) == 优秀 and not flagged("差")
   flag "前二" if rank(total) <= 2
   flag "高于平均" if total > mean(total) per dept
   flag "历史" if streak(hist + [grade], 不合格) >= 2 or (dept != "乙" and grade != 优秀 and a >= 9)

@@ -74,14 +74,19 @@ class TooManyDigits(InvalidOperation):
     """A rounded result that needs more significant digits than CONTEXT keeps."""
 
 
+_QUANTA = {p: ONE.scaleb(-p) for p in range(-40, 41)}  # 1E-p for round(x, p): made once, not per call
+_SMALL = tuple(Decimal(i) for i in range(1024))  # counts as Decimals, made once
+
+
 def quantize(x: Decimal, places: int, mode: str) -> Decimal:
     """round/floor/ceil to `places` decimals: 2.5 → 3 and −0.125 → −0.13 for half_up.
 
     A result that needs more than the 28 significant digits of CONTEXT cannot be kept
     (round(50 / 3, 27) would need 29): TooManyDigits, which the definition it is in
     reports as its subject's data error (arithmetic_error)."""
+    q = _QUANTA.get(places)
     try:
-        return x.quantize(ONE.scaleb(-places), rounding=_MODES[mode], context=CONTEXT)
+        return x.quantize(ONE.scaleb(-places) if q is None else q, rounding=_MODES[mode], context=CONTEXT)
     except InvalidOperation:
         need = x.adjusted() + 1 + places if x.is_finite() else 0
         size = f"{need} significant digits" if need > CONTEXT.prec else "too many digits"
@@ -129,11 +134,15 @@ def streak(xs, v) -> Decimal:
         if x != v:
             break
         n += 1
-    return Decimal(n)
+    return _SMALL[n] if n < 1024 else Decimal(n)
 
 
 def count(xs, v) -> Decimal:
-    return Decimal(sum(1 for x in xs if x == v))
+    n = 0
+    for x in xs:
+        if x == v:
+            n += 1
+    return _SMALL[n] if n < 1024 else Decimal(n)
 
 
 def list_min(xs, where: str) -> Decimal:
@@ -153,10 +162,10 @@ def index(xs, i: Decimal, what: str, where: str):
     the list does not have is this subject's data error naming the list (`what`)."""
     if i != i.to_integral_value():
         raise EvalError(f"{what}: position {_shown(i)} is not a whole number", where)
-    k, n = int(i), len(xs)
-    if not -n <= k < n:
-        raise EvalError(f"{what} has {n} item(s), so it has no item at position {k}", where)
-    return xs[k]
+    n = len(xs)
+    if not -n <= i < n:  # compared as decimals: int() of a huge position would be slow
+        raise EvalError(f"{what} has {n} item(s), so it has no item at position {_shown(i)}", where)
+    return xs[int(i)]
 
 
 def clamp(x: Decimal, lo: Decimal, hi: Decimal) -> Decimal:
