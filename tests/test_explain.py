@@ -392,3 +392,30 @@ policy idx "历史" {
         "  合计 55 + 70 = 125",
         "标记「上年低于60」：是（历年得分 [70, 55][-1] = 55 < 60 成立）",
         "标记：上年低于60"]
+
+
+def test_ranks_and_group_values_say_which_group():
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_cohort import RANK_POLICY, compile_policy, run
+    policy = compile_policy(RANK_POLICY)
+    records = [dict(id="a1", dept="A", score=D(95)), dict(id="a2", dept="A", score=D(85)),
+               dict(id="b1", dept="B", score=D(91)), dict(id="b2", dept="B", score=D(70))]
+    by_key, _ = run(policy, records)
+    # dept A: 95 and 85 → mean 90, a2 is 2nd of 2 (last); 先进 25% × 4 = 1 place, a1 (95) holds it
+    assert by_key["a2"].explain().splitlines()[4:] == [
+        "bonus = 0", "  等次 良好 = 先进 不成立，取 0",
+        "place = 2", "  A组内第 2 名（共 2 名）",
+        "gap = -5", "  score 85 − A组 score 的平均值 90 = -5",
+        "top_in_dept = 1", "  A组 等次 = 先进 的人数 1",
+        "dept_total = 180", "  A组 score 的合计 180",
+        "dept_low = 85", "  A组 score 的最低值 85",
+        "dept_high = 95", "  A组 score 的最高值 95",
+        "标记「部门第一」：否（A组内第 2 名（共 2 名） = 1 不成立）",
+        "标记「部门末位」：是（A组内倒数第 1 名（共 2 名） ≤ 1 成立）",
+        "标记：部门末位"]
+    # one subject alone has no ranks: the flags that need them say so
+    from perfdsl.eval.interpret import Interpreter
+    alone = Interpreter(policy).individual(records[0])
+    assert lines(alone, "flag") == ["标记「部门第一」：需按全体排名或分组统计判断，单独计算时不判断",
+                                    "标记「部门末位」：需按全体排名或分组统计判断，单独计算时不判断"]

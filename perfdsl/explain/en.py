@@ -42,8 +42,8 @@ class English(Words):
 
     def aggregate(self, t: Term, named: bool) -> str:
         (group,) = t.facts
-        where = "" if not group.fields else f" in {self.group(group)}"
-        return f"{t.op}({self.term(t.args[0], named)}){where} {fmt(t.value)}"
+        what = "number with" if t.op == "count" else t.op + " of"
+        return f"{what} {self.shape(t.args[0])} in {self.group(group)} {fmt(t.value)}"
 
     def choice(self, t: Term, named: bool, result: str) -> str:
         cond, taken = t.args

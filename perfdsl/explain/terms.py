@@ -44,7 +44,7 @@ class Term:
 
     @property
     def simple(self) -> bool:
-        return self.kind in ("num", "text", "tier", "bool", "ref", "size", "value", "skip")
+        return self.kind in ("num", "text", "tier", "bool", "ref", "size", "value", "skip", "rank", "group")
 
 
 class Shower:

@@ -152,6 +152,21 @@ class Words:
             return f"{t.value:f}"
         return None
 
+    def shape(self, t: Term) -> str:
+        """An expression by its names, without values: what a group aggregate collects
+        (`score`, `等次 = 先进`), since each member has its own values."""
+        if t.kind == "ref":
+            return self.title(t.name, t.label)
+        if t.kind in ("num", "text", "tier", "bool"):
+            return self.term(t)
+        if t.kind in ("cmp", "op"):
+            return f" {OPS[t.op]} ".join(self.shape(a) for a in t.args)
+        if t.kind in ("and", "or"):
+            return (self.and_ if t.kind == "and" else self.or_).join(self.shape(a) for a in t.args if a.kind != "skip")
+        if t.kind == "call":
+            return f"{t.op}({', '.join(self.shape(a) for a in t.args)})"
+        return "…"
+
     def truth(self, held) -> str:
         return self.holds if held else self.fails
 
@@ -160,7 +175,7 @@ class Words:
         `指标评估 60 + … = 92`. With `lead` (one term of a sum) a term reading one value
         names it first: `工作质量 40% × 95 = 38`. `name`: whose value it is (its decimals)."""
         result = self.rounded(t) or self.of(name, value)
-        if t.kind == "ref":
+        if t.kind in ("ref", "rank", "group"):  # they say their value themselves
             return self.term(t)
         if t.kind == "if":
             return self.choice(t, True, result)

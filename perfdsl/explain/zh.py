@@ -39,8 +39,8 @@ class Chinese(Words):
 
     def aggregate(self, t: Term, named: bool) -> str:
         (group,) = t.facts
-        where = "" if not group.fields else f"{self.group(group)}"
-        return f"{where}{t.op}({self.term(t.args[0], named)}) {fmt(t.value)}"
+        what = {"mean": "平均值", "sum": "合计", "min": "最低值", "max": "最高值", "count": "人数"}[t.op]
+        return f"{self.group(group)} {self.shape(t.args[0])} 的{what} {fmt(t.value)}"
 
     def choice(self, t: Term, named: bool, result: str) -> str:
         cond, taken = t.args
