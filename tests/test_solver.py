@@ -13,6 +13,7 @@ from perfdsl.check import compile_file
 from perfdsl.cli import main
 from perfdsl.policy import Policy, load
 from perfdsl.solver import prove_equivalent
+from perfdsl.runtime import CONTEXT, localcontext
 from perfdsl.verify import verify_properties
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -211,3 +212,19 @@ policy w {
 def test_bundled_policies_are_proved(name):
     policy = load(ROOT / "policies" / f"{name}.perf", backend="reference")
     assert all(v.status == "proved" for v in verify_properties(policy, examples=20, seed=0))
+
+
+def test_a_counterexample_made_by_double_rounding_is_found(policy_file):
+    # `1 per x` rounds a 31-digit x to 28 digits before `100 − …` rounds again;
+    # `100 − x` in the property rounds once. Exact arithmetic sees no difference.
+    policy, [v] = _verdicts(policy_file, '''
+policy double_rounding {
+  input x: decimal in 0..1000
+  indicator c { base 100  deduct 1 per x  floor 0 }
+  property "c": c == max(0, 100 - x)
+}''', examples=20, seed=0, timeout=10)
+    assert v.status == "failed" and v.by == "solver", v
+    x = D(_given(v.detail[0])["x"])
+    assert len(x.as_tuple().digits) > 28                          # more digits than the context keeps
+    with localcontext(CONTEXT):
+        assert policy.evaluate({"x": x}).c != max(D(0), D(100) - x)  # confirmed on the real semantics

@@ -153,26 +153,36 @@ def prove_equivalent(old_ir: Policy, new_ir: Policy, timeout: float = DEFAULT_TI
         def confirm(record):
             return compare(old_ir, new_ir, record)
     rules = cohort_rules_equal(old_ir, new_ir)
-    deadline = time.perf_counter() + timeout
     try:
+        witness = _witness(old_ir, new_ir, confirm, min(1.0, timeout / 3), ("search",))
         pair = _Pair(old_ir, new_ir, "proof", exact=False)
         compared, notes = [], list(pair.notes)
         goal = _differs(pair, old_ir, new_ir, compared, notes)
     except Unsupported as why:
         return Equivalence("unknown", notes=[f"not for the solver: {why}"], cohort_rules_equal=rules)
-    verdict = pair.check(pair.solver(goal, timeout), deadline)
+    if witness is not None:  # an obvious difference: no proof needed
+        return Equivalence("different", witness, notes, compared, rules)
+    verdict = pair.check(pair.solver(goal, timeout), time.perf_counter() + timeout)
     if verdict == z3.unsat:
         return Equivalence("equivalent", None, notes, compared, rules)
     if verdict == z3.unknown:
         return Equivalence("unknown", None, notes + [f"the solver gave up after {timeout:g} s"], compared, rules)
-    for mode in ("search", "proof"):
-        search = _Pair(old_ir, new_ir, mode, exact=True)
-        s = search.solver(_differs(search, old_ir, new_ir, [], []), max(0.5, deadline - time.perf_counter()))
-        if s.check() != z3.sat:
-            continue
-        model = minimise(s, search.inputs, new_ir, int(timeout * 1000)) if mode == "search" else s.model()
-        record = search.record(model)
-        if confirm(record):
-            return Equivalence("different", record, notes, compared, rules)
+    witness = _witness(old_ir, new_ir, confirm, timeout, ("search", "proof"))
+    if witness is not None:
+        return Equivalence("different", witness, notes, compared, rules)
     return Equivalence("unknown", None, notes + ["the solver's candidate differs only through 28-digit rounding, "
                                                  "which the reference interpreter does not confirm"], compared, rules)
+
+
+def _witness(old_ir: Policy, new_ir: Policy, confirm, timeout: float, modes) -> dict | None:
+    """A subject (exact arithmetic; hundredths first) whose results the interpreter shows differ."""
+    deadline = time.perf_counter() + timeout
+    for mode in modes:
+        search = _Pair(old_ir, new_ir, mode, exact=True)
+        s = search.solver(_differs(search, old_ir, new_ir, [], []), max(0.05, deadline - time.perf_counter()))
+        if s.check() != z3.sat:
+            continue
+        record = search.record(minimise(s, search.inputs, new_ir, int(timeout * 1000)))
+        if confirm(record):
+            return record
+    return None

@@ -30,7 +30,7 @@ from .minimise import minimise
 from .rounding import Rounding
 from .values import Num, Unsupported
 
-DEFAULT_TIMEOUT = 5.0  # seconds per property
+DEFAULT_TIMEOUT = 3.0  # seconds per property (a proof, then as long again for a counterexample)
 
 
 @dataclass
