@@ -307,3 +307,34 @@ def test_bundled_policies_have_no_divisor_warning():
     root = Path(__file__).resolve().parent.parent
     for path in sorted((root / "policies").glob("*.perf")):
         assert not [d for d in compile_file(path).diagnostics if d.code == "PW111"], path.name
+
+
+DISTRIBUTE = '''
+policy dist {
+  key id
+  input id: text
+  input region: text
+  input kind: text
+  input s: decimal in 0..100
+  score total = s
+  tiers grade by total { 优秀 >= 90  合格 >= 60  欠佳 otherwise }
+  distribute per (region, kind) rank by total desc then id asc {
+    优秀 0..50%
+    合格 0..
+    欠佳 1..
+  }
+}
+'''
+
+
+def test_distribute_per_several_fields_on_every_backend(load, policy_file):
+    rows = [("a", "东", "机关", 95), ("b", "东", "机关", 92), ("c", "东", "机关", 91), ("d", "东", "站所", 99),
+            ("e", "东", "站所", 70), ("f", "西", "机关", 65)]
+    records = [{"id": i, "region": r, "kind": k, "s": D(s)} for i, r, k, s in rows]
+    results = load(DISTRIBUTE).evaluate_cohort(records)
+    # (东, 机关): 3 people, 优秀 at most round(1.5) = 2, 欠佳 at least 1 → a b 优秀, c 欠佳;
+    # (东, 站所): d 优秀 (at most 1), e 欠佳 (at least 1); (西, 机关): f alone is 欠佳
+    assert [r.grade for r in results] == ["优秀", "优秀", "欠佳", "优秀", "欠佳", "欠佳"]
+    ir = compile_file(policy_file(DISTRIBUTE)).policy
+    assert outcome_columnar(ir, records) == outcome_reference(Policy(ir, backend="reference"), records)
+    assert disagreements(Policy(ir, backend="reference"), examples=20, seed=5, backends=sorted(BACKENDS)) == []

@@ -223,7 +223,7 @@ def distribute(run, placer) -> None:
     placer.position = {id(r): i for i, r in enumerate(results, start=1)}
     for d in run.ir.distributes:
         for value, members in cohort_stage.group_members(results, d.group):
-            placer.distribute(d, cohort_stage.group_label(d.group, value), members)
+            placer.distribute(d, cohort_stage.group_label(d.group, value), members, value)
     for tierset in {d.tierset for d in run.ir.distributes}:
         run.set_tier_column(tierset, [r.tiers[tierset].index for r in results])
 
