@@ -35,6 +35,7 @@ class Encoding:
         self.ir, self.inputs, self.rnd = ir, inputs, rounding
         self.values: dict[str, object] = {}
         self.unsupported: dict[str, str] = {}  # value name → why the solver cannot see it
+        self.partial: list[str] = []  # individual-stage values it cannot see: their errors are unknown
         self.flags: dict[str, z3.BoolRef] = {}
         self.errors: list = []
         self.guard = z3.BoolVal(True)
@@ -45,6 +46,8 @@ class Encoding:
                 self.values[d.name] = self.definition(d)
             except Unsupported as why:
                 self.unsupported[d.name] = str(why)
+                if d.stage != "cohort":
+                    self.partial.append(f"`{d.name}`")
         for f in ir.flags:
             try:
                 if f.stage == "cohort":
@@ -52,6 +55,8 @@ class Encoding:
                 self.flags[f.label] = self.bool(f.cond)
             except Unsupported as why:
                 self.unsupported["flag:" + f.label] = str(why)
+                if f.stage != "cohort":
+                    self.partial.append(f'flag "{f.label}"')
 
     @property
     def failed(self) -> z3.BoolRef:
@@ -140,7 +145,8 @@ class Encoding:
 
     def num(self, e) -> Num:
         v = self.value(e)
-        assert isinstance(v, Num), e
+        if not isinstance(v, Num):
+            raise Unsupported(f"a number was expected at line {e.span.line}")
         return v
 
     def bool(self, e) -> z3.BoolRef:

@@ -147,6 +147,14 @@ def prove_equivalent(old_ir: Policy, new_ir: Policy, timeout: float = DEFAULT_TI
     """Whether the individual stages of two checked policies agree on every subject valid
     for both. `confirm(record)` (default: perfdsl.policydiff.compare on the reference
     interpreter) must show a difference before a witness is returned."""
+    try:
+        return _prove_equivalent(old_ir, new_ir, timeout, confirm)
+    except (z3.Z3Exception, Unsupported, RecursionError) as err:
+        return Equivalence("unknown", notes=[f"not for the solver: {err}"],
+                           cohort_rules_equal=cohort_rules_equal(old_ir, new_ir))
+
+
+def _prove_equivalent(old_ir, new_ir, timeout, confirm) -> Equivalence:
     if confirm is None:
         from ..policydiff import compare
 
@@ -163,8 +171,11 @@ def prove_equivalent(old_ir: Policy, new_ir: Policy, timeout: float = DEFAULT_TI
     if witness is not None:  # an obvious difference: no proof needed
         return Equivalence("different", witness, notes, compared, rules)
     verdict = pair.check(pair.solver(goal, timeout), time.perf_counter() + timeout)
-    if verdict == z3.unsat:
+    if verdict == z3.unsat and not (pair.old.partial or pair.enc.partial):
         return Equivalence("equivalent", None, notes, compared, rules)
+    if verdict == z3.unsat:
+        return Equivalence("unknown", None, notes + ["equal wherever the solver sees; it cannot see "
+                                                     + ", ".join(pair.old.partial + pair.enc.partial)], compared, rules)
     if verdict == z3.unknown:
         return Equivalence("unknown", None, notes + [f"the solver gave up after {timeout:g} s"], compared, rules)
     witness = _witness(old_ir, new_ir, confirm, timeout, ("search", "proof"))

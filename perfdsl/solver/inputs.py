@@ -113,14 +113,23 @@ class Inputs:
         """The input record a model describes, typed like validated data."""
         return {inp.name: self._read(model, self.values[inp.name], inp) for inp in self.ir.inputs}
 
+    def _plain(self, inp: InputDef):
+        elem = inp.type.elem
+        if elem.kind == "tier":
+            return self.ir.definition(elem.tierset).tiers.names()[-1]
+        if elem.kind == "bool":
+            return False
+        if elem.kind == "text":
+            return inp.choices[0] if inp.choices else "a"
+        return inp.range.lo if inp.range is not None and inp.range.lo is not None else Decimal(0)
+
     def _read(self, model, v, inp: InputDef):
         if isinstance(v, ConcreteList):
             n = model.eval(v.length, model_completion=True).as_long()
             return tuple(self._read(model, x, inp) for x in v.items[:n])
-        if isinstance(v, AbstractList):
+        if isinstance(v, AbstractList):  # nothing known of the items: plain ones (confirmed later)
             n = model.eval(v.length, model_completion=True).as_long()
-            fill = v.lo if v.lo is not None else Decimal(0)
-            return tuple(fill for _ in range(min(n, 50)))
+            return tuple(self._plain(inp) for _ in range(min(n, 50)))
         if isinstance(v, Num):
             d = model_number(model, v.term)
             return d.to_integral_value() if inp.is_int else d

@@ -126,7 +126,10 @@ def prove(ir: Policy, prop: PropertyDef, confirm, timeout: float = DEFAULT_TIMEO
     `confirm((record, other_value))` for a monotone claim — returns the failure's
     description from the reference interpreter, or None when the input is fine."""
     start = time.perf_counter()
-    out = _prove(ir, prop, confirm, timeout)
+    try:
+        out = _prove(ir, prop, confirm, timeout)
+    except (z3.Z3Exception, Unsupported, RecursionError) as err:  # never a traceback: sample instead
+        out = Outcome("unknown", [f"not for the solver: {err}"])
     out.seconds = time.perf_counter() - start
     return out
 
@@ -139,6 +142,9 @@ def _prove(ir, prop, confirm, timeout) -> Outcome:
         return Outcome("unknown", [f"not for the solver: {why}"])
     verdict = q.check(q.solver(goal, timeout), time.perf_counter() + timeout)
     if verdict == z3.unsat:
+        if q.enc.partial:  # what it cannot see could still stop the evaluation with an error
+            return Outcome("unknown", ["holds wherever the evaluation succeeds; the solver cannot see whether "
+                                       + ", ".join(q.enc.partial) + " can fail"])
         return Outcome("proved", ["proved by the solver for every valid input (28-digit rounding included)"])
     if verdict == z3.unknown:
         return Outcome("unknown", [f"the solver gave up after {timeout:g} s"])
