@@ -33,7 +33,7 @@ def test_section2_policy_check_test_and_run(policy_file, tmp_path, capsys):
         w.writerows(rows)
     out = tmp_path / "out.csv"
     assert main(["run", str(path), "--input", str(data), "--output", str(out)]) == 0
-    with open(out, encoding="utf-8") as fh:
+    with open(out, encoding="utf-8-sig") as fh:  # CSV output starts with a BOM (§12.2)
         got = {r["employee_id"]: (r["total"], r["grade"]) for r in csv.DictReader(fh)}
     # totals: a 96, b 96.6, c 94, d 95.4, e 100 (vetoed), f 22 + 14.6 + 10 + 16 = 62.6, g 97.2;
     # 优秀 on their own: a b c d g.
