@@ -18,6 +18,7 @@ from perfdsl.verify.agreement import BACKENDS
 ATTENDANCE = '''
 policy attendance "考勤" {
   key id
+  rank by total desc then id asc per (dept, kind)
   input id: text
   input dept: text
   input kind: text
@@ -37,6 +38,7 @@ policy attendance "考勤" {
   tiers grade by total { 优秀 ≥ 95  良好 ≥ 90  合格 otherwise }
   outcome dept_mean = mean(total) per (dept, kind)
   outcome dept_good = count(grade == 优秀) per (dept, kind)
+  outcome place "组内名次" = rank(total)
   quota 优秀 at most 50% per (dept, kind) rank by total desc then id asc
   flag “全勤” if late == 0 and absent == 0
   flag "需谈话" if flagged("全勤") ≠ true and total <= 90
@@ -139,6 +141,7 @@ def test_per_several_fields_groups_quotas_and_aggregates(load):
     assert [by[k].grade for k in "abcdef"] == ["优秀", "优秀", "良好", "优秀", "优秀", "良好"]
     assert by["a"].dept_mean == D(99) and by["d"].dept_mean == D(99) and by["e"].dept_mean == D("96.5")
     assert [by[k].dept_good for k in "abcdef"] == [D(2), D(2), D(2), D(1), D(1), D(1)]
+    assert [by[k].place for k in "abcdef"] == [D(1), D(2), D(3), D(1), D(1), D(2)]
     assert by["a"].flags == ["全勤"] and by["c"].flags == []
 
 
