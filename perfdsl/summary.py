@@ -120,6 +120,7 @@ def summarize(ir, results, warnings: list[str], language: str, before: dict | No
         return c
 
     tiers = [(d.label or d.name, d.tiers.names(), counts(results, d.name)) for d in sets]
+    labels = {i.name: i.label.strip() for i in ir.inputs if i.label and i.label.strip()} if language == "zh" else {}
     rules = []
     with localcontext(CONTEXT):
         placer = cohort.Placer(ir, results)
@@ -133,7 +134,7 @@ def summarize(ir, results, warnings: list[str], language: str, before: dict | No
                 lo, hi = [None] * len(names), [None] * len(names)
                 hi[q.tier] = cohort.head_count(q.hi, n, q.rounding) if q.hi is not None else n
                 lo[q.tier] = cohort.head_count(q.lo, n, q.rounding) if q.lo is not None else 0
-                rule.groups.append(GroupCounts(_group(q.group, value, w), n, counts(members, q.tierset, True),
+                rule.groups.append(GroupCounts(_group(q.group, value, w, labels), n, counts(members, q.tierset, True),
                                                counts(members, q.tierset), lo, hi))
             rules.append(rule)
         for d in ir.distributes:
@@ -144,7 +145,7 @@ def summarize(ir, results, warnings: list[str], language: str, before: dict | No
                 got = placer.bounds(d, names, members, "")
                 lo = [got[0][i] if got and i in bounded else None for i in range(len(names))]
                 hi = [got[1][i] if got and i in bounded else None for i in range(len(names))]
-                rule.groups.append(GroupCounts(_group(d.group, value, w), len(members),
+                rule.groups.append(GroupCounts(_group(d.group, value, w, labels), len(members),
                                                counts(members, d.tierset, True), counts(members, d.tierset), lo, hi))
             rules.append(rule)
     moves: dict[str, Counter] = {}
@@ -156,11 +157,12 @@ def summarize(ir, results, warnings: list[str], language: str, before: dict | No
     return Summary(language, len(results), tiers, rules, moves, list(warnings))
 
 
-def _group(field_, value, w) -> str:
+def _group(field_, value, w, labels: dict) -> str:
+    """A group as `部门=办公室`: each field by its label where it has one."""
     if field_ is None:
         return w["all"]
     fields = field_ if isinstance(field_, tuple) else (field_,)
-    return f"{'/'.join(fields)}={_text(value)}"
+    return f"{'/'.join(labels.get(f) or f for f in fields)}={_text(value)}"
 
 
 def _bounds(w, lo, hi) -> str:

@@ -161,9 +161,9 @@ def test_xlsx_cells_formats_header_widths_and_summary(run):
     assert summary[0] == ["规则", "分组", "人数", "等次", "调整前", "最终", "下限", "上限", "在范围内"]
     assert ["等次", "全体", 4, "优秀", None, 2, None, None, None] in summary
     quota = [r for r in summary if r[0].startswith("名额")]
-    assert quota[0] == ["名额 优秀 至多 50%（第 13 行）", "dept=办公室", 2, "优秀", 2, 1, 0, 1, "是"]
-    assert quota[1] == ["名额 优秀 至多 50%（第 13 行）", "dept=办公室", 2, "合格", 0, 1, None, None, None]
-    assert quota[3] == ["名额 优秀 至多 50%（第 13 行）", "dept=财务科", 2, "优秀", 1, 1, 0, 1, "是"]
+    assert quota[0] == ["名额 优秀 至多 50%（第 13 行）", "部门=办公室", 2, "优秀", 2, 1, 0, 1, "是"]
+    assert quota[1] == ["名额 优秀 至多 50%（第 13 行）", "部门=办公室", 2, "合格", 0, 1, None, None, None]
+    assert quota[3] == ["名额 优秀 至多 50%（第 13 行）", "部门=财务科", 2, "优秀", 1, 1, 0, 1, "是"]
     assert wb["汇总"]["A1"].font.b and wb["汇总"].freeze_panes == "A2"
 
 
@@ -220,8 +220,8 @@ def test_summary_in_the_policys_language_and_quiet(run):
         "读入 4 人（" + out.split("（", 1)[1].split("）", 1)[0] + "）",
         "等次：优秀 2，合格 1，不合格 1",
         "名额 优秀 至多 50%（第 13 行）：",
-        "  dept=办公室（2）：优秀 1（至多 1），合格 1",
-        "  dept=财务科（2）：优秀 1（至多 1），不合格 1",
+        "  部门=办公室（2）：优秀 1（至多 1），合格 1",
+        "  部门=财务科（2）：优秀 1（至多 1），不合格 1",
         "调整：优秀→合格 1 人",
         "警告 1 条（见上）",
         "4 subject(s) → " + out.splitlines()[-1].split(" → ")[1],
