@@ -58,6 +58,10 @@ def test_county_counts_bounds_and_subjects(tmp_path):
     assert sum(s.attrs["data-tier"] == "先进" for s in subjects) == 8
     first = subjects[0].find("tr", class_="explain").text()
     assert "102.6" in first and "县政府办" in first
+    # explanations are perfdsl.explain's steps; the quota decision is marked for the eye
+    market = next(s for s in subjects if s.find("tr", class_="row").children[1].text() == "市场办")
+    [quota] = [li.text() for li in market.iter("li", class_="k-quota")]
+    assert "8" in quota and "合格" in quota
     assert dom.find("code", id="source-hash").text() == perfdsl.load(COUNTY).ir.source_hash
     assert dom.find("code", id="data-hash").text() == hashlib.sha256(data.read_bytes()).hexdigest()
     assert dom.find("code", id="data-file").text() == str(data)

@@ -96,7 +96,7 @@ def render(policy, results, *, data_path: str | Path, warnings: list[str] = (), 
         drawn.append([(b, charts.tier_bars(b, words)) for b in rule.blocks[:max(budget, 0)]])
         budget -= len(rule.blocks)
     histogram, score_title = _histogram(ir, results, words)
-    columns, subjects = table.subjects(ir, results, words, explain or (lambda r: r.explain()))
+    columns, subjects = table.subjects(ir, results, words, explain or table.explanation_lines)
     tiers = ir.definition(model.main_tierset(ir)).tiers.names() if model.main_tierset(ir) else ()
     meta = {"shown": words["shown"], "subjects": len(subjects), "policy": ir.name, "label": ir.label,
             "columns": [c.name for c in columns]}

@@ -163,16 +163,17 @@ def histogram(values: list[Decimal], lo, hi, thresholds: list[tuple[Decimal, str
     for tick in sorted({0, top_value // 2, top_value}):
         chart.texts.append(Text(left - 5, y(tick) + 4, str(tick), "end", "tick"))
     chart.texts.append(Text(left - 5, top - 8, words["count_axis"], "end", "tick"))
-    every = max(1, len(table) // 10)
+    step = width * max(1, len(table) // 10)  # edge labels at round multiples of this step
     for i, (a, b, c) in enumerate(table):
         closed = "]" if i == len(table) - 1 else ")"
         chart.bars.append(Bar(x(a) + 1, y(c), max(1.0, x(b) - x(a) - 2), round(y0 - y(c), 1), "bar",
                               f"[{decimal_text(a)}, {decimal_text(b)}{closed}: {c}"))
         if c:
             chart.texts.append(Text((x(a) + x(b)) / 2, y(c) - 3, str(c), cls="count"))
-        if i % every == 0:
+        if a % step == 0:
             chart.texts.append(Text(x(a), y0 + 15, decimal_text(a), cls="tick"))
-    chart.texts.append(Text(x(last), y0 + 15, decimal_text(last), cls="tick"))
+    if last % step == 0:
+        chart.texts.append(Text(x(last), y0 + 15, decimal_text(last), cls="tick"))
     shown = [(t, label) for t, label in thresholds if first <= t <= last]
     for i, (t, label) in enumerate(shown):  # labels alternate in height, so neighbours don't overlap
         chart.lines.append(Line(x(t), 6 + 13 * (i % 2), x(t), y0, "threshold"))

@@ -31,10 +31,29 @@ class Cell:
 
 
 @dataclass
+class Line:
+    depth: int  # indentation, capped for the stylesheet's classes
+    kind: str   # the explanation step's kind (quota, placed, band, ...), for emphasis
+    text: str
+
+
+@dataclass
 class Subject:
     cells: list[Cell]
     tier: str  # the main tier set's final tier ("" without tiers), for the tier filter
-    explanation: str
+    explanation: list[Line]
+
+
+def explanation_lines(result) -> list[Line]:
+    """The subject's explanation as perfdsl.explain's steps, one line each."""
+    from ..explain import explanation
+    return [Line(min(s.depth, 4), s.kind, s.text) for s in explanation(result).steps]
+
+
+def _lines(explained) -> list[Line]:
+    if isinstance(explained, str):
+        return [Line(0, "", line) for line in explained.splitlines()]
+    return list(explained)
 
 
 def columns(ir) -> list[Column]:
@@ -95,11 +114,11 @@ def _dense_ranks(keys: list) -> list[int]:
     return [position[k] for k in keys]
 
 
-def subjects(ir, results, words, explain) -> tuple[list[Column], list[Subject]]:
+def subjects(ir, results, words, explain=explanation_lines) -> tuple[list[Column], list[Subject]]:
     """The table's columns and one Subject per result, in input order.
 
-    `explain(result)` gives the explanation text (kept a parameter so the structured
-    explanations can replace Result.explain() without touching the table)."""
+    `explain(result)` gives the explanation: Lines (explanation_lines, the default) or
+    plain text, one line per line."""
     cols = columns(ir)
     tiers = {d.name: {t: i for i, t in enumerate(d.tiers.names())} for d in ir.definitions if d.tiers is not None}
     raw = []
@@ -117,5 +136,5 @@ def subjects(ir, results, words, explain) -> tuple[list[Column], list[Subject]]:
     out = []
     for i, r in enumerate(results):
         cells = [Cell(cell_text(raw[i][j], words), ranks[j][i]) for j in range(len(cols))]
-        out.append(Subject(cells, r.values.get(main, "") if main else "", explain(r)))
+        out.append(Subject(cells, r.values.get(main, "") if main else "", _lines(explain(r))))
     return cols, out
