@@ -90,9 +90,10 @@ def test_village_clinic_population_near_1e28_names_the_row_and_definition(tmp_pa
             "v2,20,20,6,6,3,3,6,9999999999999999999999999999,false,false,false",
             "v3,20,20,6,6,3,3,6,5000000000000000000000000,false,false,false"]
     code, err, out = _run_cli(tmp_path, policy, head + "\n".join(rows) + "\n", backend, capsys)
+    line = policy.read_text(encoding="utf-8").splitlines().index("  let standard = round(population / 1200 * 8000, 2)") + 1
     assert code == 1 and not out.exists() and "Traceback" not in err
     assert err.splitlines()[-2:] == [
-        f"row 3: {policy}:65:3: `standard`: rounding 66666666666666666666666666660 to 2 decimal(s) needs 31 "
+        f"row 3: {policy}:{line}:3: `standard`: rounding 66666666666666666666666666660 to 2 decimal(s) needs 31 "
         "significant digits; a number holds at most 28",
         "1 problem(s); nothing was written"]
 
