@@ -333,14 +333,20 @@ def cmd_explain(args) -> int:
 
 def cmd_report(args) -> int:
     """The self-contained HTML report of one run (perfdsl/report); data errors as `run`."""
-    from . import report
+    from . import outputs, report
     policy = _load(args.file)
     if policy is None:
         return FAIL
+    asked = [k.strip() for k in (args.keep or "").replace("，", ",").split(",") if k.strip()]
+    keep = tuple(outputs.kept_columns(policy.ir, asked))
     try:
-        _, results = _read_and_evaluate(policy, args.input, trace=True, sheet=args.sheet)
+        _check_keep(keep, policy.ir)
+        read, results = _read_and_evaluate(policy, args.input, trace=True, sheet=args.sheet,
+                                           encoding=args.encoding, keep=keep)
+        kept = [{} for _ in results]
+        _copy_kept(kept, read, keep)
         report.write(args.output, report.render(policy, results, data_path=args.input,
-                                                warnings=policy.last_warnings))
+                                                warnings=policy.last_warnings, kept=(keep, kept)))
     except io.DataError as err:
         return _report_data_error(err)
     except OSError as err:
@@ -484,6 +490,8 @@ def build_parser() -> argparse.ArgumentParser:
     rp.add_argument("--input", required=True)
     rp.add_argument("--output", required=True, help="the .html file to write")
     rp.add_argument("--sheet", help="the sheet of an .xlsx input to read")
+    rp.add_argument("--encoding", metavar="NAME", help="the encoding of a CSV input (default: UTF-8, else GB18030)")
+    rp.add_argument("--keep", metavar="F1,F2", help="show these input columns (e.g. 姓名,部门) after the key")
     rp.set_defaults(func=cmd_report)
     v = sub.add_parser("verify", help="prove or search for counterexamples to properties")
     v.add_argument("files", nargs="+")

@@ -235,3 +235,25 @@ policy one "单人" {
     bars = list(dom.find("section", id="histogram").iter("rect", class_="bar"))
     assert sum(int(b.find("title").text().split(": ")[1]) for b in bars) == 1
     assert not list(dom.iter("section", id="rules"))  # no quota, no distribution: no bounds to show
+
+
+def test_keep_shows_input_columns_as_the_file_has_them(tmp_path, policy_file):
+    policy = policy_file("""
+policy kept "留列" {
+  key id
+  input id: text "工号"
+  input score: decimal in 0..100 "得分"
+  tiers grade "等次" by score { 优秀 >= 90  合格 otherwise }
+}
+""")
+    data = tmp_path / "d.csv"
+    data.write_text("工号,姓名,部门,得分\nb,李四,二部,95\na,张三,一部,80\nc,王五,一部,9\n", encoding="utf-8")
+    out = tmp_path / "r.html"
+    assert main(["report", str(policy), "--input", str(data), "--output", str(out), "--keep", "姓名，部门"]) == 0
+    dom = parse(out.read_text(encoding="utf-8")).root
+    heads = [th.text() for th in dom.find("table", id="subjects").iter("th") if "data-col" in th.attrs]
+    assert heads == ["工号", "姓名", "部门", "得分", "等次", "标记"]
+    rows = [[td.text() for td in s.find("tr", class_="row").children[1:]] for s in dom.iter("tbody", class_="subject")]
+    assert rows == [["b", "李四", "二部", "95", "优秀", ""], ["a", "张三", "一部", "80", "合格", ""],
+                    ["c", "王五", "一部", "9", "合格", ""]]
+    assert main(["report", str(policy), "--input", str(data), "--output", str(out), "--keep", "年龄"]) == 1

@@ -56,12 +56,13 @@ def _lines(explained) -> list[Line]:
     return list(explained)
 
 
-def columns(ir) -> list[Column]:
-    """The key, each field a cohort rule groups by, an input a tier set bands by, the
-    results (not lets), flags."""
+def columns(ir, keep=()) -> list[Column]:
+    """The key, the --keep columns, each field a cohort rule groups by, an input a tier
+    set bands by, the results (not lets), flags."""
     cols = []
     if ir.key:
         cols.append(Column(ir.key, _input_title(ir, ir.key), False))
+    cols += [Column(k, _input_title(ir, k), False) for k in keep if k != ir.key]
     for rule in (*ir.quotas, *ir.distributes):
         for g in (rule.group if isinstance(rule.group, tuple) else (rule.group,)):
             if g is not None and all(c.name != g for c in cols):
@@ -105,6 +106,8 @@ def _sort_key(value, tier_index: dict | None):
         return (2, Decimal(int(value)))
     if isinstance(value, Decimal):
         return (1, value)
+    if isinstance(value, (int, float)):  # a kept column as the file has it
+        return (1, Decimal(repr(value)) if isinstance(value, float) else Decimal(value))
     return (3, str(value))
 
 
@@ -114,19 +117,22 @@ def _dense_ranks(keys: list) -> list[int]:
     return [position[k] for k in keys]
 
 
-def subjects(ir, results, words, explain=explanation_lines) -> tuple[list[Column], list[Subject]]:
+def subjects(ir, results, words, explain=explanation_lines, kept=((), ())) -> tuple[list[Column], list[Subject]]:
     """The table's columns and one Subject per result, in input order.
 
     `explain(result)` gives the explanation: Lines (explanation_lines, the default) or
     plain text, one line per line."""
-    cols = columns(ir)
+    keep, kept_rows = kept
+    cols = columns(ir, keep)
     tiers = {d.name: {t: i for i, t in enumerate(d.tiers.names())} for d in ir.definitions if d.tiers is not None}
     raw = []
-    for r in results:
+    for i, r in enumerate(results):
         row = []
         for c in cols:
             if c.name == "flags":
                 row.append("; ".join(r.flags))
+            elif c.name in keep and c.name != ir.key:
+                row.append(kept_rows[i].get(c.name))  # as the file has it
             else:
                 row.append(r.values[c.name] if c.name in r.values else r.record.get(c.name))
         raw.append(row)
