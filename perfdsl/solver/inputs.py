@@ -86,6 +86,8 @@ class Inputs:
         else:
             v = z3.Real(name)
             term, digits = v, Bound(lo, hi, None)
+            tiny = real(Decimal(10) ** -MAX_EXPONENT)  # a nonzero data number is at least 10^-40
+            self.domain.append(z3.Or(v == 0, v >= tiny, v <= -tiny))
         own.append(v)
         self.domain += [term >= real(lo), term <= real(hi)]
         return Num(term, digits)

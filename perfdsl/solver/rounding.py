@@ -30,6 +30,7 @@ from ..runtime import CONTEXT
 from .bounds import PRECISION, Bound
 
 HALF_ULP = z3.Q(5, 10 ** PRECISION)  # relative: 5·10⁻²⁸
+DECADES = 4  # a broken decade bound brings those of its neighbours this far on each side
 
 
 def representable(c: Decimal) -> bool:
@@ -121,11 +122,12 @@ class Rounding:
                     out.append(z3.Implies(z3.And(e1 >= _frac(k - near), e1 <= _frac(k + near)), r1 == _frac(k)))
             if v1 != 0:
                 a = _decade(v1)
-                half = Fraction(1, 2) * Fraction(10) ** (a - PRECISION + 1)
-                if abs(w1 - v1) > half:
+                if abs(w1 - v1) > Fraction(1, 2) * Fraction(10) ** (a - PRECISION + 1):
                     size = z3.If(e1 >= 0, e1, -e1)
-                    out.append(z3.Implies(z3.And(size >= _frac(Fraction(10) ** a), size < _frac(Fraction(10) ** (a + 1))),
-                                          z3.And(r1 - e1 <= _frac(half), e1 - r1 <= _frac(half))))
+                    for b in range(a - DECADES, a + DECADES + 1):  # the neighbours too: fewer rounds
+                        half = _frac(Fraction(1, 2) * Fraction(10) ** (b - PRECISION + 1))
+                        inside = z3.And(size >= _frac(Fraction(10) ** b), size < _frac(Fraction(10) ** (b + 1)))
+                        out.append(z3.Implies(inside, z3.And(r1 - e1 <= half, e1 - r1 <= half)))
         return out
 
 
