@@ -234,8 +234,8 @@ def test_a_difference_in_the_explanation_alone_is_a_difference(tmp_path):
                      encoding="utf-8")
         irs.append(compile_file(p).policy)
     witness = mutate.differs(irs[0], irs[1], records=50, cohort_count=0)
-    assert witness is not None and witness.startswith("explanation “add: +4")
-    assert "“add: +5" in witness
+    assert witness is not None and witness.startswith(
+        "explanation “add: 4 × 1 = 4, 0 + 4 = 4” → “add: 5 × 1 = 5, 0 + 5 = 5”")
 
 
 BRANCH_LOWER_BOUND = 'when dept_rating == "合格" 良好 lo: 40% → '
@@ -283,7 +283,7 @@ def test_branch_employees_35_percent_differs_from_40_in_a_group_of_ten_only_in_t
     b = mutate._outcome(mut, Interpreter(mut), cohort, True)
     assert [(v, f) for v, f, _ in a[1]] == [(v, f) for v, f, _ in b[1]]
     assert a[2] == b[2] and "企划部: 欠佳 holds 4 (4 of them vetoed), above its maximum 1" in " ".join(a[2])
-    assert "良好 4 of 4..7 (40%..70% of 10, rounded half up)" in "\n".join(a[1][0][2])
-    assert "良好 4 of 4..7 (35%..70% of 10, rounded half up)" in "\n".join(b[1][0][2])
+    assert "良好 4～7 名（10 名的 40%～70%）" in "\n".join(a[1][0][2])
+    assert "良好 4～7 名（10 名的 35%～70%）" in "\n".join(b[1][0][2])
     witness = mutate.differs(orig, mut, records=0, cohort_count=0)  # the examples' cohorts suffice
-    assert "explanation" in witness and "(35%..70% of 10, rounded half up)" in witness
+    assert "explanation" in witness and "（10 名的 35%～70%）" in witness
