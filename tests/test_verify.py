@@ -33,7 +33,7 @@ def test_planted_bug_is_found_with_a_pasteable_counterexample(policy_file, capsy
     assert "FAIL   总分在0到100之间" in out
     assert "    given rejections = 15" in out          # shrunk: 100 − 7·15 = −5 is the first below 0
     assert "operands: total = -5" in out
-    assert "驳回扣7分: −105" in out                     # the subject's explanation
+    assert "驳回扣7分：7 × 15 = 105，100 − 105 = -5" in out  # the subject's explanation
 
 
 def test_sound_policy_is_proved_statically(policy_file, capsys):
