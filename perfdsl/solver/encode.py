@@ -25,7 +25,6 @@ from .values import AbstractList, ConcreteList, Num, Tier, Unsupported, real, te
 _ARITH = {Fn.ADD: lambda a, b: a + b, Fn.SUB: lambda a, b: a - b, Fn.MUL: lambda a, b: a * b}
 _CMP = {Fn.EQ: lambda a, b: a == b, Fn.NE: lambda a, b: a != b, Fn.LT: lambda a, b: a < b,
         Fn.LE: lambda a, b: a <= b, Fn.GT: lambda a, b: a > b, Fn.GE: lambda a, b: a >= b}
-ZERO = Num(z3.RealVal(0), Bound.of(Decimal(0)))
 
 
 class Encoding:
@@ -78,13 +77,13 @@ class Encoding:
         body = d.indicator
         if body.computed is not None:
             return self.num(body.computed)
-        value = self.num(body.base) if body.base is not None else ZERO
+        value = self.num(body.base) if body.base is not None else _zero()
         for adj in body.adjustments:
             amount = self.num(adj.amount)
             if adj.per is not None:
                 moved = self._arith(Fn.MUL, amount, self.num(adj.per), (id(adj), 0))
             else:
-                moved = Num(z3.If(self.bool(adj.cond), amount.term, 0), B.join(amount.digits, ZERO.digits))
+                moved = Num(z3.If(self.bool(adj.cond), amount.term, 0), B.join(amount.digits, Bound.of(Decimal(0))))
             if adj.up_to is not None:
                 cap = real(adj.up_to)
                 moved = Num(z3.If(moved.term > cap, cap, moved.term), B.smallest(moved.digits, Bound.of(adj.up_to)))
@@ -279,6 +278,10 @@ class Encoding:
         step = Decimal(1).scaleb(-d)
         lo, hi = x.digits.lo, x.digits.hi
         return Num(z3.ToReal(q) / scale, Bound(None if lo is None else lo - step, None if hi is None else hi + step, max(d, 0), True))
+
+
+def _zero() -> Num:
+    return Num(z3.RealVal(0), Bound.of(Decimal(0)))
 
 
 def _identity(fn: Fn, a: Num, b: Num) -> Num | None:

@@ -26,7 +26,7 @@ from .inputs import Inputs
 from .minimise import minimise
 from .prove import DEFAULT_TIMEOUT, Query, constants
 from .rounding import Rounding
-from .values import AbstractList, ConcreteList, Num, Tier, Unsupported
+from .values import AbstractList, ConcreteList, Num, Tier, Unsupported, fresh_context
 
 
 @dataclass
@@ -148,7 +148,8 @@ def prove_equivalent(old_ir: Policy, new_ir: Policy, timeout: float = DEFAULT_TI
     for both. `confirm(record)` (default: perfdsl.policydiff.compare on the reference
     interpreter) must show a difference before a witness is returned."""
     try:
-        return _prove_equivalent(old_ir, new_ir, timeout, confirm)
+        with fresh_context():
+            return _prove_equivalent(old_ir, new_ir, timeout, confirm)
     except (z3.Z3Exception, Unsupported, RecursionError) as err:
         return Equivalence("unknown", notes=[f"not for the solver: {err}"],
                            cohort_rules_equal=cohort_rules_equal(old_ir, new_ir))

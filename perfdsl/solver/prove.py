@@ -28,7 +28,7 @@ from .encode import Encoding
 from .inputs import Inputs
 from .minimise import minimise
 from .rounding import Rounding
-from .values import Num, Unsupported
+from .values import Num, Unsupported, fresh_context
 
 DEFAULT_TIMEOUT = 3.0  # seconds per property (a proof, then as long again for a counterexample)
 
@@ -127,7 +127,8 @@ def prove(ir: Policy, prop: PropertyDef, confirm, timeout: float = DEFAULT_TIMEO
     description from the reference interpreter, or None when the input is fine."""
     start = time.perf_counter()
     try:
-        out = _prove(ir, prop, confirm, timeout)
+        with fresh_context():
+            out = _prove(ir, prop, confirm, timeout)
     except (z3.Z3Exception, Unsupported, RecursionError) as err:  # never a traceback: sample instead
         out = Outcome("unknown", [f"not for the solver: {err}"])
     out.seconds = time.perf_counter() - start

@@ -29,7 +29,7 @@ import z3
 from ..runtime import CONTEXT
 from .bounds import PRECISION, Bound
 
-HALF_ULP = z3.Q(5, 10 ** PRECISION)  # relative: 5·10⁻²⁸
+HALF_ULP = Fraction(5, 10 ** PRECISION)  # relative: 5·10⁻²⁸
 DECADES = 4  # a broken decade bound brings those of its neighbours this far on each side
 
 
@@ -74,7 +74,7 @@ class Rounding:
         self.outputs.add(r.get_id())
         size = e if bound.lo is not None and bound.lo >= 0 else \
             -e if bound.hi is not None and bound.hi <= 0 else z3.If(e >= 0, e, -e)
-        self.facts += [r - e <= HALF_ULP * size, e - r <= HALF_ULP * size]
+        self.facts += [r - e <= _frac(HALF_ULP) * size, e - r <= _frac(HALF_ULP) * size]
         if bound.scale is not None and bound.scale <= 60:  # few digits: nothing to round
             small = _real(Decimal(10) ** (PRECISION - bound.scale))
             self.facts.append(z3.Implies(z3.And(e < small, e > -small), r == e))

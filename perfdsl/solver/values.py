@@ -9,6 +9,7 @@ which lets a proof cover lists of every length.
 """
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import dataclass
 from decimal import Context, Decimal
 from fractions import Fraction
@@ -16,6 +17,21 @@ from fractions import Fraction
 import z3
 
 from .bounds import Bound
+
+
+@contextmanager
+def fresh_context():
+    """Run one query in a Z3 context of its own, then put back the one before.
+
+    Z3's heuristics depend on every term the context has seen, so a query that takes
+    0.1 s alone could time out after a hundred others: with a fresh context, each
+    verdict depends only on its own policy and property (and on the clock)."""
+    before = z3.z3._main_ctx
+    z3.z3._main_ctx = z3.Context()
+    try:
+        yield
+    finally:
+        z3.z3._main_ctx = before
 
 
 class Unsupported(Exception):
