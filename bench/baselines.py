@@ -148,3 +148,77 @@ def zen_all(engine, records: list[dict]) -> list:
     if not all(o.get("success") for o in out):
         raise RuntimeError(next(o.get("error") for o in out if not o.get("success")))
     return out
+
+
+# ---- the other bundled individual schemes, hand-written (individual stage, exact) -----------
+# Each returns the values Policy.evaluate gives for one subject (and its individual flags),
+# written as a programmer would: the same exact arithmetic, no validation, no trace.
+_1, _4, _05, _07, _03, _1200, _8000 = (Decimal(x) for x in ("1", "4", "0.5", "0.70", "0.30", "1200", "8000"))
+_CENT = Decimal("0.01")
+_BRANCH = ("优秀", "良好", "合格", "欠佳")
+
+
+def branch_subject(r: dict) -> tuple:
+    """branch_employees: total = 70% performance + 30% behavior; grade by 90/80/60; a minor
+    violation caps it at 合格, a severe one gives 欠佳; the flag reads history + [grade]."""
+    total = _07 * r["performance"] + _03 * r["behavior"]
+    g = 0 if total >= _90 else 1 if total >= _80 else 2 if total >= _60 else 3
+    if r["violation_minor"] and g < 2:
+        g = 2
+    if r["violation_severe"]:
+        g = 3
+    grade = _BRANCH[g]
+    history = list(r["history"]) + [grade]
+    streak = 0
+    for h in reversed(history):
+        if h != "欠佳":
+            break
+        streak += 1
+    flag = streak >= 2 or history.count("欠佳") >= 3
+    return total, grade, flag
+
+
+def clinic_subject(r: dict) -> tuple:
+    """village_clinic: total = the seven parts; 合格 ≥ 80; standard = round(population / 1200 ·
+    8000, 2); subsidy = standard, or round(total / 80 · standard, 2) when 不合格."""
+    total = (r["basic_medical"] + r["public_health"] + r["ncms"] + r["integration"] + r["admin_finance"]
+             + r["environment"] + r["satisfaction"])
+    grade = "合格" if total >= _80 else "不合格"
+    standard = (r["population"] / _1200 * _8000).quantize(_CENT, rounding=ROUND_HALF_UP)
+    subsidy = standard if grade == "合格" else (total / _80 * standard).quantize(_CENT, rounding=ROUND_HALF_UP)
+    flag = r["failed_first_half"] and grade == "不合格"
+    return total, grade, standard, subsidy, flag
+
+
+_TOWN = ("先进", "合格", "不合格")
+
+
+def towns_subject(r: dict) -> tuple:
+    """county_towns: index = 90 · (50%·min(mid, 1) + 50%·min(end, 1)); leader = the mean of
+    two; bonus and penalty summed per item, each capped at 4; total = index + leader + bonus
+    − penalty; 先进 ≥ 90, 合格 ≥ 60; any of three cases caps at 合格; dereliction → 不合格."""
+    completion = _05 * min(r["index_mid"], _1) + _05 * min(r["index_end"], _1)
+    leader = _05 * r["leader_mid"] + _05 * r["leader_end"]
+    bonus = min(_4, 2 * r["cmd_city_party"] + 3 * r["cmd_province_party"] + 4 * r["cmd_central"]
+                + r["cmd_city_dept"] + 2 * r["cmd_province_dept"] + 3 * r["cmd_ministry"] + r["extra_bonus"])
+    penalty = min(_4, 2 * r["criticized_province"] + r["criticized_city"] + _05 * r["criticized_county"]
+                  + _05 * r["complaints"] + r["disciplined"] + _05 * r["accountability"])
+    index = _90 * completion
+    total = index + leader + bonus - penalty
+    g = 0 if total >= _90 else 1 if total >= _60 else 2
+    if (r["major_accident"] or r["security_veto"] or r["corruption_case"]) and g < 1:
+        g = 1
+    if r["dereliction"]:
+        g = 2
+    return completion, leader, bonus, penalty, index, total, _TOWN[g]
+
+
+SUBJECT_FNS = {"budget_engineer": decimal_subject, "branch_employees": branch_subject,
+               "village_clinic": clinic_subject, "county_towns": towns_subject}
+
+
+def hand_all(scheme: str, records: list[dict]) -> list[tuple]:
+    """Every record through the hand-written function of `scheme`, inside CONTEXT."""
+    fn = SUBJECT_FNS[scheme]
+    with localcontext(CONTEXT):
+        return [fn(r) for r in records]

@@ -27,15 +27,18 @@ import subprocess
 import sys
 import tempfile
 import time
+import tracemalloc
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent))
 
 import polars as pl  # noqa: E402
 
 import baselines  # noqa: E402
+import startup  # noqa: E402
 import workloads  # noqa: E402
 import perfdsl  # noqa: E402
 from perfdsl.columnar import run_table  # noqa: E402
@@ -137,6 +140,75 @@ def per_subject(policy, args, repeat: int, rows: list[dict]) -> None:
         _add(rows, name, "subject", size, times[name], quota=name.endswith("cohort stage"))
 
 
+def _held_mb(fn, n: int) -> float:
+    """MB per subject that what `fn()` returns keeps alive (tracemalloc, in a separate run)."""
+    gc.collect()
+    tracemalloc.start()
+    try:
+        out = fn()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    del out
+    return held / n / 2**20
+
+
+def schemes(args, repeat: int) -> list[dict]:
+    """The four bundled individual schemes: the hand-written Decimal function against
+    `Policy.evaluate` as users call it (validated, explanation on demand), the batch API
+    `evaluate_many` (validated, output rows) and the engine alone (no validation, no trace).
+    Every contender gets the same raw records; the outputs are checked equal first."""
+    n = args.scheme_subjects
+    out = []
+    for scheme in workloads.SCHEMES:
+        policy = perfdsl.load(ROOT / "policies" / f"{scheme}.perf")
+        records = workloads.scheme_records(scheme, n)
+        _same_as_hand(scheme, policy, records[:2000])
+        contenders = {
+            "hand-written Decimal": lambda: baselines.hand_all(scheme, records),
+            "evaluate(record)": lambda: [policy.evaluate(r) for r in records],
+            "evaluate_many(records)": lambda: policy.evaluate_many(records),
+            "engine only (no validation, no trace)": lambda: [policy.evaluate(r, trace=False, validate=False)
+                                                              for r in records],
+        }
+        print(f"{scheme} ({n:,} records, {repeat} rounds)", flush=True)
+        times = rounds(contenders, repeat)
+        small = min(n, 20_000)
+        part = records[:small]
+        memory = {
+            "hand-written Decimal": lambda: baselines.hand_all(scheme, part),
+            "evaluate(record)": lambda: [policy.evaluate(r) for r in part],
+            "evaluate_many(records)": lambda: policy.evaluate_many(part),
+            "engine only (no validation, no trace)": lambda: [policy.evaluate(r, trace=False, validate=False)
+                                                              for r in part],
+        }
+        base = statistics.median(times["hand-written Decimal"])
+        for name in contenders:
+            med = statistics.median(times[name])
+            row = {"scheme": scheme, "contender": name, "kind": "scheme", "n": n, "times_s": times[name],
+                   "median_s": med, "us_per_subject": med / n * 1e6, "s_per_million": med / n * 1e6,
+                   "vs_hand_decimal": med / base, "mb_per_subject": _held_mb(memory[name], small)}
+            out.append(row)
+            print(f"  {name:<40} {row['us_per_subject']:8.3f} µs/subject  {row['vs_hand_decimal']:6.2f}× hand",
+                  flush=True)
+    return out
+
+
+def _same_as_hand(scheme: str, policy, records: list[dict]) -> None:
+    """The hand-written function computes what perfdsl does (numerically: it may keep
+    fewer trailing zeros), or the benchmark would compare different work."""
+    hand = baselines.hand_all(scheme, records)
+    names = {"budget_engineer": ("quality", "efficiency", "cost", "ability", "total", "grade")}
+    for r, h in zip(records, hand):
+        res = policy.evaluate(r)
+        if scheme in names:
+            got = tuple(res[k] for k in names[scheme])
+        else:
+            got = tuple(res.values.values()) + ((bool(res.flags),) if len(h) > len(res.values) else ())
+        if got != h:
+            raise SystemExit(f"{scheme}: the hand-written baseline disagrees with perfdsl on {r}: {h} != {got}")
+
+
 def whole_cohort(policy, args, repeat: int, rows: list[dict]) -> tuple[dict, bool]:
     """Whole-cohort contenders, quota included; returns the columnar stage profile and
     whether its output equals the hand-written exact polars one."""
@@ -169,6 +241,8 @@ def main() -> None:
     ap.add_argument("--subjects", type=int, default=200_000, help="records for per-subject contenders")
     ap.add_argument("--zen-subjects", type=int, default=50_000, help="records for zen-engine")
     ap.add_argument("--table-rows", type=int, default=1_000_000, help="rows for whole-cohort contenders")
+    ap.add_argument("--scheme-subjects", type=int, default=100_000, help="records per bundled scheme")
+    ap.add_argument("--startup-repeat", type=int, default=3, help="runs of each `perfdsl check` start-up")
     ap.add_argument("--big", type=int, default=10_000_000, help="rows of the peak-memory run")
     ap.add_argument("--no-big", action="store_true", help="skip the peak-memory run")
     ap.add_argument("--repeat", type=int, default=5)
@@ -182,8 +256,12 @@ def main() -> None:
         return
     if args.quick:
         args.subjects, args.zen_subjects, args.table_rows, args.big, args.repeat = 20_000, 2_000, 100_000, 300_000, 3
+        args.scheme_subjects, args.startup_repeat = 20_000, 1
     repeat = max(3, args.repeat)
 
+    scheme_rows = schemes(args, repeat)
+    print("start-up: perfdsl check, CPU seconds of a fresh process", flush=True)
+    startup_rows = startup.run(args.startup_repeat)
     policy = perfdsl.load(workloads.POLICY)
     rows: list[dict] = []
     per_subject(policy, args, repeat, rows)
@@ -204,13 +282,25 @@ def main() -> None:
     result = {"machine": {"python": platform.python_version(), "polars": pl.__version__, "cpus": os.cpu_count(),
                           "platform": platform.platform(), "loadavg": os.getloadavg()},
               "repeat": repeat, "contenders": rows, "columnar_stages_s": profile,
-              "columnar_equals_polars_decimal": same, "big": big}
+              "columnar_equals_polars_decimal": same, "big": big,
+              "schemes": scheme_rows, "startup": startup_rows,
+              "pythondontwritebytecode_in_environment": os.environ.get("PYTHONDONTWRITEBYTECODE")}
     Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     print_table(result)
     print(f"\nwritten {args.out}")
 
 
 def print_table(result: dict) -> None:
+    print()
+    head = f"{'scheme':<18}{'contender':<40}{'µs/subj':>9}{'s/1M':>8}{'× hand':>8}{'MB/subj':>10}"
+    print(head)
+    print("-" * len(head))
+    for r in result.get("schemes", []):
+        print(f"{r['scheme']:<18}{r['contender']:<40}{r['us_per_subject']:>9.2f}{r['s_per_million']:>8.2f}"
+              f"{r['vs_hand_decimal']:>8.2f}{r['mb_per_subject']:>10.6f}")
+    for r in result.get("startup", []):
+        print(f"{'start-up':<18}{r['contender'] + ' (.pyc ' + r['pyc'] + ')':<40}"
+              f"{'CPU ' + format(r['cpu_s'], '.3f') + ' s':>25}   goal ≤ {r['goal_s']} s")
     print()
     head = f"{'contender':<42}{'n':>11}{'median s':>10}{'µs/subj':>10}{'÷Dec fn':>9}{'÷float fn':>10}{'÷pl Dec':>9}{'÷pl float':>10}"
     print(head)

@@ -28,6 +28,8 @@ class Policy:
         self.reference = Interpreter(ir)
         self.backend = self.reference if backend == "reference" else _compiled(ir)
         self._model_validator = None  # the pydantic model is built when first needed
+        self._fast_of = self.backend  # its generated entry (check, then evaluate), looked up once
+        self._fast = getattr(self.backend, "evaluate", None)
         self.last_warnings: list[str] = []  # what the last cohort run warned about
 
     @property
@@ -60,7 +62,8 @@ class Policy:
         pydantic model `input_model` only words what it rejects) and evaluated without a
         trace; `result.trace` and `result.explain()` evaluate it again with tracing when
         first asked. `trace=True` traces now, `trace=False` gives a Result without one."""
-        fast = getattr(self.backend, "evaluate", None)
+        backend = self.backend
+        fast = self._fast if backend is self._fast_of else getattr(backend, "evaluate", None)
         outer = getcontext()
         # CONTEXT itself is installed for the call (localcontext would copy it each time):
         # the fast path of one subject costs about as much as the arithmetic.
