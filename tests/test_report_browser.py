@@ -19,7 +19,7 @@ import pytest
 from perfdsl.cli import main
 from report_data import BRANCH, COUNTY, HOSTILE_POLICY, XSS, branch_data, county_data, hostile_records, write_data
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("PERFDSL_CHROMIUM", "/usr/bin/chromium"))  # Debian's; override elsewhere
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
