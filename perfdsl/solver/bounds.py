@@ -126,3 +126,19 @@ def clip(a: Bound, lo: Decimal | None, hi: Decimal | None) -> Bound:
 
 def whole(lo: Decimal | None, hi: Decimal | None) -> Bound:
     return Bound(lo, hi, 0)
+
+
+_FLOOR50 = Context(prec=50, rounding=ROUND_FLOOR)
+_CEIL50 = Context(prec=50, rounding=ROUND_CEILING)
+
+
+def div(a: Bound, b: Bound) -> Bound:
+    """The exact quotient's bound, when the divisor's bound excludes 0 (else unknown)."""
+    if None in (a.lo, a.hi, b.lo, b.hi) or b.lo <= 0 <= b.hi:
+        return UNKNOWN
+    corners = [(x, y) for x in (a.lo, a.hi) for y in (b.lo, b.hi)]
+    return Bound(min(_FLOOR50.divide(x, y) for x, y in corners), max(_CEIL50.divide(x, y) for x, y in corners))
+
+
+def excludes_zero(b: Bound) -> bool:
+    return (b.lo is not None and b.lo > 0) or (b.hi is not None and b.hi < 0)

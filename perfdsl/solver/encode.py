@@ -254,8 +254,9 @@ class Encoding:
         if isinstance(divisor, Const) and isinstance(divisor.value, Decimal) and terminating(divisor.value):
             inverse = Decimal(1) / divisor.value  # a finite decimal: exact
             return self._arith(Fn.MUL, a, Num(real(inverse), Bound.of(inverse)), site)
-        self._error(b.term == 0)
-        t, d = self.rnd.round(a.term / b.term, B.UNKNOWN, site)
+        if not B.excludes_zero(b.digits):
+            self._error(b.term == 0)
+        t, d = self.rnd.round(a.term / b.term, B.div(a.digits, b.digits), site)
         return Num(t, d)
 
     def _quantize(self, f: Fn, x: Num, places) -> Num:
@@ -274,7 +275,9 @@ class Encoding:
             up = z3.ToInt(y + z3.RealVal("1/2"))
             tie = z3.ToReal(up) == y + z3.RealVal("1/2")
             q = z3.If(z3.And(tie, up % 2 == 1), up - 1, up)
-        self._error(z3.Or(q >= 10 ** 28, q <= -10 ** 28))
+        mag = x.digits.mag
+        if mag is None or (mag + 1).scaleb(d) >= Decimal(10) ** 28:  # else the static bound rules it out
+            self._error(z3.Or(q >= 10 ** 28, q <= -10 ** 28))
         step = Decimal(1).scaleb(-d)
         lo, hi = x.digits.lo, x.digits.hi
         return Num(z3.ToReal(q) / scale, Bound(None if lo is None else lo - step, None if hi is None else hi + step, max(d, 0), True))
