@@ -257,3 +257,26 @@ policy kept "留列" {
     assert rows == [["b", "李四", "二部", "95", "优秀", ""], ["a", "张三", "一部", "80", "合格", ""],
                     ["c", "王五", "一部", "9", "合格", ""]]
     assert main(["report", str(policy), "--input", str(data), "--output", str(out), "--keep", "年龄"]) == 1
+
+
+@pytest.mark.parametrize("path,label", [(COUNTY, "32个部门"), (BRANCH, "部门年度绩效为合格的八人部门")])
+def test_report_and_run_summary_state_the_same_numbers(path, label):
+    """The report (report.model) and the run summary / 汇总 sheet (perfdsl.summary) count
+    the same cohort the same way: counts before and after the cohort stage, and bounds."""
+    from perfdsl import summary
+    from perfdsl.report import model
+    from perfdsl.report.words import ZH
+    from report_data import example_records
+    policy = perfdsl.load(path)
+    recorder = policy.backend = summary.Recorder(policy.backend)
+    results = policy.evaluate_cohort(example_records(path, label))
+    told = summary.summarize(policy.ir, results, [], "zh", recorder.individual_tiers)
+    shown = model.rules(policy.ir, results, ZH)
+    assert len(told.rules) == len(shown)
+    for rule, view in zip(told.rules, shown):
+        assert [g.size for g in rule.groups] == [b.size for b in view.blocks]
+        for g, b in zip(rule.groups, view.blocks):
+            assert g.before == [r.individual for r in b.rows] and g.final == [r.final for r in b.rows]
+            for lo, hi, r in zip(g.lo, g.hi, b.rows):
+                if r.lo is not None:
+                    assert (lo, hi) == (r.lo, r.hi)
