@@ -423,6 +423,9 @@ UNDECIDED = 3  # diff: neither proved equal nor shown to differ
 def cmd_diff(args) -> int:
     """Two versions of a policy: who is affected (with data), or whether anyone can be."""
     from .policydiff import on_records, by_solver, change_rows, render
+    if args.output and not args.input:
+        _out("--output lists the subjects of --input DATA whose results change; give --input too", err=True)
+        return USAGE
     old, new = _load(args.old, "reference"), _load(args.new, "reference")
     if old is None or new is None:
         return FAIL

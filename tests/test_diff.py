@@ -108,3 +108,9 @@ def test_a_range_change_is_compared_where_both_are_valid(policy_file, capsys):
     out = capsys.readouterr().out
     assert "note: input `sales` is declared differently; compared where valid for both" in out
     assert "equivalent" in out
+
+
+def test_output_needs_input(policy_file, tmp_path, capsys):
+    assert main(["diff", str(policy_file(OLD)), str(policy_file(NEW)), "--output", str(tmp_path / "c.csv")]) == 2
+    assert "give --input too" in capsys.readouterr().err
+    assert not (tmp_path / "c.csv").exists()
