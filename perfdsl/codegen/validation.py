@@ -22,6 +22,7 @@ Names and choices from the policy reach the template only as `Text` (printed by 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from ..ir import Policy
 from ..numbers import MAX_DIGITS, MAX_EXPONENT
@@ -38,6 +39,18 @@ class FieldCheck:
     elem: str = ""       # list items: num whole bool text choice
     min_len: int = 0
     max_len: int | None = None
+    ilo: object = None   # numbers: the range within what an int or a whole Decimal may be
+    ihi: object = None
+    dlo: object = None   # numbers: the range within what a decimal may be
+    dhi: object = None
+
+
+_INT_LIMIT = Decimal(10 ** MAX_DIGITS - 1)
+_DEC_LIMIT = Decimal("9" * MAX_DIGITS + f"E+{MAX_EXPONENT - MAX_DIGITS + 1}")
+
+
+def _within(lo, hi, limit: Decimal) -> tuple[Decimal, Decimal]:
+    return (-limit if lo is None or lo < -limit else lo), (limit if hi is None or hi > limit else hi)
 
 
 def plan(policy: Policy, low) -> dict:
@@ -51,9 +64,17 @@ def plan(policy: Policy, low) -> dict:
 
     out = []
     for i, (name, kind, lo, hi, choices, elem, min_len, max_len) in enumerate(specs(policy)):
-        out.append(FieldCheck(Code(f"c_{i}"), Text(name), kind,
-                              None if lo is None else low.const(lo), None if hi is None else low.const(hi),
-                              None if choices is None else low.const(choices), elem, min_len, max_len))
+        fc = FieldCheck(Code(f"c_{i}"), Text(name), kind,
+                        None if lo is None else low.const(lo), None if hi is None else low.const(hi),
+                        None if choices is None else low.const(choices), elem, min_len, max_len)
+        if kind in ("num", "whole"):
+            # An int, or a whole Decimal (exponent 0), has at most 40 digits iff |x| < 10**40;
+            # a decimal with at most 40 digits has an exponent of at most 40 iff |x| is at
+            # most 40 nines times 10 (the digit count and the lower exponent are checked
+            # on their own). The declared range, where narrower, bounds both.
+            fc.ilo, fc.ihi = (low.const(b) for b in _within(lo, hi, _INT_LIMIT))
+            fc.dlo, fc.dhi = (low.const(b) for b in _within(lo, hi, _DEC_LIMIT))
+        out.append(fc)
     return {
         "fields": out,
         "total": any(f.kind == "unknown" for f in out),
