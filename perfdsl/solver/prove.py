@@ -1,16 +1,14 @@
 """Prove a property of the individual stage, or find a counterexample to it.
 
-Two queries, each under the per-property timeout:
-
-1. the proof: every valid input (decimals as reals, long lists abstract) with the
-   28-digit rounding over-approximated (rounding.py). No input that fails the property
-   or stops with an error ⇒ PROVED, for the real semantics.
-2. only when (1) finds a candidate: the search, in exact arithmetic over hundredths and
-   short lists, then the simplest such input (minimise.py). The caller's `confirm`
-   runs it on the reference interpreter; only a confirmed input is a counterexample.
-   When exact arithmetic has no counterexample although (1) had a candidate, the
-   28-digit rounding is what could break the property: the answer says so and the
-   caller samples.
+1. The proof, under the per-property timeout: every valid input (decimals as reals,
+   long lists abstract) with the 28-digit rounding over-approximated (rounding.py). No
+   input that fails the property or stops with an error ⇒ PROVED, for the real semantics.
+2. Only when (1) finds a candidate, within as long again: a counterexample in exact
+   arithmetic over hundredths and short lists (then over all decimals), made as plain
+   as the solver can (minimise.py); failing that, one that the real 28-digit rounding
+   makes (exactround.py). The caller's `confirm` runs it on the reference interpreter;
+   only a confirmed input is a counterexample. When none is found, the rounding is what
+   could break the property: the answer says so and the caller samples.
 
 `Outcome.status` is proved, failed or unknown (with why, for the report).
 """
