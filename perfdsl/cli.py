@@ -346,7 +346,8 @@ def cmd_report(args) -> int:
         kept = [{} for _ in results]
         _copy_kept(kept, read, keep)
         report.write(args.output, report.render(policy, results, data_path=args.input,
-                                                warnings=policy.last_warnings, kept=(keep, kept)))
+                                                warnings=policy.last_warnings, kept=(keep, kept),
+                                                progress=_progress))
     except io.DataError as err:
         return _report_data_error(err)
     except OSError as err:

@@ -15,6 +15,7 @@ from decimal import Decimal as D
 import pytest
 
 import perfdsl
+from perfdsl.check import compile_file
 from perfdsl.cli import main
 from perfdsl.report import charts, render
 from report_data import (BRANCH, COUNTY, HOSTILE_POLICY, XSS, branch_data, county_data, hostile_records,
@@ -280,3 +281,33 @@ def test_report_and_run_summary_state_the_same_numbers(path, label):
             for lo, hi, r in zip(g.lo, g.hi, b.rows):
                 if r.lo is not None:
                     assert (lo, hi) == (r.lo, r.hi)
+
+
+BUNDLED = sorted(p for p in COUNTY.parent.glob("*.perf") if not compile_file(p).module)
+
+
+@pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
+def test_every_bundled_policy_reports_its_first_example(path, tmp_path):
+    policy = perfdsl.load(path)
+    example = next((e for e in policy.ir.examples if e.cohort), policy.ir.examples[0])
+    results = policy.evaluate_cohort([dict(r) for _, r in example.records])
+    dom = parse(render(policy, results, data_path=path, warnings=policy.last_warnings)).root
+    assert len(list(dom.iter("tbody", class_="subject"))) == len(results)
+    if any(d.tiers is not None for d in policy.ir.definitions):
+        overall = dom.find("table", id="overall")
+        assert sum(int(td.text()) for td in overall.iter("td", class_="final")) == len(results)
+
+
+def test_a_policy_without_key_tiers_or_cohort_rules(tmp_path, policy_file):
+    policy = policy_file("""
+policy bare "无等次" {
+  input score: decimal in 0..10 "得分"
+  score total "总分" = score * 10
+}
+""")
+    data = write_data(tmp_path / "d.json", [{"score": "1"}, {"score": "9.5"}])
+    html, dom = report(policy, data, tmp_path)
+    assert not list(dom.iter("table", id="overall")) and not list(dom.iter("select"))
+    assert [t.text() for t in dom.find("section", id="histogram").iter("text", class_="threshold")] == []
+    rows = [[td.text() for td in s.find("tr", class_="row").children[1:]] for s in dom.iter("tbody", class_="subject")]
+    assert rows == [["10", ""], ["95", ""]]

@@ -85,10 +85,11 @@ def _policy_warnings(policy) -> list[str]:
 
 
 def render(policy, results, *, data_path: str | Path, warnings: list[str] = (), explain=None,
-           kept: tuple = ((), ()), generated: datetime | None = None) -> str:
+           kept: tuple = ((), ()), generated: datetime | None = None, progress=None) -> str:
     """The report's HTML for a finished cohort run (`results` from evaluate_cohort with a trace).
 
-    `kept` = (column names, one dict per result): input columns shown after the key (--keep)."""
+    `kept` = (column names, one dict per result): input columns shown after the key (--keep);
+    `progress(iterable, total)` may wrap the per-subject loop (the CLI's bar)."""
     ir = policy.ir
     words = words_for(ir)
     overall = model.overall(ir, results, words)
@@ -98,7 +99,7 @@ def render(policy, results, *, data_path: str | Path, warnings: list[str] = (), 
         drawn.append([(b, charts.tier_bars(b, words)) for b in rule.blocks[:max(budget, 0)]])
         budget -= len(rule.blocks)
     histogram, score_title = _histogram(ir, results, words)
-    columns, subjects = table.subjects(ir, results, words, explain or table.explanation_lines, kept)
+    columns, subjects = table.subjects(ir, results, words, explain or table.explanation_lines, kept, progress)
     tiers = ir.definition(model.main_tierset(ir)).tiers.names() if model.main_tierset(ir) else ()
     meta = {"shown": words["shown"], "subjects": len(subjects), "policy": ir.name, "label": ir.label,
             "columns": [c.name for c in columns]}
