@@ -389,11 +389,11 @@ def cmd_verify(args) -> int:
             if v.status == "proved":
                 _out(f"  PROVED {v.label}: {v.detail[0]}")
             elif v.status == "passed":
-                _out(f"  PASS   {v.label}: {v.tried} inputs tried, no counterexample"
+                _out(f"  PASS   {v.label}: {v.tried} {v.unit} tried, no counterexample"
                      + (f" ({v.note})" if v.note else ""))
             else:
                 status = FAIL
-                found = "found by the solver" if v.by == "solver" else f"after {v.tried} inputs"
+                found = "found by the solver" if v.by == "solver" else f"after {v.tried} {v.unit}"
                 _out(f"  FAIL   {v.label}: counterexample {found} (paste into an example):")
                 for line in v.detail:
                     _out(f"    {line}")

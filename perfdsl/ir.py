@@ -373,6 +373,7 @@ class PropertyDef:
     label: str
     expr: Expr | None
     monotone: tuple[str, bool, str] | None  # (target, increasing, input)
+    cohort: bool = False  # `property cohort`: evaluated for every subject after the cohort stage
 
 
 @dataclass(frozen=True)

@@ -151,6 +151,13 @@ def properties(program, decls, typer, policy) -> list[PropertyDef]:
     defs = {d.name: d for d in policy.definitions}
     typer.allow_flagged = True  # `flagged("label")` (§12.1)
     for p in decls.props:
+        if isinstance(p, A.Property) and p.cohort:  # whole-cohort counts and `size` allowed
+            typer.allow_size = typer.cohort_totals = True
+            e = typer.expect(p.expr, BOOL, "a cohort property")
+            typer.allow_size = typer.cohort_totals = False
+            if e is not None:
+                out.append(PropertyDef(p.span, p.label, e, None, cohort=True))
+            continue
         if isinstance(p, A.Property):
             e = typer.expect(p.expr, BOOL, "a property")
             if e is None:

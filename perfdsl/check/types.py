@@ -54,6 +54,7 @@ class Typer:
         self.range_env = range_env
         self.rank = rank
         self.allow_size = False
+        self.cohort_totals = False  # `count(COND)` without `per`: over the whole cohort (cohort properties)
         self.table_calls: dict[str, dict] = {}  # table -> {(call span, range): (arg, rows, range, span)}
         self.called: set[str] = set()    # defs and tables inlined somewhere
         self.inexact: set[str] = set()  # definitions fed by an unrounded inexact division
@@ -367,6 +368,8 @@ class Typer:
             return self._inline_def(node, item, scope)
         if isinstance(item, A.Table):
             return self._inline_table(node, item, scope)
+        if self.cohort_totals and name in AGGREGATES and self._is_group_aggregate(node, scope):
+            return self._cohort_total(node, scope)
         if name in BUILTINS:
             return self._builtin(node, scope, want)
         candidates = list(BUILTINS) + [n for n, it in self.names.items() if isinstance(it, (A.Def, A.Table))]
@@ -658,6 +661,15 @@ class Typer:
             return False
         probe = self.expr(call.args[0], None, scope)
         return probe is not None and probe.type.kind != "list"
+
+    def _cohort_total(self, call: A.Call, scope):
+        """`count(grade == 先进)` in a cohort property: an aggregate over the whole cohort."""
+        arg = self._expr(call.args[0], scope, None)
+        if call.func == "count" and arg.type not in (BOOL, UNKNOWN):
+            self._fail(call.args[0].span, "`count(COND)` counts the subjects for whom COND holds")
+        elif call.func != "count" and arg.type not in (NUM, UNKNOWN):
+            self._fail(call.args[0].span, f"`{call.func}` over the cohort needs a number, but this is {arg.type}")
+        return GroupAgg(call.span, NUM, call.func, arg, None)
 
     def _group_agg(self, node: A.Binary, scope):
         call = node.left

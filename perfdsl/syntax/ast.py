@@ -385,6 +385,7 @@ class Property:
     span: Span
     label: str
     expr: Expr
+    cohort: bool = False  # `property cohort`: for every subject of a generated cohort, final tiers
 
 
 @dataclass(frozen=True)

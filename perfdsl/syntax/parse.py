@@ -414,6 +414,9 @@ class _Builder(Transformer):
     def property_expr(self, c):
         return A.Property(self.span(c[0], c[2]), self.string(c[1]), c[2])
 
+    def property_cohort(self, c):  # `property cohort "label": EXPR`: holds for every subject of a cohort
+        return A.Property(self.span(c[0], c[3]), self.string(c[2]), c[3], cohort=True)
+
     def monotone_body(self, c):
         return c
 

@@ -30,6 +30,7 @@ class Verdict:
     detail: list[str] = field(default_factory=list)
     by: str = "search"  # static solver search: what decided it
     note: str | None = None  # why the solver did not decide it, when it did not
+    unit: str = "inputs"  # what `tried` counts: inputs, or cohorts for a cohort property
 
 
 def given_line(ir: Policy, record: dict) -> str:
@@ -130,6 +131,13 @@ def verify_properties(policy, examples: int = 300, seed: int | None = None,
     interp = Interpreter(ir)
     verdicts = []
     for prop in ir.properties:
+        if prop.cohort:  # after the cohort stage: sampled cohorts, out of the solver's reach
+            from .cohort_properties import check
+            tried, rejected, problem = check(ir, prop, max(20, examples // 3), seed)
+            note = "tie-heavy ones among them" + (f"; {rejected} the policy rejects" if rejected else "")
+            verdicts.append(Verdict(prop.label, "passed" if problem is None else "failed", tried, problem or [],
+                                    note=note, unit="cohorts"))
+            continue
         proof = _static(ir, prop) if prop.expr is not None else None
         if proof:
             verdicts.append(Verdict(prop.label, "proved", 0, [proof], "static"))
