@@ -11,7 +11,9 @@ evaluation fails. With one shared rounding model, identical computations round a
 subject valid for both), `different` (with a witness record, confirmed by the reference
 interpreter of both versions: `compare` in perfdsl.policydiff), or `unknown` (why, in `notes`).
 Cohort rules (quotas, distribute) and cohort-stage values are not compared here:
-`cohort_rules_equal` says whether the quota and distribute declarations are identical.
+`cohort_rules_equal` says whether they are written identically, so that a caller (the
+mutation check) may call two versions the same only when `status == "equivalent"` and
+`cohort_rules_equal`.
 """
 from __future__ import annotations
 
@@ -139,8 +141,14 @@ def _differs(pair: _Pair, old: Policy, new: Policy, compared: list[str], notes: 
 
 
 def cohort_rules_equal(old: Policy, new: Policy) -> bool:
-    """The quota and distribute declarations are the same (source positions aside)."""
-    return _strip(old.quotas) == _strip(new.quotas) and _strip(old.distributes) == _strip(new.distributes)
+    """The cohort stage is written the same in both (source positions aside): quotas,
+    distribute, the policy's rank order, and every cohort-stage value and flag (ranks,
+    group aggregates) — what the solver does not compare."""
+    def cohort_part(ir: Policy):
+        return (_strip(ir.quotas), _strip(ir.distributes), _strip(ir.rank),
+                _strip(tuple(d for d in ir.definitions if d.stage == "cohort")),
+                _strip(tuple(f for f in ir.flags if f.stage == "cohort")))
+    return cohort_part(old) == cohort_part(new)
 
 
 def prove_equivalent(old_ir: Policy, new_ir: Policy, timeout: float = DEFAULT_TIMEOUT, confirm=None) -> Equivalence:
