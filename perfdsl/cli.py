@@ -503,7 +503,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("--seed", type=int, default=None, help="seed for a reproducible search")
     v.add_argument("--backends", action="store_true", help="also require generated code to agree with the reference")
     v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
-                   help="time the solver may take per property before sampling (default 3; 0: sample only)")
+                   help="time the solver may take per property before sampling (default 2; 0: sample only)")
     v.set_defaults(func=cmd_verify)
     d = sub.add_parser("diff", help="compare two versions of a policy: exit 1 when results differ, "
                                     "0 when equal (proved, or unchanged on the data), 3 when undecided")
@@ -511,7 +511,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("new")
     d.add_argument("--input", help="a data file: list every subject whose results change")
     d.add_argument("--output", help="with --input: write the changes (csv, xlsx, json, jsonl)")
-    d.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="solver time (default 3)")
+    d.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="solver time (default 2)")
     d.add_argument("--seed", type=int, default=None, help="seed for the sampled comparisons")
     d.set_defaults(func=cmd_diff)
     g = sub.add_parser("compile", help="write the generated Python module")

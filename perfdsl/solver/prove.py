@@ -28,7 +28,7 @@ from .minimise import minimise
 from .rounding import Rounding
 from .values import Num, Unsupported, fresh_context
 
-DEFAULT_TIMEOUT = 3.0  # seconds per property (a proof, then as long again for a counterexample)
+DEFAULT_TIMEOUT = 2.0  # seconds per property (a proof, then as long again for a counterexample)
 
 
 @dataclass
