@@ -1,0 +1,390 @@
+"""The core language below the typed IR: what every backend runs, and nothing else.
+
+A core Program says, with no policy vocabulary left, how one subject's values are
+computed (named assignments, guarded assignments, explicit division and rounding with
+their exactness decided once, trace events as data) and how the cohort stage settles
+tiers (partition, rank with a declared tie rule, head-count bounds, cuts, per-tier
+placement, group aggregates). `lower_policy` (perfdsl.lower.lower) builds it; an
+evaluator runs it and printers translate it, each by one `Visitor`. Why a core: the
+meaning of `indicator`, `tiers`, `veto`, `quota` and `distribute` is then written once.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from decimal import Decimal
+
+
+# ---- kinds -------------------------------------------------------------------------
+class Op(enum.Enum):
+    """Pure operations of Call; every argument is evaluated, left to right, except the
+    second of AND and OR (short circuit)."""
+    ADD = "+"
+    SUB = "-"
+    MUL = "*"
+    NEG = "neg"
+    TOTAL = "total"  # n-ary sum, left to right
+    NOT = "not"
+    AND = "and"
+    OR = "or"
+    EQ = "=="
+    NE = "!="
+    LT = "<"
+    LE = "<="
+    GT = ">"
+    GE = ">="
+    LIST = "list"
+    CONCAT = "concat"
+    MIN = "min"
+    MAX = "max"
+    ABS = "abs"
+    CLAMP = "clamp"
+    SUM = "sum"
+    MEAN = "mean"
+    LEN = "len"
+    COUNT = "count"
+    TRIMMED_MEAN = "trimmed_mean"
+    STREAK = "streak"
+    RATIO = "ratio"
+    LIST_MIN = "list_min"
+    LIST_MAX = "list_max"
+    INDEX = "index"
+    STEP = "step"  # tier positions: a + b on whole numbers, never a decimal
+    PICK = "pick"  # the element of a constant tuple at a tier position (a tier's name)
+
+
+class Exactness(enum.Enum):
+    """How a division's digits come about, decided once when lowering."""
+    TERMINATING = "terminating"  # divisor a constant 2^a·5^b: exact while 28 digits hold it
+    ROUNDED = "rounded"  # 28 significant digits, half even (LANGUAGE.md §1)
+
+
+class Rounding(enum.Enum):
+    HALF_UP = "half_up"
+    HALF_EVEN = "half_even"
+    FLOOR = "floor"
+    CEIL = "ceil"
+
+
+class TieRule(enum.Enum):
+    """What a cut between tied subjects does: an error naming them, or all get in."""
+    ERROR = "error"
+    SHARE = "share"
+
+
+class AggFn(enum.Enum):
+    MEAN = "mean"
+    SUM = "sum"
+    COUNT = "count"
+    MIN = "min"
+    MAX = "max"
+
+
+class RuleKind(enum.Enum):
+    """The tier steps a trace records (the band, then each rule that held)."""
+    BAND = "band"
+    DOWNGRADE = "downgrade"
+    LIMIT = "limit"
+    VETO = "veto"
+
+
+@dataclass(frozen=True)
+class Owner:
+    """What an arithmetic trap inside a block is reported against: `where` is file:line:col,
+    `what` the words naming it (a definition, a flag, a group value, a `when`)."""
+    where: str
+    what: str
+
+
+# ---- the cohort's shapes (used by expressions and steps) ---------------------------
+@dataclass(frozen=True)
+class Partition:
+    """Subjects grouped by equal values of `spec` (a field, a tuple of fields, or None:
+    the whole cohort); groups in order of first appearance."""
+    spec: str | tuple[str, ...] | None
+
+    @property
+    def fields(self) -> tuple[str, ...]:
+        return () if self.spec is None else (self.spec,) if isinstance(self.spec, str) else tuple(self.spec)
+
+
+@dataclass(frozen=True)
+class RankKey:
+    name: str
+    descending: bool
+    by_tier: bool  # the key is a tier set: ranked by tier position (0 = best)
+
+
+@dataclass(frozen=True)
+class Ranking:
+    """A total preorder within each part: keys compared in turn; equal on all = tied."""
+    keys: tuple[RankKey, ...]
+    partition: Partition
+    tie: TieRule
+
+
+@dataclass(frozen=True)
+class HeadCount:
+    """A count (`percent` False) or a share of the group size rounded as `rounding` says."""
+    value: Decimal
+    percent: bool
+    rounding: Rounding
+
+
+# ---- expressions -------------------------------------------------------------------
+@dataclass(frozen=True)
+class Lit:
+    value: object
+
+
+@dataclass(frozen=True)
+class Var:
+    name: str
+
+
+@dataclass(frozen=True)
+class Size:
+    """The size of the group a value is computed for (`size` in `when`; the cohort else)."""
+
+
+@dataclass(frozen=True)
+class Call:
+    op: Op
+    args: tuple["Expr", ...]
+    where: str = ""  # file:line:col, for the errors an operation can raise
+    what: str = ""  # INDEX: how its list is named in an error
+
+
+@dataclass(frozen=True)
+class Div:
+    num: "Expr"
+    den: "Expr"
+    exactness: Exactness
+    where: str
+
+
+@dataclass(frozen=True)
+class Round:
+    value: "Expr"
+    places: "Expr"
+    mode: Rounding
+
+
+@dataclass(frozen=True)
+class Cond:
+    test: "Expr"
+    then: "Expr"
+    else_: "Expr"
+
+
+@dataclass(frozen=True)
+class RankOf:
+    """1-based competition rank in `ranking` (n + 1 − rank from the bottom)."""
+    ranking: Ranking
+    from_bottom: bool = False
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """`fn` of `arg` over the subject's part: one value per part."""
+    fn: AggFn
+    arg: "Expr"
+    partition: Partition
+    owner: Owner
+
+
+@dataclass(frozen=True)
+class GroupValue:
+    """The subject's part's value of `aggregate` (computed once per part, not per subject)."""
+    aggregate: Aggregate
+
+
+Expr = Lit | Var | Size | Call | Div | Round | Cond | RankOf | GroupValue
+
+
+# ---- statements --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Let:
+    """`name` = `expr`. A later Let of the same name replaces it: an indicator's value
+    steps through its adjustments as one name assigned again."""
+    name: str
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class Guard:
+    """If `test` holds run `then`, else `else_`."""
+    test: Expr
+    then: tuple["Stmt", ...]
+    else_: tuple["Stmt", ...] = ()
+
+
+# trace events: data a traced run records, ignored otherwise
+@dataclass(frozen=True)
+class OpenIndicator:
+    name: str
+    label: str | None
+    base: Expr | None  # None: a computed indicator
+    weight: Decimal | None
+
+
+@dataclass(frozen=True)
+class Adjusted:
+    sign: int
+    reason: str | None
+    amount: Expr
+    uncapped: Expr  # None (a Lit) unless `up to` bit
+    line: int
+
+
+@dataclass(frozen=True)
+class BoundBit:
+    kind: str  # clamp cap floor
+    before: Expr
+    after: Expr
+    line: int
+
+
+@dataclass(frozen=True)
+class CloseIndicator:
+    """The indicator's value; a recomputation (post stage) replaces the earlier record."""
+    name: str
+    value: Expr
+
+
+@dataclass(frozen=True)
+class TierMoved:
+    """A tier step: the band, or a rule that held (`held`: it left the tier as it was)."""
+    tierset: str
+    label: str | None
+    kind: RuleKind
+    names: tuple[str, ...]
+    before: Expr | None  # a tier position; None for the band
+    after: Expr
+    reason: str | None
+    line: Expr  # the band's line depends on the band: a PICK
+    held: bool = False
+    by: Expr | None = None  # the band only: the value banded
+
+
+Event = OpenIndicator | Adjusted | BoundBit | CloseIndicator | TierMoved
+
+
+@dataclass(frozen=True)
+class TierSlots:
+    """Variables holding a tier set's state after the individual stage."""
+    index: str
+    ceiling: str
+    pinned: str
+    limit: str
+
+
+@dataclass(frozen=True)
+class Define:
+    """Run `body`, then `name` = `result`; a decimal trap inside is `owner`'s error.
+    `tier`: the tier set's state variables when the value is a tier."""
+    name: str
+    owner: Owner
+    body: tuple["Stmt", ...]
+    result: Expr
+    tier: TierSlots | None = None
+
+
+@dataclass(frozen=True)
+class Flag:
+    label: str
+    test: Expr
+    owner: Owner
+
+
+Stmt = Let | Guard | Define | Event
+
+
+# ---- cohort steps ------------------------------------------------------------------
+@dataclass(frozen=True)
+class Quota:
+    """Within each part, at most `hi` free holders of `tier` keep it, the best by rank; the
+    rest move down one. Vetoed holders keep it and count. `lo` only warns."""
+    tierset: str
+    names: tuple[str, ...]
+    tier: int
+    lo: HeadCount | None
+    hi: HeadCount | None  # None: the group size
+    ranking: Ranking
+    line: int
+
+
+@dataclass(frozen=True)
+class TierBounds:
+    tier: int
+    lo: HeadCount
+    hi: HeadCount | None  # None: the group size
+
+
+@dataclass(frozen=True)
+class WhenBounds:
+    """Bounds that replace a tier's when `test` holds for the group (read on its first member)."""
+    test: Expr
+    bounds: tuple[TierBounds, ...]
+    line: int
+    owner: Owner
+
+
+@dataclass(frozen=True)
+class Placement:
+    """One tier's cut in forced distribution: k = clamp(q, max(lo', rem − Σhi' of `later`),
+    min(hi', rem − Σlo' of `later`)), at most rem; the k best allowed (ceiling ≤ tier) by rank."""
+    tier: int
+    later: tuple[int, ...]
+
+
+@dataclass(frozen=True)
+class Distribute:
+    """Forced distribution per part: bounds, `when` replacements, feasibility, vetoed
+    subjects pinned, then `placements` from the best tier; the last tier takes the rest."""
+    tierset: str
+    names: tuple[str, ...]
+    ranking: Ranking
+    bounds: tuple[TierBounds, ...]
+    whens: tuple[WhenBounds, ...]
+    constant_fields: tuple[str, ...]  # must be one value per part (a `when` reads them)
+    placements: tuple[Placement, ...]
+    line: int
+
+
+CohortStep = Quota | Distribute
+
+
+@dataclass(frozen=True)
+class Program:
+    """A policy as the core: run `individual` then `flags` on each subject; with a cohort,
+    `steps` in order, then `post` (values reading a final tier), `cohort` (ranks, group
+    values), and every flag again (`cohort_flags`)."""
+    name: str
+    key: str | None
+    outputs: tuple[str, ...]
+    individual: tuple[Define, ...]
+    flags: tuple[Flag, ...]
+    steps: tuple[CohortStep, ...]
+    post: tuple[Define, ...]
+    cohort: tuple[Define, ...]
+    cohort_flags: tuple[Flag, ...]
+
+
+# ---- one visitor -------------------------------------------------------------------
+class Visitor:
+    """Dispatch on the node's class: `visit(node)` calls `visit_<ClassName>(node, *args)`.
+
+    The method table is built once per visitor class, so backends walk the core with no
+    isinstance chains of their own."""
+
+    def visit(self, node, *args):
+        table = type(self).__dict__.get("_table_of_class")
+        if table is None:
+            table = {}
+            type(self)._table_of_class = table
+        method = table.get(type(node))
+        if method is None:
+            method = table[type(node)] = getattr(type(self), "visit_" + type(node).__name__)
+        return method(self, node, *args)
+
