@@ -57,10 +57,15 @@ def _columnar(ir):
     return lambda records: outcome_columnar(ir, records)
 
 
+def _core(ir):
+    from ..lower.agreement import prepare  # the core program's evaluator (issue 10)
+    return prepare(ir)
+
+
 # name -> prepare(ir) -> run(records) -> outcome. A new backend adds one line here, and
 # `perfdsl verify --backends` and tests/test_agreement.py compare it with the reference.
 REFERENCE = _pipeline("reference")
-BACKENDS = {"python": _pipeline("python"), "columnar": _columnar}
+BACKENDS = {"python": _pipeline("python"), "columnar": _columnar, "core": _core}
 
 
 def _snapshot(results):
