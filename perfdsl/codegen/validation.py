@@ -22,7 +22,7 @@ Names and choices from the policy reach the template only as `Text` (printed by 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
+from decimal import ROUND_CEILING, ROUND_FLOOR, Decimal
 
 from ..ir import Policy
 from ..numbers import MAX_DIGITS, MAX_EXPONENT
@@ -43,6 +43,8 @@ class FieldCheck:
     ihi: object = None
     dlo: object = None   # numbers: the range within what a decimal may be
     dhi: object = None
+    int_lo: object = None  # numbers: ilo..ihi for an int, as int literals
+    int_hi: object = None
 
 
 _INT_LIMIT = Decimal(10 ** MAX_DIGITS - 1)
@@ -74,6 +76,11 @@ def plan(policy: Policy, low) -> dict:
             # on their own). The declared range, where narrower, bounds both.
             fc.ilo, fc.ihi = (low.const(b) for b in _within(lo, hi, _INT_LIMIT))
             fc.dlo, fc.dhi = (low.const(b) for b in _within(lo, hi, _DEC_LIMIT))
+            # an int compared with ints (comparing it with a Decimal converts it each time):
+            # for an int n, lo <= n <= hi exactly when ceil(lo) <= n <= floor(hi)
+            ilo, ihi = _within(lo, hi, _INT_LIMIT)
+            fc.int_lo = Code(str(int(ilo.to_integral_value(rounding=ROUND_CEILING))))
+            fc.int_hi = Code(str(int(ihi.to_integral_value(rounding=ROUND_FLOOR))))
         out.append(fc)
     return {
         "fields": out,
