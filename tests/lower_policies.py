@@ -45,6 +45,18 @@ policy tied_quota "并列名额" {
 """
 
 
+TIGHT = """
+policy tight "名额刚好" {
+  key id
+  input id: text
+  input dept: text
+  input score: decimal in 0..100
+  tiers grade by score { A >= 90  B >= 80  C otherwise }
+  distribute per dept rank by score desc then id asc { A 2..2  B 40%..40%  C 1..1 }
+}
+"""
+
+
 def tied(text: str, share: bool) -> str:
     return text.replace("TIES", "ties share" if share else "")
 

@@ -343,6 +343,7 @@ class Distribute:
     """Forced distribution per part: bounds, `when` replacements, feasibility, vetoed
     subjects pinned, then `placements` from the best tier; the last tier takes the rest."""
     tierset: str
+    slots: TierSlots  # where each subject's individual tier state is
     names: tuple[str, ...]
     ranking: Ranking
     bounds: tuple[TierBounds, ...]

@@ -135,7 +135,7 @@ class _Lowerer:
         last tier, a limit caps, the first veto that holds forces its tier and ends."""
         body, names = d.tiers, d.tiers.names()
         last, n = len(names) - 1, d.name
-        slots = c.TierSlots(f"{n}#index", f"{n}#ceiling", f"{n}#pinned", f"{n}#limit")
+        slots = tier_slots(n)
         idx, by, new, changed = c.Var(slots.index), f"{n}#by", f"{n}#new", f"{n}#changed"
         cmp = c.Op.LT if body.ascending else c.Op.GE
         band: c.Expr = c.Lit(last)
@@ -193,11 +193,15 @@ class _Lowerer:
                       for w in d.whens)
         placements = tuple(c.Placement(t, tuple(range(t + 1, last + 1))) for t in range(last))
         ranking = self.ranking(ir.RankOrder(d.rank.keys, d.group, d.rank.span), d.ties_share)
-        return c.Distribute(d.tierset, names, ranking, bounds(d.bounds), whens, d.when_fields, placements, d.span.line)
+        return c.Distribute(d.tierset, tier_slots(d.tierset), names, ranking, bounds(d.bounds), whens, d.when_fields, placements, d.span.line)
 
 
 _EXPR = {ir.Const: _Lowerer._const, ir.Ref: _Lowerer._ref, ir.If: _Lowerer._if, ir.Rank: _Lowerer._rank,
          ir.GroupAgg: _Lowerer._group, ir.Prim: _Lowerer._prim}
+
+
+def tier_slots(tierset: str) -> c.TierSlots:
+    return c.TierSlots(f"{tierset}#index", f"{tierset}#ceiling", f"{tierset}#pinned", f"{tierset}#limit")
 
 
 def _spec(group):

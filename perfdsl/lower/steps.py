@@ -68,6 +68,50 @@ def head_count(h: c.HeadCount, n: int) -> int:
     return rt.round_count(rt.CONTEXT.multiply(h.value, Decimal(n)) if h.percent else h.value, h.rounding.value)
 
 
+def bound_text(b: c.TierBounds, lo: int, hi: int, n: int, line: int | None) -> str:
+    """A tier's bounds in a group as an infeasibility problem words them."""
+    because = f" by `when` on line {line}" if line is not None else ""
+    return f"{lo}..{hi}{share_basis([b.lo, b.hi], n, b.lo.rounding.value)}{because}"
+
+
+def unbounded_text(n: int) -> str:
+    return f"0..{n} (unbounded)"
+
+
+def infeasible(label: str, n: int, lo: list[int], hi: list[int], names, texts: list[str]) -> str:
+    each = ", ".join(f"{t} {texts[i]}" for i, t in enumerate(names))
+    return (f"{label}: cannot distribute {n} subjects: the tiers' minimums sum to {sum(lo)} and their "
+            f"maximums to {sum(hi)}, so no placement fits ({each})")
+
+
+def not_constant(label: str, field: str, holders: dict) -> str:
+    """`holders`: each value of `field` in the group -> who holds it, in order of appearance."""
+    return (f"{label}: `{field}` must be the same for the whole group (a `when` of distribute reads it), but it is "
+            + "; ".join(f"{shown(v)} for {', '.join(who)}" for v, who in holders.items()))
+
+
+def tie_problem(label: str, who: list[str], keys: str, what: str, inside: int, outside: int) -> str:
+    return (f"{label}: {', '.join(who)} tie ({keys}) at the cut of {what}: {inside} of them would get in and "
+            f"{outside} would not; add a rank key that separates them, or write `ties share`")
+
+
+def short_warning(label: str, tier: str, k: int, allowed: int) -> str:
+    return (f"{label}: {tier} should take {k} more, but only {allowed} of the "
+            "remaining subjects may receive it (a downgrade or limit caps the others)")
+
+
+def count_warnings(label: str, names, counts: list[int], lo: list[int], hi: list[int], pins: list[int]) -> list[str]:
+    """A tier whose final head count left its bounds (vetoed subjects or ties can push it)."""
+    out = []
+    for i, t in enumerate(names):
+        vetoed = f" ({pins[i]} of them vetoed)" if pins[i] else ""
+        if counts[i] > hi[i]:
+            out.append(f"{label}: {t} holds {counts[i]}{vetoed}, above its maximum {hi[i]}")
+        elif counts[i] < lo[i]:
+            out.append(f"{label}: {t} holds {counts[i]}, below its minimum {lo[i]}")
+    return out
+
+
 # ---- placing tiers -------------------------------------------------------------------
 class Steps(c.Visitor):
     """Executes the cohort steps group by group, collecting warnings and problems."""
@@ -95,10 +139,7 @@ class Steps(c.Visitor):
             return last + 1
         tied = candidates[first:last + 1]
         keys = ", ".join(f"{k_.name} = {shown(key_value(tied[0], k_))}" for k_ in ranking.keys)
-        self.problems.append(
-            f"{label}: {', '.join(self.who(r) for r in tied)} tie ({keys}) at the cut of {what}: "
-            f"{k - first} of them would get in and {last + 1 - k} would not; "
-            "add a rank key that separates them, or write `ties share`")
+        self.problems.append(tie_problem(label, [self.who(r) for r in tied], keys, what, k - first, last + 1 - k))
         return None
 
     def run(self, step) -> None:
@@ -126,13 +167,12 @@ class Steps(c.Visitor):
     def bounds(self, d: c.Distribute, members: list[Result], label: str):
         """Each tier's (lo, hi) in this group with the `when` replacements, and their text."""
         n = len(members)
-        lo, hi, texts = [0] * len(d.names), [n] * len(d.names), [f"0..{n} (unbounded)"] * len(d.names)
+        lo, hi, texts = [0] * len(d.names), [n] * len(d.names), [unbounded_text(n)] * len(d.names)
 
         def set_bounds(b: c.TierBounds, line) -> None:
             lo[b.tier] = head_count(b.lo, n)
             hi[b.tier] = head_count(b.hi, n) if b.hi is not None else n
-            because = f" by `when` on line {line}" if line is not None else ""
-            texts[b.tier] = f"{lo[b.tier]}..{hi[b.tier]}{share_basis([b.lo, b.hi], n, b.lo.rounding.value)}{because}"
+            texts[b.tier] = bound_text(b, lo[b.tier], hi[b.tier], n, line)
 
         for b in d.bounds:
             set_bounds(b, None)
@@ -158,9 +198,7 @@ class Steps(c.Visitor):
                 holders.setdefault(r.record[field], []).append(self.who(r))
             if len(holders) > 1:
                 ok = False
-                self.problems.append(
-                    f"{label}: `{field}` must be the same for the whole group (a `when` of distribute reads it), but it is "
-                    + "; ".join(f"{shown(v)} for {', '.join(who)}" for v, who in holders.items()))
+                self.problems.append(not_constant(label, field, holders))
         return ok
 
     def visit_Distribute(self, d: c.Distribute, label: str, members: list[Result]) -> None:
@@ -172,10 +210,7 @@ class Steps(c.Visitor):
             return
         lo, hi, texts = bounds
         if sum(lo) > n or sum(hi) < n:
-            each = ", ".join(f"{t} {texts[i]}" for i, t in enumerate(d.names))
-            self.problems.append(
-                f"{label}: cannot distribute {n} subjects: the tiers' minimums sum to {sum(lo)} and their "
-                f"maximums to {sum(hi)}, so no placement fits ({each})")
+            self.problems.append(infeasible(label, n, lo, hi, d.names, texts))
             return
         state = {id(r): r.tiers[d.tierset] for r in members}
         ordered = ranked(d.ranking, members)
@@ -192,8 +227,7 @@ class Steps(c.Visitor):
             k = min(len(rest), max(k_lo, min(better, k_hi)))  # where lo > hi the lower bound wins
             allowed = [r for r in rest if max(state[id(r)].ceiling, state[id(r)].limit) <= t]
             if len(allowed) < k:
-                self.warnings.append(f"{label}: {d.names[t]} should take {k} more, but only {len(allowed)} of the "
-                                     "remaining subjects may receive it (a downgrade or limit caps the others)")
+                self.warnings.append(short_warning(label, d.names[t], k, len(allowed)))
             took = self.cut(d.ranking, allowed, k, f"distribute {d.names[t]} (takes {k})", label)
             if took is None:
                 return
@@ -201,12 +235,7 @@ class Steps(c.Visitor):
             rest = [r for r in rest if id(r) not in placed]
         placed.update((id(r), len(d.names) - 1) for r in rest)
         counts = [sum(1 for t in placed.values() if t == i) for i in tiers]
-        for i, t in enumerate(d.names):
-            vetoed = f" ({pins[i]} of them vetoed)" if pins[i] else ""
-            if counts[i] > hi[i]:
-                self.warnings.append(f"{label}: {t} holds {counts[i]}{vetoed}, above its maximum {hi[i]}")
-            elif counts[i] < lo[i]:
-                self.warnings.append(f"{label}: {t} holds {counts[i]}, below its minimum {lo[i]}")
+        self.warnings += count_warnings(label, d.names, counts, lo, hi, pins)
         for r in ordered:
             place(r, d.tierset, d.names, placed[id(r)])
 
