@@ -215,7 +215,11 @@ def _messages(d: c.Distribute, out: pl.DataFrame) -> tuple[list[str], list[str]]
     """Warnings and problems of every group in order of first appearance, in the
     reference's words; only groups with something to say are read row by row."""
     last = len(d.names) - 1
-    facts = out.group_by(_GROUP, maintain_order=True).agg(pl.all().first()).sort(_GROUP)
+    tiers = range(last + 1)
+    says = pl.col("#varies") | pl.col("#infeasible") | pl.any_horizontal(
+        *[pl.col(f"#na{p.tier}") < pl.col(f"#k{p.tier}") for p in d.placements], *[pl.col(f"#tie{p.tier}") for p in d.placements],
+        *[(pl.col(f"#count{t}") > pl.col(f"#hi{t}")) | (pl.col(f"#count{t}") < pl.col(f"#lo{t}")) for t in tiers])
+    facts = out.filter(says).group_by(_GROUP).agg(pl.all().first()).sort(_GROUP)
     warnings, problems = [], []
     for row in facts.iter_rows(named=True):
         n, spec = row[_N], d.ranking.partition.spec
