@@ -24,8 +24,10 @@ and `import "std/X"` pointed at the copy), so imports resolve and no real file i
 The first step that decides, in this order, gives the verdict:
 
   1. check            killed when `compile_file` reports an error
-  2. proved           equivalent, by a proof (PROOFS): today only "identical checked IR",
-     equivalent       i.e. the IR without spans equals the original's
+  2. proved           equivalent, by a proof (PROOFS): "identical checked IR", i.e. the IR
+     equivalent       without spans equals the original's; or, for a mutant step 5 found no
+                      difference for, Z3's proof that the individual stages agree on every
+                      valid subject with the cohort rules unchanged (`_solver_proof`)
   3. examples         killed when an example fails (`run_examples`, reference interpreter)
   4. properties       killed when `verify_properties` finds a counterexample (fixed seed,
                       `--budget` examples per property, one property at a time); run on
@@ -552,10 +554,21 @@ def _same_ir(orig, mut) -> str | None:
     return "identical checked IR" if _strip(mut) == _strip(orig) else None
 
 
-# Ways to prove a mutant equivalent, tried in turn: each takes the original's and the
-# mutant's checked IR and names its proof, or returns None. A solver proof (no input on
-# which the two differ, LANGUAGE.md §12.5) is meant to join this list.
+# Ways to prove a mutant equivalent before anything runs, tried in turn: each takes the
+# original's and the mutant's checked IR and names its proof, or returns None.
 PROOFS = [_same_ir]
+
+
+def _solver_proof(orig, mut) -> str | None:
+    """Z3's proof that no valid subject gets other values or flags (perfdsl.solver), with
+    the cohort rules written the same. It speaks of values, not explanation text, so it is
+    asked only after the search found no difference in what a user sees, explanations
+    included: a mutant the search told apart is not equivalent, whatever its values."""
+    from perfdsl.solver import prove_equivalent as solver_equivalent
+    verdict = solver_equivalent(orig, mut)
+    if verdict.status == "equivalent" and verdict.cohort_rules_equal:
+        return "the solver proved the individual stages equal; the cohort rules are the same"
+    return None
 
 
 def prove_equivalent(orig, mut) -> str | None:
@@ -631,6 +644,9 @@ class Judge:
         witness = differs(orig, ir, self.records, self.cohorts, self.seed)
         if witness is not None:
             return Verdict(m, "survived", witness)
+        proof = _solver_proof(orig, ir)
+        if proof:
+            return Verdict(m, "equivalent", proof)
         return Verdict(m, "undistinguished",
                        f"no difference in the examples' neighbourhood, {self.records} records"
                        + (f" and {self.cohorts} cohorts" if orig.has_cohort_stage or ir.has_cohort_stage else ""))

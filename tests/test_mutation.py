@@ -287,3 +287,19 @@ def test_branch_employees_35_percent_differs_from_40_in_a_group_of_ten_only_in_t
     assert "良好 4～7 名（10 名的 35%～70%）" in "\n".join(b[1][0][2])
     witness = mutate.differs(orig, mut, records=0, cohort_count=0)  # the examples' cohorts suffice
     assert "explanation" in witness and "（10 名的 35%～70%）" in witness
+
+
+def test_the_solver_proves_an_undistinguished_mutant_equivalent(tmp_path):
+    """A mutant the search cannot tell apart is proved equivalent only by Z3 and only with
+    the cohort rules unchanged; a real difference is never proved away."""
+    def ir(body: str):
+        path = tmp_path / f"p{abs(hash(body))}.perf"
+        path.write_text("policy p {\n  key id\n  input id: text\n  input x: int in 0..100\n"
+                        f"  score total = {body}\n" "  tiers grade by total {\n    好 >= 50\n    差 otherwise\n  }\n}\n",
+                        encoding="utf-8")
+        result = compile_file(path)
+        assert result.policy is not None
+        return result.policy
+    orig = ir("min(x, 100 - x) + max(x, 100 - x)")
+    assert mutate._solver_proof(orig, ir("100 + 0 * x")).startswith("the solver proved")
+    assert mutate._solver_proof(orig, ir("min(x, 100 - x) + max(x, 99 - x)")) is None
