@@ -13,6 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from .ir import Const, Fn, If, Policy, Prim
+from .language import policy_language as language
 
 ROUNDING = (Fn.ROUND_HALF_UP, Fn.ROUND_HALF_EVEN, Fn.ROUND_FLOOR, Fn.ROUND_CEIL)
 FIXED = {  # column -> (English title, Chinese title)
@@ -20,16 +21,6 @@ FIXED = {  # column -> (English title, Chinese title)
     "explanation": ("explanation", "说明"),
     "rank": ("rank", "排名"),
 }
-
-
-def is_chinese(text: str | None) -> bool:
-    return bool(text) and any("\u4e00" <= ch <= "\u9fff" for ch in text)
-
-
-def language(ir: Policy) -> str:
-    """"zh" when the policy writes its name or any label in Chinese, else "en"."""
-    texts = [ir.label] + [d.label for d in ir.definitions] + [i.label for i in ir.inputs] + [f.label for f in ir.flags]
-    return "zh" if any(is_chinese(t) for t in texts) else "en"
 
 
 def _places(expr) -> int | None:

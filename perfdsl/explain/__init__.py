@@ -29,6 +29,7 @@ import secrets
 from dataclasses import dataclass, fields, is_dataclass, replace
 from decimal import Decimal
 
+from ..language import policy_language as language
 from ..numbers import decimal_text
 from .build import Step, build
 from .en import English
@@ -37,22 +38,6 @@ from .words import fmt
 __all__ = ["VERSION", "Explanation", "Step", "explanation", "steps", "render", "as_json", "dumps", "language", "fmt"]
 
 VERSION = 1  # of the JSON written by `explain --format json` and `run --trace`
-
-
-def _is_chinese(text: str | None) -> bool:
-    return bool(text) and any("\u4e00" <= ch <= "\u9fff" for ch in text)
-
-
-def language(policy) -> str:
-    """"zh" when the policy writes its labels, reasons or flags in Chinese, else "en"."""
-    ir = getattr(policy, "ir", policy)
-    texts = [ir.label] + [d.label for d in ir.definitions] + [i.label for i in ir.inputs] + [f.label for f in ir.flags]
-    for d in ir.definitions:
-        if d.indicator is not None:
-            texts += [a.reason for a in d.indicator.adjustments]
-        if d.tiers is not None:
-            texts += [r.reason for r in d.tiers.rules]
-    return "zh" if any(_is_chinese(x) for x in texts) else "en"
 
 
 _WORDS: dict = {}

@@ -2,10 +2,11 @@
 
 A policy whose labels are Chinese gets a Chinese report throughout — the people who hand
 it to a committee read no English — and any other policy an English one. The rule is the
-one explanations follow: any CJK character in the policy's label, a definition's or an
-input's label.
+one explanations, output headers and the run summary follow (perfdsl.language).
 """
 from __future__ import annotations
+
+from ..language import policy_language
 
 ZH = {
     "lang": "zh-CN",
@@ -114,11 +115,6 @@ EN = {
 }
 
 
-def is_chinese(text: str | None) -> bool:
-    return bool(text) and any("\u4e00" <= ch <= "\u9fff" for ch in text)
-
-
 def words_for(ir) -> dict:
-    """ZH for a policy written with Chinese labels, else EN."""
-    labels = [ir.label] + [d.label for d in ir.definitions] + [i.label for i in ir.inputs]
-    return ZH if any(is_chinese(x) for x in labels) else EN
+    """The page's words in the policy's language (perfdsl.language)."""
+    return ZH if policy_language(ir) == "zh" else EN
