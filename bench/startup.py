@@ -4,14 +4,16 @@
 
 Each run is a child process (`python -m perfdsl check FILE`); its CPU time (user +
 system) comes from resource.getrusage(RUSAGE_CHILDREN). Runs are made twice: with
-bytecode caching as this machine has it (PYTHONDONTWRITEBYTECODE=1 in its environment,
-so every start compiles the package from source) and with .pyc files written and reused.
+bytecode caching as this machine has it (PYTHONDONTWRITEBYTECODE=1 in its environment and
+no perfdsl .pyc files, so every start compiles perfdsl from source; third-party packages
+keep the .pyc files pip wrote) and with perfdsl's .pyc files written and reused.
 The large policies are generated: N indicators, each over its own input, and a score.
 """
 from __future__ import annotations
 
 import os
 import resource
+import shutil
 import statistics
 import subprocess
 import sys
@@ -41,6 +43,15 @@ def cpu_of(args: list[str], env: dict) -> tuple[float, int]:
     return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime), proc.returncode
 
 
+def _forget_pyc() -> None:
+    """Remove perfdsl's own __pycache__ directories (build artifacts, ignored by git): with
+    PYTHONDONTWRITEBYTECODE=1 they are never written, but Python still reads them if an
+    earlier run without it left them behind. Third-party packages keep theirs (pip wrote
+    them at install)."""
+    for cache in (ROOT / "perfdsl").rglob("__pycache__"):
+        shutil.rmtree(cache, ignore_errors=True)
+
+
 def measure(path: Path, repeat: int, cached_pyc: bool) -> dict:
     env = dict(os.environ)
     if cached_pyc:
@@ -48,6 +59,7 @@ def measure(path: Path, repeat: int, cached_pyc: bool) -> dict:
         cpu_of([sys.executable, "-m", "perfdsl", "check", str(path)], env)  # writes the .pyc files
     else:
         env["PYTHONDONTWRITEBYTECODE"] = "1"
+        _forget_pyc()
     times, codes = [], set()
     for _ in range(repeat):
         t, code = cpu_of([sys.executable, "-m", "perfdsl", "check", str(path)], env)
@@ -71,6 +83,7 @@ def run(repeat: int = 3, sizes=(1000, 5000)) -> list[dict]:
                              "goal_s": goal, **m})
                 print(f"  {name:<34} .pyc {'cached' if cached else 'not written':<12} "
                       f"{m['cpu_s']:7.3f} s CPU (goal {goal} s) exit {m['exit_codes']}", flush=True)
+    _forget_pyc()  # leave perfdsl as this machine keeps it: no .pyc files
     return rows
 
 
