@@ -22,7 +22,7 @@ from perfdsl.lower import core as c
 from perfdsl.lower import lower_policy
 from perfdsl.lower.evaluate import Machine, evaluate_cohort, individual
 from perfdsl.lower.lower import exactness, lower_expression
-from perfdsl.lower.steps import run_cohort
+from perfdsl.lower.cohort_stage import run_cohort
 from perfdsl.runtime import CONTEXT, EvalError, localcontext
 from perfdsl.verify import disagreements
 from perfdsl.verify.agreement import BACKENDS, REFERENCE
@@ -74,6 +74,12 @@ def test_the_policies_compared_include_every_bundled_one():
 @pytest.mark.parametrize("name", [n for n, _ in POLICIES])
 def test_core_agrees_with_reference_on_drawn_cohorts(name):
     assert disagreements(BY_NAME[name], examples=40, seed=3, backends=["core"]) == []
+
+
+@pytest.mark.parametrize("name", [n for n, _ in POLICIES])
+def test_core_agrees_with_reference_on_the_extremes_valid_data_may_hold(name):
+    """40-digit inputs, exponents at the limits: overflow, digits beyond 28, traps."""
+    assert disagreements(BY_NAME[name], examples=20, seed=5, backends=["core"], wide=True) == []
 
 
 def _tie_heavy(ir):
@@ -133,6 +139,44 @@ def test_core_individual_stage_traces_like_the_interpreter(name):
     @given(strategies(ir))
     def check(record):
         assert run(lambda r: individual(program, ir, r, True), record) == run(lambda r: interp.individual(r, True), record)
+    check()
+
+
+def _cohort_snapshot(results):
+    return [(r.values, r.flags, r.tiers, r.trace, r.cohort_notes, r.explain()) for r in results]
+
+
+def _traced_reference(ir, records):
+    from perfdsl.policy import Policy
+    policy = Policy(ir, backend="reference")
+    try:
+        results = policy.evaluate_cohort(records, trace=True, validate=False)
+    except DataError as err:
+        return ("error", str(err))
+    return _cohort_snapshot(results), policy.last_warnings
+
+
+def _traced_core(program, ir, records):
+    try:
+        results, warnings = evaluate_cohort(program, ir, records, trace=True)
+    except DataError as err:
+        return ("error", str(err))
+    return _cohort_snapshot(results), warnings
+
+
+@pytest.mark.parametrize("name", COHORT_POLICIES)
+@pytest.mark.parametrize("kind", ["drawn", "tie_heavy"])
+def test_core_cohort_traces_and_explanations_like_the_reference(name, kind):
+    """Every value, flag, tier state, trace (quota and distribution decisions, ranks and
+    group values included), group record and explanation text of a whole cohort."""
+    ir = BY_NAME[name]
+    program = lower_policy(ir)
+
+    @settings(max_examples=25, derandomize=True, deadline=None, database=None,
+              suppress_health_check=list(HealthCheck))
+    @given(cohorts(ir, 1, 12) if kind == "drawn" else _tie_heavy(ir))
+    def check(records):
+        assert _traced_core(program, ir, records) == _traced_reference(ir, records)
     check()
 
 

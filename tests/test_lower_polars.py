@@ -20,7 +20,7 @@ from perfdsl.eval.interpret import Interpreter
 from perfdsl.lower import core as c
 from perfdsl.lower import lower_policy
 from perfdsl.lower.polars_cohort import exact_series, head_count_expr, place_frame, subjects_frame
-from perfdsl.lower.steps import head_count
+from perfdsl.lower.ranking import head_count
 from perfdsl.runtime import CONTEXT, EvalError, localcontext
 from perfdsl.verify.strategies import cohorts
 

@@ -179,9 +179,11 @@ class Cond:
 
 @dataclass(frozen=True)
 class RankOf:
-    """1-based competition rank in `ranking` (n + 1 − rank from the bottom)."""
+    """1-based competition rank in `ranking` (n + 1 − rank from the bottom). `fact` is the
+    key a traced run files the rank under, for the explanation to find (opaque data)."""
     ranking: Ranking
     from_bottom: bool = False
+    fact: object = None
 
 
 @dataclass(frozen=True)
@@ -191,6 +193,7 @@ class Aggregate:
     arg: "Expr"
     partition: Partition
     owner: Owner
+    fact: object = None  # as RankOf.fact
 
 
 @dataclass(frozen=True)
@@ -311,6 +314,7 @@ class Quota:
     lo: HeadCount | None
     hi: HeadCount | None  # None: the group size
     ranking: Ranking
+    rounding: Rounding
     line: int
 
 
@@ -350,6 +354,7 @@ class Distribute:
     whens: tuple[WhenBounds, ...]
     constant_fields: tuple[str, ...]  # must be one value per part (a `when` reads them)
     placements: tuple[Placement, ...]
+    rounding: Rounding
     line: int
 
 

@@ -1,5 +1,5 @@
-"""Runs a core Program on records: the individual stage here, the cohort steps in
-perfdsl.lower.steps. It gives what the reference interpreter with perfdsl.cohort gives
+"""Runs a core Program on records: the individual stage here, the cohort stage in
+perfdsl.lower.cohort_stage. It gives what the reference interpreter with perfdsl.cohort gives
 (values, flags, tier states, warnings, the same error texts), which is how the core is
 shown to mean what the policy means before any backend is switched to it.
 
@@ -100,7 +100,7 @@ class Machine(c.Visitor):
         return self.visit(e)
 
     def visit_RankOf(self, e: c.RankOf):
-        return self.ctx.rank(e.ranking, e.from_bottom)
+        return self.ctx.rank(e)
 
     def visit_GroupValue(self, e: c.GroupValue):
         return self.ctx.aggregate(e.aggregate)
@@ -181,16 +181,18 @@ def individual(program: c.Program, policy, record: dict, trace: bool = False) ->
     return result
 
 
-def evaluate_cohort(program: c.Program, policy, records: list[dict], numbers: list[int] | None = None):
+def evaluate_cohort(program: c.Program, policy, records: list[dict], numbers: list[int] | None = None,
+                    trace: bool = False):
     """(results, warnings) of the whole pipeline on validated records, in input order;
-    DataError naming every bad row, or the cohort's problems, as the reference words them."""
-    from .steps import run_cohort
+    DataError naming every bad row, or the cohort's problems, as the reference words them.
+    `trace`: each result carries its explanation trace, cohort decisions included."""
+    from .cohort_stage import run_cohort
     numbers = numbers or list(range(1, len(records) + 1))
     results, problems = [], []
     with rt.localcontext(C):
         for number, rec in zip(numbers, records):
             try:
-                results.append(individual(program, policy, rec))
+                results.append(individual(program, policy, rec, trace))
             except rt.EvalError as err:
                 problems.append(DataProblem(number, None, str(err)))
         if problems:

@@ -65,11 +65,11 @@ class _Lowerer:
         return c.Cond(self.expr(e.cond), self.expr(e.then), self.expr(e.else_))
 
     def _rank(self, e: ir.Rank) -> c.Expr:
-        return c.RankOf(self.ranking(e.order, False), e.from_bottom)
+        return c.RankOf(self.ranking(e.order, False), e.from_bottom, ("rank", e.order))
 
     def _group(self, e: ir.GroupAgg) -> c.Expr:
         owner = c.Owner(where(e.span), f"`{e.fn}(…)" + (f" per {group_text(e.group)}`" if e.group else "`"))
-        return c.GroupValue(c.Aggregate(c.AggFn(e.fn), self.expr(e.arg), c.Partition(_spec(e.group)), owner))
+        return c.GroupValue(c.Aggregate(c.AggFn(e.fn), self.expr(e.arg), c.Partition(_spec(e.group)), owner, ("group", e)))
 
     def _prim(self, e: ir.Prim) -> c.Expr:
         args = tuple(self.expr(a) for a in e.args)
@@ -179,8 +179,7 @@ class _Lowerer:
         names = self.policy.definition(q.tierset).tiers.names()
         rounding = c.Rounding(q.rounding)
         return c.Quota(q.tierset, names, q.tier, _count(q.lo, rounding), _count(q.hi, rounding),
-                       self.ranking(q.rank, q.ties_share) if q.group == q.rank.group else
-                       self.ranking(ir.RankOrder(q.rank.keys, q.group, q.rank.span), q.ties_share), q.span.line)
+                       self.ranking(ir.RankOrder(q.rank.keys, q.group, q.rank.span), q.ties_share), rounding, q.span.line)
 
     def distribute(self, d: ir.DistributeDef) -> c.Distribute:
         names = self.policy.definition(d.tierset).tiers.names()
@@ -193,7 +192,8 @@ class _Lowerer:
                       for w in d.whens)
         placements = tuple(c.Placement(t, tuple(range(t + 1, last + 1))) for t in range(last))
         ranking = self.ranking(ir.RankOrder(d.rank.keys, d.group, d.rank.span), d.ties_share)
-        return c.Distribute(d.tierset, tier_slots(d.tierset), names, ranking, bounds(d.bounds), whens, d.when_fields, placements, d.span.line)
+        return c.Distribute(d.tierset, tier_slots(d.tierset), names, ranking, bounds(d.bounds), whens, d.when_fields,
+                            placements, rounding, d.span.line)
 
 
 _EXPR = {ir.Const: _Lowerer._const, ir.Ref: _Lowerer._ref, ir.If: _Lowerer._if, ir.Rank: _Lowerer._rank,

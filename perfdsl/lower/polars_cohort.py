@@ -10,7 +10,7 @@ changes); a cut inside a block takes the block (`ties share`) or fails the group
 
 All counts are whole numbers: head counts are exact integer arithmetic on the group
 size (a share 0.15 is 15/100), never a polars Decimal product, which would round half
-even silently. Messages are worded by perfdsl.lower.steps, for the few groups that have
+even silently. Messages are worded by perfdsl.lower.wording, for the few groups that have
 one. Not wired into perfdsl.columnar yet.
 """
 from __future__ import annotations
@@ -20,10 +20,10 @@ from decimal import Decimal
 
 import polars as pl
 
-from ..cohort import group_label
 from . import core as c
-from .steps import (bound_text, count_warnings, head_count, infeasible, not_constant, short_warning, shown,
-                    tie_problem, unbounded_text)
+from .ranking import head_count
+from .wording import (bound_text, count_warnings, group_label, infeasible, not_constant, short_warning, shown,
+                      tie_problem, unbounded_text)
 
 _ROW, _GROUP, _N, _BLOCK, _PLACED, _CAP = "#row", "#group", "#n", "#block", "#placed", "#cap"
 

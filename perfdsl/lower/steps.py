@@ -1,118 +1,33 @@
-"""The core's cohort steps on Result rows, one subject at a time: partition, rank with
-the declared tie rule, head-count bounds, cuts, quota and per-tier placement, then the
-values that read final tiers, ranks and group values, then every flag.
+"""The core's cohort steps on Result rows, one group at a time: quotas and forced
+distribution, with the cuts their tie rule allows, recording each subject's decision in
+its trace when it has one (what the explanation of a placement reads).
 
 What `distribute` does is fixed by the core's Placement steps (LANGUAGE.md §6 step 5);
-this module only executes them. Messages are perfdsl.cohort's words (its helpers are
-imported), so a problem reads the same whichever evaluator found it.
+this module only executes them, in the reference's order, so warnings and problems come
+out in the same order too.
 """
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import cmp_to_key
 
 from .. import runtime as rt
-from ..cohort import CohortError, aggregate_values, group_label, quota_warnings, share_basis
-from ..io import DataProblem
-from ..numbers import decimal_text
 from ..result import Result
+from ..runtime import TierChange
+from ..runtime.trace import Bound, DistributeDecision, DistributeGroup, DistributeStep, QuotaDecision, QuotaGroup
 from . import core as c
 from .evaluate import Machine
+from .ranking import competition_ranks, compare, group_record, head_count, key_value, partition, percent, rank_keys, ranked
+from .wording import (bound_text, count_warnings, group_label, infeasible, not_constant, quota_rule, quota_warnings, shown,
+                      short_warning, tie_problem, unbounded_text)
 
 
-def shown(v) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    return decimal_text(v) if isinstance(v, Decimal) else str(v)
+class _Size:
+    """What a `when` may ask of its group besides its first member's values: its size."""
+
+    def __init__(self, size: Decimal):
+        self.size = size
 
 
-# ---- partitions and rankings -------------------------------------------------------
-def part_value(r: Result, p: c.Partition):
-    if p.spec is None:
-        return None
-    return r.record[p.spec] if isinstance(p.spec, str) else tuple(r.record[f] for f in p.spec)
-
-
-def partition(results: list[Result], p: c.Partition) -> list[tuple[object, list[Result]]]:
-    parts: dict[object, list[Result]] = {}
-    for r in results:
-        parts.setdefault(part_value(r, p), []).append(r)
-    return list(parts.items())
-
-
-def key_value(r: Result, k: c.RankKey):
-    return r.tiers[k.name].index if k.by_tier else r.values.get(k.name, r.record.get(k.name))
-
-
-def compare(ranking: c.Ranking, a: Result, b: Result) -> int:
-    for k in ranking.keys:
-        x, y = key_value(a, k), key_value(b, k)
-        if x != y:
-            return -1 if ((x > y) if k.descending else (x < y)) else 1
-    return 0
-
-
-def ranked(ranking: c.Ranking, members: list[Result]) -> list[Result]:
-    return sorted(members, key=cmp_to_key(lambda a, b: compare(ranking, a, b)))
-
-
-def competition_ranks(ranking: c.Ranking, ordered: list[Result]) -> dict[int, int]:
-    ranks: dict[int, int] = {}
-    for i, r in enumerate(ordered):
-        tied = i > 0 and compare(ranking, ordered[i - 1], r) == 0
-        ranks[id(r)] = ranks[id(ordered[i - 1])] if tied else i + 1
-    return ranks
-
-
-def head_count(h: c.HeadCount, n: int) -> int:
-    return rt.round_count(rt.CONTEXT.multiply(h.value, Decimal(n)) if h.percent else h.value, h.rounding.value)
-
-
-def bound_text(b: c.TierBounds, lo: int, hi: int, n: int, line: int | None) -> str:
-    """A tier's bounds in a group as an infeasibility problem words them."""
-    because = f" by `when` on line {line}" if line is not None else ""
-    return f"{lo}..{hi}{share_basis([b.lo, b.hi], n, b.lo.rounding.value)}{because}"
-
-
-def unbounded_text(n: int) -> str:
-    return f"0..{n} (unbounded)"
-
-
-def infeasible(label: str, n: int, lo: list[int], hi: list[int], names, texts: list[str]) -> str:
-    each = ", ".join(f"{t} {texts[i]}" for i, t in enumerate(names))
-    return (f"{label}: cannot distribute {n} subjects: the tiers' minimums sum to {sum(lo)} and their "
-            f"maximums to {sum(hi)}, so no placement fits ({each})")
-
-
-def not_constant(label: str, field: str, holders: dict) -> str:
-    """`holders`: each value of `field` in the group -> who holds it, in order of appearance."""
-    return (f"{label}: `{field}` must be the same for the whole group (a `when` of distribute reads it), but it is "
-            + "; ".join(f"{shown(v)} for {', '.join(who)}" for v, who in holders.items()))
-
-
-def tie_problem(label: str, who: list[str], keys: str, what: str, inside: int, outside: int) -> str:
-    return (f"{label}: {', '.join(who)} tie ({keys}) at the cut of {what}: {inside} of them would get in and "
-            f"{outside} would not; add a rank key that separates them, or write `ties share`")
-
-
-def short_warning(label: str, tier: str, k: int, allowed: int) -> str:
-    return (f"{label}: {tier} should take {k} more, but only {allowed} of the "
-            "remaining subjects may receive it (a downgrade or limit caps the others)")
-
-
-def count_warnings(label: str, names, counts: list[int], lo: list[int], hi: list[int], pins: list[int]) -> list[str]:
-    """A tier whose final head count left its bounds (vetoed subjects or ties can push it)."""
-    out = []
-    for i, t in enumerate(names):
-        vetoed = f" ({pins[i]} of them vetoed)" if pins[i] else ""
-        if counts[i] > hi[i]:
-            out.append(f"{label}: {t} holds {counts[i]}{vetoed}, above its maximum {hi[i]}")
-        elif counts[i] < lo[i]:
-            out.append(f"{label}: {t} holds {counts[i]}, below its minimum {lo[i]}")
-    return out
-
-
-# ---- placing tiers -------------------------------------------------------------------
 class Steps(c.Visitor):
     """Executes the cohort steps group by group, collecting warnings and problems."""
 
@@ -122,7 +37,13 @@ class Steps(c.Visitor):
         self.warnings: list[str] = []
         self.problems: list[str] = []
 
+    def run(self, step) -> None:
+        p = step.ranking.partition
+        for value, members in partition(self.results, p):
+            self.visit(step, group_label(p.spec, value), members, group_record(p, value, len(members)))
+
     def who(self, r: Result) -> str:
+        """A subject by its key, or by its position in the input when the policy has none."""
         return shown(r.record.get(self.program.key)) if self.program.key else f"#{self.position[id(r)]}"
 
     def cut(self, ranking: c.Ranking, candidates: list[Result], k: int, what: str, label: str) -> int | None:
@@ -138,41 +59,54 @@ class Steps(c.Visitor):
         if ranking.tie is c.TieRule.SHARE:
             return last + 1
         tied = candidates[first:last + 1]
-        keys = ", ".join(f"{k_.name} = {shown(key_value(tied[0], k_))}" for k_ in ranking.keys)
+        keys = ", ".join(f"{key.name} = {shown(key_value(tied[0], key))}" for key in ranking.keys)
         self.problems.append(tie_problem(label, [self.who(r) for r in tied], keys, what, k - first, last + 1 - k))
         return None
 
-    def run(self, step) -> None:
-        for value, members in partition(self.results, step.ranking.partition):
-            self.visit(step, group_label(step.ranking.partition.spec, value), members)
-
-    def visit_Quota(self, q: c.Quota, label: str, members: list[Result]) -> None:
+    # ---- quota ---------------------------------------------------------------------
+    def visit_Quota(self, q: c.Quota, label: str, members: list[Result], group) -> None:
+        """At most hi free holders keep the tier, the best by rank; the rest move down one."""
         n, tier = len(members), q.names[q.tier]
         hi = head_count(q.hi, n) if q.hi is not None else n
         lo = head_count(q.lo, n) if q.lo is not None else 0
-        shares = [q.lo, q.hi] if q.lo is not None else [q.hi]
-        rounding = (q.hi or q.lo).rounding.value  # a quota has one bound at least
-        bound = f"{lo}..{hi}" if q.lo is not None else f"at most {hi}"
-        rule = f"quota {tier} {bound}{share_basis(shares, n, rounding)}"
-        holders = [r for r in ranked(q.ranking, members) if r.tiers[q.tierset].index == q.tier]
+        ordered = ranked(q.ranking, members)
+        holders = [r for r in ordered if r.tiers[q.tierset].index == q.tier]
         pinned = [r for r in holders if r.tiers[q.tierset].pinned]
         free = [r for r in holders if not r.tiers[q.tierset].pinned]
-        keep = self.cut(q.ranking, free, hi - len(pinned), rule, label)
+        keep = self.cut(q.ranking, free, hi - len(pinned), quota_rule(q, tier, lo, hi, n), label)
         if keep is None:
             return
-        self.warnings += quota_warnings(label, tier, len(pinned) + keep, len(pinned), lo, hi)
-        for r in free[keep:]:
-            place(r, q.tierset, q.names, q.tier + 1)
+        kept, moved = len(pinned) + keep, {id(r) for r in free[keep:]}
+        self.warnings += quota_warnings(label, tier, kept, len(pinned), lo, hi)
+        record = QuotaGroup(q.tierset, tier, q.names[q.tier + 1], q.line, group,
+                            Bound(lo, hi, percent(q.lo), percent(q.hi), True, None, q.lo is not None), q.rounding.value,
+                            rank_keys(q.ranking), len(holders), len(pinned), kept, len(moved))
+        ranks = competition_ranks(q.ranking, ordered)
+        place = {id(r): i for i, r in enumerate(free, start=1)}
+        for r in ordered:
+            state = r.tiers[q.tierset]
+            if id(r) in moved:
+                index, outcome = q.tier + 1, "moved"
+            else:
+                index = state.index
+                outcome = "other" if index != q.tier else "vetoed" if state.pinned else "kept"
+            _place(r, q.tierset, q.names, index, "quota", q.line, record,
+                   lambda: QuotaDecision(record, ranks[id(r)], outcome, place.get(id(r))))
 
+    # ---- distribute ----------------------------------------------------------------
     def bounds(self, d: c.Distribute, members: list[Result], label: str):
-        """Each tier's (lo, hi) in this group with the `when` replacements, and their text."""
-        n = len(members)
-        lo, hi, texts = [0] * len(d.names), [n] * len(d.names), [unbounded_text(n)] * len(d.names)
+        """Each tier's (lo, hi) in this group with the `when` replacements: the counts,
+        their text (for problems), their Bound records and the `when` lines that held."""
+        n, tiers = len(members), len(d.names)
+        lo, hi, texts = [0] * tiers, [n] * tiers, [unbounded_text(n)] * tiers
+        records = [Bound(0, n, None, None, False, None) for _ in d.names]
+        held = []
 
         def set_bounds(b: c.TierBounds, line) -> None:
             lo[b.tier] = head_count(b.lo, n)
             hi[b.tier] = head_count(b.hi, n) if b.hi is not None else n
             texts[b.tier] = bound_text(b, lo[b.tier], hi[b.tier], n, line)
+            records[b.tier] = Bound(lo[b.tier], hi[b.tier], percent(b.lo), percent(b.hi), True, line)
 
         for b in d.bounds:
             set_bounds(b, None)
@@ -186,11 +120,13 @@ class Steps(c.Visitor):
                 self.problems.append(f"{label}: {err}")
                 return None
             if holds:
+                held.append(w.line)
                 for b in w.bounds:
                     set_bounds(b, w.line)
-        return lo, hi, texts
+        return lo, hi, texts, records, tuple(held)
 
     def constant(self, d: c.Distribute, label: str, members: list[Result]) -> bool:
+        """A `when` reads group facts: each field it reads must be one value in the group."""
         ok = True
         for field in d.constant_fields:
             holders: dict[object, list[str]] = {}
@@ -201,14 +137,15 @@ class Steps(c.Visitor):
                 self.problems.append(not_constant(label, field, holders))
         return ok
 
-    def visit_Distribute(self, d: c.Distribute, label: str, members: list[Result]) -> None:
+    def visit_Distribute(self, d: c.Distribute, label: str, members: list[Result], group) -> None:
+        """Bounds, feasibility, the vetoed pinned, then each Placement from the best tier."""
         if not self.constant(d, label, members):
             return
         n, tiers = len(members), range(len(d.names))
         bounds = self.bounds(d, members, label)
         if bounds is None:
             return
-        lo, hi, texts = bounds
+        lo, hi, texts, records, held = bounds
         if sum(lo) > n or sum(hi) < n:
             self.problems.append(infeasible(label, n, lo, hi, d.names, texts))
             return
@@ -219,6 +156,7 @@ class Steps(c.Visitor):
         lo_free = [max(0, lo[i] - pins[i]) for i in tiers]
         hi_free = [max(0, hi[i] - pins[i]) for i in tiers]
         rest = [r for r in ordered if id(r) not in placed]
+        steps, tried = [], {id(r): [] for r in rest}
         for p in d.placements:
             t = p.tier
             better = sum(1 for r in rest if state[id(r)].index <= t)
@@ -231,125 +169,31 @@ class Steps(c.Visitor):
             took = self.cut(d.ranking, allowed, k, f"distribute {d.names[t]} (takes {k})", label)
             if took is None:
                 return
+            position = {id(r): i for i, r in enumerate(allowed, start=1)}
+            for r in rest:
+                tried[id(r)].append((t, position.get(id(r))))
+            steps.append(DistributeStep(t, len(rest), better, k_lo, k_hi, k, len(allowed), took))
             placed.update((id(r), t) for r in allowed[:took])
             rest = [r for r in rest if id(r) not in placed]
         placed.update((id(r), len(d.names) - 1) for r in rest)
         counts = [sum(1 for t in placed.values() if t == i) for i in tiers]
         self.warnings += count_warnings(label, d.names, counts, lo, hi, pins)
+        record = DistributeGroup(d.tierset, d.names, d.line, group, tuple(records), d.rounding.value,
+                                 rank_keys(d.ranking), held, tuple(pins), tuple(steps), tuple(counts))
+        ranks = competition_ranks(d.ranking, ordered)
         for r in ordered:
-            place(r, d.tierset, d.names, placed[id(r)])
+            s, at = state[id(r)], placed[id(r)]
+            _place(r, d.tierset, d.names, at, "distribute", d.line, record, lambda: DistributeDecision(
+                record, ranks[id(r)], s.index, max(s.ceiling, s.limit), s.pinned, at,
+                tuple(x for x in tried.get(id(r), ()) if x[0] <= at)))  # the cuts it went through
 
 
-def place(r: Result, tierset: str, names: tuple[str, ...], index: int) -> None:
-    r.tiers[tierset] = r.tiers[tierset]._replace(index=index)
+def _place(r: Result, tierset: str, names: tuple[str, ...], index: int, kind: str, line: int, record, decision) -> None:
+    """Give r tier `index`; a traced r records the decision behind it and the group's facts."""
+    state = r.tiers[tierset]
+    before = names[state.index]
+    r.tiers[tierset] = state._replace(index=index)
     r.values[tierset] = names[index]
-
-
-class _Size:
-    """What a `when` may ask of its group: its size."""
-
-    def __init__(self, size: Decimal):
-        self.size = size
-
-
-# ---- values of the cohort stage -------------------------------------------------------
-class _MembersFailed(Exception):
-    def __init__(self, failures: list):
-        super().__init__(failures[0][1])
-        self.failures = failures
-
-
-class CohortView:
-    """One subject's view of the settled cohort: `size`, its ranks, its groups' values.
-    Each ranking and aggregate is computed once for the whole cohort."""
-
-    def __init__(self, shared: "_Shared", r: Result):
-        self.shared, self.r = shared, r
-        self.size = Decimal(len(shared.results))
-
-    def rank(self, ranking: c.Ranking, from_bottom: bool) -> Decimal:
-        rank, n = self.shared.rank(ranking, self.r)
-        return Decimal(n + 1 - rank if from_bottom else rank)
-
-    def aggregate(self, a: c.Aggregate) -> Decimal:
-        return self.shared.aggregate(a, self.r)
-
-
-class _Shared:
-    def __init__(self, results: list[Result]):
-        self.results = results
-        self._ranks: dict[c.Ranking, dict[int, tuple[int, int]]] = {}
-        self._values: dict[c.Aggregate, dict[object, Decimal]] = {}
-
-    def rank(self, ranking: c.Ranking, r: Result) -> tuple[int, int]:
-        if ranking not in self._ranks:
-            table = {}
-            for _, members in partition(self.results, ranking.partition):
-                ranks = competition_ranks(ranking, ranked(ranking, members))
-                table.update((id(m), (ranks[id(m)], len(members))) for m in members)
-            self._ranks[ranking] = table
-        return self._ranks[ranking][id(r)]
-
-    def aggregate(self, a: c.Aggregate, r: Result) -> Decimal:
-        if a not in self._values:
-            table, failures = {}, []
-            for value, members in partition(self.results, a.partition):
-                args = []
-                for m in members:
-                    try:
-                        args.append(_guarded(a.owner, lambda: Machine({**m.record, **m.values}).eval(a.arg)))
-                    except rt.EvalError as err:
-                        failures.append((m, err))
-                if not failures:
-                    table[value] = _guarded(a.owner, lambda: aggregate_values(a.fn.value, args))
-            if failures:
-                raise _MembersFailed(failures)
-            self._values[a] = table
-        return self._values[a][part_value(r, a.partition)]
-
-
-def _guarded(owner: c.Owner, compute):
-    try:
-        return compute()
-    except rt.DecimalException as exc:
-        raise rt.arithmetic_error(exc, owner.where, owner.what) from None
-
-
-def run_cohort(program: c.Program, results: list[Result], numbers: list[int]) -> list[str]:
-    """The cohort stage over `results` in place: the warnings, or CohortError."""
-    steps = Steps(program, results)
-    for step in program.steps:
-        steps.run(step)
-    if steps.problems:
-        raise CohortError(steps.problems)
-    row = {id(r): n for r, n in zip(results, numbers)}
-    failed: dict[int, rt.EvalError] = {}
-    machines = {}
-    for r in results:
-        r.through_cohort = True
-        m = machines[id(r)] = Machine({**r.record, **r.values})
-        _each_row(lambda: [m.define(d, r) for d in program.post], r, row, failed)
-    shared = _Shared(results)
-    for r in results:
-        if row[id(r)] not in failed:
-            m = machines[id(r)]
-            m.ctx = CohortView(shared, r)
-
-            def later(m=m, r=r):
-                for d in program.cohort:
-                    m.define(d, r)
-                r.flags = [f.label for f in program.cohort_flags if m.holds(f)]
-            _each_row(later, r, row, failed)
-    if failed:
-        raise CohortError([DataProblem(n, None, str(failed[n])) for n in sorted(failed)])
-    return steps.warnings
-
-
-def _each_row(step, r: Result, row: dict, failed: dict) -> None:
-    try:
-        step()
-    except rt.EvalError as err:
-        failed.setdefault(row[id(r)], err)
-    except _MembersFailed as group:
-        for member, err in group.failures:
-            failed.setdefault(row[id(member)], err)
+    if r.trace is not None:
+        r.trace.tier(tierset).changes.append(TierChange(kind, before, names[index], None, line, decision()))
+        r.cohort_notes += (record,)
