@@ -4,10 +4,9 @@ same numbers as the `汇总` sheet of an XLSX output.
 The subjects read, the count per tier (per group when there are at most 20 groups),
 each quota's and distribution's bounds beside the counts, what the cohort stage moved
 (individual tier → final tier), and the warnings — in the policy's language. The
-bounds come from the cohort stage's own functions (cohort.head_count, Placer.bounds),
-so the summary states the numbers the run applied. Tiers before the cohort stage are
-recorded by `Recorder`, a thin wrapper of the policy's backend: a trace would cost a
-run three times as long.
+counts and bounds are perfdsl.cohort_counts', which the report states too; this module
+only words them. Tiers before the cohort stage are recorded by `Recorder`, a thin
+wrapper of the policy's backend: a trace would cost a run three times as long.
 """
 from __future__ import annotations
 
@@ -15,9 +14,10 @@ from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from . import cohort
+from . import cohort_counts
+from .cohort_counts import share_text
+from .ir import QuotaDef
 from .numbers import decimal_text
-from .runtime import CONTEXT, localcontext
 
 MAX_GROUPS = 20  # groups listed one by one in the terminal
 
@@ -54,21 +54,21 @@ class Recorder:
 
 
 @dataclass
-class GroupCounts:
+class SummaryGroup:
     group: str
     size: int
-    before: list[int]
+    before: list[int | None]
     final: list[int]
     lo: list[int | None]
     hi: list[int | None]
 
 
 @dataclass
-class RuleCounts:
+class SummaryRule:
     title: str
     tierset: str
     names: tuple[str, ...]
-    groups: list[GroupCounts] = field(default_factory=list)
+    groups: list[SummaryGroup] = field(default_factory=list)
 
 
 @dataclass
@@ -76,7 +76,7 @@ class Summary:
     language: str
     subjects: int
     tiers: list[tuple[str, tuple[str, ...], list[int]]]  # (title, names, final counts)
-    rules: list[RuleCounts]
+    rules: list[SummaryRule]
     moves: dict[str, Counter]  # tierset -> (before, after) -> count
     warnings: list[str]
 
@@ -91,70 +91,49 @@ def _text(v) -> str:
     return str(v)
 
 
-def _share(s) -> str:
-    return decimal_text(s.value * 100) + "%" if s.percent else decimal_text(s.value)
-
-
 def summarize(ir, results, warnings: list[str], language: str, before: dict | None = None) -> Summary:
     """The summary of a finished cohort; `before` maps id(result) to its tiers' indexes
     after the individual stage (a Recorder's), without it nothing counts as moved."""
     w = WORDS[language]
+    recorded = _recorded(ir, before) if before else None  # empty: the backend was not called per subject
     sets = [d for d in ir.definitions if d.tiers is not None]
-    index = {d.name: {t: i for i, t in enumerate(d.tiers.names())} for d in sets}
-
-    if not before:
-        before = None  # nothing recorded: the backend was not called per subject
-
-    def idx(r, name, individual):
-        recorded = before.get(id(r)) if individual and before is not None else None
-        if recorded is not None and name in recorded:
-            return recorded[name]
-        return index[name][r.values[name]]
-
-    def counts(members, name, individual=False):
-        if individual and before is None:
-            return [None] * len(index[name])  # not recorded (the columnar backend)
-        c = [0] * len(index[name])
-        for r in members:
-            c[idx(r, name, individual)] += 1
-        return c
-
-    tiers = [(d.label or d.name, d.tiers.names(), counts(results, d.name)) for d in sets]
+    tiers = [(d.label or d.name, d.tiers.names(), list(cohort_counts.count(results, d.name, d.tiers.names(), None)[1]))
+             for d in sets]
     labels = {i.name: i.label.strip() for i in ir.inputs if i.label and i.label.strip()} if language == "zh" else {}
-    rules = []
-    with localcontext(CONTEXT):
-        placer = cohort.Placer(ir, results)
-        for q in sorted(ir.quotas, key=lambda q: q.tier):
-            names = ir.definition(q.tierset).tiers.names()
-            share = (f"{_share(q.lo)}..{_share(q.hi)}" if q.lo is not None
-                     else w["at_most"].format(hi=_share(q.hi)) if q.hi is not None else "")
-            rule = RuleCounts(w["quota"].format(tier=names[q.tier], share=share, line=q.span.line), q.tierset, names)
-            for value, members in cohort.group_members(results, q.group):
-                n = len(members)
-                lo, hi = [None] * len(names), [None] * len(names)
-                hi[q.tier] = cohort.head_count(q.hi, n, q.rounding) if q.hi is not None else n
-                lo[q.tier] = cohort.head_count(q.lo, n, q.rounding) if q.lo is not None else 0
-                rule.groups.append(GroupCounts(_group(q.group, value, w, labels), n, counts(members, q.tierset, True),
-                                               counts(members, q.tierset), lo, hi))
-            rules.append(rule)
-        for d in ir.distributes:
-            names = ir.definition(d.tierset).tiers.names()
-            rule = RuleCounts(w["distribute"].format(line=d.span.line), d.tierset, names)
-            bounded = {b.tier for b in d.bounds} | {b.tier for wh in d.whens for b in wh.bounds}
-            for value, members in cohort.group_members(results, d.group):
-                got = placer.bounds(d, names, members, "")
-                lo = [got[0][i] if got and i in bounded else None for i in range(len(names))]
-                hi = [got[1][i] if got and i in bounded else None for i in range(len(names))]
-                rule.groups.append(GroupCounts(_group(d.group, value, w, labels), len(members),
-                                               counts(members, d.tierset, True), counts(members, d.tierset), lo, hi))
-            rules.append(rule)
+    rules = [_rule(counted, w, labels) for counted in cohort_counts.rules(ir, results, recorded)]
     moves: dict[str, Counter] = {}
-    if before is not None:
+    if recorded is not None:
         for name in {r.tierset for r in rules}:
-            names = ir.definition(name).tiers.names()
-            moves[name] = Counter((names[idx(r, name, True)], r.values[name]) for r in results
-                                  if idx(r, name, True) != idx(r, name, False))
+            moves[name] = Counter((was, r.values[name]) for r in results if (was := recorded(r, name)) != r.values[name])
     return Summary(language, len(results), tiers, rules, moves, list(warnings))
+
+
+def _recorded(ir, before: dict) -> cohort_counts.Before:
+    """A Recorder's tier indexes as the tier a subject held before the cohort stage (its
+    final tier where nothing was recorded for it)."""
+    names = {d.name: d.tiers.names() for d in ir.definitions if d.tiers is not None}
+
+    def tier(r, name: str) -> str:
+        indexes = before.get(id(r))
+        return names[name][indexes[name]] if indexes and name in indexes else r.values[name]
+    return tier
+
+
+def _rule(counted: cohort_counts.RuleCounts, w: dict, labels: dict) -> SummaryRule:
+    """One rule's lines: its bounds beside every tier some line of it bounds, in every group
+    (a `when`'s bound where the `when` does not hold is the tier's 0..n)."""
+    rule = counted.rule
+    if isinstance(rule, QuotaDef):
+        share = (f"{share_text(rule.lo)}..{share_text(rule.hi)}" if rule.lo is not None
+                 else w["at_most"].format(hi=share_text(rule.hi)) if rule.hi is not None else "")
+        title = w["quota"].format(tier=counted.names[rule.tier], share=share, line=rule.span.line)
+    else:
+        title = w["distribute"].format(line=rule.span.line)
+    return SummaryRule(title, rule.tierset, counted.names, [
+        SummaryGroup(_group(rule.group, g.value, w, labels), g.size, [t.before for t in g.tiers],
+                     [t.final for t in g.tiers], [t.lo if i in counted.bounds else None for i, t in enumerate(g.tiers)],
+                     [t.hi if i in counted.bounds else None for i, t in enumerate(g.tiers)])
+        for g in counted.groups])
 
 
 def _group(field_, value, w, labels: dict) -> str:

@@ -1,19 +1,20 @@
 """What the report shows, computed from a finished cohort run: counts per tier and group
 beside each quota's or distribution's bounds, and the subject table.
 
-The bounds are recomputed here with the cohort stage's own functions (cohort.head_count,
-Placer.bounds, group_members), so the report states the numbers the run applied and
-never a second reading of §6. Everything is plain data (str, int, Decimal) for the
-templates, which escape every string; nothing here writes HTML.
+The counts and bounds are perfdsl.cohort_counts', which the run summary states too: this
+module adds only what the report tells besides (titles, where each bound came from,
+whether the final count keeps within it). Everything is plain data (str, int, Decimal)
+for the templates, which escape every string; nothing here writes HTML.
 """
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 from decimal import Decimal
 
-from .. import cohort
+from .. import cohort_counts
+from ..cohort_counts import share_text
+from ..ir import QuotaDef
 from ..numbers import decimal_text
-from ..runtime import CONTEXT, localcontext
 
 COHORT_KINDS = ("quota", "distribute")
 
@@ -49,14 +50,6 @@ class RuleView:
     """One quota or `distribute` line and each group it placed."""
     title: str  # e.g. "名额 先进 至多 25%，第 66 行"
     blocks: list[GroupBlock]
-
-
-def share_text(share) -> str:
-    if share is None:
-        return ""
-    if share.percent:
-        return decimal_text(share.value * 100) + "%"
-    return decimal_text(share.value)
 
 
 def _value_text(v) -> str:
@@ -103,22 +96,12 @@ def main_tierset(ir) -> str | None:
     return next((d.name for d in ir.definitions if d.tiers is not None), None)
 
 
-def _counts(results, tierset: str, names) -> tuple[list[int], list[int]]:
-    ind = [0] * len(names)
-    fin = [0] * len(names)
-    index = {t: i for i, t in enumerate(names)}
-    for r in results:
-        ind[index[individual_tier(r, tierset)]] += 1
-        fin[index[r.values[tierset]]] += 1
-    return ind, fin
-
-
 def overall(ir, results, words) -> GroupBlock | None:
     tierset = main_tierset(ir)
     if tierset is None:
         return None
     names = ir.definition(tierset).tiers.names()
-    ind, fin = _counts(results, tierset, names)
+    ind, fin = cohort_counts.count(results, tierset, names, individual_tier)
     return GroupBlock(words["overall"], len(results),
                       [TierRow(t, ind[i], fin[i]) for i, t in enumerate(names)])
 
@@ -126,14 +109,8 @@ def overall(ir, results, words) -> GroupBlock | None:
 def rules(ir, results, words) -> list[RuleView]:
     """Each quota and `distribute` rule, in the order the cohort stage applies them,
     group by group, with the bounds it applied."""
-    views = []
-    placer = cohort.Placer(ir, results)
-    with localcontext(CONTEXT):
-        for q in sorted(ir.quotas, key=lambda q: q.tier):
-            views.append(_quota_view(ir, q, results, words))
-        for d in ir.distributes:
-            views.append(_distribute_view(ir, d, results, words, placer))
-    return views
+    return [_quota_view(ir, c, words) if isinstance(c.rule, QuotaDef) else _distribute_view(ir, c, words)
+            for c in cohort_counts.rules(ir, results, individual_tier)]
 
 
 def _rule_title(ir, kind: str, text: str, rule, words) -> str:
@@ -146,66 +123,43 @@ def _rule_title(ir, kind: str, text: str, rule, words) -> str:
     return f"{words[kind]}{' ' + text if text else ''}{per}{'，' if zh else ', '}{line}"
 
 
-def _quota_view(ir, q, results, words) -> RuleView:
-    names = ir.definition(q.tierset).tiers.names()
-    tier = names[q.tier]
+def _quota_view(ir, counted: cohort_counts.RuleCounts, words) -> RuleView:
+    q = counted.rule
     if q.lo is None:
         share = ("至多 " if words["lang"] == "zh-CN" else "at most ") + share_text(q.hi)
     else:
         share = f"{share_text(q.lo)}..{share_text(q.hi)}"
-    title = _rule_title(ir, "quota", f"{tier} {share}", q, words)
-    blocks = []
-    for value, members in cohort.group_members(results, q.group):
-        n = len(members)
-        hi = cohort.head_count(q.hi, n, q.rounding) if q.hi is not None else n
-        lo = cohort.head_count(q.lo, n, q.rounding) if q.lo is not None else 0
-        ind, fin = _counts(members, q.tierset, names)
-        rows = [TierRow(t, ind[i], fin[i]) for i, t in enumerate(names)]
-        rows[q.tier].lo, rows[q.tier].hi = lo, hi
-        rows[q.tier].basis = share if q.hi is not None and q.hi.percent else ""
-        blocks.append(GroupBlock(group_title(q.group, value, words), n, rows))
-    return RuleView(title, blocks)
+    title = _rule_title(ir, "quota", f"{counted.names[q.tier]} {share}", q, words)
+    basis = share if q.hi is not None and q.hi.percent else ""
+    return RuleView(title, [GroupBlock(group_title(q.group, g.value, words), g.size, [_row(t, basis) for t in g.tiers])
+                            for g in counted.groups])
 
 
-def _distribute_view(ir, d, results, words, placer) -> RuleView:
-    names = ir.definition(d.tierset).tiers.names()
+def _distribute_view(ir, counted: cohort_counts.RuleCounts, words) -> RuleView:
+    d = counted.rule
     title = _rule_title(ir, "distribute", "", d, words)
-    blocks = []
-    for value, members in cohort.group_members(results, d.group):
-        n = len(members)
-        bounds = placer.bounds(d, names, members, "")
-        ind, fin = _counts(members, d.tierset, names)
-        rows = [TierRow(t, ind[i], fin[i]) for i, t in enumerate(names)]
-        if bounds is not None:
-            lo, hi = bounds[0], bounds[1]  # (lo, hi, texts, ...): later items vary
-            basis = _distribute_basis(d, names, members, placer, words)
-            for i, row in enumerate(rows):
-                if basis[i] is not None:
-                    row.lo, row.hi, row.basis = lo[i], hi[i], basis[i]
-        blocks.append(GroupBlock(group_title(d.group, value, words), n, rows))
-    return RuleView(title, blocks)
+    return RuleView(title, [GroupBlock(group_title(d.group, g.value, words), g.size,
+                                       [_row(t, _distribute_basis(t, words) if t.bounded else "") for t in g.tiers])
+                            for g in counted.groups])
 
 
-def _distribute_basis(d, names, members, placer, words) -> list[str | None]:
-    """Where each tier's bound came from: its share, or the `when` line that replaced it
-    (the later line wins, as in Placer.bounds); None for a tier no line bounds."""
-    from types import SimpleNamespace
-    basis: list[str | None] = [None] * len(names)
-    for b in d.bounds:
-        basis[b.tier] = _share_range(b)
-    env = {**members[0].record, **members[0].values}
-    group = SimpleNamespace(size=Decimal(len(members)))
-    for w in d.whens:
-        if placer.interpreter.eval(w.cond, env, group):
-            for b in w.bounds:
-                when = words["line"].format(line=w.span.line)
-                basis[b.tier] = f"{_share_range(b)} when {when}".strip()
-    return basis
+def _row(t: cohort_counts.TierCounts, basis: str) -> TierRow:
+    """A tier's row: its bounds and their basis only where the rule bounds it in this group."""
+    if not t.bounded:
+        return TierRow(t.tier, t.before, t.final)
+    return TierRow(t.tier, t.before, t.final, t.lo, t.hi, basis)
 
 
-def _share_range(b) -> str:
+def _distribute_basis(t: cohort_counts.TierCounts, words) -> str:
+    """Where a tier's bound came from: its share, or the `when` line that replaced it."""
+    if t.when is None:
+        return _share_range(*t.shares)
+    return f"{_share_range(*t.shares)} when {words['line'].format(line=t.when)}".strip()
+
+
+def _share_range(lo, hi) -> str:
     """`10%..20%` where a bound is a share of the group; empty for plain counts, which
     the count column already shows."""
-    if not (b.lo.percent or (b.hi is not None and b.hi.percent)):
+    if not (lo.percent or (hi is not None and hi.percent)):
         return ""
-    return f"{share_text(b.lo)}..{share_text(b.hi)}"
+    return f"{share_text(lo)}..{share_text(hi)}"

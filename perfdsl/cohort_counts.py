@@ -1,0 +1,127 @@
+"""Each quota's and `distribute` rule's numbers, group by group: the count per tier
+before the cohort stage and after it, and the bounds the stage held each tier to.
+
+Computed once, here, for the run summary and the `汇总` sheet (perfdsl.summary) and for
+the report (perfdsl.report.model): two readings of the same cohort would drift apart,
+and a clerk comparing the printout with the report would find two numbers for one quota.
+The bounds come from the cohort stage's own functions (cohort.group_members,
+cohort.head_count, Placer.bounds), so both state the numbers the run applied rather
+than a second reading of LANGUAGE.md §6.
+
+Where a subject stood before the cohort stage is the caller's to say (`before`): the
+summary records it while the backend runs (a trace would make a run three times as
+long), the report reads it from the trace it keeps anyway.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+from . import cohort
+from .ir import DistributeDef, QuotaDef, Share
+from .numbers import decimal_text
+from .runtime import CONTEXT, localcontext
+
+Before = Callable[[object, str], str]
+"""(result, tier set) → the tier the subject held before the cohort stage."""
+
+
+@dataclass(frozen=True)
+class TierCounts:
+    """One tier of one group under one rule."""
+    tier: str
+    before: int | None  # None: nobody said where subjects stood (the columnar backend keeps no tiers)
+    final: int
+    # The head counts the stage held the tier to here; 0..size where a distribution does
+    # not bound it in this group (cohort §6), None where the stage computed none (a
+    # quota's other tiers, a group whose `when` could not be computed).
+    lo: int | None = None
+    hi: int | None = None
+    bounded: bool = False  # bounded in this group: by the rule's own line or a `when` that held
+    shares: tuple[Share | None, Share | None] = (None, None)  # the bound as written (lo, hi)
+    when: int | None = None  # the line of the `when` that set the bound
+
+
+@dataclass(frozen=True)
+class GroupCounts:
+    value: object  # as cohort.group_members gives it: None for the whole cohort, a tuple for `per (F1, F2)`
+    size: int
+    tiers: tuple[TierCounts, ...]
+
+
+@dataclass(frozen=True)
+class RuleCounts:
+    rule: QuotaDef | DistributeDef
+    names: tuple[str, ...]  # the tier set's tiers, best first
+    bounds: frozenset[int]  # the tiers some line of the rule bounds (a `when`'s, whether or not it holds)
+    groups: tuple[GroupCounts, ...]
+
+
+def share_text(share: Share | None) -> str:
+    """A share as the policy writes it: `25%`, or a plain count; empty for none."""
+    if share is None:
+        return ""
+    return decimal_text(share.value * 100) + "%" if share.percent else decimal_text(share.value)
+
+
+def count(members, tierset: str, names, before: Before | None) -> tuple[tuple[int | None, ...], tuple[int, ...]]:
+    """(before the cohort stage, final): how many of `members` hold each tier of `names`;
+    the first is all None without `before`."""
+    index = {t: i for i, t in enumerate(names)}
+    ahead, final = [0] * len(names), [0] * len(names)
+    for r in members:
+        final[index[r.values[tierset]]] += 1
+        if before is not None:
+            ahead[index[before(r, tierset)]] += 1
+    return (tuple(ahead) if before is not None else (None,) * len(names)), tuple(final)
+
+
+def rules(ir, results, before: Before | None) -> list[RuleCounts]:
+    """Every quota and `distribute` rule in the order the cohort stage applies them
+    (cohort.apply: quotas best tier first, then each distribution), group by group."""
+    with localcontext(CONTEXT):
+        placer = cohort.Placer(ir, results)
+        return [*(_quota(ir, q, results, before) for q in sorted(ir.quotas, key=lambda q: q.tier)),
+                *(_distribute(ir, d, results, before, placer) for d in ir.distributes)]
+
+
+def _quota(ir, q: QuotaDef, results, before) -> RuleCounts:
+    names = ir.definition(q.tierset).tiers.names()
+    groups = []
+    for value, members in cohort.group_members(results, q.group):
+        n = len(members)
+        ahead, final = count(members, q.tierset, names, before)
+        tiers = [TierCounts(t, ahead[i], final[i]) for i, t in enumerate(names)]
+        tiers[q.tier] = TierCounts(names[q.tier], ahead[q.tier], final[q.tier],
+                                   cohort.head_count(q.lo, n, q.rounding) if q.lo is not None else 0,
+                                   cohort.head_count(q.hi, n, q.rounding) if q.hi is not None else n,
+                                   True, (q.lo, q.hi))
+        groups.append(GroupCounts(value, n, tuple(tiers)))
+    return RuleCounts(q, names, frozenset({q.tier}), tuple(groups))
+
+
+def _distribute(ir, d: DistributeDef, results, before, placer: cohort.Placer) -> RuleCounts:
+    names = ir.definition(d.tierset).tiers.names()
+    groups = []
+    for value, members in cohort.group_members(results, d.group):
+        ahead, final = count(members, d.tierset, names, before)
+        got = placer.bounds(d, names, members, "")  # None: a `when` failed (the run said so)
+        if got is None:
+            tiers = [TierCounts(t, ahead[i], final[i]) for i, t in enumerate(names)]
+        else:
+            lo, hi, _, records, _ = got
+            tiers = [TierCounts(t, ahead[i], final[i], lo[i], hi[i], records[i].bounded,
+                                _written(d, i, records[i].when_line) if records[i].bounded else (None, None),
+                                records[i].when_line)
+                     for i, t in enumerate(names)]
+        groups.append(GroupCounts(value, len(members), tuple(tiers)))
+    bounds = {b.tier for b in d.bounds} | {b.tier for w in d.whens for b in w.bounds}
+    return RuleCounts(d, names, frozenset(bounds), tuple(groups))
+
+
+def _written(d: DistributeDef, tier: int, when: int | None) -> tuple[Share | None, Share | None]:
+    """The shares of the line that bounded `tier`, which Placer.bounds names (the rule's
+    own line, or the `when` on line `when`): which line wins is decided there alone."""
+    lines = d.bounds if when is None else [b for w in d.whens if w.span.line == when for b in w.bounds]
+    b = [b for b in lines if b.tier == tier][-1]
+    return b.lo, b.hi
