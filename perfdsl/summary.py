@@ -103,7 +103,7 @@ def summarize(ir, results, warnings: list[str], language: str, before: dict | No
     rules = [_rule(counted, w, labels) for counted in cohort_counts.rules(ir, results, recorded)]
     moves: dict[str, Counter] = {}
     if recorded is not None:
-        for name in {r.tierset for r in rules}:
+        for name in dict.fromkeys(r.tierset for r in rules):  # in the rules' order, every run
             moves[name] = Counter((was, r.values[name]) for r in results if (was := recorded(r, name)) != r.values[name])
     return Summary(language, len(results), tiers, rules, moves, list(warnings))
 
