@@ -13,7 +13,9 @@ Conventions for code blocks in docs/*.md (documented in docs/README.md too):
                       repository's docs/ and policies/ (so paths are those of the
                       repository root), and must exit 0 — or N where the line ends with
                       `# exit N`.
-- any other block (```text, ```csv) is not run.
+- any other block (```text, ```csv) is not run; but a ```text block right after a ```sh
+  block of one `perfdsl` line shows that command's output: unless it holds an ellipsis
+  (…, a shortened output), it must be exactly what the command prints on stdout.
 
 A block is checked in a temporary folder that also holds docs/examples/*.perf, so a
 block may `import "x.perf"` one of those modules.
@@ -117,6 +119,41 @@ def test_shell_block(info, text, repo_copy):
         run = subprocess.run([sys.executable, "-m", "perfdsl", *argv[1:]], cwd=repo_copy,
                              capture_output=True, text=True, timeout=300)
         assert run.returncode == expected, f"{shlex.join(argv)}\n{run.stdout}\n{run.stderr}"
+
+
+SHOWN = re.compile(r"^```sh\n(perfdsl [^\n]*)\n```[ \t]*\n\n```text\n(.*?)^```[ \t]*$", re.S | re.M)
+
+
+def _shown_outputs():
+    """(id, command, text) of every ```sh block of one `perfdsl` line followed directly by a
+    ```text block without an ellipsis (…): that block shows what the command prints."""
+    out = []
+    for page in PAGES:
+        text = page.read_text(encoding="utf-8")
+        for m in SHOWN.finditer(text):
+            if "…" not in m.group(2):
+                line = text.count("\n", 0, m.start()) + 1
+                out.append(pytest.param(m.group(1), m.group(2), id=f"{page.name}:{line}"))
+    return out
+
+
+SHOWN_OUTPUTS = _shown_outputs()
+
+
+def test_explanations_are_shown_as_printed():
+    """The explanations the pages show (tutorial step 9, cli.md's explain) are whole outputs."""
+    commands = [p.values[0] for p in SHOWN_OUTPUTS]
+    assert any(c.startswith("perfdsl explain ") and "--id e02" in c for c in commands)
+    assert any(c.startswith("perfdsl explain ") and "--id e05" in c for c in commands)
+
+
+@pytest.mark.parametrize("command, shown", SHOWN_OUTPUTS)
+def test_shown_output_is_what_the_command_prints(command, shown, repo_copy):
+    argv = shlex.split(command, comments=True)
+    run = subprocess.run([sys.executable, "-m", "perfdsl", *argv[1:]], cwd=repo_copy,
+                         capture_output=True, text=True, timeout=300)
+    printed = [line.rstrip() for line in run.stdout.splitlines()]
+    assert printed == [line.rstrip() for line in shown.splitlines()], f"{command}\n{run.stdout}"
 
 
 def _links(page: Path):
