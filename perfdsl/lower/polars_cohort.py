@@ -175,7 +175,7 @@ def place_frame(d: c.Distribute, frame: pl.DataFrame, key: str | None = None) ->
     lf = lf.with_columns(*[(pl.col(_PLACED) == t).sum().over(_GROUP).alias(f"#count{t}") for t in range(last + 1)])
     out = lf.collect()
     warnings, problems = _messages(d, out)
-    return Placed(out.sort(_ROW)[_PLACED].alias(d.slots.index), warnings, problems)
+    return Placed(out.select(pl.col(_PLACED).sort_by(_ROW))[_PLACED].alias(d.slots.index), warnings, problems)
 
 
 def subjects_frame(d: c.Distribute, results, key: str | None = None) -> pl.DataFrame:
