@@ -275,6 +275,14 @@ def test_lowering_leaves_no_policy_vocabulary_for_the_cohort():
     assert bounds[0] == (Decimal("0.1"), Decimal("0.2"))
 
 
+def test_what_an_expression_reads_is_found_by_the_one_visitor():
+    program = lower_policy(BY_NAME["tied_distribute"])
+    (dist,) = program.steps
+    assert [sorted(c.reads(w.test)) for w in dist.whens] == [["rating"], []]  # `size` is no field
+    flags = {f.label: sorted(c.reads(f.test)) for f in program.cohort_flags}
+    assert flags == {"末位": ["score"], "高于部门平均": ["dept", "score"]}  # rank over the whole cohort
+
+
 def test_a_decimal_trap_names_its_definition_and_a_division_by_zero_its_place():
     ir = BY_NAME["policies/village_clinic.perf"]
     program = lower_policy(ir)

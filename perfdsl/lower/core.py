@@ -394,3 +394,36 @@ class Visitor:
             method = table[type(node)] = getattr(type(self), "visit_" + type(node).__name__)
         return method(self, node, *args)
 
+
+
+class _Reads(Visitor):
+    def visit_Lit(self, e: Lit) -> set[str]:
+        return set()
+
+    visit_Size = visit_Lit
+
+    def visit_Var(self, e: Var) -> set[str]:
+        return {e.name}
+
+    def visit_Call(self, e: Call) -> set[str]:
+        return set().union(*[self.visit(a) for a in e.args])
+
+    def visit_Div(self, e: Div) -> set[str]:
+        return self.visit(e.num) | self.visit(e.den)
+
+    def visit_Round(self, e: Round) -> set[str]:
+        return self.visit(e.value) | self.visit(e.places)
+
+    def visit_Cond(self, e: Cond) -> set[str]:
+        return self.visit(e.test) | self.visit(e.then) | self.visit(e.else_)
+
+    def visit_RankOf(self, e: RankOf) -> set[str]:
+        return {k.name for k in e.ranking.keys} | set(e.ranking.partition.fields)
+
+    def visit_GroupValue(self, e: GroupValue) -> set[str]:
+        return self.visit(e.aggregate.arg) | set(e.aggregate.partition.fields)
+
+
+def reads(e: Expr) -> set[str]:
+    """The variables and fields an expression reads: what a printer must have in columns."""
+    return _Reads().visit(e)

@@ -128,7 +128,7 @@ def place_frame(d: c.Distribute, frame: pl.DataFrame, key: str | None = None) ->
     gives for the same subjects."""
     last = len(d.names) - 1
     lf = _sorted(d, frame.with_columns(pl.col(key).alias(_KEY)) if key else frame)
-    when_vars = sorted({f for w in d.whens for f in _read(w.test)} | set(d.constant_fields))
+    when_vars = sorted({f for w in d.whens for f in c.reads(w.test)} | set(d.constant_fields))
     groups = lf.group_by(_GROUP).agg(pl.col(_N).first(), *[pl.col(v).first() for v in when_vars],
                                      *[(pl.col(f).n_unique() > 1).alias(f"#varies:{f}") for f in d.constant_fields])
     groups = _bounds(d, groups)
@@ -182,7 +182,7 @@ def subjects_frame(d: c.Distribute, results, key: str | None = None) -> pl.DataF
     """What `place_frame` reads of Result rows (after the individual stage), exactly:
     a decimal column keeps every digit (a value polars cannot hold exactly is an error)."""
     names = set(d.ranking.partition.fields) | {k.name for k in d.ranking.keys if not k.by_tier} | set(d.constant_fields)
-    names |= {f for w in d.whens for f in _read(w.test)}
+    names |= {f for w in d.whens for f in c.reads(w.test)}
     if key:
         names.add(key)
     columns = {n: [r.values.get(n, r.record.get(n)) for r in results] for n in sorted(names)}
@@ -200,15 +200,6 @@ def exact_series(name: str, values: list) -> pl.Series:
     if series is None or series.to_list() != values:
         raise ValueError(f"`{name}` holds a number polars cannot hold exactly (38 digits)")
     return series
-
-
-def _read(e) -> set[str]:
-    """The variables a `when` test reads (WhenPrinter prints only these node kinds)."""
-    if isinstance(e, c.Var):
-        return {e.name}
-    if isinstance(e, c.Call):
-        return set().union(*[_read(a) for a in e.args]) if e.args else set()
-    return set()
 
 
 def _messages(d: c.Distribute, out: pl.DataFrame) -> tuple[list[str], list[str]]:
