@@ -212,3 +212,24 @@ def test_tutorial_shows_its_policy_file_whole():
     tutorial = (DOCS / "tutorial.md").read_text(encoding="utf-8")
     policy = (DOCS / "examples" / "budget_engineer.perf").read_text(encoding="utf-8")
     assert any(m.group(1).strip() == "perf" and m.group(2) == policy for m in BLOCK.finditer(tutorial))
+
+
+def test_cli_page_documents_every_verb_and_flag():
+    """docs/cli.md has a section per verb and names every flag `perfdsl VERB --help` lists."""
+    import argparse
+
+    from perfdsl.cli import build_parser
+    text = (DOCS / "cli.md").read_text(encoding="utf-8")
+    heads = re.findall(r"^## (\w+) — ", text, re.M)
+    [verbs] = [a for a in build_parser()._actions if isinstance(a, argparse._SubParsersAction)]
+    missing = []
+    for verb, parser in verbs.choices.items():
+        if verb not in heads:
+            missing.append(f"## {verb} — …")
+        for action in parser._actions:
+            for flag in action.option_strings:
+                if flag.startswith("--") and flag != "--help" and flag not in text:
+                    missing.append(f"{verb} {flag}")
+    assert not missing, f"docs/cli.md lacks {missing}"
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    assert not [v for v in verbs.choices if f"| `perfdsl {v}" not in readme], "README's command table lacks a verb"
