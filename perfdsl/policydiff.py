@@ -59,6 +59,8 @@ class DiffReport:
     tier_names: dict[str, tuple] = field(default_factory=dict)  # tier set → (old names, new names)
     notes: list[str] = field(default_factory=list)
     cohort: str | None = None  # the sampled comparison of the cohort stage
+    individual: str = ""  # without records: the individual stage's own verdict (equivalent, different, unknown),
+    # which `status` does not keep once the cohort stage differs
 
     @property
     def differs(self) -> bool:
@@ -179,6 +181,7 @@ def by_solver(old, new, timeout, seed) -> DiffReport:
             report.status, report.witness, report.witness_changes = "different", found[0], found[1:]
         else:
             report.notes.append(f"not proved equivalent; {tried} sampled subjects agree")
+    report.individual = report.status
     if old.ir.has_cohort_stage or new.ir.has_cohort_stage:
         report.cohort = _cohort_stage(old, new, seed, report.witness)
         if report.cohort.startswith("differs") and report.status != "different":
@@ -243,7 +246,7 @@ def render(report: DiffReport, old_name: str = "old", new_name: str = "new") -> 
         for name, moves in report.tier_moves.items():
             lines += _tier_table(name, moves, *report.tier_names[name])
         return lines
-    if report.status == "equivalent":
+    if report.individual == "equivalent":
         lines.append("equivalent (individual stage, proved by the solver)")
     elif report.witness is not None:
         lines.append(f"differ: a subject whose results change ({old_name} → {new_name}):")

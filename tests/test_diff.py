@@ -114,3 +114,14 @@ def test_output_needs_input(policy_file, tmp_path, capsys):
     assert main(["diff", str(policy_file(OLD)), str(policy_file(NEW)), "--output", str(tmp_path / "c.csv")]) == 2
     assert "give --input too" in capsys.readouterr().err
     assert not (tmp_path / "c.csv").exists()
+
+
+def test_without_data_a_cohort_only_change_says_the_individual_stage_is_equivalent(policy_file, capsys):
+    """A new quota changes no subject's own values: the solver proves the individual stage
+    equal, the sampled cohorts differ, and the verdict says both (exit 1)."""
+    quota = OLD.replace("score total = perf", "score total = perf\n  rank by total desc then id asc\n"
+                        "  quota 优秀 at most 10%")
+    assert main(["diff", str(policy_file(OLD)), str(policy_file(quota))]) == 1
+    out = capsys.readouterr().out
+    assert "equivalent (individual stage, proved by the solver)" in out
+    assert "cohort stage: differs" in out and "undecided" not in out
