@@ -193,6 +193,7 @@ def cmd_run(args) -> int:
     asked = [k.strip() for k in (args.keep or "").replace("，", ",").split(",") if k.strip()]
     keep = tuple(outputs.kept_columns(policy.ir, asked))
     try:
+        io.file_format(args.output)  # an output we cannot write is said before any data is read
         plan = outputs.plan(policy.ir, explain=args.explain, keep=keep, headers=args.headers)
         _check_keep(keep, policy.ir)
         recorder = None
@@ -334,6 +335,9 @@ def cmd_explain(args) -> int:
 def cmd_report(args) -> int:
     """The self-contained HTML report of one run (perfdsl/report); data errors as `run`."""
     from . import outputs, report
+    if Path(args.output).suffix.lower() not in (".html", ".htm"):
+        _out(f"{args.output}: the report is an HTML page: name it .html", err=True)
+        return USAGE
     policy = _load(args.file)
     if policy is None:
         return FAIL
@@ -475,7 +479,8 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--encoding", metavar="NAME", help="the encoding of a CSV input and output (default: input UTF-8, "
                                                       "else GB18030 with a note; output UTF-8 with a BOM)")
     r.add_argument("--headers", choices=["names", "labels"], default="names",
-                   help="labels: title each output column by its label (the file reads back as input)")
+                   help="labels: title each output column by its label (it reads back as input when "
+                        "the inputs are in it, e.g. with --keep)")
     r.add_argument("--keep", metavar="F1,F2", help="copy these input columns (e.g. 姓名,部门) after the key")
     r.add_argument("--quiet", action="store_true", help="print no run summary (warnings still go to stderr)")
     r.add_argument("--trace", metavar="OUT.jsonl", help="also write every subject's explanation as versioned JSON, "

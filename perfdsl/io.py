@@ -123,7 +123,9 @@ def _file_problem(message: str) -> DataError:
     return DataError([DataProblem(None, None, message)])
 
 
-def _suffix(path: Path) -> str:
+def file_format(path: str | Path) -> str:
+    """The format a data file's name asks for (`.csv`, ...); a DataError for any other."""
+    path = Path(path)
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise _file_problem(
@@ -174,7 +176,7 @@ def read_rows(path: str | Path, *, key: str | Iterable[str] | None = None, sheet
     confined to single rows, its ``rows`` holds the other rows.
     """
     path = Path(path)
-    suffix = _suffix(path)
+    suffix = file_format(path)
     keys = frozenset([key] if isinstance(key, str) else key or ())
     if suffix == ".xlsx":
         return _read_xlsx(path, keys, sheet)
@@ -654,7 +656,7 @@ def write_rows(path: str | Path, columns: list[str], rows: list[dict[str, object
     """
     path = Path(path)
     layout = layout or Layout()
-    render = _RENDERERS[_suffix(path)]
+    render = _RENDERERS[file_format(path)]
     _check_columns(layout.titles or columns)
     _write_atomically(path, render(columns, rows, layout))
     return layout.notes

@@ -171,3 +171,15 @@ def test_malformed_inputs_are_reported_not_raised(tmp_path, capsys):
         assert main(["run", BUDGET, "--input", str(src), "--output", str(out)]) == 1
     err = capsys.readouterr().err
     assert "Traceback" not in err and err.count("nothing was written") == 2 and not out.exists()
+
+
+def test_an_output_that_cannot_be_written_is_said_before_the_data_is_read(tmp_path, capsys):
+    """A wrong output name is the one problem to fix first: not a list of data errors."""
+    src = tmp_path / "bad.csv"
+    src.write_text("employee_id,rejections,overdue,overrun,papers\nb,many,0,0,0\n", encoding="utf-8")
+    assert main(["run", BUDGET, "--input", str(src), "--output", str(tmp_path / "o.txt")]) == 1
+    err = capsys.readouterr().err
+    assert "unsupported file type '.txt'" in err and "many" not in err
+    assert main(["report", BUDGET, "--input", DATA, "--output", str(tmp_path / "r.csv")]) == 2
+    assert "the report is an HTML page: name it .html" in capsys.readouterr().err
+    assert not (tmp_path / "o.txt").exists() and not (tmp_path / "r.csv").exists()
