@@ -52,7 +52,10 @@ _DEC_LIMIT = Decimal("9" * MAX_DIGITS + f"E+{MAX_EXPONENT - MAX_DIGITS + 1}")
 
 
 def _within(lo, hi, limit: Decimal) -> tuple[Decimal, Decimal]:
-    return (-limit if lo is None or lo < -limit else lo), (limit if hi is None or hi > limit else hi)
+    # copy_negate, not `-limit`: unary minus rounds to the context's 28 digits, which
+    # turned -(10**40 - 1) into -10**40 and let a 41-digit int through
+    low = limit.copy_negate()
+    return (low if lo is None or lo < low else lo), (limit if hi is None or hi > limit else hi)
 
 
 def plan(policy: Policy, low) -> dict:
