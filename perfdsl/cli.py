@@ -380,6 +380,7 @@ def cmd_compile(args) -> int:
 
 def cmd_verify(args) -> int:
     from .verify import disagreements, verify_properties
+    from .verify.agreement import BACKENDS
     status = OK
     for path in _perf_files(args.files):
         policy = _load(str(path), "reference" if not args.backends else "python", modules="skip")
@@ -407,7 +408,8 @@ def cmd_verify(args) -> int:
                 status = FAIL
                 _out(f"  FAIL   backends: {p}")
             if not problems:
-                _out(f"  PASS   backends agree on {args.examples} drawn subjects and cohorts")
+                _out(f"  PASS   backends agree on {args.examples} drawn subjects and cohorts "
+                     f"({', '.join(BACKENDS)}, each against the reference)")
     return status
 
 
@@ -506,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+")
     v.add_argument("--examples", type=int, default=300, help="inputs to try per property (default 300)")
     v.add_argument("--seed", type=int, default=None, help="seed for a reproducible search")
-    v.add_argument("--backends", action="store_true", help="also require generated code to agree with the reference")
+    v.add_argument("--backends", action="store_true", help="also require every backend (generated Python, columnar, core) to agree with the reference")
     v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="time the solver may take per property before sampling (default 2; 0: sample only)")
     v.set_defaults(func=cmd_verify)
