@@ -56,6 +56,18 @@ def _scale_max(values: list[int]) -> int:
     return max([1, *values])
 
 
+def _count_axis(chart: Chart, left: float, width: float, y0: float, plot: float, top_value: int):
+    """The baseline of a bar chart of head counts, ticked at 0 and the top value; returns
+    (y0, y) where y(count) is the height of a count on this chart."""
+    def y(v: int) -> float:
+        return round(y0 - plot * v / top_value, 1)
+
+    chart.lines.append(Line(left, y0, left + width, y0, "axis"))
+    for tick in sorted({0, top_value}):
+        chart.texts.append(Text(left - 4, y(tick) + 4, str(tick), "end", "tick"))
+    return y0, y
+
+
 def tier_bars(block, words) -> Chart:
     """One group: a bar per tier (final count) in front of its allowed band lo..hi."""
     slot, left, top, bottom = 64, 34, 22, 40
@@ -64,14 +76,7 @@ def tier_bars(block, words) -> Chart:
     rows = block.rows
     top_value = _scale_max([r.final for r in rows] + [r.hi for r in rows if r.hi is not None])
     chart = Chart(left + slot * len(rows) + 10, height, f"{block.group} ({block.size})")
-    y0 = top + plot
-
-    def y(v: int) -> float:
-        return round(y0 - plot * v / top_value, 1)
-
-    chart.lines.append(Line(left, y0, left + slot * len(rows), y0, "axis"))
-    for tick in sorted({0, top_value}):
-        chart.texts.append(Text(left - 4, y(tick) + 4, str(tick), "end", "tick"))
+    y0, y = _count_axis(chart, left, slot * len(rows), top + plot, plot, top_value)
     for i, r in enumerate(rows):
         x = left + slot * i
         if r.lo is not None:
@@ -94,14 +99,7 @@ def tier_compare(block, words) -> Chart:
     rows = block.rows
     top_value = _scale_max([r.final for r in rows] + [r.individual for r in rows])
     chart = Chart(left + slot * len(rows) + 10, height, block.group)
-    y0 = top + plot
-
-    def y(v: int) -> float:
-        return round(y0 - plot * v / top_value, 1)
-
-    chart.lines.append(Line(left, y0, left + slot * len(rows), y0, "axis"))
-    for tick in sorted({0, top_value}):
-        chart.texts.append(Text(left - 4, y(tick) + 4, str(tick), "end", "tick"))
+    y0, y = _count_axis(chart, left, slot * len(rows), top + plot, plot, top_value)
     for i, r in enumerate(rows):
         x = left + slot * i
         for j, (value, cls, what) in enumerate(((r.individual, "bar ind", words["individual"]),

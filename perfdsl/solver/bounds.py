@@ -12,6 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 from decimal import ROUND_CEILING, ROUND_FLOOR, Context, Decimal
 
+from ..check.ranges import clamp
+from ..ir import Interval
+
 PRECISION = 28
 LIMIT = Decimal(10) ** PRECISION
 _DOWN = Context(prec=PRECISION, rounding=ROUND_FLOOR)
@@ -113,15 +116,8 @@ def largest(*bs: Bound) -> Bound:
 def clip(a: Bound, lo: Decimal | None, hi: Decimal | None) -> Bound:
     """After `floor lo` / `cap hi` (clamp): the value is moved inside."""
     parts = [a] + [Bound.of(x) for x in (lo, hi) if x is not None]
-    scale = join(*parts).scale
-    new_lo, new_hi = a.lo, a.hi
-    if lo is not None:
-        new_lo = lo if new_lo is None else max(new_lo, lo)
-        new_hi = None if new_hi is None else max(new_hi, lo)
-    if hi is not None:
-        new_hi = hi if new_hi is None else min(new_hi, hi)
-        new_lo = None if new_lo is None else min(new_lo, hi)
-    return Bound(new_lo, new_hi, scale, all(b.representable for b in parts))
+    moved = clamp(Interval(a.lo, a.hi), lo, hi)  # the checker's rule for the range itself
+    return Bound(moved.lo, moved.hi, join(*parts).scale, all(b.representable for b in parts))
 
 
 def whole(lo: Decimal | None, hi: Decimal | None) -> Bound:
