@@ -33,6 +33,8 @@ from .diagnostics import Span
 from .eval.interpret import Interpreter
 from .io import DataError
 from .ir import If, children
+from .lower.core import Cond
+from .lower.evaluate import Machine
 from .runtime import CONTEXT, EvalError, localcontext
 from .syntax import ast as A
 from .syntax.source import SourceError, read_source
@@ -72,6 +74,22 @@ class PolicyCoverage:
         return [i for i in self.items if i.key not in self.reached]
 
 
+class _Noting(Machine):
+    """The core evaluator, noting each decision of an IR `if` (its Cond's source)."""
+
+    def __init__(self, env: dict, ctx, trace, decisions: dict):
+        super().__init__(env, ctx, trace)
+        self.decisions = decisions
+
+    def visit_Cond(self, e):
+        while isinstance(e, Cond):
+            taken = bool(self.visit(e.test))
+            if e.source is not None:
+                self.decisions[(id(e.source), taken)] = e.source
+            e = e.then if taken else e.else_
+        return self.visit(e)
+
+
 class _Recorder(Interpreter):
     """The reference interpreter, noting each `if` decision: {(id(node), taken): node}."""
 
@@ -79,12 +97,9 @@ class _Recorder(Interpreter):
         super().__init__(policy)
         self.decisions: dict[tuple[int, bool], If] = {}
 
-    def eval(self, e, env: dict, ctx):
-        while isinstance(e, If):
-            taken = bool(self.eval(e.cond, env, ctx))
-            self.decisions[(id(e), taken)] = e
-            e = e.then if taken else e.else_
-        return super().eval(e, env, ctx)
+    def machine(self, env: dict, ctx, trace):
+        plain = super().machine(env, ctx, trace)
+        return _Noting(plain.env, plain.ctx, trace, self.decisions)
 
 
 # ---- what can be reached ---------------------------------------------------------------

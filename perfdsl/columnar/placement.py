@@ -26,7 +26,7 @@ G, POS, TIE, START, END, K, NFREE, PH, N = "~g", "~pos", "~tie", "~start", "~end
 
 
 def _keys(run, order: RankOrder) -> list[tuple[str, pl.Expr, bool]]:
-    """(column, expression, descending) of each rank key, as perfdsl.cohort._rank_value ranks."""
+    """(column, expression, descending) of each rank key, as perfdsl.lower.ranking.key_value ranks."""
     out = []
     for j, key in enumerate(order.keys):
         col = run.rank_key(key.name)

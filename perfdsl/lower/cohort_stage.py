@@ -1,19 +1,45 @@
 """The cohort stage of the row-at-a-time evaluator: the core's cohort steps (steps.py),
 then each subject's values that read a final tier (`post`), its ranks and group values
 (`cohort`), and every flag. A value that cannot be computed is its row's problem, a
-group value's failure each failing member's; the first problem of a row is kept."""
+group value's failure each failing member's; the first problem of a row is kept.
+
+`run_cohort` runs `post` and `cohort` on the core Machine, or on a backend with the
+interpreter's protocol (`post`, `cohort`, `group_arg`; its cohort view asks for ranks by
+IR rank order and group values by IR aggregate): the generated code is run so.
+"""
 from __future__ import annotations
 
 from decimal import Decimal
 
 from .. import runtime as rt
-from ..cohort import CohortError, aggregate_values
-from ..io import DataProblem
+from ..io import DataError, DataProblem
 from ..result import Result
 from . import core as c
 from .evaluate import Machine
 from .ranking import competition_ranks, group_record, part_value, partition, ranked
 from .steps import Steps
+
+
+class CohortError(DataError):
+    """The cohort cannot be placed, or a value of its stage cannot be computed for some
+    subjects; each problem names the group, subjects and numbers, or the row."""
+
+    def __init__(self, problems: list):
+        super().__init__([p if isinstance(p, DataProblem) else DataProblem(None, None, p) for p in problems])
+
+
+def aggregate_values(fn: str, values: list) -> Decimal:
+    """A group aggregate of its members' values (mean: 28 digits, half even)."""
+    if fn == "count":
+        return Decimal(sum(1 for v in values if v is True))
+    if fn == "min":
+        return min(values)
+    if fn == "max":
+        return max(values)
+    total = Decimal(0)
+    for v in values:
+        total = rt.CONTEXT.add(total, v)
+    return total if fn == "sum" else rt.CONTEXT.divide(total, Decimal(len(values)))
 
 
 class _MembersFailed(Exception):
@@ -46,13 +72,45 @@ class CohortView:
         return value
 
 
+class BackendView(CohortView):
+    """The same view as a backend with the interpreter's protocol asks it: ranks by IR rank
+    order, group values by IR aggregate node (each lowered once per cohort)."""
+
+    def rank(self, order, from_bottom: bool) -> Decimal:
+        return super().rank(self.shared.rank_of(order, from_bottom))
+
+    def aggregate(self, node) -> Decimal:
+        return super().aggregate(self.shared.aggregate_of(node))
+
+
 class _Shared:
     """Each ranking and aggregate computed once for the whole cohort (by identity)."""
 
-    def __init__(self, results: list[Result]):
-        self.results = results
+    def __init__(self, results: list[Result], policy=None, backend=None):
+        self.results, self.backend = results, backend
         self._ranks: dict[int, dict[int, tuple[int, int]]] = {}
         self._values: dict[int, dict[object, Decimal]] = {}
+        self._lowered: dict[tuple, tuple] = {}
+        if policy is not None:
+            from .lower import _Lowerer
+            self._lowerer = _Lowerer(policy)
+
+    def rank_of(self, order, from_bottom: bool) -> c.RankOf:
+        key = ("rank", id(order), from_bottom)
+        if key not in self._lowered:
+            self._lowered[key] = (order, c.RankOf(self._lowerer.ranking(order, False), from_bottom, ("rank", order)))
+        return self._lowered[key][1]
+
+    def aggregate_of(self, node) -> c.Aggregate:
+        key = ("group", id(node))
+        if key not in self._lowered:
+            self._lowered[key] = (node, self._lowerer.expr(node).aggregate)
+        return self._lowered[key][1]
+
+    def _arg(self, a: c.Aggregate, m: Result):
+        if self.backend is not None:
+            return self.backend.group_arg(a.fact[1], m)
+        return _guarded(a.owner, lambda: Machine({**m.record, **m.values}).eval(a.arg))
 
     def rank(self, ranking: c.Ranking, r: Result) -> tuple[int, int]:
         """(competition rank, part size) of r."""
@@ -71,7 +129,7 @@ class _Shared:
                 args = []
                 for m in members:
                     try:
-                        args.append(_guarded(a.owner, lambda: Machine({**m.record, **m.values}).eval(a.arg)))
+                        args.append(self._arg(a, m))
                     except rt.EvalError as err:
                         failures.append((m, err))
                 if not failures:
@@ -89,8 +147,9 @@ def _guarded(owner: c.Owner, compute):
         raise rt.arithmetic_error(exc, owner.where, owner.what) from None
 
 
-def run_cohort(program: c.Program, results: list[Result], numbers: list[int]) -> list[str]:
-    """The cohort stage over `results` in place: the warnings, or CohortError."""
+def run_cohort(program: c.Program, results: list[Result], numbers: list[int], backend=None, policy=None) -> list[str]:
+    """The cohort stage over `results` in place: the warnings, or CohortError. With a
+    `backend` (and the IR `policy` it runs), `post` and `cohort` are the backend's."""
     steps = Steps(program, results)
     for step in program.steps:
         steps.run(step)
@@ -98,6 +157,9 @@ def run_cohort(program: c.Program, results: list[Result], numbers: list[int]) ->
         raise CohortError(steps.problems)
     row = {id(r): n for r, n in zip(results, numbers)}
     failed: dict[int, rt.EvalError] = {}
+    if backend is not None:
+        _through(backend, policy, results, row, failed)
+        return steps.warnings
     machines = {}
     for r in results:
         r.through_cohort = True
@@ -117,6 +179,19 @@ def run_cohort(program: c.Program, results: list[Result], numbers: list[int]) ->
     if failed:
         raise CohortError([DataProblem(n, None, str(failed[n])) for n in sorted(failed)])
     return steps.warnings
+
+
+def _through(backend, policy, results: list[Result], row: dict, failed: dict) -> None:
+    """`post` then `cohort` of every subject by the backend, as run_cohort runs them."""
+    for r in results:
+        r.through_cohort = True
+        _each_row(lambda: backend.post(r), r, row, failed)
+    shared = _Shared(results, policy, backend)
+    for r in results:
+        if row[id(r)] not in failed:
+            _each_row(lambda: backend.cohort(r, BackendView(shared, r)), r, row, failed)
+    if failed:
+        raise CohortError([DataProblem(n, None, str(failed[n])) for n in sorted(failed)])
 
 
 def _each_row(step, r: Result, row: dict, failed: dict) -> None:

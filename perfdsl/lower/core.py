@@ -11,7 +11,7 @@ meaning of `indicator`, `tiers`, `veto`, `quota` and `distribute` is then writte
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 
@@ -175,6 +175,7 @@ class Cond:
     test: "Expr"
     then: "Expr"
     else_: "Expr"
+    source: object = field(default=None, compare=False, repr=False)  # the IR `if` it came from (coverage)
 
 
 @dataclass(frozen=True)

@@ -62,7 +62,7 @@ class _Lowerer:
         return c.Size() if e.kind == "size" else c.Var(e.name)
 
     def _if(self, e: ir.If) -> c.Expr:
-        return c.Cond(self.expr(e.cond), self.expr(e.then), self.expr(e.else_))
+        return c.Cond(self.expr(e.cond), self.expr(e.then), self.expr(e.else_), e)
 
     def _rank(self, e: ir.Rank) -> c.Expr:
         return c.RankOf(self.ranking(e.order, False), e.from_bottom, ("rank", e.order))
@@ -224,6 +224,14 @@ def lower_policy(policy: ir.Policy) -> c.Program:
     return c.Program(policy.name, policy.key, tuple(policy.output_names()), by_stage("individual", "post"),
                      tuple(f for f, d in zip(flags, policy.flags) if d.stage != "cohort"), steps, post,
                      by_stage("cohort"), flags)
+
+
+def lower_steps(policy: ir.Policy) -> c.Program:
+    """A program holding only `policy`'s cohort steps (what placing a cohort needs)."""
+    lo = _Lowerer(policy)
+    steps = tuple(lo.quota(q) for q in sorted(policy.quotas, key=lambda q: q.tier)) + tuple(
+        lo.distribute(d) for d in policy.distributes)
+    return c.Program(policy.name, policy.key, (), (), (), steps, (), (), ())
 
 
 def lower_expression(policy: ir.Policy, e) -> c.Expr:

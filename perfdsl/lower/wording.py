@@ -1,16 +1,16 @@
 """What the cohort steps say, worded once for every evaluator and printer of the core:
 the problems that stop a group (ties at a cut, infeasible bounds, a `when` field that
-varies) and the warnings of a placement. The words are perfdsl.cohort's (its label and
-share helpers are imported), so a message reads the same whichever backend found it."""
+varies) and the warnings of a placement, so a message reads the same whichever backend
+found it (perfdsl.cohort re-exports the helpers other backends use)."""
 from __future__ import annotations
 
 from decimal import Decimal
 
-from ..cohort import group_label, quota_warnings, share_basis
+from .. import runtime as rt
 from ..numbers import decimal_text
 from . import core as c
 
-__all__ = ["shown", "group_label", "quota_warnings", "quota_rule", "bound_text", "unbounded_text", "infeasible",
+__all__ = ["shown", "group_label", "share_basis", "quota_warnings", "quota_rule", "bound_text", "unbounded_text", "infeasible",
            "not_constant", "tie_problem", "short_warning", "count_warnings"]
 
 
@@ -18,6 +18,41 @@ def shown(v) -> str:
     if isinstance(v, bool):
         return "true" if v else "false"
     return decimal_text(v) if isinstance(v, Decimal) else str(v)
+
+
+_ROUNDED = {"half_up": "rounded half up", "half_even": "rounded half even", "floor": "rounded down", "ceil": "rounded up"}
+
+
+def group_label(field, value) -> str:
+    """How a group is named in warnings and problems: `group dept=A`, `the whole cohort`."""
+    if field is None:
+        return "the whole cohort"
+    if isinstance(field, str):
+        return f"group {field}={shown(value)}"
+    return "group " + ", ".join(f"{f}={shown(v)}" for f, v in zip(field, value))
+
+
+def _share_text(share) -> str:
+    return f"{shown(rt.CONTEXT.multiply(share.value, Decimal(100)))}%" if share.percent else shown(share.value)
+
+
+def share_basis(shares: list, n: int, rounding: str) -> str:
+    """Where counts came from, e.g. ` (10%..20% of 10, rounded half up)`; empty for plain counts.
+    `shares`: HeadCounts or IR Shares (value, percent), None where a bound is not written."""
+    if not any(s is not None and s.percent for s in shares):
+        return ""
+    return f" ({'..'.join(_share_text(s) if s else '' for s in shares)} of {n}, {_ROUNDED[rounding]})"
+
+
+def quota_warnings(label: str, tier: str, kept: int, pinned: int, lo: int, hi: int) -> list[str]:
+    """What a group's final count under a quota is worth a warning (every backend says it so)."""
+    out = []
+    if kept > hi:
+        why = "vetoed subjects keep their tier" if pinned > hi else "tied subjects share the last place"
+        out.append(f"{label}: {kept} keep {tier}, above the quota's {hi} ({why})")
+    if kept < lo:
+        out.append(f"{label}: only {kept} hold {tier}, short of the quota's minimum {lo} (a quota never promotes)")
+    return out
 
 
 def quota_rule(q: c.Quota, tier: str, lo: int, hi: int, n: int) -> str:
