@@ -508,7 +508,7 @@ def build_parser() -> argparse.ArgumentParser:
     v.add_argument("files", nargs="+")
     v.add_argument("--examples", type=int, default=300, help="inputs to try per property (default 300)")
     v.add_argument("--seed", type=int, default=None, help="seed for a reproducible search")
-    v.add_argument("--backends", action="store_true", help="also require every backend (generated Python, columnar, core) to agree with the reference")
+    v.add_argument("--backends", action="store_true", help="also require every backend (generated Python, columnar) to agree with the reference")
     v.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
                    help="time the solver may take per property before sampling (default 2; 0: sample only)")
     v.set_defaults(func=cmd_verify)

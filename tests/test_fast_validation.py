@@ -260,3 +260,15 @@ def test_default_result_explains_on_demand(bundled):
     lazy, traced = policy.evaluate(rec), policy.evaluate(rec, trace=True)
     assert lazy.trace == traced.trace and lazy.explain() == traced.explain()
     assert policy.evaluate(rec, trace=False).trace is None
+
+
+def test_a_policy_without_inputs_compiles_and_checks(policy_file):
+    """The generated check had an empty `try:` for a policy with no inputs (found by
+    comparing the generated code with the core on every test policy)."""
+    from perfdsl.check import compile_file
+    from perfdsl.policy import Policy
+    result = compile_file(policy_file("policy p {\n  let t = max(1, 2)\n}\n"))
+    assert result.policy is not None
+    policy = Policy(result.policy, backend="python")
+    assert policy.backend.module.check({}) == {}
+    assert policy.evaluate({}).values["t"] == D(2)
