@@ -30,6 +30,8 @@ class Policy:
         self._model_validator = None  # the pydantic model is built when first needed
         self._fast_of = self.backend  # its generated entry (check, then evaluate), looked up once
         self._fast = getattr(self.backend, "evaluate", None)
+        # the input check generated into the policy's module (codegen/validation.py), if any
+        self._check = getattr(getattr(self.backend, "module", None), "check", None)
         self.last_warnings: list[str] = []  # what the last cohort run warned about
 
     @property
@@ -138,7 +140,7 @@ class Policy:
         numbers = row_numbers or list(range(1, len(records) + 1))
         notes: list[str] = []
         if validate:
-            good, problems, unknown = self._validator.many(list(zip(numbers, records)))
+            good, problems, unknown = self._validator.many(list(zip(numbers, records)), self._check)
             if problems:
                 raise DataError(problems)
             notes = [str(w) for w in unknown]

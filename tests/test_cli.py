@@ -183,3 +183,22 @@ def test_an_output_that_cannot_be_written_is_said_before_the_data_is_read(tmp_pa
     assert main(["report", BUDGET, "--input", DATA, "--output", str(tmp_path / "r.csv")]) == 2
     assert "the report is an HTML page: name it .html" in capsys.readouterr().err
     assert not (tmp_path / "o.txt").exists() and not (tmp_path / "r.csv").exists()
+
+
+def test_run_restores_the_collector(tmp_path):
+    """`run` pauses the garbage collector while it reads and evaluates, also when the data
+    is bad, and leaves it as it found it."""
+    import gc
+    src = tmp_path / "bad.csv"
+    src.write_text("employee_id,papers\ne1,x\n", encoding="utf-8")
+    assert gc.isenabled()
+    assert main(["run", BUDGET, "--input", DATA, "--output", str(tmp_path / "out.csv")]) == 0
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    assert main(["run", BUDGET, "--input", str(src), "--output", str(tmp_path / "out2.csv")]) == 1
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.disable()
+    try:
+        assert main(["run", BUDGET, "--input", DATA, "--output", str(tmp_path / "out.csv")]) == 0
+        assert not gc.isenabled()
+    finally:
+        gc.enable()

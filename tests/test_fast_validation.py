@@ -272,3 +272,43 @@ def test_a_policy_without_inputs_compiles_and_checks(policy_file):
     policy = Policy(result.policy, backend="python")
     assert policy.backend.module.check({}) == {}
     assert policy.evaluate({}).values["t"] == D(2)
+
+
+# ---- a whole file's rows: Validator.many with the generated check (the `perfdsl run` path) ----
+def _text_cells():
+    """A cell as a CSV or XLSX reader gives it: text (lists as `a;b` or `[1, 2]`), sometimes a number."""
+    return st.one_of(_texts(), _decimals(), _ints(),
+                     st.lists(st.sampled_from(["1", "2.5", "high", "mid", "x", "", " 7 ", "1e99", "NaN"]),
+                              max_size=4).map(lambda xs: ";".join(xs)),
+                     st.sampled_from(["[1, 2.5]", "[\"high\"]", "[1,", "[]", "[1e999]", "[NaN]", "high；mid", ""]))
+
+
+TEXT_GOOD = {"id": "s1", "kind": "甲", "x": "12.5", "free": "-3", "n": "7", "m": "-2", "ok": "yes",
+             "xs": "1;2.5", "ns": "[1, 2]", "hist": "high;mid"}
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.builds(lambda changes, drop, extra, key: {**{k: v for k, v in {**TEXT_GOOD, **changes, "id": key}.items()
+                                                                if k not in drop}, **extra},
+                          st.dictionaries(st.sampled_from(FIELDS[1:]), _text_cells(), max_size=3),
+                          st.sets(st.sampled_from(FIELDS), max_size=1),
+                          st.dictionaries(st.sampled_from(["extra"]), _text_cells(), max_size=1),
+                          st.sampled_from(["s1", "s2", "s3", "s4", "s5", "s6"])), max_size=6))
+def test_many_with_the_check_is_many_without(fixture_policy, raws):
+    """The run path validates each row with the generated check first (lists given as text
+    read as the model reads them); the records, every error and warning are the same as
+    the model's alone."""
+    rows = list(enumerate(raws, start=2))
+    v = fixture_policy._validator
+    fast = v.many(rows, fixture_policy._check)
+    model = v.many(rows)
+    assert [_shape(r) for r in fast[0]] == [_shape(r) for r in model[0]]
+    assert [str(p) for p in fast[1]] == [str(p) for p in model[1]]
+    assert [str(p) for p in fast[2]] == [str(p) for p in model[2]]
+
+
+def test_text_rows_take_the_fast_path(fixture_policy):
+    v = fixture_policy._validator
+    rec = fixture_policy._check(v._listed(TEXT_GOOD))
+    assert rec is not None and rec["xs"] == (D(1), D("2.5")) and rec["hist"] == ("high", "mid")
+    assert [_shape(rec)] == [_shape(r) for r in v.many([(2, TEXT_GOOD)])[0]]
