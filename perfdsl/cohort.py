@@ -22,12 +22,12 @@ from .lower.core import HeadCount, Partition, Rounding
 from .lower.lower import _Lowerer, lower_steps
 from .lower.ranking import group_record, partition
 from .lower.steps import Steps
-from .lower.wording import group_label, quota_warnings, share_basis
+from .lower.wording import group_label, quota_text, quota_warnings, share_basis
 from .result import Result
 from .runtime import DecimalException, arithmetic_error
 
 __all__ = ["CohortError", "Placer", "aggregate_of", "aggregate_values", "apply", "group_label", "group_members",
-           "head_count", "quota_warnings", "share_basis"]
+           "head_count", "quota_text", "quota_warnings", "share_basis"]
 
 
 def apply(policy: Policy, backend, results: list[Result], numbers: list[int] | None = None) -> list[str]:
@@ -67,6 +67,7 @@ class Placer:
         self.steps = Steps(lower_steps(policy), results)
         self._lower = _Lowerer(policy)
 
+    language = property(lambda self: self.steps.lang)  # what its messages speak (policy_language)
     position = property(lambda self: self.steps.position, lambda self, v: setattr(self.steps, "position", v))
     warnings = property(lambda self: self.steps.warnings, lambda self, v: setattr(self.steps, "warnings", v))
     problems = property(lambda self: self.steps.problems, lambda self, v: setattr(self.steps, "problems", v))

@@ -219,7 +219,7 @@ def test_quota_lower_bound_never_promotes_and_warns():
     policy = quota_policy("quota 先进 count 3..5 rank by score desc then id asc")
     by_key, warnings = run(policy, staff([99, 95, 89, 85, 70]))
     assert grades(by_key, ["t1", "t2", "t3", "t4", "t5"]) == ["先进", "先进", "良好", "良好", "合格"]
-    assert warnings == ["the whole cohort: only 2 hold 先进, short of the quota's minimum 3 (a quota never promotes)"]
+    assert warnings == ["全体人员：先进仅 2 人，不足名额下限 3 人（名额只降不升，不会补足）"]
 
 
 def test_quota_per_group():
@@ -258,8 +258,8 @@ def test_tie_at_the_quota_cut_is_an_error_naming_both():
     with pytest.raises(CohortError) as err:
         run(policy, staff([99, 95, 95, 93, 92, 91, 90]))
     assert [p.message for p in err.value.problems] == [
-        "the whole cohort: t2, t3 tie (score = 95) at the cut of quota 先进 at most 2 (25% of 7, rounded half up): "
-        "1 of them would get in and 1 would not; add a rank key that separates them, or write `ties share`"]
+        "全体人员：t2、t3 同分（score = 95），在先进名额至多 2 人（7 人的 25%，四舍五入）的分界处无法确定谁在名额之内："
+        "其中 1 人可入选、1 人不能；请增加能区分他们的排序依据，或写 `ties share`"]
 
 
 def test_tie_away_from_the_cut_is_fine():
@@ -273,7 +273,7 @@ def test_ties_share_lets_all_tied_subjects_in():
     policy = quota_policy("quota 先进 at most 25% rank by score desc ties share")
     by_key, warnings = run(policy, staff([99, 95, 95, 93, 92, 91, 90]))
     assert grades(by_key, ["t1", "t2", "t3", "t4"]) == ["先进", "先进", "先进", "良好"]
-    assert warnings == ["the whole cohort: 3 keep 先进, above the quota's 2 (tied subjects share the last place)"]
+    assert warnings == ["全体人员：先进 3 人，超出名额 2 人（并列者同享最后名次）"]
 
 
 def test_every_problem_is_reported_not_just_the_first():
@@ -285,8 +285,11 @@ def test_every_problem_is_reported_not_just_the_first():
         run(policy, records)
     problems = [p.message for p in err.value.problems]
     assert len(problems) == 2
-    assert problems[0].startswith("group dept=A: a2, a3 tie (score = 95)")
-    assert problems[1].startswith("group dept=C: c1, c2 tie (score = 97) at the cut of quota 先进 at most 1")
+    assert problems == [
+        "A：a2、a3 同分（score = 95），在先进名额至多 2 人（7 人的 25%，四舍五入）的分界处无法确定谁在名额之内："
+        "其中 1 人可入选、1 人不能；请增加能区分他们的排序依据，或写 `ties share`",
+        "C：c1、c2 同分（score = 97），在先进名额至多 1 人（4 人的 25%，四舍五入）的分界处无法确定谁在名额之内："
+        "其中 1 人可入选、1 人不能；请增加能区分他们的排序依据，或写 `ties share`"]
     assert str(err.value) == "\n".join(problems)
     assert all(p.row is None and p.field is None for p in err.value.problems)
 
@@ -398,10 +401,9 @@ def test_distribute_too_few_allowed_is_a_warning_and_limits_hold():
     by_key, warnings = run(policy, dist_staff([95, 94, 93, 92, 91], "H", "h", minor={2, 3, 4, 5}))
     assert grades(by_key, ["h1", "h2", "h3", "h4", "h5"]) == ["优秀", "合格", "合格", "合格", "欠佳"]
     assert warnings == [
-        "group dept=H: 良好 should take 2 more, but only 0 of the remaining subjects may receive it "
-        "(a downgrade or limit caps the others)",
-        "group dept=H: 良好 holds 0, below its minimum 2",
-        "group dept=H: 合格 holds 3, above its maximum 2",
+        "H：良好应再取 2 人，但剩余人员中只有 0 人可评良好（其他人受降级或等次上限所限）",
+        "H：良好 0 人，低于下限 2 人",
+        "H：合格 3 人，超出上限 2 人",
     ]
 
 
@@ -410,7 +412,7 @@ def test_vetoed_beyond_a_tiers_maximum_is_a_warning():
     policy = compile_policy(DIST_POLICY)
     by_key, warnings = run(policy, dist_staff(range(99, 89, -1), "V", "v", severe={1, 2}))
     assert grades(by_key, ["v1", "v2"]) == ["欠佳", "欠佳"]
-    assert "group dept=V: 欠佳 holds 2 (2 of them vetoed), above its maximum 1" in warnings
+    assert "V：欠佳 2 人（其中 2 人经否决定等次），超出上限 1 人" in warnings
 
 
 def test_infeasible_groups_are_errors_with_their_numbers():
@@ -445,8 +447,7 @@ def test_when_field_varying_within_a_group_is_an_error():
     with pytest.raises(CohortError) as err:
         run(policy, records)
     assert [p.message for p in err.value.problems] == [
-        "group dept=W: `dept_rating` must be the same for the whole group (a `when` of distribute reads it), "
-        "but it is 良好 for w1, w2, w3; 欠佳 for w4"]
+        "W：`dept_rating` 须全组一致（强制分布的 `when` 要读取它），但各人取值不同：良好（w1、w2、w3）；欠佳（w4）"]
 
 
 def test_tie_at_a_distribution_cut_is_an_error():

@@ -171,21 +171,22 @@ def test_a_tie_at_the_cut_raises_like_the_reference(tmp_path):
     with pytest.raises(CohortError) as reference:
         policy.evaluate_cohort(records)
     assert str(columnar.value) == str(reference.value)
-    assert "u2, u3 tie" in str(columnar.value)
+    assert str(columnar.value) == ("全体人员：u2、u3 同分（score = 92），在先进名额至多 2 人（5 人的 40%，四舍五入）的分界处"
+                                   "无法确定谁在名额之内：其中 1 人可入选、1 人不能；请增加能区分他们的排序依据，或写 `ties share`")
 
 
 def test_ties_share_and_vetoed_holders_warn_like_the_reference(tmp_path):
     policy = _policy_text(tmp_path, QUOTA.replace("RULES", "quota 先进 at most 20% rank by score desc ties share"))
     records = [_unit(1, "a", "95"), _unit(2, "a", "95"), _unit(3, "a", "91"), _unit(4, "a", "80"), _unit(5, "a", "60")]
     _, warned = _same(policy, records)
-    assert warned and "tied subjects share the last place" in warned[0]
+    assert warned == ["全体人员：先进 2 人，超出名额 1 人（并列者同享最后名次）"]
     vetoed = QUOTA.replace("veto vetoed -> 良好", "veto vetoed -> 先进").replace(
         "RULES", "quota 先进 count 2..3 rank by score desc then id asc")
     policy = _policy_text(tmp_path, vetoed)
     records = [_unit(i, "a", s, v) for i, (s, v) in enumerate([("50", True), ("60", True), ("70", True), ("95", True),
                                                                ("99", False), ("40", False)])]
     _, warned = _same(policy, records)
-    assert any("vetoed subjects keep their tier" in w for w in warned)
+    assert warned == ["全体人员：先进 4 人，超出名额 3 人（经否决定等次者保留其等次）"]
 
 
 @settings(max_examples=25, deadline=None, derandomize=True)

@@ -305,9 +305,8 @@ def test_a_tie_at_a_distribution_cut_is_the_error_the_reference_words():
     # 优秀 1..2 of 10: q = 10, k = clamp(10, max(1, 10 − (5+4+2)), min(2, 10 − (3+2+0))) = 2,
     # and all ten tie on score
     ir = BY_NAME["tied_distribute"]
-    want = ("error", "group dept=甲: s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 tie (score = 95) at the cut of "
-            "distribute 优秀 (takes 2): 2 of them would get in and 8 would not; add a rank key that separates "
-            "them, or write `ties share`")
+    want = ("error", "甲：s0、s1、s2、s3、s4、s5、s6、s7、s8、s9 同分（score = 95），在强制分布中优秀应取 2 人的分界处"
+            "无法确定谁在名额之内：其中 2 人可入选、8 人不能；请增加能区分他们的排序依据，或写 `ties share`")
     assert _generated_outcome(ir)(_ten_tied()) == want == REFERENCE(ir)(_ten_tied())
     with pytest.raises(DataError):
         evaluate_cohort(lower_policy(ir), ir, _ten_tied())
@@ -318,6 +317,5 @@ def test_ties_share_lets_all_ten_in_and_warns_about_the_bounds():
     rows, warnings = _generated_outcome(ir)(_ten_tied())
     assert [r["grade"] for r in rows] == ["优秀"] * 10
     assert rows[0]["bonus"] == Decimal("40.71428571428571428571428571")  # 95 × 3 / 7 to 28 digits, half even
-    assert warnings == ["group dept=甲: 优秀 holds 10, above its maximum 2", "group dept=甲: 良好 holds 0, below its minimum 3",
-                        "group dept=甲: 合格 holds 0, below its minimum 2"]
+    assert warnings == ["甲：优秀 10 人，超出上限 2 人", "甲：良好 0 人，低于下限 3 人", "甲：合格 0 人，低于下限 2 人"]
     assert (rows, warnings) == REFERENCE(ir)(_ten_tied())

@@ -49,10 +49,11 @@ def reference(ir, records):
 
 def printed(ir, records):
     interp = Interpreter(ir)
-    (d,) = lower_policy(ir).steps
+    program = lower_policy(ir)
+    (d,) = program.steps
     with localcontext(CONTEXT):
         results = [interp.individual(r, False) for r in records]
-    placed = place_frame(d, subjects_frame(d, results, ir.key), ir.key)
+    placed = place_frame(d, subjects_frame(d, results, ir.key), ir.key, program.language)
     if placed.problems:
         return ("error", placed.problems)
     return placed.index.to_list(), placed.warnings
@@ -119,11 +120,11 @@ def test_ties_at_a_cut_name_the_tied_subjects():
     records = [dict(id=f"s{i}", dept="甲", score=Decimal(95), rating="好", minor=False, severe=False, late=False)
                for i in range(10)]
     assert printed(ir, records) == ("error", [
-        "group dept=甲: s0, s1, s2, s3, s4, s5, s6, s7, s8, s9 tie (score = 95) at the cut of distribute 优秀 "
-        "(takes 2): 2 of them would get in and 8 would not; add a rank key that separates them, or write `ties share`"])
+        "甲：s0、s1、s2、s3、s4、s5、s6、s7、s8、s9 同分（score = 95），在强制分布中优秀应取 2 人的分界处"
+        "无法确定谁在名额之内：其中 2 人可入选、8 人不能；请增加能区分他们的排序依据，或写 `ties share`"])
     ir = POLICIES["tied_distribute_share"]
     index, warnings = printed(ir, records)
-    assert index == [0] * 10 and warnings[0] == "group dept=甲: 优秀 holds 10, above its maximum 2"
+    assert index == [0] * 10 and warnings[0] == "甲：优秀 10 人，超出上限 2 人"
 
 
 @pytest.mark.parametrize("rounding", list(c.Rounding))
@@ -145,12 +146,12 @@ def test_an_infeasible_group_and_a_varying_when_field_are_the_reference_problems
     ir = POLICIES["tight"]
     records = [dict(id=f"s{i}", dept="甲" if i < 4 else "乙", score=Decimal(80 + i)) for i in range(9)]
     want = reference(ir, records)
-    assert want[0] == "error" and len(want[1]) == 1 and "cannot distribute 4 subjects" in want[1][0]
+    assert want == ("error", ["甲：4 人无法分布：各等次下限合计 5 人，上限合计 5 人，怎样分布都不符合"
+                              "（A 2 人；B 2 人（4 人的 40%～40%，四舍五入）；C 1 人）"])
     assert printed(ir, records) == want
     ir = POLICIES["tied_distribute"]
     records = [dict(id=f"s{i}", dept="甲", score=Decimal(90 - i), rating="好" if i % 2 else "差", minor=False,
                     severe=False, late=False) for i in range(4)]
     want = reference(ir, records)
-    assert want == ("error", ["group dept=甲: `rating` must be the same for the whole group (a `when` of distribute "
-                              "reads it), but it is 差 for s0, s2; 好 for s1, s3"])
+    assert want == ("error", ["甲：`rating` 须全组一致（强制分布的 `when` 要读取它），但各人取值不同：差（s0、s2）；好（s1、s3）"])
     assert printed(ir, records) == want

@@ -284,7 +284,7 @@ def test_branch_employees_35_percent_differs_from_40_in_a_group_of_ten_only_in_t
     a = mutate._outcome(orig, Interpreter(orig), cohort, True)
     b = mutate._outcome(mut, Interpreter(mut), cohort, True)
     assert [(v, f) for v, f, _ in a[1]] == [(v, f) for v, f, _ in b[1]]
-    assert a[2] == b[2] and "企划部: 欠佳 holds 4 (4 of them vetoed), above its maximum 1" in " ".join(a[2])
+    assert a[2] == b[2] and "企划部：欠佳 4 人（其中 4 人经否决定等次），超出上限 1 人" in a[2]
     assert "良好 4～7 名（10 名的 40%～70%）" in "\n".join(a[1][0][2])
     assert "良好 4～7 名（10 名的 35%～70%）" in "\n".join(b[1][0][2])
     witness = mutate.differs(orig, mut, records=0, cohort_count=0)  # the examples' cohorts suffice

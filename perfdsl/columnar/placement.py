@@ -158,13 +158,12 @@ def _kept_counts(run, q: QuotaDef, kept_cand: pl.DataFrame, sure: pl.Expr | None
     return dict(zip(counts[G].to_list(), counts["len"].to_list()))
 
 
-def _rule_text(q: QuotaDef, tier: str, n: int) -> tuple[str, int, int]:
+def _rule_text(q: QuotaDef, tier: str, n: int, lang: str) -> tuple[str, int, int]:
     """The quota as perfdsl.cohort words it for a group of n, with its (lo, hi) counts."""
     hi = cohort_stage.head_count(q.hi, n, q.rounding) if q.hi is not None else n
     lo = cohort_stage.head_count(q.lo, n, q.rounding) if q.lo is not None else 0
-    bound = f"{lo}..{hi}" if q.lo is not None else f"at most {hi}"
     shares = [q.lo, q.hi] if q.lo is not None else [q.hi]
-    return f"quota {tier} {bound}{cohort_stage.share_basis(shares, n, q.rounding)}", lo, hi
+    return cohort_stage.quota_text(tier, lo, hi, q.lo is not None, shares, n, q.rounding, lang), lo, hi
 
 
 def _first_rows(run, field: str | None, values: set) -> dict:
@@ -176,8 +175,8 @@ def _first_rows(run, field: str | None, values: set) -> dict:
     return dict(zip(df[G].to_list(), df[ROW].to_list()))
 
 
-def _row_label(run, field: str | None, row: int) -> str:
-    return cohort_stage.group_label(field, run.python_value(field, row) if field is not None else None)
+def _row_label(run, field: str | None, row: int, lang: str) -> str:
+    return cohort_stage.group_label(field, run.python_value(field, row) if field is not None else None, lang)
 
 
 def _tie_problems(run, q: QuotaDef, placer, free: pl.DataFrame, bad: pl.DataFrame, names) -> None:
@@ -194,10 +193,11 @@ def _tie_problems(run, q: QuotaDef, placer, free: pl.DataFrame, bad: pl.DataFram
         block = free.filter((pl.col(START) == row[START]) & ((pl.col(G) == gv) if grouped else pl.lit(True)))
         block = block.sort(POS)
         n = run.group_size(q.group, first[gv])
-        rule, _, _ = _rule_text(q, tier, n)
+        rule, _, _ = _rule_text(q, tier, n, placer.language)
         members = run.results_for(block[ROW].to_list(), [k.name for k in q.rank.keys])
         placer.position.update((id(r), i + 1) for r, i in zip(members, block[ROW].to_list()))
-        placer.cut(q.rank, members, row[K] - row[START] + 1, False, rule, _row_label(run, q.group, first[gv]))
+        placer.cut(q.rank, members, row[K] - row[START] + 1, False, rule,
+                   _row_label(run, q.group, first[gv], placer.language))
 
 
 def _quota_warnings(run, q: QuotaDef, placer, kept_counts: dict, failing: set, pinned_holder: pl.Expr,
@@ -211,9 +211,10 @@ def _quota_warnings(run, q: QuotaDef, placer, kept_counts: dict, failing: set, p
     for gv, n, ph, first in summary.select(G, N, PH, ROW).iter_rows():
         if gv in failing:
             continue
-        _, lo, hi = _rule_text(q, tier, n)
+        _, lo, hi = _rule_text(q, tier, n, placer.language)
         kept = ph + kept_counts.get(gv, 0)
-        placer.warnings += cohort_stage.quota_warnings(_row_label(run, q.group, first), tier, kept, ph, lo, hi)
+        placer.warnings += cohort_stage.quota_warnings(_row_label(run, q.group, first, placer.language), tier, kept, ph,
+                                                       lo, hi, placer.language)
 
 
 # ---- distribute -------------------------------------------------------------------------------
@@ -223,7 +224,7 @@ def distribute(run, placer) -> None:
     placer.position = {id(r): i for i, r in enumerate(results, start=1)}
     for d in run.ir.distributes:
         for value, members in cohort_stage.group_members(results, d.group):
-            placer.distribute(d, cohort_stage.group_label(d.group, value), members, value)
+            placer.distribute(d, cohort_stage.group_label(d.group, value, placer.language), members, value)
     for tierset in {d.tierset for d in run.ir.distributes}:
         run.set_tier_column(tierset, [r.tiers[tierset].index for r in results])
 

@@ -376,6 +376,7 @@ class Program:
     post: tuple[Define, ...]
     cohort: tuple[Define, ...]
     cohort_flags: tuple[Flag, ...]
+    language: str = "en"  # the policy's (perfdsl.language.policy_language): what its messages speak
 
 
 # ---- one visitor -------------------------------------------------------------------

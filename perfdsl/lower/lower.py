@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from .. import ir
 from ..ir import Fn, group_text, list_text
+from ..language import policy_language
 from . import core as c
 
 _ZERO = c.Lit(Decimal(0))
@@ -223,7 +224,7 @@ def lower_policy(policy: ir.Policy) -> c.Program:
         lo.distribute(d) for d in policy.distributes)
     return c.Program(policy.name, policy.key, tuple(policy.output_names()), by_stage("individual", "post"),
                      tuple(f for f, d in zip(flags, policy.flags) if d.stage != "cohort"), steps, post,
-                     by_stage("cohort"), flags)
+                     by_stage("cohort"), flags, policy_language(policy))
 
 
 def lower_steps(policy: ir.Policy) -> c.Program:
@@ -231,7 +232,7 @@ def lower_steps(policy: ir.Policy) -> c.Program:
     lo = _Lowerer(policy)
     steps = tuple(lo.quota(q) for q in sorted(policy.quotas, key=lambda q: q.tier)) + tuple(
         lo.distribute(d) for d in policy.distributes)
-    return c.Program(policy.name, policy.key, (), (), (), steps, (), (), ())
+    return c.Program(policy.name, policy.key, (), (), (), steps, (), (), (), policy_language(policy))
 
 
 def lower_expression(policy: ir.Policy, e) -> c.Expr:

@@ -22,8 +22,8 @@ import polars as pl
 
 from . import core as c
 from .ranking import head_count
-from .wording import (bound_text, count_warnings, group_label, infeasible, not_constant, short_warning, shown,
-                      tie_problem, unbounded_text)
+from .wording import (bound_text, count_warnings, distribute_cut, group_label, infeasible, not_constant, short_warning,
+                      shown, tie_keys, tie_problem, unbounded_text)
 
 _ROW, _GROUP, _N, _BLOCK, _PLACED, _CAP = "#row", "#group", "#n", "#block", "#placed", "#cap"
 
@@ -120,10 +120,11 @@ def _sorted(d: c.Distribute, frame: pl.DataFrame) -> pl.LazyFrame:
     return lf.with_columns(changed.fill_null(True).cum_sum().alias(_BLOCK), pl.len().over(_GROUP).alias(_N))
 
 
-def place_frame(d: c.Distribute, frame: pl.DataFrame, key: str | None = None) -> Placed:
+def place_frame(d: c.Distribute, frame: pl.DataFrame, key: str | None = None, language: str = "en") -> Placed:
     """Run `d` on a frame with one row per subject: the partition fields, the rank keys,
     the fields its `when` lines read, the key, and the tier state (d.slots) of the
-    individual stage; `key` names subjects in messages (else their position). Gives the
+    individual stage; `key` names subjects in messages (else their position), which speak
+    `language` (the Program's, perfdsl.language.policy_language). Gives the
     placed tier positions in input order, with the warnings and problems the reference
     gives for the same subjects."""
     last = len(d.names) - 1
@@ -174,7 +175,7 @@ def place_frame(d: c.Distribute, frame: pl.DataFrame, key: str | None = None) ->
     lf = lf.with_columns(placed.alias(_PLACED))
     lf = lf.with_columns(*[(pl.col(_PLACED) == t).sum().over(_GROUP).alias(f"#count{t}") for t in range(last + 1)])
     out = lf.collect()
-    warnings, problems = _messages(d, out)
+    warnings, problems = _messages(d, out, language)
     return Placed(out.select(pl.col(_PLACED).sort_by(_ROW))[_PLACED].alias(d.slots.index), warnings, problems)
 
 
@@ -202,7 +203,7 @@ def exact_series(name: str, values: list) -> pl.Series:
     return series
 
 
-def _messages(d: c.Distribute, out: pl.DataFrame) -> tuple[list[str], list[str]]:
+def _messages(d: c.Distribute, out: pl.DataFrame, lang: str = "en") -> tuple[list[str], list[str]]:
     """Warnings and problems of every group in order of first appearance, in the
     reference's words; only groups with something to say are read row by row."""
     last = len(d.names) - 1
@@ -215,7 +216,7 @@ def _messages(d: c.Distribute, out: pl.DataFrame) -> tuple[list[str], list[str]]
     for row in facts.iter_rows(named=True):
         n, spec = row[_N], d.ranking.partition.spec
         value = None if spec is None else row[spec] if isinstance(spec, str) else tuple(row[f] for f in spec)
-        label = group_label(spec, value)
+        label = group_label(spec, value, lang)
         members = None
         if row["#varies"]:
             members = out.filter(pl.col(_GROUP) == row[_GROUP]).sort(_ROW)
@@ -224,11 +225,12 @@ def _messages(d: c.Distribute, out: pl.DataFrame) -> tuple[list[str], list[str]]
                 for m in members.iter_rows(named=True):
                     holders.setdefault(m[f], []).append(_who(m))
                 if len(holders) > 1:
-                    problems.append(not_constant(label, f, holders))
+                    problems.append(not_constant(label, f, holders, lang))
             continue
         lo, hi = [row[f"#lo{t}"] for t in range(last + 1)], [row[f"#hi{t}"] for t in range(last + 1)]
         if row["#infeasible"]:
-            problems.append(infeasible(label, n, lo, hi, d.names, [_text(d, row, t, n) for t in range(last + 1)]))
+            problems.append(infeasible(label, n, lo, hi, d.names, [_text(d, row, t, n, lang) for t in range(last + 1)],
+                                       lang))
             continue
         stopped = False
         for p in d.placements:
@@ -237,35 +239,35 @@ def _messages(d: c.Distribute, out: pl.DataFrame) -> tuple[list[str], list[str]]
                 stopped = True
                 break
             if row[f"#na{t}"] < row[f"#k{t}"]:
-                warnings.append(short_warning(label, d.names[t], row[f"#k{t}"], row[f"#na{t}"]))
+                warnings.append(short_warning(label, d.names[t], row[f"#k{t}"], row[f"#na{t}"], lang))
             if row[f"#tie{t}"] and d.ranking.tie is c.TieRule.ERROR:
-                problems.append(_tie(d, out, row, t, label))
+                problems.append(_tie(d, out, row, t, label, lang))
                 stopped = True
                 break
         if not stopped:
             warnings += count_warnings(label, d.names, [row[f"#count{t}"] for t in range(last + 1)], lo, hi,
-                                       [row[f"#pins{t}"] for t in range(last + 1)])
+                                       [row[f"#pins{t}"] for t in range(last + 1)], lang)
     return warnings, problems
 
 
-def _text(d: c.Distribute, row: dict, t: int, n: int) -> str:
+def _text(d: c.Distribute, row: dict, t: int, n: int, lang: str) -> str:
     src = row[f"#src{t}"]
     if src == 0:
-        return unbounded_text(n)
+        return unbounded_text(n, lang)
     source = d.bounds if src == -1 else next(w.bounds for w in d.whens if w.line == src)
     b = next(b for b in source if b.tier == t)
-    return bound_text(b, row[f"#lo{t}"], row[f"#hi{t}"], n, None if src == -1 else src)
+    return bound_text(b, row[f"#lo{t}"], row[f"#hi{t}"], n, None if src == -1 else src, lang)
 
 
-def _tie(d: c.Distribute, out: pl.DataFrame, row: dict, t: int, label: str) -> str:
+def _tie(d: c.Distribute, out: pl.DataFrame, row: dict, t: int, label: str, lang: str) -> str:
     """The problem of a tie at tier t's cut: the tied subjects allowed there, in rank order."""
     k = row[f"#k{t}"]
     tied = list(out.filter((pl.col(_GROUP) == row[_GROUP]) & pl.col(f"#allowed{t}")
                            & (pl.col(_BLOCK) == row[f"#cut{t}"])).iter_rows(named=True))
     inside = sum(1 for m in tied if m[f"#pos{t}"] <= k)
-    keys = ", ".join(f"{key.name} = {shown(tied[0][d.slots.index if key.by_tier else key.name])}" for key in d.ranking.keys)
-    what = f"distribute {d.names[t]} (takes {k})"
-    return tie_problem(label, [_who(m) for m in tied], keys, what, inside, len(tied) - inside)
+    keys = tie_keys([(key.name, tied[0][d.slots.index if key.by_tier else key.name]) for key in d.ranking.keys], lang)
+    return tie_problem(label, [_who(m) for m in tied], keys, distribute_cut(d.names[t], k, lang), inside, len(tied) - inside,
+                       lang)
 
 
 def _who(m: dict) -> str:

@@ -17,8 +17,8 @@ from ..runtime.trace import Bound, DistributeDecision, DistributeGroup, Distribu
 from . import core as c
 from .evaluate import Machine
 from .ranking import competition_ranks, compare, group_record, head_count, key_value, partition, percent, rank_keys, ranked
-from .wording import (bound_text, count_warnings, group_label, infeasible, not_constant, quota_rule, quota_warnings, shown,
-                      short_warning, tie_problem, unbounded_text)
+from .wording import (bound_text, count_warnings, distribute_cut, group_label, group_problem, infeasible, not_constant,
+                      quota_rule, quota_warnings, shown, short_warning, tie_keys, tie_problem, unbounded_text)
 
 
 class _Size:
@@ -33,6 +33,7 @@ class Steps(c.Visitor):
 
     def __init__(self, program: c.Program, results: list[Result]):
         self.program, self.results = program, results
+        self.lang = program.language  # what every message speaks (wording.py)
         self.position = {id(r): i for i, r in enumerate(results, start=1)}
         self.warnings: list[str] = []
         self.problems: list[str] = []
@@ -40,7 +41,7 @@ class Steps(c.Visitor):
     def run(self, step) -> None:
         p = step.ranking.partition
         for value, members in partition(self.results, p):
-            self.visit(step, group_label(p.spec, value), members, group_record(p, value, len(members)))
+            self.visit(step, group_label(p.spec, value, self.lang), members, group_record(p, value, len(members)))
 
     def who(self, r: Result) -> str:
         """A subject by its key, or by its position in the input when the policy has none."""
@@ -59,8 +60,9 @@ class Steps(c.Visitor):
         if ranking.tie is c.TieRule.SHARE:
             return last + 1
         tied = candidates[first:last + 1]
-        keys = ", ".join(f"{key.name} = {shown(key_value(tied[0], key))}" for key in ranking.keys)
-        self.problems.append(tie_problem(label, [self.who(r) for r in tied], keys, what, k - first, last + 1 - k))
+        keys = tie_keys([(key.name, key_value(tied[0], key)) for key in ranking.keys], self.lang)
+        self.problems.append(tie_problem(label, [self.who(r) for r in tied], keys, what, k - first, last + 1 - k,
+                                         self.lang))
         return None
 
     # ---- quota ---------------------------------------------------------------------
@@ -73,11 +75,11 @@ class Steps(c.Visitor):
         holders = [r for r in ordered if r.tiers[q.tierset].index == q.tier]
         pinned = [r for r in holders if r.tiers[q.tierset].pinned]
         free = [r for r in holders if not r.tiers[q.tierset].pinned]
-        keep = self.cut(q.ranking, free, hi - len(pinned), quota_rule(q, tier, lo, hi, n), label)
+        keep = self.cut(q.ranking, free, hi - len(pinned), quota_rule(q, tier, lo, hi, n, self.lang), label)
         if keep is None:
             return
         kept, moved = len(pinned) + keep, {id(r) for r in free[keep:]}
-        self.warnings += quota_warnings(label, tier, kept, len(pinned), lo, hi)
+        self.warnings += quota_warnings(label, tier, kept, len(pinned), lo, hi, self.lang)
         record = QuotaGroup(q.tierset, tier, q.names[q.tier + 1], q.line, group,
                             Bound(lo, hi, percent(q.lo), percent(q.hi), True, None, q.lo is not None), q.rounding.value,
                             rank_keys(q.ranking), len(holders), len(pinned), kept, len(moved))
@@ -98,14 +100,14 @@ class Steps(c.Visitor):
         """Each tier's (lo, hi) in this group with the `when` replacements: the counts,
         their text (for problems), their Bound records and the `when` lines that held."""
         n, tiers = len(members), len(d.names)
-        lo, hi, texts = [0] * tiers, [n] * tiers, [unbounded_text(n)] * tiers
+        lo, hi, texts = [0] * tiers, [n] * tiers, [unbounded_text(n, self.lang)] * tiers
         records = [Bound(0, n, None, None, False, None) for _ in d.names]
         held = []
 
         def set_bounds(b: c.TierBounds, line) -> None:
             lo[b.tier] = head_count(b.lo, n)
             hi[b.tier] = head_count(b.hi, n) if b.hi is not None else n
-            texts[b.tier] = bound_text(b, lo[b.tier], hi[b.tier], n, line)
+            texts[b.tier] = bound_text(b, lo[b.tier], hi[b.tier], n, line, self.lang)
             records[b.tier] = Bound(lo[b.tier], hi[b.tier], percent(b.lo), percent(b.hi), True, line)
 
         for b in d.bounds:
@@ -117,7 +119,7 @@ class Steps(c.Visitor):
             except (rt.EvalError, rt.DecimalException) as err:
                 if isinstance(err, rt.DecimalException):
                     err = rt.arithmetic_error(err, w.owner.where, w.owner.what)
-                self.problems.append(f"{label}: {err}")
+                self.problems.append(group_problem(label, str(err), self.lang))
                 return None
             if holds:
                 held.append(w.line)
@@ -134,7 +136,7 @@ class Steps(c.Visitor):
                 holders.setdefault(r.record[field], []).append(self.who(r))
             if len(holders) > 1:
                 ok = False
-                self.problems.append(not_constant(label, field, holders))
+                self.problems.append(not_constant(label, field, holders, self.lang))
         return ok
 
     def visit_Distribute(self, d: c.Distribute, label: str, members: list[Result], group) -> None:
@@ -147,7 +149,7 @@ class Steps(c.Visitor):
             return
         lo, hi, texts, records, held = bounds
         if sum(lo) > n or sum(hi) < n:
-            self.problems.append(infeasible(label, n, lo, hi, d.names, texts))
+            self.problems.append(infeasible(label, n, lo, hi, d.names, texts, self.lang))
             return
         state = {id(r): r.tiers[d.tierset] for r in members}
         ordered = ranked(d.ranking, members)
@@ -165,8 +167,8 @@ class Steps(c.Visitor):
             k = min(len(rest), max(k_lo, min(better, k_hi)))  # where lo > hi the lower bound wins
             allowed = [r for r in rest if max(state[id(r)].ceiling, state[id(r)].limit) <= t]
             if len(allowed) < k:
-                self.warnings.append(short_warning(label, d.names[t], k, len(allowed)))
-            took = self.cut(d.ranking, allowed, k, f"distribute {d.names[t]} (takes {k})", label)
+                self.warnings.append(short_warning(label, d.names[t], k, len(allowed), self.lang))
+            took = self.cut(d.ranking, allowed, k, distribute_cut(d.names[t], k, self.lang), label)
             if took is None:
                 return
             position = {id(r): i for i, r in enumerate(allowed, start=1)}
@@ -177,7 +179,7 @@ class Steps(c.Visitor):
             rest = [r for r in rest if id(r) not in placed]
         placed.update((id(r), len(d.names) - 1) for r in rest)
         counts = [sum(1 for t in placed.values() if t == i) for i in tiers]
-        self.warnings += count_warnings(label, d.names, counts, lo, hi, pins)
+        self.warnings += count_warnings(label, d.names, counts, lo, hi, pins, self.lang)
         record = DistributeGroup(d.tierset, d.names, d.line, group, tuple(records), d.rounding.value,
                                  rank_keys(d.ranking), held, tuple(pins), tuple(steps), tuple(counts))
         ranks = competition_ranks(d.ranking, ordered)
