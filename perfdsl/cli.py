@@ -211,35 +211,38 @@ def cmd_run(args) -> int:
         return USAGE
     asked = [k.strip() for k in (args.keep or "").replace("，", ",").split(",") if k.strip()]
     keep = tuple(outputs.kept_columns(policy.ir, asked))
-    try:
-        io.file_format(args.output)  # an output we cannot write is said before any data is read
-        plan = outputs.plan(policy.ir, explain=args.explain, keep=keep, headers=args.headers)
-        _check_keep(keep, policy.ir)
-        recorder = None
-        if args.backend == "columnar":
-            read, rows = _evaluate_table(policy, args.input, args.sheet, args.encoding, keep)
-            ir = policy.ir
-            records = policy.validate([r.values for r in read]) if ir.quotas or ir.distributes else [{}] * len(rows)
-            results = [_ColumnarRow(ir, row, record) for row, record in zip(rows, records)]
-        else:
-            recorder = policy.backend = summary.Recorder(policy.backend)
-            read, results = _read_and_evaluate(policy, args.input, trace=args.explain or bool(args.trace), sheet=args.sheet,
-                                               encoding=args.encoding, keep=keep)
-            rows = [r.as_row() | {"flags": io.Flags(r.flags)} | ({"explanation": r.explain()} if args.explain else {})
-                    for r in results]
-        _copy_kept(rows, read, keep)
-        done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language,
-                                 recorder.individual_tiers if recorder else None)
-        layout = io.Layout(titles=plan.titles, places=plan.places, encoding=args.encoding,
-                           summary=summary.sheet(done) if args.output.lower().endswith(".xlsx") else None)
-        notes = io.write_rows(args.output, plan.columns, rows, layout)
-        if args.trace:
-            _write_trace(args.trace, results)
-    except io.DataError as err:
-        return _report_data_error(err)
-    except OSError as err:
-        _out(f"{err.filename or args.output}: cannot write: {err.strerror}", err=True)
-        return FAIL
+    # the collector stays paused until the output is written: the rows and the writer
+    # make objects too, and each collection would traverse everything the run keeps
+    with _collector_paused():
+        try:
+            io.file_format(args.output)  # an output we cannot write is said before any data is read
+            plan = outputs.plan(policy.ir, explain=args.explain, keep=keep, headers=args.headers)
+            _check_keep(keep, policy.ir)
+            recorder = None
+            if args.backend == "columnar":
+                read, rows = _evaluate_table(policy, args.input, args.sheet, args.encoding, keep)
+                ir = policy.ir
+                records = policy.validate([r.values for r in read]) if ir.quotas or ir.distributes else [{}] * len(rows)
+                results = [_ColumnarRow(ir, row, record) for row, record in zip(rows, records)]
+            else:
+                recorder = policy.backend = summary.Recorder(policy.backend)
+                read, results = _read_and_evaluate(policy, args.input, trace=args.explain or bool(args.trace), sheet=args.sheet,
+                                                   encoding=args.encoding, keep=keep)
+                rows = [r.as_row() | {"flags": io.Flags(r.flags)} | ({"explanation": r.explain()} if args.explain else {})
+                        for r in results]
+            _copy_kept(rows, read, keep)
+            done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language,
+                                     recorder.individual_tiers if recorder else None)
+            layout = io.Layout(titles=plan.titles, places=plan.places, encoding=args.encoding,
+                               summary=summary.sheet(done) if args.output.lower().endswith(".xlsx") else None)
+            notes = io.write_rows(args.output, plan.columns, rows, layout)
+            if args.trace:
+                _write_trace(args.trace, results)
+        except io.DataError as err:
+            return _report_data_error(err)
+        except OSError as err:
+            _out(f"{err.filename or args.output}: cannot write: {err.strerror}", err=True)
+            return FAIL
     for note in notes:
         _out("note: " + io.terminal_text(note), err=True)
     _print_capped(policy.last_warnings, "warning: ", "warning(s)")
