@@ -83,21 +83,24 @@ def share_basis(shares: list, n: int, rounding: str, lang: str = "en") -> str:
     return f"（{basis}）" if _zh(lang) else f" ({basis})"
 
 
+_QUOTA_WARNINGS = {  # over (with why), why: vetoed / tied, short
+    "en": ("{label}: {kept} keep {tier}, above the quota's {hi} ({why})",
+           "vetoed subjects keep their tier", "tied subjects share the last place",
+           "{label}: only {kept} hold {tier}, short of the quota's minimum {lo} (a quota never promotes)"),
+    "zh": ("{label}：{tier} {kept} 人，超出名额 {hi} 人（{why}）",
+           "经否决定等次者保留其等次", "并列者同享最后名次",
+           "{label}：{tier}仅 {kept} 人，不足名额下限 {lo} 人（名额只降不升，不会补足）"),
+}
+
+
 def quota_warnings(label: str, tier: str, kept: int, pinned: int, lo: int, hi: int, lang: str = "en") -> list[str]:
     """What a group's final count under a quota is worth a warning (every backend says it so)."""
+    over, vetoed, tied, short = _QUOTA_WARNINGS["zh" if _zh(lang) else "en"]
     out = []
-    if _zh(lang):
-        if kept > hi:
-            why = "经否决定等次者保留其等次" if pinned > hi else "并列者同享最后名次"
-            out.append(f"{label}：{tier} {kept} 人，超出名额 {hi} 人（{why}）")
-        if kept < lo:
-            out.append(f"{label}：{tier}仅 {kept} 人，不足名额下限 {lo} 人（名额只降不升，不会补足）")
-        return out
     if kept > hi:
-        why = "vetoed subjects keep their tier" if pinned > hi else "tied subjects share the last place"
-        out.append(f"{label}: {kept} keep {tier}, above the quota's {hi} ({why})")
+        out.append(over.format(label=label, kept=kept, tier=tier, hi=hi, why=vetoed if pinned > hi else tied))
     if kept < lo:
-        out.append(f"{label}: only {kept} hold {tier}, short of the quota's minimum {lo} (a quota never promotes)")
+        out.append(short.format(label=label, kept=kept, tier=tier, lo=lo))
     return out
 
 
