@@ -43,19 +43,21 @@ VERSION = 1  # of the JSON written by `explain --format json` and `run --trace`
 _WORDS: dict = {}
 
 
-def _words(ir):
-    """The wording of one policy (its language, labels, decimals), made once per IR."""
-    cached = _WORDS.get(id(ir))
+def _words(ir, lang: str | None = None):
+    """The wording of one policy (its language, labels, decimals), made once per IR and
+    language; `lang` defaults to the policy's own."""
+    lang = lang or language(ir)
+    cached = _WORDS.get((id(ir), lang))
     if cached is not None and cached.policy is ir:
         return cached
-    if language(ir) == "zh":
+    if lang == "zh":
         from .zh import Chinese
         words = Chinese(ir)
     else:
         words = English(ir)
     if len(_WORDS) > 64:
         _WORDS.clear()
-    _WORDS[id(ir)] = words
+    _WORDS[(id(ir), lang)] = words
     return words
 
 
@@ -83,10 +85,11 @@ class Explanation:
         }
 
 
-def explanation(result) -> Explanation:
-    """The explanation of a traced result (Result.explanation() also explains untraced ones)."""
+def explanation(result, language: str | None = None) -> Explanation:
+    """The explanation of a traced result (Result.explanation() also explains untraced ones),
+    in the policy's language or in `language` ("zh" or "en")."""
     ir = getattr(result.policy, "ir", result.policy)
-    words = _words(ir)
+    words = _words(ir, language)
     out = tuple(replace(s, text=words.text(s)) for s in build(result))
     key = result.record.get(ir.key) if ir.key else None
     values = {n: result.values[n] for n in ir.output_names() if n in result.values}
