@@ -41,3 +41,14 @@ def test_a_chinese_distribution_read_in_english():
         "欠佳 on its own",
         when, counts, "the vetoed are placed first (欠佳 4); this one is vetoed into 欠佳 and not distributed"]
     assert explanation(by_key["X1"]).language == "zh"  # the policy's own language by default
+
+
+def test_every_phrase_is_written_in_every_language():
+    import tomllib
+
+    from perfdsl.explain import words
+    from perfdsl.explain.words import LANGUAGES
+    table = tomllib.loads(Path(words.__file__).with_name("phrases.toml").read_text(encoding="utf-8"))
+    assert {"subject", "distribute", "cut_verdict", "flags"} <= set(table)
+    for key, phrase in table.items():
+        assert len(phrase) == len(LANGUAGES) and all(isinstance(p, str) and p for p in phrase), key

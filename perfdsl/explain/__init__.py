@@ -19,7 +19,8 @@ that passed the subject over or took it) and `placed`; per flag `flag`; last `fl
 
 Design: backends record only the control flow they took (runtime.trace: plain data);
 build.py pairs it with the IR and re-evaluates sub-expressions with the reference
-interpreter (terms.py); zh.py / en.py are the only places that word anything.
+interpreter (terms.py); sentences.py words every step in any language from the
+templates of phrases.toml, the only place that holds words.
 """
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ from decimal import Decimal
 from ..language import policy_language as language
 from ..numbers import decimal_text
 from .build import Step, build
-from .en import English
+from .sentences import Sentences
 from .words import fmt
 
 __all__ = ["VERSION", "Explanation", "Step", "explanation", "steps", "render", "as_json", "dumps", "language", "fmt"]
@@ -50,11 +51,7 @@ def _words(ir, lang: str | None = None):
     cached = _WORDS.get((id(ir), lang))
     if cached is not None and cached.policy is ir:
         return cached
-    if lang == "zh":
-        from .zh import Chinese
-        words = Chinese(ir)
-    else:
-        words = English(ir)
+    words = Sentences(ir, "zh" if lang == "zh" else "en")
     if len(_WORDS) > 64:
         _WORDS.clear()
     _WORDS[(id(ir), lang)] = words

@@ -3,7 +3,7 @@
 Walks the policy's definitions in evaluation order and pairs each with what the trace
 recorded (indicator lines, bounds, tier rules, cohort decisions) and with its
 sub-expressions shown with their values (terms.Shower). Each Step carries facts — plain
-data — that perfdsl.explain.zh / en put into words; nothing here is worded.
+data — that perfdsl.explain.sentences puts into words; nothing here is worded.
 """
 from __future__ import annotations
 

@@ -4,7 +4,7 @@ An explanation re-evaluates the sub-expressions of a value over the subject's fi
 record and values with the reference interpreter (the same semantics, hence the same
 digits as whichever backend computed the result), so no backend has to record more
 than the control flow it took. The result is a Term tree: plain data that each
-language renders (perfdsl.explain.zh / en). Deep expressions are cut at MAX_DEPTH:
+language renders (perfdsl.explain.words). Deep expressions are cut at MAX_DEPTH:
 what lies below is shown by its value alone.
 """
 from __future__ import annotations

@@ -1,17 +1,20 @@
-"""What both languages share when they put a step into words: numbers, values, terms.
-
-A language module (zh, en) subclasses Words with its phrases and its sentence for each
-step kind; operators, numbers and the shape of an expression are the same in both.
+"""Values and expressions put into words: numbers, labels, conditions with whether they
+held, ranks and group values, in any language of phrases.toml (operators,
+numbers and the shape of an expression are the same in every language).
 Text from data passes through io.terminal_text, so a key cannot forge a line of the
 explanation or send escape sequences to the terminal that prints it.
 """
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cache
+from pathlib import Path
 
 from ..io import terminal_text
 from ..numbers import decimal_text
 from .terms import Term
+
+LANGUAGES = ("en", "zh")  # the columns of phrases.toml
 
 OPS = {"+": "+", "-": "−", "*": "×", "/": "÷", "==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
@@ -34,15 +37,29 @@ def percent(v: Decimal) -> str:
     return decimal_text(v * 100) + "%"
 
 
-class Words:
-    """Rendering shared by the languages; subclasses set the phrases."""
-    language = ""
-    yes = no = holds = fails = and_ = or_ = not_ = ""
-    quote = ("\"", "\"")
+def nth(n: int) -> str:
+    """An English ordinal (3rd, 11th, 22nd): the `{nth}` field of the templates."""
+    suffix = "th" if 10 <= n % 100 <= 20 else {1: "st", 2: "nd", 3: "rd"}.get(n % 10, "th")
+    return f"{n}{suffix}"
 
-    def __init__(self, policy):
+
+@cache
+def phrases(language: str) -> dict:
+    """phrases.toml's column for one language, read when an explanation is first worded."""
+    import tomllib
+    table = tomllib.loads(Path(__file__).with_name("phrases.toml").read_text(encoding="utf-8"))
+    column = LANGUAGES.index(language)
+    return {key: phrase[column] for key, phrase in table.items()}
+
+
+class Words:
+    """Values and terms of one policy in one language."""
+
+    def __init__(self, policy, language: str):
         from ..outputs import round_places
-        self.policy = policy
+        self.policy, self.language = policy, language
+        self.p = phrases(language)
+        self.quote = (self.p["open_quote"], self.p["close_quote"])
         self.labels = {i.name: i.label for i in policy.inputs}
         self.labels.update((d.name, d.label) for d in policy.definitions)
         self.places = round_places(policy)  # a value made by round(x, d) shows d decimals, as in the output
@@ -54,10 +71,17 @@ class Words:
             return f"{v.quantize(Decimal(1).scaleb(-places)):f}" if v.as_tuple().exponent != -places else f"{v:f}"
         return self.value(v)
 
+    def say(self, key: str, **fields) -> str:
+        """The language's template `key` with its fields filled in."""
+        return self.p[key].format(**fields)
+
+    def paren(self, text: str) -> str:
+        return self.say("paren", text=text)
+
     # ---- values -----------------------------------------------------------------------------
     def value(self, v) -> str:
         if isinstance(v, bool):
-            return self.yes if v else self.no
+            return self.p["yes" if v else "no"]
         if v is None:
             return "—"
         return fmt(v)
@@ -134,7 +158,7 @@ class Words:
             left, right = t.args
             if right.kind == "skip":
                 return self.condition(left, named)
-            return f"{self.condition(left, named)}{self.and_ if k == 'and' else self.or_}{self.condition(right, named)}"
+            return f"{self.condition(left, named)}{self.p[k]}{self.condition(right, named)}"
         if k == "not":
             inner = t.args[0]
             if inner.kind == "ref" and isinstance(inner.value, bool):
@@ -162,13 +186,13 @@ class Words:
         if t.kind in ("cmp", "op"):
             return f" {OPS[t.op]} ".join(self.shape(a) for a in t.args)
         if t.kind in ("and", "or"):
-            return (self.and_ if t.kind == "and" else self.or_).join(self.shape(a) for a in t.args if a.kind != "skip")
+            return self.p[t.kind].join(self.shape(a) for a in t.args if a.kind != "skip")
         if t.kind == "call":
             return f"{t.op}({', '.join(self.shape(a) for a in t.args)})"
         return "…"
 
     def truth(self, held) -> str:
-        return self.holds if held else self.fails
+        return self.p["holds" if held else "fails"]
 
     def formula(self, t: Term, value, lead: bool = False, name: str | None = None) -> str:
         """An expression with its values and result: `60 × index_completion 1 = 60`,
@@ -189,21 +213,37 @@ class Words:
             return f"{self.term(t)} = {self.term(t, named=False, compact=True)} = {result}"
         return f"{self.term(t)} = {result}"
 
-    # ---- hooks ------------------------------------------------------------------------------
+    # ---- groups, ranks, aggregates ------------------------------------------------------------
     def group_size(self, n) -> str:
-        raise NotImplementedError
+        return self.say("group_size", n=fmt(n))
+
+    def group(self, g) -> str:
+        if not g.fields:
+            return self.p["whole_cohort"]
+        parts = self.p["list_sep"].join(self.say("group_part", field=f, value=fmt(v)) for f, v in zip(g.fields, g.values))
+        return self.say("group", parts=parts)
 
     def rank(self, t: Term) -> str:
-        raise NotImplementedError
+        rank, n, group = t.facts
+        where = self.say("rank_where", group=self.group(group)) if group.fields else ""
+        if t.op == "rank_from_bottom":
+            rank = n + 1 - rank
+        return self.say(t.op, rank=rank, nth=nth(rank), n=n, where=where)
 
     def aggregate(self, t: Term, named: bool) -> str:
-        raise NotImplementedError
+        (group,) = t.facts
+        return self.say("aggregate", what=self.p["aggregate_" + t.op], shape=self.shape(t.args[0]),
+                        group=self.group(group), value=fmt(t.value))
 
     def choice(self, t: Term, named: bool, result: str) -> str:
-        raise NotImplementedError
+        cond, taken = t.args
+        shown = self.term(taken, named)
+        if not taken.simple:
+            shown += f" = {self.rounded(taken) or result}"
+        return self.say("choice", cond=self.condition(cond, named), shown=shown)
 
     def negation(self, text: str, value) -> str:
-        raise NotImplementedError
+        return self.say("negation", text=text, truth=self.truth(value))
 
 
 def _refs(t: Term) -> list[tuple[str, str | None]]:
