@@ -1,4 +1,4 @@
-"""The surface syntax tree: frozen dataclasses, one per construct, each with a Span.
+"""The surface syntax tree: frozen dataclasses, one per construct, each a Node with a Span.
 
 The parser produces these and nothing downstream mutates them. Names are kept as the
 policy spelled them; resolution and typing happen in `perfdsl.check`.
@@ -7,93 +7,82 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import dataclass_transform
 
 from ..diagnostics import Span
 
 
-# ---- expressions -------------------------------------------------------------------
+@dataclass_transform(frozen_default=True)
 @dataclass(frozen=True)
-class Num:
+class Node:
+    """What every node has: the span it was parsed from. A subclass is a frozen dataclass
+    whose fields follow `span`, without saying so again."""
     span: Span
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        dataclass(frozen=True)(cls)
+
+
+# ---- expressions -------------------------------------------------------------------
+class Num(Node):
     value: Decimal
     text: str
 
 
-@dataclass(frozen=True)
-class Str:
-    span: Span
+class Str(Node):
     value: str
 
 
-@dataclass(frozen=True)
-class Bool:
-    span: Span
+class Bool(Node):
     value: bool
 
 
-@dataclass(frozen=True)
-class Name:
-    span: Span
+class Name(Node):
     name: str
 
 
-@dataclass(frozen=True)
-class Call:
-    span: Span
+class Call(Node):
     func: str
     func_span: Span
     args: tuple["Expr", ...]
 
 
-@dataclass(frozen=True)
-class ListLit:
-    span: Span
+class ListLit(Node):
     items: tuple["Expr", ...]
 
 
-@dataclass(frozen=True)
-class Unary:
-    span: Span
+class Unary(Node):
     op: str  # "-" or "not"
     operand: "Expr"
 
 
-@dataclass(frozen=True)
-class Binary:
-    span: Span
+class Binary(Node):
     op: str  # + - * / per and or
     left: "Expr"
     right: "Expr"
 
 
-@dataclass(frozen=True)
-class Compare:
+class Compare(Node):
     """A comparison chain: `a <= b < c` holds when every adjacent pair does."""
-    span: Span
     operands: tuple["Expr", ...]
     ops: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class IfExpr:
-    span: Span
+class IfExpr(Node):
     cond: "Expr"
     then: "Expr"
     else_: "Expr"
 
 
-@dataclass(frozen=True)
-class Index:
+class Index(Node):
     """`xs[i]`: the item at 0-based position i (negative counts from the end)."""
-    span: Span
     list: "Expr"
     index: "Expr"
 
 
-@dataclass(frozen=True)
-class Fields:
+class Fields(Node):
     """`(F1, F2)` after `per` in a group aggregate: group by several fields."""
-    span: Span
     names: tuple[str, ...]
 
 
@@ -101,53 +90,39 @@ Expr = Num | Str | Bool | Name | Call | ListLit | Unary | Binary | Compare | IfE
 
 
 # ---- small pieces ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Bound:
+class Bound(Node):
     """One end of a range: a number, or a share of a group (`20%` in distribute)."""
-    span: Span
     value: Decimal
     percent: bool
 
 
-@dataclass(frozen=True)
-class Range:
-    span: Span
+class Range(Node):
     lo: Bound
     hi: Bound | None  # None: open above (`0..`)
 
 
-@dataclass(frozen=True)
-class RankKey:
-    span: Span
+class RankKey(Node):
     name: str
     descending: bool
 
 
-@dataclass(frozen=True)
-class RankSpec:
-    span: Span
+class RankSpec(Node):
     keys: tuple[RankKey, ...]
     group: str | tuple[str, ...] | None  # `per F`, or `per (F1, F2)`
 
 
 # ---- types -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class SimpleType:
-    span: Span
+class SimpleType(Node):
     name: str
     range: Range | None
     length: Range | None
 
 
-@dataclass(frozen=True)
-class EnumType:
-    span: Span
+class EnumType(Node):
     values: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class ListType:
-    span: Span
+class ListType(Node):
     elem: "TypeExpr"
 
 
@@ -155,92 +130,79 @@ TypeExpr = SimpleType | EnumType | ListType
 
 
 # ---- declarations ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Import:
-    span: Span
+class Import(Node):
     path: str
 
 
-@dataclass(frozen=True)
-class KeySetting:
-    span: Span
+class FieldSetting(Node):
+    """A setting that names one input field: `key F` (KeySetting), `period F` (PeriodSetting)."""
     name: str
 
 
-@dataclass(frozen=True)
-class PeriodSetting:
-    span: Span
-    name: str
+class KeySetting(FieldSetting):
+    pass
 
 
-@dataclass(frozen=True)
-class ScaleSetting:
-    span: Span
+class PeriodSetting(FieldSetting):
+    pass
+
+
+class ScaleSetting(Node):
     range: Range
 
 
-@dataclass(frozen=True)
-class RankSetting:
-    span: Span
+class RankSetting(Node):
     rank: RankSpec
 
 
-@dataclass(frozen=True)
-class Input:
-    span: Span
+class Input(Node):
     name: str
     type: TypeExpr
     label: str | None
 
 
-@dataclass(frozen=True)
-class Let:
-    span: Span
+class Value(Node):
+    """A named value, `let|score|outcome NAME "label" = EXPR`: the keyword (the node's
+    class) says only what the value is for (an intermediate, a score, an output)."""
     name: str
     expr: Expr
     label: str | None = None
 
 
-@dataclass(frozen=True)
-class Score:
-    span: Span
-    name: str
-    label: str | None
-    expr: Expr
+class Let(Value):
+    pass
 
 
-@dataclass(frozen=True)
-class Outcome:
-    span: Span
-    name: str
-    label: str | None
-    expr: Expr
+class Score(Value):
+    pass
 
 
-@dataclass(frozen=True)
-class Def:
-    span: Span
+class Outcome(Value):
+    pass
+
+
+class Def(Node):
     name: str
     params: tuple[str, ...]
     body: Expr
 
 
-@dataclass(frozen=True)
-class BaseLine:
-    span: Span
+class ValueLine(Node):
+    """Where an indicator's value comes from: `base EXPR` (BaseLine, moved by the lines
+    after it) or `= EXPR` (ComputedLine, the value itself; also `indicator NAME = EXPR`)."""
     expr: Expr
 
 
-@dataclass(frozen=True)
-class ComputedLine:
-    span: Span
-    expr: Expr
+class BaseLine(ValueLine):
+    pass
 
 
-@dataclass(frozen=True)
-class Adjust:
+class ComputedLine(ValueLine):
+    pass
+
+
+class Adjust(Node):
     """`add|deduct AMOUNT per X` or `... if COND`, with an optional `up to N` line cap."""
-    span: Span
     sign: int  # +1 add, -1 deduct
     amount: Expr
     per: Expr | None
@@ -249,10 +211,8 @@ class Adjust:
     up_to: Bound | None
 
 
-@dataclass(frozen=True)
-class Limit_:
+class Limit_(Node):
     """`clamp LO..HI`, `cap N` or `floor N` inside an indicator."""
-    span: Span
     kind: str  # clamp cap floor
     lo: Bound | None
     hi: Bound | None
@@ -261,9 +221,7 @@ class Limit_:
 IndLine = BaseLine | ComputedLine | Adjust | Limit_
 
 
-@dataclass(frozen=True)
-class Indicator:
-    span: Span
+class Indicator(Node):
     name: str
     label: str | None
     weight: Bound | None
@@ -271,33 +229,25 @@ class Indicator:
     lines: tuple[IndLine, ...]
 
 
-@dataclass(frozen=True)
-class TableRow:
-    span: Span
+class TableRow(Node):
     cond: Expr | None  # None: otherwise
     value: Expr
 
 
-@dataclass(frozen=True)
-class Table:
-    span: Span
+class Table(Node):
     name: str
     param: str
     label: str | None
     rows: tuple[TableRow, ...]
 
 
-@dataclass(frozen=True)
-class TierLine:
-    span: Span
+class TierLine(Node):
     tier: str
     op: str | None  # ">=", "<" ... as written; None for otherwise
     threshold: Expr | None
 
 
-@dataclass(frozen=True)
-class Tiers:
-    span: Span
+class Tiers(Node):
     name: str
     label: str | None
     by: Expr
@@ -305,30 +255,27 @@ class Tiers:
     lines: tuple[TierLine, ...]
 
 
-@dataclass(frozen=True)
-class Veto:
-    span: Span
+class TierRule(Node):
+    """A rule that names a tier: `veto COND -> TIER` (Veto: the subject gets TIER) and
+    `limit COND -> at most TIER` (LimitRule: no better than TIER)."""
     cond: Expr
     tier: str
     tier_span: Span
     reason: str | None
 
 
-@dataclass(frozen=True)
-class Downgrade:
-    span: Span
+class Veto(TierRule):
+    pass
+
+
+class Downgrade(Node):
     cond: Expr
     steps: Bound
     reason: str | None
 
 
-@dataclass(frozen=True)
-class LimitRule:
-    span: Span
-    cond: Expr
-    tier: str
-    tier_span: Span
-    reason: str | None
+class LimitRule(TierRule):
+    pass
 
 
 @dataclass(frozen=True)
@@ -339,9 +286,7 @@ class CohortOptions:
     ties_share: bool
 
 
-@dataclass(frozen=True)
-class Quota:
-    span: Span
+class Quota(Node):
     tier: str
     tier_span: Span
     share: Bound | None  # `at most P%`
@@ -350,47 +295,35 @@ class Quota:
     options: CohortOptions
 
 
-@dataclass(frozen=True)
-class TierBound:
-    span: Span
+class TierBound(Node):
     tier: str
     range: Range
 
 
-@dataclass(frozen=True)
-class When:
-    span: Span
+class When(Node):
     cond: Expr
     bounds: tuple[TierBound, ...]
 
 
-@dataclass(frozen=True)
-class Distribute:
-    span: Span
+class Distribute(Node):
     group: str | tuple[str, ...] | None
     options: CohortOptions
     bounds: tuple[TierBound, ...]
     whens: tuple[When, ...]
 
 
-@dataclass(frozen=True)
-class Flag:
-    span: Span
+class Flag(Node):
     label: str
     cond: Expr
 
 
-@dataclass(frozen=True)
-class Property:
-    span: Span
+class Property(Node):
     label: str
     expr: Expr
     cohort: bool = False  # `property cohort`: for every subject of a generated cohort, final tiers
 
 
-@dataclass(frozen=True)
-class Monotone:
-    span: Span
+class Monotone(Node):
     label: str | None
     target: str
     target_span: Span
@@ -399,33 +332,25 @@ class Monotone:
     input_span: Span
 
 
-@dataclass(frozen=True)
-class Assignment:
-    span: Span
+class Assignment(Node):
     name: str
     value: Expr
 
 
-@dataclass(frozen=True)
-class Expectation:
+class Expectation(Node):
     """`name = v`, `name of KEY = v`, or `count(COND) = v` (func holds `count`)."""
-    span: Span
     name: str
     subject: str | None
     cond: Expr | None
     value: Expr
 
 
-@dataclass(frozen=True)
-class TableCells:
-    span: Span
+class TableCells(Node):
     cells: tuple[str, ...]
     cell_spans: tuple[Span, ...]
 
 
-@dataclass(frozen=True)
-class Example:
-    span: Span
+class Example(Node):
     label: str
     cohort: bool
     rows: tuple[TableCells, ...]
@@ -433,18 +358,14 @@ class Example:
     expect: tuple[Expectation, ...]
 
 
-@dataclass(frozen=True)
-class ExampleDefaults:
+class ExampleDefaults(Node):
     """`example defaults { given ... }`: what a single-subject example takes for a field
     it does not give (LANGUAGE.md §12.1). `expect` is kept only to be rejected."""
-    span: Span
     given: tuple[Assignment, ...]
     expect: tuple[Expectation, ...]
 
 
-@dataclass(frozen=True)
-class Policy:
-    span: Span
+class Policy(Node):
     name: str
     label: str | None
     items: tuple["Item", ...]

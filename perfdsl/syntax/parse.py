@@ -250,10 +250,10 @@ class _Builder(Transformer):
         return A.Let(self.span(c[0], c[-1]), str(c[1]), c[-1], self.opt_string(c, 2))
 
     def score_decl(self, c):
-        return A.Score(self.span(c[0], c[-1]), str(c[1]), self.opt_string(c, 2), c[-1])
+        return A.Score(self.span(c[0], c[-1]), str(c[1]), c[-1], self.opt_string(c, 2))
 
     def outcome_decl(self, c):
-        return A.Outcome(self.span(c[0], c[-1]), str(c[1]), self.opt_string(c, 2), c[-1])
+        return A.Outcome(self.span(c[0], c[-1]), str(c[1]), c[-1], self.opt_string(c, 2))
 
     def def_decl(self, c):
         params = tuple(str(p) for p in c[2:-1] if p is not None)
