@@ -5,6 +5,9 @@ any other in English. One rule, so an explanation never comes back in one langua
 the summary and headers of the same run come in the other (LANGUAGE.md §12.3)."""
 from __future__ import annotations
 
+from functools import cache
+from pathlib import Path
+
 
 def is_chinese(text: str | None) -> bool:
     return bool(text) and any("\u4e00" <= ch <= "\u9fff" for ch in text)
@@ -20,3 +23,16 @@ def policy_language(ir) -> str:
         if d.tiers is not None:
             texts += [r.reason for r in d.tiers.rules]
     return "zh" if any(is_chinese(x) for x in texts) else "en"
+
+
+LANGUAGES = ("en", "zh")  # the columns of a phrase table
+
+
+@cache
+def phrases(table: Path, language: str) -> dict:
+    """One language's column of a phrase table: a TOML file of `key = [English, Chinese]`,
+    each phrase written once in every language side by side (explain/phrases.toml,
+    summary.toml). Read when first needed."""
+    import tomllib
+    column = LANGUAGES.index(language)
+    return {key: both[column] for key, both in tomllib.loads(table.read_text(encoding="utf-8")).items()}

@@ -13,28 +13,17 @@ from __future__ import annotations
 from collections import Counter
 from dataclasses import dataclass, field
 from decimal import Decimal
+from pathlib import Path
 
 from . import cohort_counts
 from .cohort_counts import share_text
 from .ir import QuotaDef
+from .language import phrases
 from .numbers import decimal_text
 
 MAX_GROUPS = 20  # groups listed one by one in the terminal
 
-WORDS = {
-    "en": {"read": "{n} subject(s) read from {data}", "written": "→ {out}", "tiers": "{label}:",
-           "quota": "quota {tier} {share} (line {line})", "distribute": "distribute (line {line})",
-           "all": "all", "groups": "{n} groups", "moved": "moved: {moves}", "none_moved": "moved: nobody",
-           "warnings": "{n} warning(s) (above)", "bound": "{lo}..{hi}", "at_most": "at most {hi}", "people": "{n}",
-           "sheet": ["rule", "group", "subjects", "tier", "before cohort", "final", "min", "max", "within"],
-           "yes": "yes", "no": "no", "sep": ", ", "colon": ": "},
-    "zh": {"read": "读入 {n} 人（{data}）", "written": "→ {out}", "tiers": "{label}：",
-           "quota": "名额 {tier} {share}（第 {line} 行）", "distribute": "强制分布（第 {line} 行）",
-           "all": "全体", "groups": "共 {n} 组", "moved": "调整：{moves}", "none_moved": "调整：无",
-           "warnings": "警告 {n} 条（见上）", "bound": "{lo}..{hi}", "at_most": "至多 {hi}", "people": "{n} 人",
-           "sheet": ["规则", "分组", "人数", "等次", "调整前", "最终", "下限", "上限", "在范围内"],
-           "yes": "是", "no": "否", "sep": "，", "colon": "："},
-}
+PHRASES = Path(__file__).with_name("summary.toml")  # read by perfdsl.language.phrases
 
 
 class Recorder:
@@ -94,7 +83,7 @@ def _text(v) -> str:
 def summarize(ir, results, warnings: list[str], language: str, before: dict | None = None) -> Summary:
     """The summary of a finished cohort; `before` maps id(result) to its tiers' indexes
     after the individual stage (a Recorder's), without it nothing counts as moved."""
-    w = WORDS[language]
+    w = phrases(PHRASES, language)
     recorded = _recorded(ir, before) if before else None  # empty: the backend was not called per subject
     sets = [d for d in ir.definitions if d.tiers is not None]
     tiers = [(d.label or d.name, d.tiers.names(), list(cohort_counts.count(results, d.name, d.tiers.names(), None)[1]))
@@ -148,12 +137,12 @@ def _bounds(w, lo, hi) -> str:
     if lo is None:
         return ""
     text = w["at_most"].format(hi=hi) if lo == 0 else w["bound"].format(lo=lo, hi=hi)
-    return f"（{text}）" if w is WORDS["zh"] else f" ({text})"
+    return w["paren"].format(text=text)
 
 
 def lines(s: Summary, data: str, out: str | None = None) -> list[str]:
     """The summary as printed after a run."""
-    w = WORDS[s.language]
+    w = phrases(PHRASES, s.language)
     text = [w["read"].format(n=s.subjects, data=data) + (" " + w["written"].format(out=out) if out else "")]
     for title, names, final in s.tiers:
         text.append(w["tiers"].format(label=title) + ("" if s.language == "zh" else " ") + w["sep"].join(
@@ -180,7 +169,7 @@ def lines(s: Summary, data: str, out: str | None = None) -> list[str]:
 
 def sheet(s: Summary) -> tuple[str, list[list]]:
     """The `汇总` sheet: one row per rule, group and tier (the tiers alone without rules)."""
-    w = WORDS[s.language]
+    w = phrases(PHRASES, s.language)
     rows: list[list] = [w["sheet"]]
     for title, names, final in s.tiers:
         for t, n in zip(names, final):

@@ -46,9 +46,9 @@ def test_a_chinese_distribution_read_in_english():
 def test_every_phrase_is_written_in_every_language():
     import tomllib
 
-    from perfdsl.explain import words
-    from perfdsl.explain.words import LANGUAGES
-    table = tomllib.loads(Path(words.__file__).with_name("phrases.toml").read_text(encoding="utf-8"))
+    from perfdsl.explain.words import PHRASES
+    from perfdsl.language import LANGUAGES
+    table = tomllib.loads(PHRASES.read_text(encoding="utf-8"))
     assert {"subject", "distribute", "cut_verdict", "flags"} <= set(table)
     for key, phrase in table.items():
         assert len(phrase) == len(LANGUAGES) and all(isinstance(p, str) and p for p in phrase), key

@@ -7,15 +7,14 @@ explanation or send escape sequences to the terminal that prints it.
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import cache
 from pathlib import Path
 
 from ..io import terminal_text
+from ..language import phrases
 from ..numbers import decimal_text
 from .terms import Term
 
-LANGUAGES = ("en", "zh")  # the columns of phrases.toml
-
+PHRASES = Path(__file__).with_name("phrases.toml")
 OPS = {"+": "+", "-": "−", "*": "×", "/": "÷", "==": "=", "!=": "≠", "<": "<", "<=": "≤", ">": ">", ">=": "≥"}
 _PRECEDENCE = {"+": 1, "-": 1, "*": 2, "/": 2}
 
@@ -43,22 +42,13 @@ def nth(n: int) -> str:
     return f"{n}{suffix}"
 
 
-@cache
-def phrases(language: str) -> dict:
-    """phrases.toml's column for one language, read when an explanation is first worded."""
-    import tomllib
-    table = tomllib.loads(Path(__file__).with_name("phrases.toml").read_text(encoding="utf-8"))
-    column = LANGUAGES.index(language)
-    return {key: phrase[column] for key, phrase in table.items()}
-
-
 class Words:
     """Values and terms of one policy in one language."""
 
     def __init__(self, policy, language: str):
         from ..outputs import round_places
         self.policy, self.language = policy, language
-        self.p = phrases(language)
+        self.p = phrases(PHRASES, language)
         self.quote = (self.p["open_quote"], self.p["close_quote"])
         self.labels = {i.name: i.label for i in policy.inputs}
         self.labels.update((d.name, d.label) for d in policy.definitions)
