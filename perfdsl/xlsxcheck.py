@@ -41,7 +41,8 @@ _PLAIN_NUMBER = re.compile(r"-?[0-9]+(?:\.[0-9]+)?")  # what Excel writes for mo
 _STORED_NUMBER = re.compile(r"[+-]?(?:[0-9]+\.?[0-9]*|\.[0-9]+)(?:[eE][+-]?[0-9]+)?")
 
 
-def _letters(n: int) -> str:
+def _column_letters(n: int) -> str:
+    """A column's letters: 1 -> "A", 27 -> "AA", 16384 -> "XFD"."""
     letters = ""
     while n:
         n, r = divmod(n - 1, 26)
@@ -49,7 +50,7 @@ def _letters(n: int) -> str:
     return letters
 
 
-_COLUMNS = {_letters(n): n for n in range(1, MAX_COLUMNS + 1)}  # "A" -> 1 ... "XFD" -> 16384
+_COLUMNS = {_column_letters(n): n for n in range(1, MAX_COLUMNS + 1)}  # "A" -> 1 ... "XFD" -> 16384
 
 
 class WorkbookRefused(Exception):
@@ -62,14 +63,6 @@ def _column_number(letters: str) -> int:
     for ch in letters:
         n = n * 26 + ord(ch) - 64
     return n
-
-
-def _column_letters(n: int) -> str:
-    letters = ""
-    while n:
-        n, r = divmod(n - 1, 26)
-        letters = chr(65 + r) + letters
-    return letters
 
 
 class _Part:

@@ -20,7 +20,7 @@ from .inputs import Inputs
 from . import bounds as B
 from .bounds import Bound
 from .rounding import Rounding
-from .values import AbstractList, ConcreteList, Num, Tier, Unsupported, real, terminating
+from .values import AbstractList, ConcreteList, Num, Tier, Unsupported, merge, real, terminating
 
 _ARITH = {Fn.ADD: lambda a, b: a + b, Fn.SUB: lambda a, b: a - b, Fn.MUL: lambda a, b: a * b}
 _CMP = {Fn.EQ: lambda a, b: a == b, Fn.NE: lambda a, b: a != b, Fn.LT: lambda a, b: a < b,
@@ -299,14 +299,3 @@ def _identity(fn: Fn, a: Num, b: Num) -> Num | None:
     if is_unit(a) and fn is not Fn.SUB:
         return b
     return None
-
-
-def merge(cond, a, b):
-    """`if cond then a else b` for values of any kind."""
-    if isinstance(a, Num):
-        return Num(z3.If(cond, a.term, b.term), B.join(a.digits, b.digits))
-    if isinstance(a, Tier):
-        return Tier(z3.If(cond, a.term, b.term), a.names)
-    if isinstance(a, (ConcreteList, AbstractList)):
-        raise Unsupported("a list chosen by `if`")
-    return z3.If(cond, a, b)

@@ -15,7 +15,7 @@ import z3
 from ..ir import Const, Fn, Prim
 from . import bounds as B
 from .bounds import Bound
-from .values import AbstractList, ConcreteList, Num, Tier, Unsupported, real
+from .values import AbstractList, ConcreteList, Num, Tier, Unsupported, merge, real
 
 UNKNOWN = B.UNKNOWN
 
@@ -94,16 +94,8 @@ def _at(xs: ConcreteList, idx):
     items = xs.items
     out = items[-1]
     for i in reversed(range(len(items) - 1)):
-        out = _pick(idx == i, items[i], out)
+        out = merge(idx == i, items[i], out)
     return out
-
-
-def _pick(cond, a, b):
-    if isinstance(a, Num):
-        return Num(z3.If(cond, a.term, b.term), B.join(a.digits, b.digits))
-    if isinstance(a, Tier):
-        return Tier(z3.If(cond, a.term, b.term), a.names)
-    return z3.If(cond, a, b)
 
 
 def _eq(a, b):
@@ -121,7 +113,7 @@ def concat(a, b):
         items = []
         for p in range(len(a.items) + len(b.items)):
             tail = _at(b, p - a.length)
-            items.append(_pick(p < a.length, a.items[p], tail) if p < len(a.items) else tail)
+            items.append(merge(p < a.length, a.items[p], tail) if p < len(a.items) else tail)
         return ConcreteList(a.length + b.length, items)
     lo = [x.lo for x in (a, b) if isinstance(x, AbstractList)]
     hi = [x.hi for x in (a, b) if isinstance(x, AbstractList)]

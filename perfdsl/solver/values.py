@@ -16,7 +16,7 @@ from fractions import Fraction
 
 import z3
 
-from .bounds import Bound
+from .bounds import Bound, join
 
 
 @contextmanager
@@ -64,6 +64,17 @@ class AbstractList:
 
 
 _WIDE = Context(prec=200)  # every digit of a model's value, not 28 of them
+
+
+def merge(cond, a, b):
+    """`if cond then a else b` for values of any kind (a list only by its items)."""
+    if isinstance(a, Num):
+        return Num(z3.If(cond, a.term, b.term), join(a.digits, b.digits))
+    if isinstance(a, Tier):
+        return Tier(z3.If(cond, a.term, b.term), a.names)
+    if isinstance(a, (ConcreteList, AbstractList)):
+        raise Unsupported("a list chosen by `if`")
+    return z3.If(cond, a, b)
 
 
 def real(d: Decimal | int | Fraction) -> z3.ArithRef:
