@@ -52,3 +52,15 @@ def test_every_phrase_is_written_in_every_language():
     assert {"subject", "distribute", "cut_verdict", "flags"} <= set(table)
     for key, phrase in table.items():
         assert len(phrase) == len(LANGUAGES) and all(isinstance(p, str) and p for p in phrase), key
+
+
+def test_the_policy_label_is_safe_to_print_in_either_language(tmp_path):
+    # English used to print the policy's label raw in the head line (Chinese escaped it):
+    # a right-to-left override in it would reorder the line on the terminal.
+    from decimal import Decimal
+    path = tmp_path / "p.perf"
+    path.write_text('policy p "Sales\u202eteam" {\n  key id\n  input id: text\n  input score: decimal in 0..100\n'
+                    "  score total = score\n}\n", encoding="utf-8")
+    r = load(path).evaluate({"id": "a", "score": Decimal(5)}, trace=True)
+    assert explanation(r, "en").steps[0].text == "Sales\\u202eteam (p) — id = a"
+    assert explanation(r, "zh").steps[0].text == "Sales\\u202eteam：id a"
