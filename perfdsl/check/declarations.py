@@ -39,7 +39,11 @@ class Declarations:
                     self.inputs[item.name] = inp
         self._settings(items)
         self._rules(items)
-        program.scale_hi = self.scale.hi
+        # indicator -> (weight, where it is written) and indicator -> `max N`: what
+        # `weighted(...)` and `sum(...)` of indicators check against
+        own = [i for i in items if isinstance(i, A.Indicator) and names.get(i.name) is i]
+        self.weights = {i.name: (i.weight.value, i.weight.span) for i in own if i.weight is not None}
+        self.maxima = {i.name: i.max.value for i in own if i.max is not None}
 
     def _defaults(self, found: list) -> "A.ExampleDefaults | None":
         """`example defaults`: at most one per policy; it gives values, never expectations."""

@@ -112,6 +112,14 @@ def _coverage(arg, rows, arg_range: Interval):
     return dead, intersect(domain, complement(covered)), unknown
 
 
+def check_tables(program, typer) -> None:
+    """Each table against every call the typer inlined (a table no value calls was
+    typed once on its own, with an unbounded argument and no call span)."""
+    for name, calls in typer.table_calls.items():
+        known = [c for c in calls.values() if c[3] is not None]
+        check_table(program, typer.names[name], known or list(calls.values())[:1])
+
+
 def check_table(program, table, calls) -> None:
     """Check a table against every call of it: each call's argument range must be covered
     (a table without `otherwise`), and a row is reported as dead only when no call can
