@@ -74,7 +74,7 @@ class Declarations:
                     self.key = item.name
             elif isinstance(item, A.PeriodSetting):
                 if item.name not in PERIODS:
-                    self.program.error("PD003", item.span, f"unknown period `{item.name}`", "monthly, quarterly, half_yearly or annual")
+                    self.program.error("PD027", item.span, f"unknown period `{item.name}`", "monthly, quarterly, half_yearly or annual")
                 self.period = item.name
             elif isinstance(item, A.ScaleSetting):
                 self.scale = interval_of_range(item.range)
@@ -110,19 +110,19 @@ class Declarations:
         if isinstance(t, A.EnumType):
             return TEXT, False, None, t.values
         if isinstance(t, A.ListType):
-            self.program.error("PD003", t.span, "lists of lists are not supported")
+            self.program.error("PD025", t.span, "lists of lists are not supported")
             return None
         kinds = {"bool": BOOL, "int": NUM, "decimal": NUM, "text": TEXT}
         if t.name in kinds:
             typ = kinds[t.name]
             if t.range is not None and typ != NUM:
-                self.program.error("PD003", t.range.span, f"a range bounds numbers, not {t.name}")
+                self.program.error("PD026", t.range.span, f"a range bounds numbers, not {t.name}")
             if t.length is not None and not in_list:
-                self.program.error("PD003", t.length.span, "`length` bounds lists", "write `list of decimal in 0..25 length 3..`")
+                self.program.error("PD026", t.length.span, "`length` bounds lists", "write `list of decimal in 0..25 length 3..`")
             return typ, t.name == "int", interval_of_range(t.range), None
         if t.name in self.tier_sets:
             return tier_type(t.name), False, None, None
-        self.program.error("PD003", t.span, f"unknown type `{t.name}`",
+        self.program.error("PD025", t.span, f"unknown type `{t.name}`",
                            did_you_mean(t.name, list(kinds) + list(self.tier_sets)) or "types are bool, int, decimal, text, one of (...), list of TYPE")
         return None
 
@@ -161,7 +161,7 @@ class Declarations:
             elif isinstance(item, A.Downgrade):
                 steps = item.steps.value
                 if item.steps.percent or steps != steps.to_integral_value() or steps < 1:
-                    self.program.error("PD003", item.steps.span, "downgrade by a whole number of tiers, e.g. `by 1`")
+                    self.program.error("PD030", item.steps.span, "downgrade by a whole number of tiers, e.g. `by 1`")
                 if len(self.tier_sets) != 1:
                     self.program.error("PD015", item.span, "`downgrade` needs exactly one tier set in the policy"
                                        if not self.tier_sets else "`downgrade` is ambiguous with several tier sets")

@@ -116,7 +116,7 @@ def _indicator(program, typer: Typer, item: A.Indicator) -> Definition | None:
     limits = [ln for ln in item.lines if isinstance(ln, A.Limit_)]
     if computed and (bases or adjusts) or len(computed) > 1 or len(bases) > 1:
         extra = (computed[1:] or bases[1:] or (bases + adjusts))[0]
-        program.error("PD003", extra.span, "an indicator is either `= EXPR` or a `base` with adjustments",
+        program.error("PD036", extra.span, "an indicator is either `= EXPR` or a `base` with adjustments",
                       "keep one `base` line and the add/deduct lines, or one `= EXPR`")
         return None
     ok = True
@@ -162,7 +162,7 @@ def _indicator(program, typer: Typer, item: A.Indicator) -> Definition | None:
     for ln in limits:
         lo, hi = _bound(ln.lo), _bound(ln.hi)
         if lo is not None and hi is not None and lo > hi:
-            program.error("PD003", ln.span, f"`clamp {_fmt(lo)}..{_fmt(hi)}` is empty: the lower end is above the upper")
+            program.error("PD037", ln.span, f"`clamp {_fmt(lo)}..{_fmt(hi)}` is empty: the lower end is above the upper")
             ok = False
         value = R.clamp(value, lo, hi)
         bounds.append(BoundStep(ln.span, ln.kind, lo, hi))

@@ -32,7 +32,7 @@ def _rounding(program, options: A.CohortOptions) -> Rounding:
     if options.rounding is None:
         return Rounding.HALF_UP
     if options.rounding not in set(Rounding):
-        program.error("PD003", options.rounding_span, f"unknown rounding `{options.rounding}`", "use half_up, half_even, floor or ceil")
+        program.error("PD028", options.rounding_span, f"unknown rounding `{options.rounding}`", "use half_up, half_even, floor or ceil")
         return Rounding.HALF_UP
     return Rounding(options.rounding)
 
@@ -61,7 +61,7 @@ def cohort_rules(program, decls, typer):
             continue
         if q.share is not None:
             if not q.share.percent:
-                program.error("PD003", q.share.span, "`at most` takes a percentage; use `count A..B` for a number of people")
+                program.error("PD016", q.share.span, "`at most` takes a percentage; use `count A..B` for a number of people")
             lo, hi = None, _share(q.share)
         else:
             lo = _share(q.count.lo)

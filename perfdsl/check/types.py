@@ -209,8 +209,8 @@ class Typer:
             return self._index(node, scope)
         if isinstance(node, A.Fields):
             self._fail(node.span, "a list of fields `(F1, F2)` belongs after `per` in a group aggregate",
-                       "write e.g. `mean(total) per (dept, kind)`")
-        self._fail(node.span, "unsupported expression")
+                       "write e.g. `mean(total) per (dept, kind)`", code="PD031")
+        self._fail(node.span, "unsupported expression", code="PD031")
 
     def _index(self, node: A.Index, scope):
         """`xs[i]`: the list's item type; a position it lacks is a data error at run time."""
@@ -221,11 +221,13 @@ class Typer:
             self._fail(node.list.span, f"`[...]` picks an item of a list, but this is {lst.type}")
         i = self._num(node.index, scope, "a list position")
         if isinstance(i, Const) and i.value != i.value.to_integral_value():
-            self._fail(node.index.span, "a list position is a whole number", "0 is the first item, -1 the last")
+            self._fail(node.index.span, "a list position is a whole number", "0 is the first item, -1 the last", code="PD030")
         return Prim(node.span, lst.type.elem or UNKNOWN, Fn.INDEX, (lst, i))
 
-    def _fail(self, span: Span, message: str, hint: str | None = None, notes=()):
-        self.program.error("PD003", span, message, hint, notes)
+    def _fail(self, span: Span, message: str, hint: str | None = None, notes=(), code: str = "PD003"):
+        """Report an error in the expression being typed (a type mismatch unless `code`
+        says otherwise) and abandon the rest of it."""
+        self.program.error(code, span, message, hint, notes)
         raise Poison
 
     def _num(self, node, scope, what):
@@ -265,11 +267,13 @@ class Typer:
             return Const(node.span, Type("tier", tierset=chosen), name)
         if name in self.names:
             item = self.names[name]
+            if isinstance(item, A.Input):  # its declaration failed, and said so
+                raise Poison
             if isinstance(item, (A.Def, A.Table)):
-                self._fail(node.span, f"`{name}` is a function; call it as `{name}(...)`")
+                self._fail(node.span, f"`{name}` is a function; call it as `{name}(...)`", code="PD031")
             self._fail(node.span, f"`{name}` is used before it can be computed",
                        "it depends on this value, or on a rule that cannot see it",
-                       [Note(item.span, f"`{name}` is defined here")])
+                       [Note(item.span, f"`{name}` is defined here")], code="PD005")
         candidates = list(scope) + list(self.inputs) + list(self.types) + [t for ts in self.tier_sets.values() for t in ts]
         self.program.error("PD002", node.span, f"unknown name `{name}`", _lookalike(name, candidates) or did_you_mean(name, candidates))
         raise Poison
@@ -295,7 +299,7 @@ class Typer:
         if node.op == "per" and isinstance(node.right, A.Fields):
             if not (isinstance(node.left, A.Call) and node.left.func in AGGREGATES and self._is_group_aggregate(node.left, scope)):
                 self._fail(node.span, "`per (F1, F2)` groups an aggregate of the subjects' values",
-                           "write e.g. `mean(total) per (dept, kind)`; `mean sum count min max` aggregate")
+                           "write e.g. `mean(total) per (dept, kind)`; `mean sum count min max` aggregate", code="PD031")
             return self._group_agg(node, scope)
         if node.op == "per" and isinstance(node.left, A.Call) and node.left.func in AGGREGATES \
                 and isinstance(node.right, A.Name) and self._is_group_aggregate(node.left, scope):
@@ -394,7 +398,7 @@ class Typer:
         self.called.add(item.name)
         if len(node.args) != len(item.params):
             self._fail(node.span, f"`{item.name}` takes {len(item.params)} argument(s), got {len(node.args)}",
-                       notes=[Note(item.span, f"`{item.name}` is defined here")])
+                       notes=[Note(item.span, f"`{item.name}` is defined here")], code="PD029")
         args = {p: self._expr(a, scope, None) for p, a in zip(item.params, node.args)}
         if self.inline_depth >= MAX_CALL_DEPTH:
             self.program.error("PD019", node.span, f"function calls nest more than {MAX_CALL_DEPTH} deep here",
@@ -410,7 +414,7 @@ class Typer:
         if body is None:
             if self.inline_depth:  # the outermost call says where; inner ones would repeat it
                 raise Poison
-            self._fail(node.span, f"in the call of `{item.name}` here", notes=[Note(item.span, "the function is defined here")])
+            self._fail(node.span, f"in the call of `{item.name}` here", notes=[Note(item.span, "the function is defined here")], code="PD035")
         if self._tree_size(body) > MAX_EXPANDED:
             self.program.error("PD019", node.span, f"this call of `{item.name}` expands to more than {MAX_EXPANDED:,} operations",
                                "a function that uses its parameter several times doubles with every nested call; "
@@ -439,7 +443,7 @@ class Typer:
 
     def _inline_table(self, node: A.Call, item: A.Table, scope):
         if len(node.args) != 1:
-            self._fail(node.span, f"table `{item.name}` takes one argument, got {len(node.args)}")
+            self._fail(node.span, f"table `{item.name}` takes one argument, got {len(node.args)}", code="PD029")
         arg = self._num(node.args[0], scope, f"the argument of table `{item.name}`")
         inner = {item.param: arg}
         rows = []
@@ -472,7 +476,7 @@ class Typer:
         n = len(node.args)
         if n < lo or (hi is not None and n > hi):
             want = f"{lo}" if hi == lo else f"{lo} to {hi}" if hi is not None else f"at least {lo}"
-            self._fail(node.span, f"`{node.func}` takes {want} argument(s), got {n}")
+            self._fail(node.span, f"`{node.func}` takes {want} argument(s), got {n}", code="PD029")
 
     def _list_arg(self, node, scope, i, elem: Type | None = None):
         e = self._expr(node.args[i], scope, None)
@@ -541,12 +545,12 @@ class Typer:
             return self._weighted(node)
         if f in ("rank", "rank_from_bottom"):
             return self._rank(node)
-        self._fail(sp, f"`{f}` cannot be used here")
+        self._fail(sp, f"`{f}` cannot be used here", code="PD031")
 
     def _const_int(self, node, what) -> int:
         value = node.value if isinstance(node, A.Num) else None
         if value is None or value != value.to_integral_value() or value < 0 or value > 28:
-            self._fail(node.span, f"{what} must be a whole number from 0 to 28 written out")
+            self._fail(node.span, f"{what} must be a whole number from 0 to 28 written out", code="PD030")
         return int(value)
 
     def _round(self, node: A.Call, scope):
@@ -558,7 +562,7 @@ class Typer:
         if len(node.args) == 3:
             mode = node.args[2]
             if not isinstance(mode, A.Name) or mode.name not in ROUND_MODES:
-                self._fail(mode.span, "unknown rounding mode", "use half_up (四舍五入), half_even, floor or ceil")
+                self._fail(mode.span, "unknown rounding mode", "use half_up (四舍五入), half_even, floor or ceil", code="PD028")
             fn = ROUND_MODES[mode.name]
         self._check_digits(node, R.range_of(x, self.range_env), places)
         return Prim(node.span, NUM, fn, (x, Const(node.span, NUM, Decimal(places))))
@@ -596,7 +600,7 @@ class Typer:
         out = []
         for a in node.args:
             if not isinstance(a, A.Name) or not isinstance(self.names.get(a.name), A.Indicator):
-                self._fail(a.span, f"`{node.func}` takes indicator names", "name the indicators, e.g. `weighted(quality, cost)`")
+                self._fail(a.span, f"`{node.func}` takes indicator names", "name the indicators, e.g. `weighted(quality, cost)`", code="PD032")
             out.append(a)
         return out
 
@@ -608,7 +612,7 @@ class Typer:
         for a in names:
             if a.name not in self.weights:
                 self._fail(a.span, f"indicator `{a.name}` has no weight", "give it one: `indicator NAME weight 40% { ... }`",
-                           [Note(self.names[a.name].span, "the indicator is defined here")])
+                           [Note(self.names[a.name].span, "the indicator is defined here")], code="PD032")
             w, _ = self.weights[a.name]
             total += w
             terms.append(Prim(a.span, NUM, Fn.MUL, (Const(a.span, NUM, w), Ref(a.span, NUM, a.name, RefKind.VALUE))))
@@ -636,14 +640,14 @@ class Typer:
         order = self.rank
         if order is None:
             if not isinstance(arg, A.Name):
-                self._fail(arg.span, "rank a named value, e.g. `rank(total)`, or declare `rank by` for the policy")
+                self._fail(arg.span, "rank a named value, e.g. `rank(total)`, or declare `rank by` for the policy", code="PD033")
             order = RankOrder((RankKeyIR(arg.name, True, arg.span),), None, node.span)
         elif not (isinstance(arg, A.Name) and arg.name == order.keys[0].name):
             self._fail(arg.span, f"`{node.func}` follows the policy's rank order, which ranks by `{order.keys[0].name}` first",
-                       f"write `{node.func}({order.keys[0].name})`")
+                       f"write `{node.func}({order.keys[0].name})`", code="PD033")
         key = order.keys[0].name
         if key not in self.types and key not in self.inputs:
-            self._fail(arg.span, f"unknown name `{key}`")
+            self._fail(arg.span, f"unknown name `{key}`", code="PD002")
         return Rank(node.span, NUM, node.func == "rank_from_bottom", order)
 
     def _flagged(self, node: A.Call):
@@ -652,17 +656,17 @@ class Typer:
         self._arity(node, 1, 1)
         arg = node.args[0]
         if not isinstance(arg, A.Str):
-            self._fail(arg.span, "`flagged` takes a flag's label as a quoted string", 'e.g. `flagged("通报批评")`')
+            self._fail(arg.span, "`flagged` takes a flag's label as a quoted string", 'e.g. `flagged("通报批评")`', code="PD034")
         if Reads.FLAGGED not in self._reads:
             self._fail(node.span, "`flagged(...)` may be used in properties and flags only",
-                       "flags are computed after every other value; test the flag's condition here instead")
+                       "flags are computed after every other value; test the flag's condition here instead", code="PD031")
         flag = self.flag_items.get(arg.value)
         if flag is None:
             self.program.error("PD002", arg.span, f"no flag is labelled {arg.value!r}", did_you_mean(arg.value, self.flag_items))
             raise Poison
         if arg.value in self._flagging:
             self._fail(node.span, f"flag {arg.value!r} reads itself through `flagged`",
-                       notes=[Note(flag.span, "the flag is defined here")])
+                       notes=[Note(flag.span, "the flag is defined here")], code="PD005")
         self._flagging.append(arg.value)
         try:
             return self._bool(flag.cond, {}, f"the condition of flag {arg.value!r}")
@@ -690,7 +694,7 @@ class Typer:
         for field in fields:
             if field not in self.inputs:
                 self._fail(node.right.span, f"group by an input field; `{field}` is not an input",
-                           did_you_mean(field, self.inputs))
+                           did_you_mean(field, self.inputs), code="PD002")
         field = fields[0] if len(fields) == 1 else fields
         arg = self._expr(call.args[0], scope, None)
         if call.func == "count":
