@@ -48,6 +48,11 @@ def _share(b: A.Bound) -> Share:
     return Share(b.value, b.percent)
 
 
+def _share_text(s: Share) -> str:
+    """A bound as the policy writes it: `20%` (stored as 0.2) or a count."""
+    return f"{_fmt(s.value * 100)}%" if s.percent else _fmt(s.value)
+
+
 def cohort_rules(program, decls, typer):
     quotas = []
     for q in decls.quotas:
@@ -90,7 +95,7 @@ def _bounds(program, decls, tierset, bounds: tuple[A.TierBound, ...]) -> list[Bo
         seen.add(b.tier)
         lo, hi = _share(b.range.lo), _share(b.range.hi) if b.range.hi is not None else None
         if hi is not None and lo.percent == hi.percent and lo.value > hi.value:
-            program.error("PD016", b.range.span, f"the range {_fmt(lo.value)}..{_fmt(hi.value)} is empty")
+            program.error("PD016", b.range.span, f"the range {_share_text(lo)}..{_share_text(hi)} is empty")
         out.append(BoundsIR(found[1], lo, hi, b.span))
     return out
 

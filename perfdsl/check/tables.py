@@ -142,7 +142,9 @@ def check_table(program, table, calls) -> None:
                      f"the argument ranges over {' and '.join(ranges)}")
     if gaps:
         gap, unknown, _, _ = gaps[0]
-        what = f"values {_show(gap)} match no row" if gap else "its rows' conditions are not simple comparisons, so coverage cannot be proven"
+        # with a condition it cannot solve, a gap is only where rows *may* miss: say that
+        what = f"values {_show(gap)} match no row" if gap and not unknown else \
+            "its rows' conditions are not simple comparisons, so coverage cannot be proven"
         program.error("PD014", table.span, f"table `{table.name}` has no `otherwise` and {what}",
                       "add a last row `otherwise: VALUE`",
                       [Note(span, f"called here with an argument in {rng}") for _, _, rng, span in gaps])
