@@ -57,6 +57,8 @@ XS = ref("xs", typ=list_type(NUM))
     (call(Fn.DIV, num(1), ref("d")), (D(1) / 4, 1)),  # d in 1..4
     (call(Fn.DIV, ref("a"), ref("b")), (None, None)),  # a divisor range holding 0: unbounded
     (call(Fn.DIV, ref("a"), ref("z")), (None, None)),  # z in 0..0
+    (call(Fn.DIV, ref("d"), ref("b")), (None, None)),  # b in 0..4 may be 0: no bound, not 1/4..
+    (call(Fn.DIV, ref("d"), call(Fn.NEG, ref("b"))), (None, None)),  # -4..0
     (call(Fn.ABS, ref("a")), (0, 3)),
     (call(Fn.ABS, ref("c")), (0, 5)),  # the larger side may be the negative one
     (call(Fn.ABS, call(Fn.NEG, ref("d"))), (1, 4)),
