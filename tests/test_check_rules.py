@@ -52,31 +52,29 @@ def test_a_quota_is_lowered_with_its_tier_group_rank_and_rounding(tmp_path):
     assert [(k.name, k.descending) for k in q.rank.keys] == [("total", True), ("id", False)]
 
 
-def test_quota_counts_may_be_equal_but_not_reversed(tmp_path):
+def test_quota_counts_may_be_equal(tmp_path):
     got, ck = cohort(tmp_path, GRADE + "  quota 优秀 count 3..3 rank by total desc then id asc\n")
     assert got == [] and ck.quotas[0].lo == ck.quotas[0].hi == Share(D(3), False)
-    got, _ = cohort(tmp_path, GRADE + "  quota 优秀 count 5..3 rank by total desc then id asc\n")
-    assert got == [("PD016", 2, "quota count 5..3 is empty")]
 
 
-def test_a_quota_on_the_last_tier_or_an_at_most_count_is_an_error(tmp_path):
-    got, _ = cohort(tmp_path, GRADE + "  quota 不合格 at most 20% rank by total desc then id asc\n")
-    assert got == [("PD015", 2, "`不合格` is the last tier: a quota on it has nowhere to move the excess")]
-    got, _ = cohort(tmp_path, GRADE + "  quota 合格 at most 20% rank by total desc then id asc\n")
-    assert got == []  # the tier before the last is fine
-    got, _ = cohort(tmp_path, GRADE + "  quota 优秀 at most 3 rank by total desc then id asc\n")
-    assert got == [("PD016", 2, "`at most` takes a percentage; use `count A..B` for a number of people")]
+RANKED = " rank by total desc then id asc\n"
 
 
-def test_a_cohort_rule_needs_a_rank_order_of_known_individual_values(tmp_path):
-    got, _ = cohort(tmp_path, GRADE + "  quota 优秀 at most 20%\n")
-    assert got == [("PD022", 2, "a quota needs a rank order")]
-    got, _ = cohort(tmp_path, GRADE + "  quota 优秀 at most 20% rank by totl desc\n")
-    assert got == [("PD002", 2, "unknown rank key `totl`")]
-    got, _ = cohort(tmp_path, GRADE + "  let r = mean(total) per dept\n  quota 优秀 at most 20% rank by r desc then id asc\n")
-    assert got == [("PD021", 3, "rank key `r` itself depends on the cohort")]
-    got, _ = cohort(tmp_path, GRADE + "  rank by total desc then id asc\n  quota 优秀 at most 20%\n")
-    assert got == []  # the policy's own order
+@pytest.mark.parametrize("lines, expected", [
+    ("  quota 优秀 count 5..3" + RANKED, [("PD016", 2, "quota count 5..3 is empty")]),
+    ("  quota 不合格 at most 20%" + RANKED,
+     [("PD015", 2, "`不合格` is the last tier: a quota on it has nowhere to move the excess")]),
+    ("  quota 合格 at most 20%" + RANKED, []),  # the tier before the last is fine
+    ("  quota 优秀 at most 3" + RANKED, [("PD016", 2, "`at most` takes a percentage; use `count A..B` for a number of people")]),
+    ("  quota 优秀 at most 20%\n", [("PD022", 2, "a quota needs a rank order")]),
+    ("  quota 优秀 at most 20% rank by totl desc\n", [("PD002", 2, "unknown rank key `totl`")]),
+    ("  let r = mean(total) per dept\n  quota 优秀 at most 20% rank by r desc then id asc\n",
+     [("PD021", 3, "rank key `r` itself depends on the cohort")]),
+    ("  rank by total desc then id asc\n  quota 优秀 at most 20%\n", []),  # the policy's own order
+])
+def test_quota_checks(tmp_path, lines, expected):
+    got, _ = cohort(tmp_path, GRADE + lines)
+    assert got == expected
 
 
 DIST = "  distribute rank by total desc then id asc {{ {} }}\n"
