@@ -10,22 +10,52 @@ import unicodedata
 from dataclasses import dataclass, field
 
 
-# Every code the compiler (syntax and check) emits, once: PD errors stop a policy, PW
-# warnings do not.
-# A new kind of diagnostic takes the next free number (tests/test_check_hardening.py
-# keeps this list and the codes written in the source in step).
+# Every code the compiler (syntax and check) emits, one case each: PD errors stop a
+# policy, PW warnings do not. A new kind of diagnostic takes the next free number;
+# tests/test_check_codes.py keeps this list, the codes written in the source, the
+# golden tests (one at least per code) and the table in docs/language.md in step.
 CODES = {
-    "PD001": "syntax error", "PD002": "unknown name", "PD003": "type mismatch or malformed construct",
-    "PD004": "defined twice", "PD005": "cyclic definition", "PD011": "`max N` indicator can leave 0..N",
-    "PD012": "weights do not sum to 100%", "PD013": "tier thresholds", "PD014": "table does not cover a call's range",
-    "PD015": "unknown or misplaced tier", "PD016": "quota or distribution bounds", "PD017": "example",
-    "PD018": "file or import", "PD019": "nested or expanded too deeply", "PD020": "cohort value expected of one subject",
-    "PD021": "depends on a later stage", "PD022": "no rank order", "PD023": "round(x, d) beyond 28 digits",
+    "PD001": "syntax error",
+    "PD002": "unknown name, function, field or flag",
+    "PD003": "type mismatch: a value of the wrong type where it is used",
+    "PD004": "defined or listed twice",
+    "PD005": "cyclic definition",
+    "PD011": "`max N` indicator can leave 0..N",
+    "PD012": "weights do not sum to 100%",
+    "PD013": "tier thresholds",
+    "PD014": "table does not cover a call's range",
+    "PD015": "unknown or misplaced tier",
+    "PD016": "quota or distribution bounds",
+    "PD017": "example",
+    "PD018": "file or import",
+    "PD019": "nested or expanded too deeply",
+    "PD020": "cohort value expected of one subject",
+    "PD021": "depends on a later stage",
+    "PD022": "no rank order",
+    "PD023": "round(x, d) beyond 28 digits",
     "PD024": "division by zero",
-    "PW101": "line can never change its indicator", "PW102": "tier can never be reached",
-    "PW103": "table row can never match", "PW104": "score leaves the scale", "PW105": "maxima do not sum to the scale",
-    "PW106": "inexact division feeds tier thresholds", "PW107": "look-alike names",
-    "PW108": "bidirectional control character", "PW109": "rule can never fire",
+    "PD025": "unknown input type",
+    "PD026": "a bound the input's type cannot take (`in` on a non-number, `length` outside a list)",
+    "PD027": "unknown period",
+    "PD028": "unknown rounding mode",
+    "PD029": "wrong number of arguments",
+    "PD030": "a whole number written out expected",
+    "PD031": "construct out of place",
+    "PD032": "`weighted` of a value that has no weight",
+    "PD033": "`rank(x)` that does not follow the rank order",
+    "PD034": "`flagged` without a quoted label",
+    "PD035": "error inside a called function, reported at the call",
+    "PD036": "indicator with both `= EXPR` and `base` lines",
+    "PD037": "empty clamp",
+    "PW101": "line can never change its indicator",
+    "PW102": "tier can never be reached",
+    "PW103": "table row can never match",
+    "PW104": "score leaves the scale",
+    "PW105": "maxima do not sum to the scale",
+    "PW106": "inexact division feeds tier thresholds",
+    "PW107": "look-alike names",
+    "PW108": "bidirectional control character",
+    "PW109": "rule can never fire",
     "PW110": "round(x, d) of an unbounded value can exceed 28 digits",
     "PW111": "a divisor can be 0",
 }

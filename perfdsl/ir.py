@@ -8,11 +8,12 @@ inputs and earlier definitions only. Every node keeps the Span it came from.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from decimal import Decimal
 
 from .diagnostics import Span
 from .numbers import decimal_text
+from .operations import IR_ONLY, operations
 
 
 # ---- types -------------------------------------------------------------------------
@@ -62,42 +63,69 @@ ANY = Interval(None, None)
 
 
 # ---- expressions -------------------------------------------------------------------
-class Fn(enum.Enum):
-    ADD = "+"
-    TOTAL = "total"  # n-ary sum, left to right: weighted(...) and sum(a, b, ...)
-    SUB = "-"
-    MUL = "*"
-    DIV = "/"
-    NEG = "neg"
-    NOT = "not"
-    AND = "and"
-    OR = "or"
-    EQ = "=="
-    NE = "!="
-    LT = "<"
-    LE = "<="
-    GT = ">"
-    GE = ">="
-    LIST = "list"
-    CONCAT = "concat"
+Fn = operations("Fn", __name__, IR_ONLY)  # the IR's operations: perfdsl.operations
+
+
+class Word(enum.StrEnum):
+    """A discriminator of the IR. Str-valued, so `ref.kind == "input"` keeps working, and
+    written (repr) as its plain string, so code printed from the IR spells it as before."""
+
+    def __repr__(self) -> str:
+        return repr(self.value)
+
+
+class RefKind(Word):
+    """What a Ref reads."""
+    INPUT = "input"
+    VALUE = "value"  # an earlier definition
+    SIZE = "size"  # the group size (`when` of distribute, cohort properties)
+    PARAM = "param"  # a parameter of a def or table typed uncalled: nothing is known of it
+
+
+class Stage(Word):
+    """When a value can be computed, in order: from one subject, once its final tiers are
+    known, from the whole cohort (ranks, group aggregates)."""
+    INDIVIDUAL = "individual"
+    POST = "post"
+    COHORT = "cohort"
+
+    @staticmethod
+    def latest(stages) -> "Stage":
+        """The last of `stages` (individual when there are none)."""
+        order = list(Stage)
+        return max(stages, key=order.index, default=Stage.INDIVIDUAL)
+
+
+class AggFn(Word):
+    """A group aggregate: `mean(x) per dept`, `count(c) per dept`, ..."""
+    MEAN = "mean"
+    SUM = "sum"
+    COUNT = "count"
     MIN = "min"
     MAX = "max"
-    ABS = "abs"
-    CLAMP = "clamp"
-    ROUND_HALF_UP = "round"
-    ROUND_HALF_EVEN = "round_half_even"
-    ROUND_FLOOR = "floor"
-    ROUND_CEIL = "ceil"
-    SUM = "sum"
-    MEAN = "mean"
-    LEN = "len"
-    COUNT = "count"
-    TRIMMED_MEAN = "trimmed_mean"
-    STREAK = "streak"
-    RATIO = "ratio"
-    LIST_MIN = "list_min"
-    LIST_MAX = "list_max"
-    INDEX = "index"  # xs[i] and last(xs): 0-based, negative from the end
+
+
+class Rounding(Word):
+    """How a cohort rule rounds a share of the group size to a head count."""
+    HALF_UP = "half_up"
+    HALF_EVEN = "half_even"
+    FLOOR = "floor"
+    CEIL = "ceil"
+
+
+class RuleKind(Word):
+    """A rule acting on a tier set, in application order."""
+    DOWNGRADE = "downgrade"
+    LIMIT = "limit"
+    VETO = "veto"
+
+
+class DefKind(Word):
+    LET = "let"
+    INDICATOR = "indicator"
+    SCORE = "score"
+    OUTCOME = "outcome"
+    TIERS = "tiers"
 
 
 @dataclass(frozen=True)
@@ -113,7 +141,7 @@ class Ref:
     span: Span
     type: Type
     name: str
-    kind: str  # input value size
+    kind: RefKind
 
 
 @dataclass(frozen=True)
@@ -147,7 +175,7 @@ class GroupAgg:
     """`mean(x) per FIELD`: an aggregate of x over the subject's group (cohort stage)."""
     span: Span
     type: Type
-    fn: str  # mean sum count min max
+    fn: AggFn
     arg: "Expr"
     group: str | None
 
@@ -179,7 +207,7 @@ def group_text(group) -> str:
 
 def list_text(e) -> str:
     """How an out-of-range `xs[i]` names its list: the input field it reads, else `the list`."""
-    return f"field `{e.name}`" if isinstance(e, Ref) and e.kind == "input" else "the list"
+    return f"field `{e.name}`" if isinstance(e, Ref) and e.kind is RefKind.INPUT else "the list"
 
 
 # ---- declarations ------------------------------------------------------------------
@@ -232,7 +260,7 @@ class Tier:
 @dataclass(frozen=True)
 class TierRule:
     span: Span
-    kind: str  # downgrade limit veto
+    kind: RuleKind
     cond: Expr
     steps: int  # downgrade
     tier: int  # limit / veto: index into the tier list
@@ -252,31 +280,58 @@ class TiersBody:
 
 @dataclass(frozen=True)
 class Definition:
-    """One named value. `kind` is let/indicator/score/outcome/tiers; `stage` says when it
-    can be computed: individual (from one subject), post (needs final tiers), cohort
-    (needs the whole cohort: ranks, group aggregates)."""
+    """One named value: a ValueDef (let, score, outcome: one expression), an IndicatorDef
+    or a TiersDef. `stage` says when it can be computed.
+
+    Readers match on the variant. During the move from one class with three optional
+    bodies, every variant still answers `expr`, `indicator`, `tiers`, `weight` and `max`
+    (None where it has none), so a reader not yet migrated keeps working."""
     span: Span
     name: str
-    kind: str
+    kind: DefKind
     label: str | None
     type: Type
-    stage: str
-    expr: Expr | None = None
-    indicator: IndicatorBody | None = None
-    tiers: TiersBody | None = None
-    weight: Decimal | None = None
-    max: Decimal | None = None
+    stage: Stage
     range: Interval = ANY
+
+    expr = None
+    indicator = None
+    tiers = None
+    weight = None
+    max = None
 
     def expressions(self) -> list:
         """Every expression this definition evaluates, in evaluation order."""
-        if self.indicator is not None:
-            b = self.indicator
-            return [x for x in (b.base, b.computed) if x is not None] + [
-                x for a in b.adjustments for x in (a.amount, a.per, a.cond) if x is not None]
-        if self.tiers is not None:
-            return [self.tiers.by] + [r.cond for r in self.tiers.rules]
-        return [self.expr] if self.expr is not None else []
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class ValueDef(Definition):
+    """`let`, `score` or `outcome`: the value of one expression."""
+    expr: Expr = field(kw_only=True)
+
+    def expressions(self) -> list:
+        return [self.expr]
+
+
+@dataclass(frozen=True)
+class IndicatorDef(Definition):
+    indicator: IndicatorBody = field(kw_only=True)
+    weight: Decimal | None = field(default=None, kw_only=True)  # as a fraction: 40% is 0.4
+    max: Decimal | None = field(default=None, kw_only=True)  # `max N`: the value stays within 0..N
+
+    def expressions(self) -> list:
+        b = self.indicator
+        return [x for x in (b.base, b.computed) if x is not None] + [
+            x for a in b.adjustments for x in (a.amount, a.per, a.cond) if x is not None]
+
+
+@dataclass(frozen=True)
+class TiersDef(Definition):
+    tiers: TiersBody = field(kw_only=True)
+
+    def expressions(self) -> list:
+        return [self.tiers.by] + [r.cond for r in self.tiers.rules]
 
 
 @dataclass(frozen=True)
@@ -284,7 +339,7 @@ class FlagDef:
     span: Span
     label: str
     cond: Expr
-    stage: str
+    stage: Stage
 
 
 @dataclass(frozen=True)
@@ -317,7 +372,7 @@ class QuotaDef:
     hi: Share | None  # None: no upper bound (`count 3..`)
     group: str | None
     rank: RankOrder
-    rounding: str  # half_up half_even floor ceil
+    rounding: Rounding
     ties_share: bool
 
 
@@ -342,7 +397,7 @@ class DistributeDef:
     tierset: str
     group: str | None
     rank: RankOrder
-    rounding: str
+    rounding: Rounding
     ties_share: bool
     bounds: tuple[BoundsIR, ...]
     whens: tuple[WhenIR, ...]
@@ -399,7 +454,7 @@ class Policy:
         """Named values in output order (§11): indicators, lets, scores, tiers, outcomes,
         each kind in declaration order."""
         rank = {n: i for i, n in enumerate(self.declared)}
-        kinds = ("indicator", "let", "score", "tiers", "outcome")
+        kinds = (DefKind.INDICATOR, DefKind.LET, DefKind.SCORE, DefKind.TIERS, DefKind.OUTCOME)
         defs = sorted(self.definitions, key=lambda d: (kinds.index(d.kind), rank.get(d.name, len(rank))))
         return [d.name for d in defs]
 
@@ -413,4 +468,4 @@ class Policy:
     @property
     def has_cohort_stage(self) -> bool:
         return bool(self.quotas or self.distributes) or any(
-            d.stage == "cohort" for d in self.definitions) or any(f.stage == "cohort" for f in self.flags)
+            d.stage == Stage.COHORT for d in self.definitions) or any(f.stage == Stage.COHORT for f in self.flags)

@@ -69,9 +69,9 @@ def test_deep_nesting_through_functions_is_a_diagnostic():
     result = compile_file("deepdef.perf", text)
     assert result.policy is None
     assert [(d.code, d.message) for d in result.diagnostics] == [
-        ("PD019", "function calls nest more than 40 deep here"), ("PD003", "in the call of `f0` here")]
+        ("PD019", "function calls nest more than 40 deep here"), ("PD035", "in the call of `f0` here")]
     recursive = compile_file("rec.perf", "policy r {\n input a: decimal\n def f(x) = f(x) + 1\n let y = f(a)\n}")
-    assert [d.code for d in recursive.diagnostics] == ["PD019", "PD003"]
+    assert [d.code for d in recursive.diagnostics] == ["PD019", "PD035"]
 
 
 def test_hundred_thousand_item_list_runs(tmp_path):

@@ -39,7 +39,11 @@ class Declarations:
                     self.inputs[item.name] = inp
         self._settings(items)
         self._rules(items)
-        program.scale_hi = self.scale.hi
+        # indicator -> (weight, where it is written) and indicator -> `max N`: what
+        # `weighted(...)` and `sum(...)` of indicators check against
+        own = [i for i in items if isinstance(i, A.Indicator) and names.get(i.name) is i]
+        self.weights = {i.name: (i.weight.value, i.weight.span) for i in own if i.weight is not None}
+        self.maxima = {i.name: i.max.value for i in own if i.max is not None}
 
     def _defaults(self, found: list) -> "A.ExampleDefaults | None":
         """`example defaults`: at most one per policy; it gives values, never expectations."""
@@ -70,7 +74,7 @@ class Declarations:
                     self.key = item.name
             elif isinstance(item, A.PeriodSetting):
                 if item.name not in PERIODS:
-                    self.program.error("PD003", item.span, f"unknown period `{item.name}`", "monthly, quarterly, half_yearly or annual")
+                    self.program.error("PD027", item.span, f"unknown period `{item.name}`", "monthly, quarterly, half_yearly or annual")
                 self.period = item.name
             elif isinstance(item, A.ScaleSetting):
                 self.scale = interval_of_range(item.range)
@@ -106,19 +110,19 @@ class Declarations:
         if isinstance(t, A.EnumType):
             return TEXT, False, None, t.values
         if isinstance(t, A.ListType):
-            self.program.error("PD003", t.span, "lists of lists are not supported")
+            self.program.error("PD025", t.span, "lists of lists are not supported")
             return None
         kinds = {"bool": BOOL, "int": NUM, "decimal": NUM, "text": TEXT}
         if t.name in kinds:
             typ = kinds[t.name]
             if t.range is not None and typ != NUM:
-                self.program.error("PD003", t.range.span, f"a range bounds numbers, not {t.name}")
+                self.program.error("PD026", t.range.span, f"a range bounds numbers, not {t.name}")
             if t.length is not None and not in_list:
-                self.program.error("PD003", t.length.span, "`length` bounds lists", "write `list of decimal in 0..25 length 3..`")
+                self.program.error("PD026", t.length.span, "`length` bounds lists", "write `list of decimal in 0..25 length 3..`")
             return typ, t.name == "int", interval_of_range(t.range), None
         if t.name in self.tier_sets:
             return tier_type(t.name), False, None, None
-        self.program.error("PD003", t.span, f"unknown type `{t.name}`",
+        self.program.error("PD025", t.span, f"unknown type `{t.name}`",
                            did_you_mean(t.name, list(kinds) + list(self.tier_sets)) or "types are bool, int, decimal, text, one of (...), list of TYPE")
         return None
 
@@ -157,7 +161,7 @@ class Declarations:
             elif isinstance(item, A.Downgrade):
                 steps = item.steps.value
                 if item.steps.percent or steps != steps.to_integral_value() or steps < 1:
-                    self.program.error("PD003", item.steps.span, "downgrade by a whole number of tiers, e.g. `by 1`")
+                    self.program.error("PD030", item.steps.span, "downgrade by a whole number of tiers, e.g. `by 1`")
                 if len(self.tier_sets) != 1:
                     self.program.error("PD015", item.span, "`downgrade` needs exactly one tier set in the policy"
                                        if not self.tier_sets else "`downgrade` is ambiguous with several tier sets")

@@ -9,30 +9,33 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ..diagnostics import Note
-from ..ir import (BOOL, NUM, Adjustment, If, children, BoundStep, Definition, FlagDef, IndicatorBody, Interval, Tier,
-                  TierRule, TiersBody, tier_type)
+from ..ir import (BOOL, NUM, Adjustment, BoundStep, Const, DefKind, Definition, FlagDef, Fn, If, IndicatorBody, IndicatorDef,
+                  Interval, Prim, RuleKind, Stage, Tier, TierRule, TiersBody, TiersDef, ValueDef, children, tier_type)
 from ..numbers import decimal_text as _fmt
 from ..syntax import ast as A
 from . import ranges as R
-from .types import Typer
+from .types import Reads, Typer
 
 
-def build_definitions(program, names, decls, order, cyclic: set[str]):
+def input_ranges(inputs) -> R.RangeEnv:
+    """The ranges the inputs declare: where every definition's range starts from."""
     env = R.RangeEnv()
-    for inp in decls.inputs.values():
+    for inp in inputs.values():
         if inp.type == NUM:
             env.values[inp.name] = inp.range or R.ANY
         elif inp.type.kind == "list":
             env.elems[inp.name] = inp.range or R.ANY
             env.lengths[inp.name] = inp.length or Interval(Decimal(0), None)
-    typer = Typer(program, names, decls.inputs, decls.tier_sets, env, decls.rank)
+    return env
+
+
+def build_definitions(program, names, decls, order, cyclic: set[str]) -> tuple[Typer, list[Definition]]:
+    """Type each value in dependency order, with its range: a definition's range is
+    known before any later one reads it (a divisor's, a table argument's, a rounded
+    value's). A definition that fails is left out; its readers stay quiet."""
+    env = input_ranges(decls.inputs)
+    typer = Typer(program, names, decls, env)
     typer.failed |= cyclic
-    for item in program.items:
-        if isinstance(item, A.Indicator) and names.get(item.name) is item:
-            if item.weight is not None:
-                typer.weights[item.name] = (item.weight.value, item.weight.span)
-            if item.max is not None:
-                typer.maxima[item.name] = item.max.value
     definitions = []
     for item in order:
         d = _definition(program, typer, decls, item)
@@ -43,20 +46,22 @@ def build_definitions(program, names, decls, order, cyclic: set[str]):
             continue
         definitions.append(d)
         typer.types[d.name] = d.type
-        typer.stages[d.name] = "post" if d.kind == "tiers" else d.stage
+        typer.stages[d.name] = Stage.POST if isinstance(d, TiersDef) else d.stage
         env.values[d.name] = d.range
+    return typer, definitions
+
+
+def build_flags(program, typer: Typer, decls) -> list[FlagDef]:
+    """Flags, after every value: a flag may read any value, and other flags (`flagged`)."""
     flags = []
-    typer.flag_items = {f.label: f for f in decls.flags}
-    typer.allow_flagged = True  # flags (and properties) may read flags
     for f in decls.flags:
-        cond = typer.expect(f.cond, BOOL, "a flag's condition")
+        cond = typer.expect(f.cond, BOOL, "a flag's condition", reads=Reads.FLAGGED)
         if cond is not None:
-            if R.truth(cond, env) is False:  # §10: a rule that can never change anything
+            if R.truth(cond, typer.range_env) is False:  # §10: a rule that can never change anything
                 program.warn("PW109", f.span, "this flag can never be raised: its condition is false for every input within the declared ranges",
                              "check the condition against the inputs' ranges, or drop the flag")
             flags.append(FlagDef(f.span, f.label, cond, typer.stage_of(cond)))
-    typer.allow_flagged = False
-    return typer, definitions, flags
+    return flags
 
 
 MAX_IR_DEPTH = 150      # backends recurse (the interpreter) or nest (generated Python)
@@ -87,11 +92,11 @@ def _definition(program, typer: Typer, decls, item) -> Definition | None:
         e = typer.expr(item.expr)
         if e is None:
             return None
-        kind = {A.Let: "let", A.Score: "score", A.Outcome: "outcome"}[type(item)]
+        kind = {A.Let: DefKind.LET, A.Score: DefKind.SCORE, A.Outcome: DefKind.OUTCOME}[type(item)]
         rng = R.range_of(e, typer.range_env) if e.type == NUM else R.ANY
         if typer.reads_inexact(e):
             typer.inexact.add(item.name)
-        return Definition(item.span, item.name, kind, getattr(item, "label", None), e.type, typer.stage_of(e), expr=e, range=rng)
+        return ValueDef(item.span, item.name, kind, getattr(item, "label", None), e.type, typer.stage_of(e), rng, expr=e)
     if isinstance(item, A.Indicator):
         return _indicator(program, typer, item)
     if isinstance(item, A.Tiers):
@@ -111,7 +116,7 @@ def _indicator(program, typer: Typer, item: A.Indicator) -> Definition | None:
     limits = [ln for ln in item.lines if isinstance(ln, A.Limit_)]
     if computed and (bases or adjusts) or len(computed) > 1 or len(bases) > 1:
         extra = (computed[1:] or bases[1:] or (bases + adjusts))[0]
-        program.error("PD003", extra.span, "an indicator is either `= EXPR` or a `base` with adjustments",
+        program.error("PD036", extra.span, "an indicator is either `= EXPR` or a `base` with adjustments",
                       "keep one `base` line and the add/deduct lines, or one `= EXPR`")
         return None
     ok = True
@@ -157,7 +162,7 @@ def _indicator(program, typer: Typer, item: A.Indicator) -> Definition | None:
     for ln in limits:
         lo, hi = _bound(ln.lo), _bound(ln.hi)
         if lo is not None and hi is not None and lo > hi:
-            program.error("PD003", ln.span, f"`clamp {_fmt(lo)}..{_fmt(hi)}` is empty: the lower end is above the upper")
+            program.error("PD037", ln.span, f"`clamp {_fmt(lo)}..{_fmt(hi)}` is empty: the lower end is above the upper")
             ok = False
         value = R.clamp(value, lo, hi)
         bounds.append(BoundStep(ln.span, ln.kind, lo, hi))
@@ -172,13 +177,12 @@ def _indicator(program, typer: Typer, item: A.Indicator) -> Definition | None:
         program.error("PD012", item.weight.span, "a weight must be above 0%")
     body = IndicatorBody(base, tuple(steps), tuple(bounds), comp)
     parts = [x for x in [base, comp] + [s.amount for s in steps] + [s.per for s in steps if s.per] + [s.cond for s in steps if s.cond] if x is not None]
-    stage = max((typer.stage_of(x) for x in parts), key=("individual", "post", "cohort").index, default="individual")
-    return Definition(item.span, item.name, "indicator", item.label, NUM, stage, indicator=body,
-                      weight=_bound(item.weight), max=mx, range=value)
+    stage = Stage.latest(typer.stage_of(x) for x in parts)
+    return IndicatorDef(item.span, item.name, DefKind.INDICATOR, item.label, NUM, stage, value, indicator=body,
+                        weight=_bound(item.weight), max=mx)
 
 
 def _const_threshold(program, e, line) -> Decimal | None:
-    from ..ir import Const, Fn, Prim
     if isinstance(e, Const) and isinstance(e.value, Decimal):
         return e.value
     if isinstance(e, Prim) and e.fn is Fn.NEG and isinstance(e.args[0], Const):
@@ -190,7 +194,7 @@ def _const_threshold(program, e, line) -> Decimal | None:
 def _tiers(program, typer: Typer, decls, item: A.Tiers) -> Definition | None:
     by = typer.expect(item.by, NUM, "the score a tier set is banded by")
     ok = by is not None
-    if by is not None and typer.stage_of(by) != "individual":
+    if by is not None and typer.stage_of(by) is not Stage.INDIVIDUAL:
         program.error("PD021", item.by.span, "tiers are banded by a subject's own score; this depends on a tier or on the cohort")
         ok = False
     tiers, want_op = [], "<" if item.ascending else ">="
@@ -233,13 +237,13 @@ def _tiers(program, typer: Typer, decls, item: A.Tiers) -> Definition | None:
             if cond is None:
                 ok = False
                 continue
-            if typer.stage_of(cond) != "individual":
+            if typer.stage_of(cond) is not Stage.INDIVIDUAL:
                 program.error("PD021", rule.cond.span, "a rule's condition must be known from the subject alone (no tiers, ranks or group values)")
                 ok = False
-            name = {A.Downgrade: "downgrade", A.LimitRule: "limit", A.Veto: "veto"}[kind]
+            name = {A.Downgrade: RuleKind.DOWNGRADE, A.LimitRule: RuleKind.LIMIT, A.Veto: RuleKind.VETO}[kind]
             steps = int(rule.steps.value) if isinstance(rule, A.Downgrade) else 0
             rules.append(TierRule(rule.span, name, cond, steps, decls.rule_tier.get(id(rule), 0), rule.reason))
     if not ok:
         return None
-    return Definition(item.span, item.name, "tiers", item.label, own, "individual",
-                      tiers=TiersBody(by, item.ascending, tuple(tiers), tuple(rules)), range=R.ANY)
+    return TiersDef(item.span, item.name, DefKind.TIERS, item.label, own, Stage.INDIVIDUAL, R.ANY,
+                    tiers=TiersBody(by, item.ascending, tuple(tiers), tuple(rules)))

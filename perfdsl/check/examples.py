@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING
 
 from ..diagnostics import did_you_mean
-from ..ir import BOOL, NUM, ExampleDef, Expect, Policy
+from ..ir import BOOL, NUM, ExampleDef, Expect, Policy, Stage, TiersDef
 from ..syntax import ast as A
 
 if TYPE_CHECKING:
@@ -163,7 +163,7 @@ def _expect(program, ex: A.Example, x: A.Expectation, policy: Policy, defs, inpu
             program.error("PD017", x.value.span, "expect flags as a list of labels, e.g. `flags = [\"通报批评\"]`")
             return None
         known = {f.label for f in policy.flags}
-        cohort_flags = {f.label for f in policy.flags if f.stage == "cohort"}
+        cohort_flags = {f.label for f in policy.flags if f.stage is Stage.COHORT}
         for v, item in zip(value, x.value.items):
             if v not in known:
                 program.error("PD017", item.span, f"no flag is labelled {v!r}", did_you_mean(v, known))
@@ -175,11 +175,11 @@ def _expect(program, ex: A.Example, x: A.Expectation, policy: Policy, defs, inpu
         return Expect(x.span, "flags", x.subject, None, tuple(value))
     if x.name in defs:
         d = defs[x.name]
-        if not ex.cohort and d.stage == "cohort":
+        if not ex.cohort and d.stage is Stage.COHORT:
             program.error("PD020", x.span, f"`{x.name}` depends on the whole cohort and cannot be expected of one subject",
                           "write a cohort example")
             return None
-        value = _value(program, x, d.type, d.tiers.names() if d.tiers else None)
+        value = _value(program, x, d.type, d.tiers.names() if isinstance(d, TiersDef) else None)
         return None if value is None else Expect(x.span, x.name, x.subject, None, value)
     if x.name in inputs:
         inp = next(i for i in policy.inputs if i.name == x.name)

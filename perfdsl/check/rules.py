@@ -5,13 +5,12 @@ tiers, inexact division feeding a threshold).
 from __future__ import annotations
 
 from ..diagnostics import did_you_mean
-from ..ir import (BOOL, NUM, BoundsIR, children, DistributeDef, Interval, PropertyDef, QuotaDef, Ref, Share, WhenIR, group_fields)
+from ..ir import (BOOL, NUM, BoundsIR, DefKind, DistributeDef, Interval, PropertyDef, QuotaDef, Ref, RefKind, Rounding, RuleKind,
+                  Share, Stage, TiersDef, WhenIR, children, group_fields)
 from ..numbers import decimal_text as _fmt
 from ..syntax import ast as A
 from . import ranges as R
-
-
-ROUNDINGS = {"half_up", "half_even", "floor", "ceil"}
+from .types import Reads
 
 
 def _rank_for(program, decls, typer, options: A.CohortOptions, span, what: str):
@@ -23,18 +22,19 @@ def _rank_for(program, decls, typer, options: A.CohortOptions, span, what: str):
         if k.name not in typer.types and k.name not in decls.inputs:
             program.error("PD002", k.span, f"unknown rank key `{k.name}`", did_you_mean(k.name, list(typer.types) + list(decls.inputs)))
             return None
-        if k.name in typer.types and typer.stages.get(k.name) == "cohort":
+        if k.name in typer.types and typer.stages.get(k.name) is Stage.COHORT:
             program.error("PD021", k.span, f"rank key `{k.name}` itself depends on the cohort")
             return None
     return order
 
 
-def _rounding(program, options: A.CohortOptions) -> str:
+def _rounding(program, options: A.CohortOptions) -> Rounding:
     if options.rounding is None:
-        return "half_up"
-    if options.rounding not in ROUNDINGS:
-        program.error("PD003", options.rounding_span, f"unknown rounding `{options.rounding}`", "use half_up, half_even, floor or ceil")
-    return options.rounding
+        return Rounding.HALF_UP
+    if options.rounding not in set(Rounding):
+        program.error("PD028", options.rounding_span, f"unknown rounding `{options.rounding}`", "use half_up, half_even, floor or ceil")
+        return Rounding.HALF_UP
+    return Rounding(options.rounding)
 
 
 def _group(program, decls, group, span):
@@ -46,6 +46,11 @@ def _group(program, decls, group, span):
 
 def _share(b: A.Bound) -> Share:
     return Share(b.value, b.percent)
+
+
+def _share_text(s: Share) -> str:
+    """A bound as the policy writes it: `20%` (stored as 0.2) or a count."""
+    return f"{_fmt(s.value * 100)}%" if s.percent else _fmt(s.value)
 
 
 def cohort_rules(program, decls, typer):
@@ -61,7 +66,7 @@ def cohort_rules(program, decls, typer):
             continue
         if q.share is not None:
             if not q.share.percent:
-                program.error("PD003", q.share.span, "`at most` takes a percentage; use `count A..B` for a number of people")
+                program.error("PD016", q.share.span, "`at most` takes a percentage; use `count A..B` for a number of people")
             lo, hi = None, _share(q.share)
         else:
             lo = _share(q.count.lo)
@@ -90,7 +95,7 @@ def _bounds(program, decls, tierset, bounds: tuple[A.TierBound, ...]) -> list[Bo
         seen.add(b.tier)
         lo, hi = _share(b.range.lo), _share(b.range.hi) if b.range.hi is not None else None
         if hi is not None and lo.percent == hi.percent and lo.value > hi.value:
-            program.error("PD016", b.range.span, f"the range {_fmt(lo.value)}..{_fmt(hi.value)} is empty")
+            program.error("PD016", b.range.span, f"the range {_share_text(lo)}..{_share_text(hi)} is empty")
         out.append(BoundsIR(found[1], lo, hi, b.span))
     return out
 
@@ -116,20 +121,16 @@ def _distribute(program, decls, typer, d: A.Distribute):
                 program.error("PD016", d.span, f"the tiers' maximum shares sum to {_fmt(hi_sum * 100)}%, below 100%",
                               "raise some maximums so every subject can be placed")
     whens, fields = [], set()
-    typer.allow_size = True
-    try:
-        for w in d.whens:
-            cond = typer.expect(w.cond, BOOL, "a `when` condition")
-            if cond is None:
-                continue
-            for ref in _refs(cond):
-                if ref.kind == "value":
-                    program.error("PD021", ref.span, f"`when` reads group facts: inputs constant in a group, or `size`; `{ref.name}` is computed per subject")
-                elif ref.kind == "input":
-                    fields.add(ref.name)
-            whens.append(WhenIR(cond, tuple(_bounds(program, decls, tierset, w.bounds)), w.span))
-    finally:
-        typer.allow_size = False
+    for w in d.whens:
+        cond = typer.expect(w.cond, BOOL, "a `when` condition", reads=Reads.SIZE)
+        if cond is None:
+            continue
+        for ref in _refs(cond):
+            if ref.kind is RefKind.VALUE:
+                program.error("PD021", ref.span, f"`when` reads group facts: inputs constant in a group, or `size`; `{ref.name}` is computed per subject")
+            elif ref.kind is RefKind.INPUT:
+                fields.add(ref.name)
+        whens.append(WhenIR(cond, tuple(_bounds(program, decls, tierset, w.bounds)), w.span))
     if order is None:
         return None
     return DistributeDef(d.span, tierset, _group(program, decls, d.group, d.span), order, _rounding(program, d.options),
@@ -149,20 +150,17 @@ def _refs(e):
 def properties(program, decls, typer, policy) -> list[PropertyDef]:
     out = []
     defs = {d.name: d for d in policy.definitions}
-    typer.allow_flagged = True  # `flagged("label")` (§12.1)
     for p in decls.props:
         if isinstance(p, A.Property) and p.cohort:  # whole-cohort counts and `size` allowed
-            typer.allow_size = typer.cohort_totals = True
-            e = typer.expect(p.expr, BOOL, "a cohort property")
-            typer.allow_size = typer.cohort_totals = False
+            e = typer.expect(p.expr, BOOL, "a cohort property", reads=Reads.FLAGGED | Reads.SIZE | Reads.TOTALS)
             if e is not None:
                 out.append(PropertyDef(p.span, p.label, e, None, cohort=True))
             continue
         if isinstance(p, A.Property):
-            e = typer.expect(p.expr, BOOL, "a property")
+            e = typer.expect(p.expr, BOOL, "a property", reads=Reads.FLAGGED)  # `flagged("label")` (§12.1)
             if e is None:
                 continue
-            if typer.stage_of(e) == "cohort":
+            if typer.stage_of(e) is Stage.COHORT:
                 program.error("PD020", p.expr.span, "a property is checked on one subject; this depends on the cohort")
                 continue
             out.append(PropertyDef(p.span, p.label, e, None))
@@ -178,17 +176,16 @@ def properties(program, decls, typer, policy) -> list[PropertyDef]:
             continue
         label = p.label or f"{p.target} {'increasing' if p.increasing else 'decreasing'} in {p.input}"
         out.append(PropertyDef(p.span, label, None, (p.target, p.increasing, p.input)))
-    typer.allow_flagged = False
     return out
 
 
 def policy_warnings(program, policy, decls, typer) -> None:
     scale = policy.scale
     for d in policy.definitions:
-        if d.kind == "score" and not R.contains(scale, d.range):
+        if d.kind is DefKind.SCORE and not R.contains(scale, d.range):
             program.warn("PW104", d.span, f"score `{d.name}` can range over {d.range}, outside the policy's scale {scale}",
                          "set `scale` to the real range, or clamp the score")
-        if d.tiers is not None:
+        if isinstance(d, TiersDef):
             _tier_warnings(program, typer, d)
 
 
@@ -205,8 +202,8 @@ def _tier_warnings(program, typer, d) -> None:
                          "check the condition against the inputs' ranges, or drop the rule")
         else:
             live.append(r)
-    targets = {r.tier for r in live if r.kind in ("veto", "limit")}
-    demote = any(r.kind == "downgrade" for r in live)
+    targets = {r.tier for r in live if r.kind in (RuleKind.VETO, RuleKind.LIMIT)}
+    demote = any(r.kind is RuleKind.DOWNGRADE for r in live)
     best_reached = None
     for i, t in enumerate(body.tiers):
         band = _band_reachable(body, i, rng)

@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import enum
 from decimal import Decimal
 
 from ..diagnostics import Note, Span, did_you_mean
-from ..ir import BOOL, NUM, TEXT, Const, children, Fn, GroupAgg, If, Interval, Prim, Rank, RankOrder, Ref, Type, list_type
+from ..ir import (BOOL, NUM, TEXT, AggFn, Const, Fn, GroupAgg, If, Interval, Prim, Rank, RankKeyIR, RankOrder, Ref, RefKind,
+                  Stage, Type, children, list_type)
 from ..numbers import decimal_text
 from ..syntax import ast as A
 from . import ranges as R
 
-STAGES = ("individual", "post", "cohort")
 MAX_EXPANDED = 100_000  # operations one inlined call may expand to
 MAX_CALL_DEPTH = 40     # nested def calls being inlined
 PRECISION = 28          # significant digits of every backend's arithmetic (LANGUAGE.md §1)
@@ -38,23 +39,36 @@ class Poison(Exception):
     """Raised inside one expression after its error is recorded, to skip the rest of it."""
 
 
-class Typer:
-    """Typing context shared by every expression of one policy."""
+class Reads(enum.Flag):
+    """What an expression may read beyond one subject's values, by where it is written:
+    the group `size` (a `when` of distribute, a cohort property), flags through
+    `flagged("label")` (flags and properties), whole-cohort aggregates without `per`
+    (cohort properties). Given to `Typer.expr` with the expression, never kept as a switch."""
+    SUBJECT = 0
+    SIZE = enum.auto()
+    FLAGGED = enum.auto()
+    TOTALS = enum.auto()
 
-    def __init__(self, program, names: dict, inputs: dict, tier_sets: dict[str, tuple[str, ...]],
-                 range_env: R.RangeEnv, rank: RankOrder | None):
+
+class Typer:
+    """Typing context shared by every expression of one policy: the names known so far
+    (inputs, tier names, each definition once typed) and the facts expressions collect
+    (table calls, inexact values, defs called)."""
+
+    def __init__(self, program, names: dict, decls, range_env: R.RangeEnv):
         self.program = program
         self.names = names          # every defined item by name (resolve.defined_names)
-        self.inputs = inputs        # name -> InputDef
+        self.inputs = decls.inputs  # name -> InputDef
         self.types: dict[str, Type] = {}   # definitions typed so far
-        self.stages: dict[str, str] = {}   # definition -> stage
-        self.weights: dict[str, tuple[Decimal, Span]] = {}
-        self.maxima: dict[str, Decimal] = {}
-        self.tier_sets = tier_sets  # tier set name -> tier names, best first
+        self.stages: dict[str, Stage] = {}   # definition -> stage
+        self.weights: dict[str, tuple[Decimal, Span]] = decls.weights
+        self.maxima: dict[str, Decimal] = decls.maxima
+        self.scale = decls.scale
+        self.tier_sets = decls.tier_sets  # tier set name -> tier names, best first
         self.range_env = range_env
-        self.rank = rank
-        self.allow_size = False
-        self.cohort_totals = False  # `count(COND)` without `per`: over the whole cohort (cohort properties)
+        self.rank = decls.rank
+        self.flag_items: dict = {f.label: f for f in decls.flags}  # for `flagged("label")`
+        self._reads = Reads.SUBJECT
         self.table_calls: dict[str, dict] = {}  # table -> {(call span, range): (arg, rows, range, span)}
         self.called: set[str] = set()    # defs and tables inlined somewhere
         self.inexact: set[str] = set()  # definitions fed by an unrounded inexact division
@@ -62,14 +76,16 @@ class Typer:
         self._sizes: dict[int, tuple[int, object]] = {}  # id -> (tree size, node kept alive)
         self.inline_depth = 0
         self.calls: list[Span] = []  # the def and table calls being inlined, outermost first
-        self.flag_items: dict = {}    # flag label -> A.Flag, for `flagged("label")`
-        self.allow_flagged = False    # properties and flags may read flags
         self._flagging: list[str] = []  # flags being inlined by `flagged`, to stop a cycle
         self._nonzero: list[tuple] = []  # values a surrounding `if`/`and`/`or` has shown are not 0
 
     # ---- entry points --------------------------------------------------------------
-    def expr(self, node, want: Type | None = None, scope: dict | None = None):
-        """Type one expression; returns None (after reporting) when it is ill-typed."""
+    def expr(self, node, want: Type | None = None, scope: dict | None = None, reads: Reads | None = None):
+        """Type one expression; returns None (after reporting) when it is ill-typed.
+        `reads`: what it may read besides the subject (by default what the expression
+        it is part of may)."""
+        outer = self._reads
+        self._reads = outer if reads is None else reads
         try:
             return self._expr(node, scope or {}, want)
         except Poison:
@@ -77,26 +93,28 @@ class Typer:
         except RecursionError:
             self.program.error("PD019", node.span, "expression too deeply nested", "split it into named `let` values")
             return None
+        finally:
+            self._reads = outer
 
-    def expect(self, node, want: Type, what: str, scope: dict | None = None):
-        e = self.expr(node, want, scope)
+    def expect(self, node, want: Type, what: str, scope: dict | None = None, reads: Reads | None = None):
+        e = self.expr(node, want, scope, reads)
         if e is not None and not _compatible(e.type, want):
             self.program.error("PD003", node.span, f"{what} must be {want}, but this is {e.type}")
             return None
         return e
 
-    def stage_of(self, e) -> str:
+    def stage_of(self, e) -> Stage:
         """individual < post (reads a final tier) < cohort (reads ranks or group values)."""
-        worst = 0
+        found = []
         stack = [e]
         while stack:
             n = stack.pop()
             if isinstance(n, (Rank, GroupAgg)):
-                return "cohort"
-            if isinstance(n, Ref) and n.kind == "value":
-                worst = max(worst, STAGES.index(self.stages.get(n.name, "individual")))
+                return Stage.COHORT
+            if isinstance(n, Ref) and n.kind is RefKind.VALUE:
+                found.append(self.stages.get(n.name, Stage.INDIVIDUAL))
             stack.extend(children(n))
-        return STAGES[worst]
+        return Stage.latest(found)
 
     def _smooth_lengths(self, n) -> bool:
         """A mean divides by the count it averages: exact only when every possible
@@ -124,21 +142,17 @@ class Typer:
             stack.extend(children(n))
         return False
 
-    def finish(self) -> None:
-        """Check what no definition reached: every uncalled def and table (so an error in
-        one is never hidden until someone calls it), then each table against every call."""
-        from .tables import check_table  # the coverage rules, kept beside the other rule checks
+    def type_uncalled(self) -> None:
+        """Type what no definition reached: every uncalled def and table, so an error in
+        one is never hidden until someone calls it (after every other expression)."""
         reached = self._reached()
         for name, item in self.names.items():
             if isinstance(item, A.Def) and name not in reached and name not in self.called:
-                self.expr(item.body, None, {p: Ref(item.span, UNKNOWN, p, "param") for p in item.params})
+                self.expr(item.body, None, {p: Ref(item.span, UNKNOWN, p, RefKind.PARAM) for p in item.params})
         for name, item in self.names.items():
             if isinstance(item, A.Table) and name not in reached and name not in self.called:  # typed as if called
                 self.expr(A.Call(item.span, name, item.span, (A.Name(item.span, item.param),)), None,
-                          {item.param: Ref(item.span, UNKNOWN, item.param, "param")})
-        for name, calls in self.table_calls.items():
-            known = [c for c in calls.values() if c[3] is not None]
-            check_table(self.program, self.names[name], known or list(calls.values())[:1])
+                          {item.param: Ref(item.span, UNKNOWN, item.param, RefKind.PARAM)})
 
     def _reached(self) -> set[str]:
         """Defs and tables the policy's other items call, directly or through each other.
@@ -195,8 +209,8 @@ class Typer:
             return self._index(node, scope)
         if isinstance(node, A.Fields):
             self._fail(node.span, "a list of fields `(F1, F2)` belongs after `per` in a group aggregate",
-                       "write e.g. `mean(total) per (dept, kind)`")
-        self._fail(node.span, "unsupported expression")
+                       "write e.g. `mean(total) per (dept, kind)`", code="PD031")
+        self._fail(node.span, "unsupported expression", code="PD031")
 
     def _index(self, node: A.Index, scope):
         """`xs[i]`: the list's item type; a position it lacks is a data error at run time."""
@@ -207,11 +221,13 @@ class Typer:
             self._fail(node.list.span, f"`[...]` picks an item of a list, but this is {lst.type}")
         i = self._num(node.index, scope, "a list position")
         if isinstance(i, Const) and i.value != i.value.to_integral_value():
-            self._fail(node.index.span, "a list position is a whole number", "0 is the first item, -1 the last")
+            self._fail(node.index.span, "a list position is a whole number", "0 is the first item, -1 the last", code="PD030")
         return Prim(node.span, lst.type.elem or UNKNOWN, Fn.INDEX, (lst, i))
 
-    def _fail(self, span: Span, message: str, hint: str | None = None, notes=()):
-        self.program.error("PD003", span, message, hint, notes)
+    def _fail(self, span: Span, message: str, hint: str | None = None, notes=(), code: str = "PD003"):
+        """Report an error in the expression being typed (a type mismatch unless `code`
+        says otherwise) and abandon the rest of it."""
+        self.program.error(code, span, message, hint, notes)
         raise Poison
 
     def _num(self, node, scope, what):
@@ -234,13 +250,13 @@ class Typer:
             return scope[name]  # a def's argument, inlined as the caller's expression
         if name in self.inputs:
             inp = self.inputs[name]
-            return Ref(node.span, inp.type, name, "input")
+            return Ref(node.span, inp.type, name, RefKind.INPUT)
         if name in self.types:
-            return Ref(node.span, self.types[name], name, "value")
+            return Ref(node.span, self.types[name], name, RefKind.VALUE)
         if name in self.failed:
             raise Poison
-        if name == "size" and self.allow_size:
-            return Ref(node.span, NUM, "size", "size")
+        if name == "size" and Reads.SIZE in self._reads:
+            return Ref(node.span, NUM, "size", RefKind.SIZE)
         owners = [ts for ts, tiers in self.tier_sets.items() if name in tiers]
         if owners:
             chosen = owners[0]
@@ -251,11 +267,13 @@ class Typer:
             return Const(node.span, Type("tier", tierset=chosen), name)
         if name in self.names:
             item = self.names[name]
+            if isinstance(item, A.Input):  # its declaration failed, and said so
+                raise Poison
             if isinstance(item, (A.Def, A.Table)):
-                self._fail(node.span, f"`{name}` is a function; call it as `{name}(...)`")
+                self._fail(node.span, f"`{name}` is a function; call it as `{name}(...)`", code="PD031")
             self._fail(node.span, f"`{name}` is used before it can be computed",
                        "it depends on this value, or on a rule that cannot see it",
-                       [Note(item.span, f"`{name}` is defined here")])
+                       [Note(item.span, f"`{name}` is defined here")], code="PD005")
         candidates = list(scope) + list(self.inputs) + list(self.types) + [t for ts in self.tier_sets.values() for t in ts]
         self.program.error("PD002", node.span, f"unknown name `{name}`", _lookalike(name, candidates) or did_you_mean(name, candidates))
         raise Poison
@@ -281,7 +299,7 @@ class Typer:
         if node.op == "per" and isinstance(node.right, A.Fields):
             if not (isinstance(node.left, A.Call) and node.left.func in AGGREGATES and self._is_group_aggregate(node.left, scope)):
                 self._fail(node.span, "`per (F1, F2)` groups an aggregate of the subjects' values",
-                           "write e.g. `mean(total) per (dept, kind)`; `mean sum count min max` aggregate")
+                           "write e.g. `mean(total) per (dept, kind)`; `mean sum count min max` aggregate", code="PD031")
             return self._group_agg(node, scope)
         if node.op == "per" and isinstance(node.left, A.Call) and node.left.func in AGGREGATES \
                 and isinstance(node.right, A.Name) and self._is_group_aggregate(node.left, scope):
@@ -368,7 +386,7 @@ class Typer:
             return self._inline_def(node, item, scope)
         if isinstance(item, A.Table):
             return self._inline_table(node, item, scope)
-        if self.cohort_totals and name in AGGREGATES and self._is_group_aggregate(node, scope):
+        if Reads.TOTALS in self._reads and name in AGGREGATES and self._is_group_aggregate(node, scope):
             return self._cohort_total(node, scope)
         if name in BUILTINS:
             return self._builtin(node, scope, want)
@@ -380,7 +398,7 @@ class Typer:
         self.called.add(item.name)
         if len(node.args) != len(item.params):
             self._fail(node.span, f"`{item.name}` takes {len(item.params)} argument(s), got {len(node.args)}",
-                       notes=[Note(item.span, f"`{item.name}` is defined here")])
+                       notes=[Note(item.span, f"`{item.name}` is defined here")], code="PD029")
         args = {p: self._expr(a, scope, None) for p, a in zip(item.params, node.args)}
         if self.inline_depth >= MAX_CALL_DEPTH:
             self.program.error("PD019", node.span, f"function calls nest more than {MAX_CALL_DEPTH} deep here",
@@ -396,7 +414,7 @@ class Typer:
         if body is None:
             if self.inline_depth:  # the outermost call says where; inner ones would repeat it
                 raise Poison
-            self._fail(node.span, f"in the call of `{item.name}` here", notes=[Note(item.span, "the function is defined here")])
+            self._fail(node.span, f"in the call of `{item.name}` here", notes=[Note(item.span, "the function is defined here")], code="PD035")
         if self._tree_size(body) > MAX_EXPANDED:
             self.program.error("PD019", node.span, f"this call of `{item.name}` expands to more than {MAX_EXPANDED:,} operations",
                                "a function that uses its parameter several times doubles with every nested call; "
@@ -425,7 +443,7 @@ class Typer:
 
     def _inline_table(self, node: A.Call, item: A.Table, scope):
         if len(node.args) != 1:
-            self._fail(node.span, f"table `{item.name}` takes one argument, got {len(node.args)}")
+            self._fail(node.span, f"table `{item.name}` takes one argument, got {len(node.args)}", code="PD029")
         arg = self._num(node.args[0], scope, f"the argument of table `{item.name}`")
         inner = {item.param: arg}
         rows = []
@@ -458,7 +476,7 @@ class Typer:
         n = len(node.args)
         if n < lo or (hi is not None and n > hi):
             want = f"{lo}" if hi == lo else f"{lo} to {hi}" if hi is not None else f"at least {lo}"
-            self._fail(node.span, f"`{node.func}` takes {want} argument(s), got {n}")
+            self._fail(node.span, f"`{node.func}` takes {want} argument(s), got {n}", code="PD029")
 
     def _list_arg(self, node, scope, i, elem: Type | None = None):
         e = self._expr(node.args[i], scope, None)
@@ -527,12 +545,12 @@ class Typer:
             return self._weighted(node)
         if f in ("rank", "rank_from_bottom"):
             return self._rank(node)
-        self._fail(sp, f"`{f}` cannot be used here")
+        self._fail(sp, f"`{f}` cannot be used here", code="PD031")
 
     def _const_int(self, node, what) -> int:
         value = node.value if isinstance(node, A.Num) else None
         if value is None or value != value.to_integral_value() or value < 0 or value > 28:
-            self._fail(node.span, f"{what} must be a whole number from 0 to 28 written out")
+            self._fail(node.span, f"{what} must be a whole number from 0 to 28 written out", code="PD030")
         return int(value)
 
     def _round(self, node: A.Call, scope):
@@ -544,7 +562,7 @@ class Typer:
         if len(node.args) == 3:
             mode = node.args[2]
             if not isinstance(mode, A.Name) or mode.name not in ROUND_MODES:
-                self._fail(mode.span, "unknown rounding mode", "use half_up (四舍五入), half_even, floor or ceil")
+                self._fail(mode.span, "unknown rounding mode", "use half_up (四舍五入), half_even, floor or ceil", code="PD028")
             fn = ROUND_MODES[mode.name]
         self._check_digits(node, R.range_of(x, self.range_env), places)
         return Prim(node.span, NUM, fn, (x, Const(node.span, NUM, Decimal(places))))
@@ -582,7 +600,7 @@ class Typer:
         out = []
         for a in node.args:
             if not isinstance(a, A.Name) or not isinstance(self.names.get(a.name), A.Indicator):
-                self._fail(a.span, f"`{node.func}` takes indicator names", "name the indicators, e.g. `weighted(quality, cost)`")
+                self._fail(a.span, f"`{node.func}` takes indicator names", "name the indicators, e.g. `weighted(quality, cost)`", code="PD032")
             out.append(a)
         return out
 
@@ -594,10 +612,10 @@ class Typer:
         for a in names:
             if a.name not in self.weights:
                 self._fail(a.span, f"indicator `{a.name}` has no weight", "give it one: `indicator NAME weight 40% { ... }`",
-                           [Note(self.names[a.name].span, "the indicator is defined here")])
+                           [Note(self.names[a.name].span, "the indicator is defined here")], code="PD032")
             w, _ = self.weights[a.name]
             total += w
-            terms.append(Prim(a.span, NUM, Fn.MUL, (Const(a.span, NUM, w), Ref(a.span, NUM, a.name, "value"))))
+            terms.append(Prim(a.span, NUM, Fn.MUL, (Const(a.span, NUM, w), Ref(a.span, NUM, a.name, RefKind.VALUE))))
         if total != 1:
             pct = decimal_text(total * 100)
             self.program.error("PD012", node.span, f"weights sum to {pct}%, expected 100%",
@@ -610,7 +628,7 @@ class Typer:
         if len(names) != len(node.args) or not all(n in self.maxima for n in names):
             return
         total = sum(self.maxima[n] for n in names)
-        scale = self.program.scale_hi
+        scale = self.scale.hi
         if scale is not None and total != scale:
             self.program.warn("PW105", node.span,
                               f"the indicators' maxima sum to {decimal_text(total)}, but the scale is 0..{decimal_text(scale)}",
@@ -622,15 +640,14 @@ class Typer:
         order = self.rank
         if order is None:
             if not isinstance(arg, A.Name):
-                self._fail(arg.span, "rank a named value, e.g. `rank(total)`, or declare `rank by` for the policy")
-            from ..ir import RankKeyIR
+                self._fail(arg.span, "rank a named value, e.g. `rank(total)`, or declare `rank by` for the policy", code="PD033")
             order = RankOrder((RankKeyIR(arg.name, True, arg.span),), None, node.span)
         elif not (isinstance(arg, A.Name) and arg.name == order.keys[0].name):
             self._fail(arg.span, f"`{node.func}` follows the policy's rank order, which ranks by `{order.keys[0].name}` first",
-                       f"write `{node.func}({order.keys[0].name})`")
+                       f"write `{node.func}({order.keys[0].name})`", code="PD033")
         key = order.keys[0].name
         if key not in self.types and key not in self.inputs:
-            self._fail(arg.span, f"unknown name `{key}`")
+            self._fail(arg.span, f"unknown name `{key}`", code="PD002")
         return Rank(node.span, NUM, node.func == "rank_from_bottom", order)
 
     def _flagged(self, node: A.Call):
@@ -639,17 +656,17 @@ class Typer:
         self._arity(node, 1, 1)
         arg = node.args[0]
         if not isinstance(arg, A.Str):
-            self._fail(arg.span, "`flagged` takes a flag's label as a quoted string", 'e.g. `flagged("通报批评")`')
-        if not self.allow_flagged:
+            self._fail(arg.span, "`flagged` takes a flag's label as a quoted string", 'e.g. `flagged("通报批评")`', code="PD034")
+        if Reads.FLAGGED not in self._reads:
             self._fail(node.span, "`flagged(...)` may be used in properties and flags only",
-                       "flags are computed after every other value; test the flag's condition here instead")
+                       "flags are computed after every other value; test the flag's condition here instead", code="PD031")
         flag = self.flag_items.get(arg.value)
         if flag is None:
             self.program.error("PD002", arg.span, f"no flag is labelled {arg.value!r}", did_you_mean(arg.value, self.flag_items))
             raise Poison
         if arg.value in self._flagging:
             self._fail(node.span, f"flag {arg.value!r} reads itself through `flagged`",
-                       notes=[Note(flag.span, "the flag is defined here")])
+                       notes=[Note(flag.span, "the flag is defined here")], code="PD005")
         self._flagging.append(arg.value)
         try:
             return self._bool(flag.cond, {}, f"the condition of flag {arg.value!r}")
@@ -669,7 +686,7 @@ class Typer:
             self._fail(call.args[0].span, "`count(COND)` counts the subjects for whom COND holds")
         elif call.func != "count" and arg.type not in (NUM, UNKNOWN):
             self._fail(call.args[0].span, f"`{call.func}` over the cohort needs a number, but this is {arg.type}")
-        return GroupAgg(call.span, NUM, call.func, arg, None)
+        return GroupAgg(call.span, NUM, AggFn(call.func), arg, None)
 
     def _group_agg(self, node: A.Binary, scope):
         call = node.left
@@ -677,7 +694,7 @@ class Typer:
         for field in fields:
             if field not in self.inputs:
                 self._fail(node.right.span, f"group by an input field; `{field}` is not an input",
-                           did_you_mean(field, self.inputs))
+                           did_you_mean(field, self.inputs), code="PD002")
         field = fields[0] if len(fields) == 1 else fields
         arg = self._expr(call.args[0], scope, None)
         if call.func == "count":
@@ -685,7 +702,7 @@ class Typer:
                 self._fail(call.args[0].span, "`count(COND) per FIELD` counts the subjects for whom COND holds")
         elif arg.type not in (NUM, UNKNOWN):
             self._fail(call.args[0].span, f"`{call.func}` per group needs a number, but this is {arg.type}")
-        return GroupAgg(node.span, NUM, call.func, arg, field)
+        return GroupAgg(node.span, NUM, AggFn(call.func), arg, field)
 
 
 # ---- helpers -------------------------------------------------------------------------
@@ -709,7 +726,7 @@ def _reads_unknown(e) -> bool:
     stack = [e]
     while stack:
         n = stack.pop()
-        if isinstance(n, Ref) and n.kind == "param":
+        if isinstance(n, Ref) and n.kind is RefKind.PARAM:
             return True
         stack.extend(children(n))
     return False

@@ -14,43 +14,13 @@ import enum
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from ..operations import CORE_ONLY, operations
+
 
 # ---- kinds -------------------------------------------------------------------------
-class Op(enum.Enum):
-    """Pure operations of Call; every argument is evaluated, left to right, except the
-    second of AND and OR (short circuit)."""
-    ADD = "+"
-    SUB = "-"
-    MUL = "*"
-    NEG = "neg"
-    TOTAL = "total"  # n-ary sum, left to right
-    NOT = "not"
-    AND = "and"
-    OR = "or"
-    EQ = "=="
-    NE = "!="
-    LT = "<"
-    LE = "<="
-    GT = ">"
-    GE = ">="
-    LIST = "list"
-    CONCAT = "concat"
-    MIN = "min"
-    MAX = "max"
-    ABS = "abs"
-    CLAMP = "clamp"
-    SUM = "sum"
-    MEAN = "mean"
-    LEN = "len"
-    COUNT = "count"
-    TRIMMED_MEAN = "trimmed_mean"
-    STREAK = "streak"
-    RATIO = "ratio"
-    LIST_MIN = "list_min"
-    LIST_MAX = "list_max"
-    INDEX = "index"
-    STEP = "step"  # tier positions: a + b on whole numbers, never a decimal
-    PICK = "pick"  # the element of a constant tuple at a tier position (a tier's name)
+# Pure operations of Call; every argument is evaluated, left to right, except the second
+# of AND and OR (short circuit). Named once with the IR's (perfdsl.operations).
+Op = operations("Op", __name__, CORE_ONLY)
 
 
 class Exactness(enum.Enum):

@@ -10,14 +10,14 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .. import ir
-from ..ir import Fn, group_text, list_text
+from ..ir import Fn, RefKind, Stage, group_text, list_text
 from ..language import policy_language
 from . import core as c
 
 _ZERO = c.Lit(Decimal(0))
 _NONE = c.Lit(None)
 
-_OPS = {fn: c.Op[fn.name] for fn in Fn if fn.name in c.Op.__members__}
+_OPS = {fn: c.Op[fn.name] for fn in Fn if fn.name in c.Op.__members__}  # the pure ones: one table
 _ROUNDS = {Fn.ROUND_HALF_UP: c.Rounding.HALF_UP, Fn.ROUND_HALF_EVEN: c.Rounding.HALF_EVEN,
            Fn.ROUND_FLOOR: c.Rounding.FLOOR, Fn.ROUND_CEIL: c.Rounding.CEIL}
 
@@ -49,7 +49,7 @@ class _Lowerer:
 
     def __init__(self, policy: ir.Policy):
         self.policy = policy
-        self.tiersets = {d.name for d in policy.definitions if d.tiers is not None}
+        self.tiersets = {d.name for d in policy.definitions if isinstance(d, ir.TiersDef)}
         self._rankings: dict[tuple, c.Ranking] = {}
 
     # ---- expressions ---------------------------------------------------------------
@@ -60,7 +60,7 @@ class _Lowerer:
         return c.Lit(e.value)
 
     def _ref(self, e: ir.Ref) -> c.Expr:
-        return c.Size() if e.kind == "size" else c.Var(e.name)
+        return c.Size() if e.kind == RefKind.SIZE else c.Var(e.name)
 
     def _if(self, e: ir.If) -> c.Expr:
         return c.Cond(self.expr(e.cond), self.expr(e.then), self.expr(e.else_), e)
@@ -89,14 +89,17 @@ class _Lowerer:
     # ---- definitions ---------------------------------------------------------------
     def define(self, d: ir.Definition) -> c.Define:
         owner = c.Owner(where(d.span), f"`{d.name}`")
-        if d.indicator is not None:
-            body, result = self.indicator(d)
-            return c.Define(d.name, owner, body, result)
-        if d.tiers is not None:
-            return self.tiers(d, owner)
-        return c.Define(d.name, owner, (), self.expr(d.expr))
+        match d:
+            case ir.IndicatorDef():
+                body, result = self.indicator(d)
+                return c.Define(d.name, owner, body, result)
+            case ir.TiersDef():
+                return self.tiers(d, owner)
+            case ir.ValueDef():
+                return c.Define(d.name, owner, (), self.expr(d.expr))
+        raise TypeError(f"not a definition: {d!r}")
 
-    def indicator(self, d: ir.Definition):
+    def indicator(self, d: ir.IndicatorDef):
         """base, then each adjustment in order (moving by at most `up to`), then the bounds."""
         b, v = d.indicator, f"{d.name}#value"
         if b.computed is not None:
@@ -131,7 +134,7 @@ class _Lowerer:
         out.append(c.CloseIndicator(d.name, c.Var(v)))
         return tuple(out), c.Var(v)
 
-    def tiers(self, d: ir.Definition, owner: c.Owner) -> c.Define:
+    def tiers(self, d: ir.TiersDef, owner: c.Owner) -> c.Define:
         """Band by the score, then each rule in order (§5): downgrades sum and stop at the
         last tier, a limit caps, the first veto that holds forces its tier and ends."""
         body, names = d.tiers, d.tiers.names()
@@ -218,13 +221,13 @@ def lower_policy(policy: ir.Policy) -> c.Program:
     lo = _Lowerer(policy)
     defs = {d.name: lo.define(d) for d in policy.definitions}
     by_stage = lambda *stages: tuple(defs[d.name] for d in policy.definitions if d.stage in stages)  # noqa: E731
-    post = tuple(defs[d.name] for d in policy.definitions if d.stage == "post" and d.tiers is None)
+    post = tuple(defs[d.name] for d in policy.definitions if d.stage == Stage.POST and not isinstance(d, ir.TiersDef))
     flags = tuple(lo.flag(f) for f in policy.flags)
     steps = tuple(lo.quota(q) for q in sorted(policy.quotas, key=lambda q: q.tier)) + tuple(
         lo.distribute(d) for d in policy.distributes)
-    return c.Program(policy.name, policy.key, tuple(policy.output_names()), by_stage("individual", "post"),
-                     tuple(f for f, d in zip(flags, policy.flags) if d.stage != "cohort"), steps, post,
-                     by_stage("cohort"), flags, policy_language(policy))
+    return c.Program(policy.name, policy.key, tuple(policy.output_names()), by_stage(Stage.INDIVIDUAL, Stage.POST),
+                     tuple(f for f, d in zip(flags, policy.flags) if d.stage != Stage.COHORT), steps, post,
+                     by_stage(Stage.COHORT), flags, policy_language(policy))
 
 
 def lower_steps(policy: ir.Policy) -> c.Program:

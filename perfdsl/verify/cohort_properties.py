@@ -18,7 +18,7 @@ import dataclasses
 from hypothesis import strategies as st
 
 from ..explain import fmt
-from ..ir import BOOL, Definition, Policy, PropertyDef
+from ..ir import BOOL, DefKind, Policy, PropertyDef, Stage, ValueDef
 from .search import search
 from .strategies import _constant_fields, cohorts, strategies
 
@@ -27,7 +27,7 @@ MAX_SIZE = 12
 
 
 def _with_property(ir: Policy, prop: PropertyDef) -> Policy:
-    let = Definition(prop.span, NAME, "let", None, BOOL, "cohort", expr=prop.expr)
+    let = ValueDef(prop.span, NAME, DefKind.LET, None, BOOL, Stage.COHORT, expr=prop.expr)
     return dataclasses.replace(ir, definitions=ir.definitions + (let,))
 
 
