@@ -73,9 +73,12 @@ class Tables:
         self.rules = [(origin, size, name, single, None if keep is None else tuple(tuple(k) for k in keep), append)
                       for origin, size, name, single, keep, append in doc["rules"]]
         regex = dict(self.terminals)
-        self.scanner = re.compile("|".join(
+        # Group 1 skips an ignored terminal that no other can start like (whitespace)
+        # before the token, in the same match: about half as many matches.
+        skip = next((regex[names[0]] for _, names in doc["leads"] if len(names) == 1 and names[0] in self.ignore), "(?!)")
+        self.scanner = re.compile(f"((?:{skip})?)(?:" + "|".join(
             (f"(?={lead})" if lead else "") + "(?:" + "|".join(f"(?:{regex[name]})(?P<{name}>)" for name in names) + ")"
-            for lead, names in doc["leads"]))
+            for lead, names in doc["leads"]) + ")")
         self._one: dict[str, re.Pattern] = {}
 
     def bind(self, builder) -> list[tuple]:
@@ -146,24 +149,29 @@ def parse(tables: Tables, text: str, rules: list[tuple]):
         m = match(text, pos)
         if m is None:
             raise ParseError(line, pos - line_start + 1, pos, None, tables.allowed(actions))
+        start = m.end(1)  # after the whitespace skipped in the same match
+        if start != pos:
+            if text.count("\n", pos, start):
+                line += text.count("\n", pos, start)
+                line_start = text.rindex("\n", pos, start) + 1
+            pos = start
         kind = m.lastgroup
         if kind not in actions and kind not in ignore:
             local = tables.contextual(text, pos, actions, kind)
             if local is None:  # Lark reports the token the whole grammar would read here
-                raise ParseError(line, pos - line_start + 1, pos, _lexed(m, pos, line, line_start, newline),
-                                 tables.allowed(actions))
+                raise ParseError(line, pos - line_start + 1, pos,
+                                 _lexed(kind, text[pos:m.end()], pos, line, line_start, newline), tables.allowed(actions))
             m, kind = local, local.lastgroup
+        end = m.end()
+        value = text[pos:end]
         if kind in ignore:
-            value = m.group()
             if "\n" in value:
                 line += value.count("\n")
                 line_start = pos + value.rindex("\n") + 1
-            pos = m.end()
+            pos = end
             continue
-        value = m.group()
-        end = m.end()
         if kind in newline and "\n" in value:
-            tok = _lexed(m, pos, line, line_start, newline)
+            tok = _lexed(kind, value, pos, line, line_start, newline)
             line, line_start = tok.end_line, end - tok.end_column + 1
         else:
             tok = new(Token, value)
@@ -197,9 +205,7 @@ def parse(tables: Tables, text: str, rules: list[tuple]):
             return value_stack[-1]
 
 
-def _lexed(m: re.Match, pos: int, line: int, line_start: int, newline: frozenset) -> Token:
-    value = m.group()
-    kind = m.lastgroup
+def _lexed(kind: str, value: str, pos: int, line: int, line_start: int, newline: frozenset) -> Token:
     if kind in newline and "\n" in value:
         return _token(kind, value, pos, line, pos - line_start + 1, line + value.count("\n"), len(value) - value.rindex("\n"))
     column = pos - line_start + 1

@@ -65,20 +65,18 @@ class _Builder:
     def span(self, *parts) -> Span:
         """From the start of the first part to the end of the last (parts: tokens, spans,
         nodes; None and anything without a span are skipped)."""
-        for p in parts:
-            start = _edges(p)
-            if start is not None:
-                break
-        for p in reversed(parts):
-            end = _edges(p)
-            if end is not None:
-                break
-        return Span(self.file, start[0], start[1], end[2], end[3])
+        first, last = _edges(parts[0]), _edges(parts[-1])
+        if first is None or last is None:  # a None or something without a span at either end
+            edges = [e for e in map(_edges, parts) if e is not None]
+            first, last = edges[0], edges[-1]
+        return Span(self.file, first[0], first[1], last[2], last[3])
 
     def string(self, tok: Token) -> str:
         if tok.startswith("“"):  # “curly quotes” as an input method types them: no escapes
             return str(tok)[1:-1]
         body, out, i = tok[1:-1], [], 0
+        if "\\" not in body:
+            return str(body)
         while i < len(body):
             ch = body[i]
             if ch == "\\" and i + 1 < len(body):
