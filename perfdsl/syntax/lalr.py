@@ -80,6 +80,7 @@ class Tables:
             (f"(?={lead})" if lead else "") + "(?:" + "|".join(f"(?:{regex[name]})(?P<{name}>)" for name in names) + ")"
             for lead, names in doc["leads"]) + ")")
         self._one: dict[str, re.Pattern] = {}
+        self.units: dict[tuple[int, int, str], int] = {}  # see _units
 
     def bind(self, builder) -> list[tuple]:
         """The rules with their callbacks looked up on `builder`. Only a `?rule` that always
@@ -145,6 +146,7 @@ def parse(tables: Tables, text: str, rules: list[tuple]):
     pos, line, line_start, n = 0, 1, 0, len(text)
     tok = None
     new = str.__new__
+    units = tables.units
     while pos < n:
         m = match(text, pos)
         if m is None:
@@ -188,8 +190,12 @@ def parse(tables: Tables, text: str, rules: list[tuple]):
                 actions = states[code]
                 break
             rule = rules[~code]
-            if rule[6]:  # `?a: b`: the value stays, only the state changes
-                state_stack[-1] = goto = states[state_stack[-2]][rule[0]]
+            if rule[6]:  # `?a: b`, and what follows of such rules: the value stays, only the top state changes
+                key = (state_stack[-2], state_stack[-1], kind)
+                goto = units.get(key)
+                if goto is None:
+                    goto = units[key] = _units(rules, states, state_stack[-2], rule, kind)
+                state_stack[-1] = goto
                 actions = states[goto]
             else:
                 actions = _reduce(rule, states, state_stack, value_stack)
@@ -210,6 +216,17 @@ def _lexed(kind: str, value: str, pos: int, line: int, line_start: int, newline:
         return _token(kind, value, pos, line, pos - line_start + 1, line + value.count("\n"), len(value) - value.rindex("\n"))
     column = pos - line_start + 1
     return _token(kind, value, pos, line, column, line, column + len(value))
+
+
+def _units(rules: list, states: list, below: int, rule: tuple, kind: str) -> int:
+    """The state a run of unit reductions (`?a: b`) ends in, starting with `rule`, for
+    lookahead `kind` over state `below`: it depends on nothing else, so it is kept."""
+    while True:
+        goto = states[below][rule[0]]
+        code = states[goto].get(kind)
+        if code is None or code >= 0 or not rules[~code][6]:
+            return goto
+        rule = rules[~code]
 
 
 def _reduce(rule: tuple, states: list, state_stack: list, value_stack: list) -> dict:
