@@ -88,6 +88,10 @@ def test_every_file_and_its_broken_variants_parse_as_with_lark(path, reference, 
     "policy p { example defaults { given a = 1 } example \"e\" { expect x = 1 } }", "@", "policy p { input x: int in 0..-",
     "policy p { let a = 1 -> 2 }", "policy p { let a = \"unterminated\n }", "policy p {\n  let a = 1 # c\n  let b = a.. }",
     "import \"m.perf\" policy p \"l\" { key id input id: text score s = if id == \"a\" then 1 else 2 }",
+    "policy p { input score: int\n  score s = score + count }", "policy p { example\tdefaults { } 示例默认 { } }",
+    "policy p { quota a at  most 10% rank by s desc then t ties share }", "policy p { examples \"e\" { } }",
+    "policy p { indicator x weight 5 { base 1 deduct 1 per y up to 3 upto } }", "policy p { rank by }",
+    "policy p { 得分 总分 = 得分a + 1 }", "policy p { let ascending = asc }", "policy p { rank\n}",
 ])
 def test_edge_texts_parse_as_with_lark(text, reference, monkeypatch):
     assert _outcome(text, "f.perf") == _lark_outcome(reference, text, "f.perf", monkeypatch)

@@ -79,6 +79,9 @@ class Tables:
         self.scanner = re.compile(f"((?:{skip})?)(?:" + "|".join(
             (f"(?={lead})" if lead else "") + "(?:" + "|".join(f"(?:{regex[name]})(?P<{name}>)" for name in names) + ")"
             for lead, names in doc["leads"]) + ")")
+        self.word = doc["word"]
+        self.keywords = {word: [(name, rest and re.compile(rest)) for name, rest in spellings]
+                         for word, spellings in doc["keywords"].items()}
         self._one: dict[str, re.Pattern] = {}
         self.units: dict[tuple[int, int, str], int] = {}  # see _units
 
@@ -147,6 +150,7 @@ def parse(tables: Tables, text: str, rules: list[tuple]):
     tok = None
     new = str.__new__
     units = tables.units
+    word, keywords = tables.word, tables.keywords
     while pos < n:
         m = match(text, pos)
         if m is None:
@@ -157,14 +161,17 @@ def parse(tables: Tables, text: str, rules: list[tuple]):
                 line += text.count("\n", pos, start)
                 line_start = text.rindex("\n", pos, start) + 1
             pos = start
-        kind = m.lastgroup
+        kind, end = m.lastgroup, m.end()
+        if kind == word:
+            spellings = keywords.get(text[pos:end])
+            if spellings is not None:
+                kind, end = _keyword(spellings, text, end, kind)
         if kind not in actions and kind not in ignore:
             local = tables.contextual(text, pos, actions, kind)
             if local is None:  # Lark reports the token the whole grammar would read here
                 raise ParseError(line, pos - line_start + 1, pos,
-                                 _lexed(kind, text[pos:m.end()], pos, line, line_start, newline), tables.allowed(actions))
-            m, kind = local, local.lastgroup
-        end = m.end()
+                                 _lexed(kind, text[pos:end], pos, line, line_start, newline), tables.allowed(actions))
+            kind, end = local.lastgroup, local.end()
         value = text[pos:end]
         if kind in ignore:
             if "\n" in value:
@@ -209,6 +216,18 @@ def parse(tables: Tables, text: str, rules: list[tuple]):
         actions = _reduce(rules[~code], states, state_stack, value_stack)  # unit rules too: the end is rare
         if state_stack[-1] == end_state:
             return value_stack[-1]
+
+
+def _keyword(spellings: list, text: str, end: int, word: str) -> tuple[str, int]:
+    """The first keyword spelled by the word ending at `end` (and what follows), with its end;
+    else the word itself."""
+    for name, rest in spellings:
+        if rest is None:
+            return name, end
+        more = rest.match(text, end)
+        if more is not None:
+            return name, more.end()
+    return word, end
 
 
 def _lexed(kind: str, value: str, pos: int, line: int, line_start: int, newline: frozenset) -> Token:

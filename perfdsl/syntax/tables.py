@@ -12,8 +12,10 @@ grammar in use, or the file is damaged, `load` builds the tables in the process 
 so a stale file is never used (tests/test_cache_security.py keeps the shipped file current).
 
 What the file holds, all of it taken from the parser Lark builds for OPTIONS:
-- `terminals`: [name, regular expression] in the order Lark's lexer tries them;
-  `ignore` (whitespace, comments, `;`) and `newline` (the terminals that may span lines);
+- `terminals`: [name, regular expression] in the order Lark's lexer tries them; `leads`:
+  the same grouped by their first character; `keywords`: by their first word, looked up
+  when the terminal `word` (NAME) matches; `ignore`
+  (whitespace, comments, `;`) and `newline` (the terminals that may span lines);
 - `states`: per state, {terminal or rule name: state to shift to, or ~rule to reduce};
   `start`, `end`;
 - `rules`: [origin, size, callback name, expand a single child, children to keep, Nones
@@ -80,10 +82,17 @@ def build(text: str) -> dict:
     index = {rule: i for i, rule in enumerate(rules)}
     states = [{sym: (arg if action is Shift else ~index[arg]) for sym, (action, arg) in table.states[s].items()}
               for s in range(len(table.states))]
+    groups = leads(terminals)
+    words = keywords(terminals, groups)
+    for group in groups:  # the keywords are looked up after a word matches
+        if group[0] == LEADS[1]:
+            word = group[1][-1]
+            group[1] = [word]
     return {
         "grammar_sha256": grammar_digest(text),
         "terminals": terminals,
-        "leads": leads(terminals),
+        "keywords": words, "word": word,
+        "leads": groups,
         "ignore": sorted(lexer.ignore_types), "newline": sorted(lexer.newline_types),
         "states": states, "start": table.start_states["start"], "end": table.end_states["start"],
         "rules": list(rules.values()),
@@ -108,6 +117,33 @@ def leads(terminals: list[tuple[str, str]]) -> list[list]:
             raise ValueError(f"terminal {name} starts with characters of several classes of {LEADS}")
         groups[homes.pop()][1].append(name)
     return [g for g in groups if g[1]]
+
+
+WORD = r"[^\W\d]\w*"
+_KEYWORD = re.compile(r"\(\?:((?:\w+(?:\\s\+\w+)*\|)*\w+(?:\\s\+\w+)*)\)\(\?!\\w\)")
+
+
+def keywords(terminals: list[tuple[str, str]], groups: list[list]) -> dict[str, list]:
+    r"""The keywords by their first word, each [terminal, what follows the first word or
+    None], in Lark's order. They leave the lexer's expression, where the last terminal of the
+    word group, a whole word (NAME), stands for them all: the lexer looks the word up here.
+
+    That picks what Lark's lexer picks because every other terminal starting like a word is
+    `(?:spelling|...)(?!\w)`, spellings being words joined by `\s+`: such a terminal matches
+    where the whole word at hand is its spelling's first word and the rest follows."""
+    regex = dict(terminals)
+    [names] = [names for lead, names in groups if lead == LEADS[1]]
+    if regex[names[-1]] != WORD:
+        raise ValueError(f"the last terminal starting like a word must be {WORD}, not {regex[names[-1]]}")
+    out: dict[str, list] = {}
+    for name in names[:-1]:
+        spelled = _KEYWORD.fullmatch(regex[name])
+        if spelled is None:
+            raise ValueError(f"terminal {name} starts like a word but is not a keyword: {regex[name]}")
+        for spelling in spelled.group(1).split("|"):
+            first, _, rest = spelling.partition("\\s+")
+            out.setdefault(first, []).append([name, rf"\s+{rest}(?!\w)" if rest else None])
+    return out
 
 
 def _without_groups(rx: str) -> str:
