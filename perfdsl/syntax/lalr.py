@@ -12,9 +12,11 @@ It behaves as Lark's contextual lexer and LALR parser with an inline transformer
 parses every .perf of the repository, and many broken variants, both ways):
 - In each parser state only the terminals that state expects can be lexed (so `score`
   is a keyword where a declaration starts and a name elsewhere). The terminals are tried
-  in Lark's order (priority, width, length, name), and the first that matches wins; the
-  one expression for all terminals finds that winner whenever the state expects it, and
-  otherwise the later terminals the state does expect are tried one by one.
+  in Lark's order (priority, width, length, name), and the first that matches wins. The
+  one expression finds that winner among all terminals: it tries only those that start
+  like the character at hand (tables.leads), and for a word looks the keywords up by
+  the word (tables.keywords). When the state does not expect the winner, the later
+  terminals it does expect are tried one by one.
 - A reduction filters its children as Lark's tree builder does (punctuation dropped,
   `None` for a missing `[optional]`, inlined `_rule`s spliced in, a `?rule` with one
   child replaced by it) and passes them to the builder method named after the rule or
@@ -60,7 +62,8 @@ class Tables:
 
     `states[s]` maps a terminal or rule name to an int: a state to shift to (>= 0), or
     `~i` to reduce by rule i. A rule is (origin, size, callback name, expand single
-    child, children to keep or None for all, Nones to append): see `_filter`."""
+    child, children to keep or None for all, Nones to append): see `_filter`; `bind`
+    puts the callback in place of its name and adds whether the rule is a unit rule."""
 
     def __init__(self, doc: dict, shipped: bool):
         self.shipped = shipped
@@ -115,6 +118,7 @@ class Tables:
 
 
 def _one_child(size: int, keep: tuple | None, append: int) -> bool:
+    """Whether a rule always passes its callback exactly one child."""
     if keep is None:
         return size == 1
     return len(keep) == 1 and not keep[0][1] and not keep[0][2] and not append
