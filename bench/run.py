@@ -244,19 +244,24 @@ def whole_cohort(policy, args, repeat: int, rows: list[dict]) -> tuple[dict, boo
 
 
 def cli_runs(n: int, schemes: str) -> list[dict]:
-    """bench/cli_run.py's rows (it prints one line per scheme and contender: wall s, CPU s,
-    peak MB, µs/subject, KB/subject, and for perfdsl the ratios to the hand script)."""
+    """Run bench/cli_run.py in a child and read its table (see cli_rows)."""
     proc = subprocess.run([sys.executable, str(HERE / "cli_run.py"), "--n", str(n), "--schemes", schemes],
                           capture_output=True, text=True, cwd=ROOT)
     print(proc.stdout, end="", flush=True)
     if proc.returncode != 0:
         print(f"  bench/cli_run.py failed: {proc.stderr.strip()[-500:]}", flush=True)
         return []
+    return cli_rows(proc.stdout, n, schemes.split(","))
+
+
+def cli_rows(printed: str, n: int, schemes: list[str]) -> list[dict]:
+    """The rows of bench/cli_run.py's table: one line per scheme and contender (`perfdsl`
+    or `hand`, or no name for perfdsl alone) with wall s, CPU s, peak MB, µs and KB per
+    subject, and a line saying whether the two outputs are byte-identical."""
     rows: list[dict] = []
-    names = schemes.split(",")
-    for line in proc.stdout.splitlines():
+    for line in printed.splitlines():
         words = line.split()
-        if len(words) < 2 or words[0] not in names:
+        if len(words) < 2 or words[0] not in schemes:
             continue
         if words[1] == "outputs":
             for r in rows:
