@@ -1,8 +1,15 @@
-"""perfdsl benchmark: budget_engineer through every evaluator, in one process.
+"""perfdsl benchmark: everything issue 15 asks for, in one table, written to bench/results.json.
 
     python bench/run.py                 # everything, 10M peak-memory run included
     python bench/run.py --no-big        # skip the 10,000,000-subject run
-    python bench/run.py --quick         # small sizes, for a smoke test
+    python bench/run.py --quick         # small sizes: a few minutes
+
+The first table is issue 15's: per bundled scheme, `evaluate(record)`, `evaluate_many`
+and the engine alone against the hand-written Decimal function (bench/baselines.py),
+in µs per subject, seconds per million (the same number: µs × 10⁶ subjects), the ratio
+and MB per subject held; `perfdsl check` start-up in CPU seconds (bench/startup.py);
+and `perfdsl run` CSV → CSV as a user runs it (bench/cli_run.py, in a child: wall and CPU
+seconds, peak memory, against a hand-written polars script where cli_run.py runs one).
 
 Per-subject contenders (the individual stage, one subject at a time) run on
 --subjects records: perfdsl's generated Python (`Policy.evaluate(trace=False,
@@ -236,6 +243,43 @@ def whole_cohort(policy, args, repeat: int, rows: list[dict]) -> tuple[dict, boo
     return profile, all(mine[c].to_list() == hand[c].to_list() for c in hand.columns)
 
 
+def cli_runs(n: int, schemes: str) -> list[dict]:
+    """Run bench/cli_run.py in a child and read its table (see cli_rows)."""
+    proc = subprocess.run([sys.executable, str(HERE / "cli_run.py"), "--n", str(n), "--schemes", schemes],
+                          capture_output=True, text=True, cwd=ROOT)
+    print(proc.stdout, end="", flush=True)
+    if proc.returncode != 0:
+        print(f"  bench/cli_run.py failed: {proc.stderr.strip()[-500:]}", flush=True)
+        return []
+    return cli_rows(proc.stdout, n, schemes.split(","))
+
+
+def cli_rows(printed: str, n: int, schemes: list[str]) -> list[dict]:
+    """The rows of bench/cli_run.py's table: one line per scheme and contender (`perfdsl`
+    or `hand`, or no name for perfdsl alone) with wall s, CPU s, peak MB, µs and KB per
+    subject, and a line saying whether the two outputs are byte-identical."""
+    rows: list[dict] = []
+    for line in printed.splitlines():
+        words = line.split()
+        if len(words) < 2 or words[0] not in schemes:
+            continue
+        if words[1] == "outputs":
+            for r in rows:
+                if r["scheme"] == words[0]:
+                    r["outputs_identical"] = "byte-identical" in line
+            continue
+        who, numbers = (words[1], words[2:]) if words[1] in ("perfdsl", "hand") else ("perfdsl", words[1:])
+        wall, cpu, peak_mb = (float(x) for x in numbers[:3])
+        rows.append({"scheme": words[0], "contender": "perfdsl run CSV → CSV" if who == "perfdsl" else
+                     "hand-written polars CSV → CSV", "kind": "cli", "n": n, "wall_s": wall, "cpu_s": cpu,
+                     "peak_mb": peak_mb, "us_per_subject": cpu / n * 1e6, "s_per_million": wall / n * 1e6,
+                     "mb_per_subject": peak_mb / n})
+    for r in rows:
+        hand = next((h for h in rows if h["scheme"] == r["scheme"] and h["contender"].startswith("hand")), None)
+        r["vs_hand_wall"] = r["wall_s"] / hand["wall_s"] if hand else None
+    return rows
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--subjects", type=int, default=200_000, help="records for per-subject contenders")
@@ -243,6 +287,8 @@ def main() -> None:
     ap.add_argument("--table-rows", type=int, default=1_000_000, help="rows for whole-cohort contenders")
     ap.add_argument("--scheme-subjects", type=int, default=100_000, help="records per bundled scheme")
     ap.add_argument("--startup-repeat", type=int, default=3, help="runs of each `perfdsl check` start-up")
+    ap.add_argument("--cli-subjects", type=int, default=1_000_000, help="subjects per `perfdsl run` CSV → CSV")
+    ap.add_argument("--cli-schemes", default="budget_engineer,branch_employees,village_clinic")
     ap.add_argument("--big", type=int, default=10_000_000, help="rows of the peak-memory run")
     ap.add_argument("--no-big", action="store_true", help="skip the peak-memory run")
     ap.add_argument("--repeat", type=int, default=5)
@@ -256,12 +302,14 @@ def main() -> None:
         return
     if args.quick:
         args.subjects, args.zen_subjects, args.table_rows, args.big, args.repeat = 20_000, 2_000, 100_000, 300_000, 3
-        args.scheme_subjects, args.startup_repeat = 20_000, 1
+        args.scheme_subjects, args.startup_repeat, args.cli_subjects = 20_000, 1, 50_000
     repeat = max(3, args.repeat)
 
     scheme_rows = schemes(args, repeat)
     print("start-up: perfdsl check, CPU seconds of a fresh process", flush=True)
     startup_rows = startup.run(args.startup_repeat)
+    print(f"perfdsl run CSV → CSV, {args.cli_subjects:,} subjects (bench/cli_run.py)", flush=True)
+    cli_rows = cli_runs(args.cli_subjects, args.cli_schemes)
     policy = perfdsl.load(workloads.POLICY)
     rows: list[dict] = []
     per_subject(policy, args, repeat, rows)
@@ -283,7 +331,7 @@ def main() -> None:
                           "platform": platform.platform(), "loadavg": os.getloadavg()},
               "repeat": repeat, "contenders": rows, "columnar_stages_s": profile,
               "columnar_equals_polars_decimal": same, "big": big,
-              "schemes": scheme_rows, "startup": startup_rows,
+              "schemes": scheme_rows, "startup": startup_rows, "cli": cli_rows,
               "pythondontwritebytecode_in_environment": os.environ.get("PYTHONDONTWRITEBYTECODE")}
     Path(args.out).write_text(json.dumps(result, indent=2, ensure_ascii=False), encoding="utf-8")
     print_table(result)
@@ -291,16 +339,26 @@ def main() -> None:
 
 
 def print_table(result: dict) -> None:
+    """Issue 15's table, then budget_engineer's contenders in detail."""
     print()
-    head = f"{'scheme':<18}{'contender':<40}{'µs/subj':>9}{'s/1M':>8}{'× hand':>8}{'MB/subj':>10}"
+    head = (f"{'item':<5}{'scheme':<18}{'contender':<44}{'µs/subj':>9}{'s/1M':>8}{'× base':>8}{'MB/subj':>10}"
+            f"  goal")
     print(head)
     print("-" * len(head))
     for r in result.get("schemes", []):
-        print(f"{r['scheme']:<18}{r['contender']:<40}{r['us_per_subject']:>9.2f}{r['s_per_million']:>8.2f}"
-              f"{r['vs_hand_decimal']:>8.2f}{r['mb_per_subject']:>10.6f}")
+        goal = "≤ 1.3× hand" if r["contender"] == "evaluate(record)" else ""
+        print(f"{'1':<5}{r['scheme']:<18}{r['contender']:<44}{r['us_per_subject']:>9.2f}{r['s_per_million']:>8.2f}"
+              f"{r['vs_hand_decimal']:>8.2f}{r['mb_per_subject']:>10.6f}  {goal}")
+    for r in result.get("cli", []):
+        ratio = f"{r['vs_hand_wall']:>8.2f}" if r.get("vs_hand_wall") else f"{'':>8}"
+        goal = "≤ 2× hand, < 0.001 MB + data" if r["contender"].startswith("perfdsl") else ""
+        print(f"{'2':<5}{r['scheme']:<18}{r['contender'] + ' (' + format(r['n'], ',') + ')':<44}"
+              f"{r['us_per_subject']:>9.2f}{r['s_per_million']:>8.2f}{ratio}{r['mb_per_subject']:>10.6f}  {goal}")
     for r in result.get("startup", []):
-        print(f"{'start-up':<18}{r['contender'] + ' (.pyc ' + r['pyc'] + ')':<40}"
-              f"{'CPU ' + format(r['cpu_s'], '.3f') + ' s':>25}   goal ≤ {r['goal_s']} s")
+        print(f"{'3':<5}{'start-up':<18}{r['contender'] + ' (.pyc ' + r['pyc'] + ')':<44}"
+              f"{'CPU ' + format(r['cpu_s'], '.3f') + ' s':>25}         ≤ {r['goal_s']} s")
+    print("(item 1: CPU µs per subject, ratio to the hand-written Decimal function; item 2: CPU µs per subject,\n"
+          " wall seconds per million, ratio of wall times to the hand-written polars script, peak MB per subject)")
     print()
     head = f"{'contender':<42}{'n':>11}{'median s':>10}{'µs/subj':>10}{'÷Dec fn':>9}{'÷float fn':>10}{'÷pl Dec':>9}{'÷pl float':>10}"
     print(head)

@@ -6,6 +6,7 @@ never follow symlinks. Each planted module below would raise SystemExit("planted
 """
 from __future__ import annotations
 
+import json
 import os
 import pickle
 import stat
@@ -59,39 +60,39 @@ def _loads_generated(policy) -> bool:
 # ---- the parser tables ----------------------------------------------------------------------
 def test_shipped_tables_match_the_grammar():
     """Run `python -m perfdsl.syntax.tables` after editing grammar/perf.lark."""
-    shipped = tables._read_shipped()
-    assert shipped is not None
+    shipped = json.loads(tables.TABLES.read_text(encoding="utf-8"))
     assert shipped["grammar_sha256"] == tables.grammar_digest(grammar_path().read_text(encoding="utf-8"))
 
 
 def test_shipped_tables_parse_like_freshly_built_ones():
-    from lark import Lark
-    shipped, builder = parse._parser()
-    assert shipped.source_path == "<deserialized>"  # really loaded from the shipped file
-    fresh_builder = parse._Builder("")
-    fresh = Lark(grammar_path().read_text(encoding="utf-8"), transformer=fresh_builder, **tables.OPTIONS)
+    """The JSON tables, loaded, parse as tables just built from the grammar (and both as
+    Lark: tests/test_parse_tables.py)."""
+    from perfdsl.syntax import lalr
+    shipped = tables.load()
+    assert shipped.shipped  # really loaded from the shipped file
+    fresh = lalr.Tables(tables.build(grammar_path().read_text(encoding="utf-8")), shipped=False)
     for path in sorted((ROOT / "policies").glob("*.perf")) + sorted((ROOT / "tests" / "golden").glob("*.perf")):
         text = parse.fold_fullwidth(path.read_text(encoding="utf-8"))
         outcomes = []
-        for lark, b in ((shipped, builder), (fresh, fresh_builder)):
-            b.file, b.problems = str(path), []
+        for grammar in (shipped, fresh):
+            builder = parse._Builder(str(path))
             try:
-                outcomes.append(("ok", lark.parse(text)))
-            except Exception as err:  # a golden file's syntax error: the same error either way
-                outcomes.append(("error", type(err).__name__, getattr(err, "line", None), getattr(err, "column", None)))
+                outcomes.append(("ok", lalr.parse(grammar, text, grammar.bind(builder)), builder.problems))
+            except lalr.ParseError as err:  # a golden file's syntax error: the same error either way
+                outcomes.append(("error", err.line, err.column, err.token, err.expected))
         assert outcomes[0] == outcomes[1], path
 
 
 def test_stale_or_damaged_tables_are_rebuilt_not_used(monkeypatch, tmp_path):
     bad = tmp_path / "lalr_tables.json"
-    bad.write_text('{"grammar_sha256": "0", "data": {}, "memo": {}}', encoding="utf-8")
+    bad.write_text('{"grammar_sha256": "0", "states": [], "rules": []}', encoding="utf-8")
     monkeypatch.setattr(tables, "TABLES", bad)
-    assert tables.load(None).source_path != "<deserialized>"
+    assert not tables.load().shipped
     bad.write_text("not json", encoding="utf-8")
-    assert tables.load(None).source_path != "<deserialized>"
+    assert not tables.load().shipped
     digest = tables.grammar_digest(grammar_path().read_text(encoding="utf-8"))
-    bad.write_text('{"grammar_sha256": "%s", "data": {"~d": [[[1], 2]]}, "memo": 3}' % digest, encoding="utf-8")
-    assert tables.load(None).source_path != "<deserialized>"
+    bad.write_text('{"grammar_sha256": "%s", "terminals": [[1], 2], "memo": 3}' % digest, encoding="utf-8")
+    assert not tables.load().shipped
 
 
 def test_a_planted_pickle_in_the_cache_is_never_loaded(tmp_path):

@@ -17,24 +17,38 @@ def check_depth(roots) -> list[Diagnostic]:
     """The first node nested too deeply, reported at its own span or, for a tuple of
     arguments, at the span of the nearest node around it."""
     stack: list[tuple[object, int, Span | None]] = [(r, 1, None) for r in roots]
-    fields: dict[type, tuple[str, ...]] = {}
+    kinds: dict[type, tuple[str, ...] | str | None] = {}
     while stack:
         node, depth, around = stack.pop()
         around = getattr(node, "span", None) or around
         if depth > MAX_DEPTH and around is not None:
             return [Diagnostic("PD019", "error", around, f"expression nested more than {MAX_DEPTH} levels deep",
                                "split it into named `let` values")]
-        if isinstance(node, (list, tuple)):
-            stack.extend((x, depth, around) for x in node)
-            continue
-        kind = type(node)
-        names = fields.get(kind)
-        if names is None:
-            names = fields[kind] = tuple(f.name for f in dataclasses.fields(kind)) \
-                if dataclasses.is_dataclass(kind) and kind is not Span else ()
-        for name in names:
-            child = getattr(node, name)
-            if isinstance(child, (list, tuple)) or type(child) in fields or (
-                    dataclasses.is_dataclass(child) and not isinstance(child, Span)):
-                stack.append((child, depth + 1, around))
+        kind = kinds.get(type(node), _UNSEEN)
+        if kind is _UNSEEN:
+            kind = kinds[type(node)] = _kind(type(node))
+        if kind is _SEQUENCE:
+            children, deeper = node, depth
+        else:
+            children, deeper = [getattr(node, name) for name in kind or ()], depth + 1
+        for child in children:
+            kind = kinds.get(type(child), _UNSEEN)
+            if kind is _UNSEEN:
+                kind = kinds[type(child)] = _kind(type(child))
+            if kind is not None:
+                stack.append((child, deeper, around))
     return []
+
+
+_SEQUENCE = "sequence"
+_UNSEEN = object()
+
+
+def _kind(cls: type) -> tuple[str, ...] | str | None:
+    """What to walk in a value of class `cls`: its items (_SEQUENCE), a syntax node's
+    fields, or nothing (None: text, a number, a span)."""
+    if issubclass(cls, (list, tuple)):
+        return _SEQUENCE
+    if dataclasses.is_dataclass(cls) and cls is not Span:
+        return tuple(f.name for f in dataclasses.fields(cls))
+    return None

@@ -1,26 +1,24 @@
-"""Text → AST. With tables.py (which builds and ships the LALR tables), the only module
-that knows about Lark.
+"""Text → AST. With tables.py (which builds and ships the LALR tables) and lalr.py
+(which runs them), the only modules that know about the grammar's terminals and rules.
 
-Lark runs LALR with the transformer inlined (no parse tree, no recursion), so a deeply
-nested expression cannot overflow the stack here; `depth.py` then bounds nesting before
-any recursive pass runs. Lark's exceptions never leave this module: they become
+The parser runs LALR with these callbacks inlined (no parse tree, no recursion), so a
+deeply nested expression cannot overflow the stack here; `depth.py` then bounds nesting
+before any recursive pass runs. Parse errors never leave this module: they become
 Diagnostics with a position, a caret and a hint.
 """
 from __future__ import annotations
 
 import re
-import threading
 import unicodedata
 from decimal import Decimal
 from functools import lru_cache
-
-from lark import Lark, Token, Transformer
-from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, VisitError
 
 from ..diagnostics import Diagnostic, Span
 from . import ast as A
 from . import tables
 from .depth import check_depth
+from .lalr import ParseError, Tables, Token
+from .lalr import parse as run_tables
 
 
 # Full-width punctuation accepted wherever its ASCII form is (LANGUAGE.md §1).
@@ -52,11 +50,11 @@ def fold_fullwidth(text: str) -> str:
     return "".join(out)
 
 
-class _Builder(Transformer):
-    """Lark callbacks: children → AST nodes, spans computed from the tokens they hold."""
+class _Builder:
+    """The grammar rules' callbacks: children → AST nodes, spans computed from the tokens
+    they hold. One per parse: it collects that file's problems."""
 
     def __init__(self, file: str):
-        super().__init__()
         self.file = file
         self.problems: list[Diagnostic] = []
 
@@ -65,16 +63,20 @@ class _Builder(Transformer):
         return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
     def span(self, *parts) -> Span:
-        spans = [p if isinstance(p, Span) else self._tok_span(p) if isinstance(p, Token) else getattr(p, "span", None)
-                 for p in parts if p is not None]
-        spans = [s for s in spans if s is not None]
-        first, last = spans[0], spans[-1]
-        return Span(self.file, first.line, first.col, last.end_line, last.end_col)
+        """From the start of the first part to the end of the last (parts: tokens, spans,
+        nodes; None and anything without a span are skipped)."""
+        first, last = _edges(parts[0]), _edges(parts[-1])
+        if first is None or last is None:  # a None or something without a span at either end
+            edges = [e for e in map(_edges, parts) if e is not None]
+            first, last = edges[0], edges[-1]
+        return Span(self.file, first[0], first[1], last[2], last[3])
 
     def string(self, tok: Token) -> str:
         if tok.startswith("“"):  # “curly quotes” as an input method types them: no escapes
             return str(tok)[1:-1]
         body, out, i = tok[1:-1], [], 0
+        if "\\" not in body:
+            return str(body)
         while i < len(body):
             ch = body[i]
             if ch == "\\" and i + 1 < len(body):
@@ -497,22 +499,23 @@ class _Builder(Transformer):
 _CMP = {"≥": ">=", "≤": "<=", "≠": "!="}  # as a Chinese input method types them
 
 
+def _edges(part) -> tuple[int, int, int, int] | None:
+    """(line, col, end line, end col) of a token, span or node; None for anything else."""
+    if isinstance(part, Token):
+        return part.line, part.column, part.end_line, part.end_column
+    span = part if isinstance(part, Span) else getattr(part, "span", None)
+    return None if span is None else (span.line, span.col, span.end_line, span.end_col)
+
+
 def _group(g):
     """A `per` group as the AST keeps it: one field's name, or a tuple of several."""
     return None if g is None else g if isinstance(g, tuple) else str(g)
 
 
 @lru_cache(maxsize=1)
-def _parser() -> tuple[Lark, _Builder]:
-    """One LALR parser for the process: building it costs far more than a parse.
-
-    The transformer is inlined into the parser, so it is shared too; `parse_text`
-    resets it for each file under a lock."""
-    builder = _Builder("")
-    return tables.load(builder), builder
-
-
-_LOCK = threading.Lock()
+def _tables() -> Tables:
+    """The parse tables, loaded once per process."""
+    return tables.load()
 
 
 _TOKEN_WORDS = {
@@ -538,9 +541,9 @@ def _describe(term: str) -> str:
     return f"`{term.lower().replace('_', ' ')}`"
 
 
-def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic:
+def _syntax_diagnostic(err: ParseError, file: str, text: str) -> Diagnostic:
     line, col = max(err.line, 1), max(err.column, 1)
-    if isinstance(err, UnexpectedCharacters):
+    if err.token is None:
         ch = text[err.pos_in_stream] if err.pos_in_stream < len(text) else ""
         hint = None
         if ch == '"':
@@ -551,12 +554,9 @@ def _syntax_diagnostic(err: UnexpectedInput, file: str, text: str) -> Diagnostic
             hint = f"U+{ord(ch):04X} ({unicodedata.name(ch, 'a format character')}) is invisible and may reorder the line as shown; delete it"
         return Diagnostic("PD001", "error", Span(file, line, col, line, col + 1),
                           f"unexpected character {ch!r}", hint)
-    expected = sorted(getattr(err, "expected", None) or getattr(err, "accepts", None) or [])
+    expected = sorted(err.expected)
     words = sorted({_describe(t) for t in expected})
     shown = ", ".join(words[:8]) + (", …" if len(words) > 8 else "")
-    if isinstance(err, UnexpectedEOF):
-        return Diagnostic("PD001", "error", Span(file, line, col, line, col + 1),
-                          "the file ends in the middle of a statement", f"expected {shown}; is a `}}` missing?")
     tok = err.token
     value = str(tok)
     end = tok.end_column if tok.end_line == tok.line and tok.end_column else col + max(1, len(value))
@@ -585,16 +585,13 @@ def parse_text(text: str, file: str) -> tuple[A.Module | None, list[Diagnostic]]
         col = folded.index("\x00") - (folded.rfind("\n", 0, folded.index("\x00")) + 1) + 1
         return None, [Diagnostic("PD001", "error", Span(file, line, col, line, col + 1),
                                  "NUL character in the policy file", "save the file as plain UTF-8 text")]
-    lark, builder = _parser()
-    with _LOCK:
-        builder.file, builder.problems = file, []
-        try:
-            items = lark.parse(folded)
-        except UnexpectedInput as err:
-            return None, [_syntax_diagnostic(err, file, folded)]
-        except VisitError as err:  # a callback failed: report at the file start, never a traceback
-            return None, [Diagnostic("PD001", "error", Span(file, 1, 1, 1, 2), f"could not read the policy: {err.orig_exc}")]
-        problems = builder.problems + check_depth(items)
+    grammar = _tables()
+    builder = _Builder(file)
+    try:
+        items = run_tables(grammar, folded, grammar.bind(builder))
+    except ParseError as err:
+        return None, [_syntax_diagnostic(err, file, folded)]
+    problems = builder.problems + check_depth(items)
     if any(d.is_error for d in problems):
         return None, problems
     imports = tuple(i for i in items if isinstance(i, A.Import))
