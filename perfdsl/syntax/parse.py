@@ -241,7 +241,7 @@ class _Builder:
 
     def list_type(self, c):
         if str(c[0]) != "list":
-            self.problems.append(Diagnostic("PD003", "error", self._tok_span(c[0]),
+            self.problems.append(Diagnostic("PD025", "error", self._tok_span(c[0]),
                                             f"unknown type constructor `{c[0]} of`", hint="write `list of TYPE` or `one of (\"a\", \"b\")`"))
         return A.ListType(self.span(c[0], c[2]), c[2])
 
