@@ -83,8 +83,8 @@ def _csv_frame(path: Path, keys: tuple[str, ...]) -> pl.DataFrame:
         data.decode("utf-8")
     except UnicodeDecodeError:
         raise _RowWay from None
-    if b"\r" in data.partition(b"\n")[0] or not data.strip():
-        raise _RowWay  # CR line ends or an empty file: the row reader
+    if b"\r" in data.partition(b"\n")[0].removesuffix(b"\r") or not data.strip():
+        raise _RowWay  # lines ending in a bare CR, or an empty file: the row reader
     try:
         head = pl.read_csv(bytes_io.BytesIO(data), infer_schema=False, n_rows=0)
         header = head.columns
