@@ -228,6 +228,9 @@ def _checked(ir: Policy, raw: pl.DataFrame, first: int, keep: tuple[str, ...]) -
         values.append(value.alias(inp.name))
     typed = source.with_columns(values)
     ok = source.with_columns(oks).select(pl.all_horizontal(pl.all()).alias("ok")).to_series()
+    inputs = set(column_of.values())  # kept columns that are no input: the row validator warns of each
+    warnings += [str(io.DataProblem(numbers[0], k, "unknown field, ignored")) for k in keep
+                 if k in raw.columns and k not in inputs and k not in column_of]
     try:
         typed = _resolve(ir, source, typed, ok, numbers)
     except io.DataError as err:
