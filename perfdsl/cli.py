@@ -318,17 +318,15 @@ def _run_table(policy, table, args, plan, keep):
 def _with_kept(frame, table, keep, ir):
     """The --keep columns beside the outputs: an input's column or another column of the file, as read."""
     import polars as pl
-    problems, columns = [], []
-    for k in keep:
-        source = table.column_of.get(k) or (k if k in table.kept else None)
-        if source is None or source not in table.kept:
-            problems.append(io.DataProblem(None, k, "--keep: no such column; the file's columns: "
-                                           + ", ".join(map(str, table.all_columns))))
-        else:
-            columns.append(table.kept[source].alias(k))
+    _check_kept(table, keep)
+    return frame.with_columns(pl.DataFrame([table.kept[k].alias(k) for k in keep]))
+
+
+def _check_kept(table, keep) -> None:
+    problems = [io.DataProblem(None, k, "--keep: no such column; the file's columns: "
+                               + ", ".join(map(str, table.all_columns))) for k in keep if k not in table.kept]
     if problems:
         raise io.DataError(problems)
-    return frame.with_columns(pl.DataFrame(columns))
 
 
 def _columnar_exact(ir, table) -> bool:
@@ -359,8 +357,8 @@ def _run_records(policy, table, args, plan, keep):
         raise name_columns(err, table.column_of) from None
     policy.last_warnings = table.warnings + policy.last_warnings
     rows = [r.as_row() | {"flags": io.Flags(r.flags)} for r in results]
-    kept = {k: table.kept[table.column_of.get(k) or k].to_list() for k in keep if (table.column_of.get(k) or k) in table.kept}
-    for k, values in kept.items():
+    _check_kept(table, keep)
+    for k, values in ((k, table.kept[k].to_list()) for k in keep):
         for row, v in zip(rows, values):
             row.setdefault(k, v)
     done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language, recorder.individual_tiers)

@@ -47,7 +47,7 @@ class Table:
     numbers: list[int]
     column_of: dict[str, str]
     warnings: list[str] = field(default_factory=list)
-    kept: dict[str, pl.Series] = field(default_factory=dict)  # --keep columns, as read
+    kept: dict[str, pl.Series] = field(default_factory=dict)  # each --keep column found, as read
     all_columns: list[str] = field(default_factory=list)  # the file's
 
 
@@ -201,7 +201,7 @@ def _in_range(inp: InputDef, value: pl.Expr, scale: int) -> pl.Expr:
 
 def _checked(ir: Policy, raw: pl.DataFrame, first: int, keep: tuple[str, ...]) -> Table:
     column_of, warnings = match_columns(ir, raw.columns, keep)
-    kept = {k: raw.get_column(k) for k in keep if k in raw.columns}
+    kept = {k: raw.get_column(column_of.get(k) or k) for k in keep if (column_of.get(k) or k) in raw.columns}
     source = raw.select([pl.col(column_of[i.name]).alias(i.name) for i in ir.inputs])
     if raw.schema and all(raw.schema[c] == pl.String for c in raw.columns):  # CSV: blank rows are skipped
         blank = pl.all_horizontal([pl.col(c) == "" for c in raw.columns])
