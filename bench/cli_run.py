@@ -83,11 +83,15 @@ def run_once(scheme: str, data: Path, out: Path, backend: str | None, explain: b
     return timed(cmd, scheme)
 
 
-def timed(cmd: list[str], scheme: str) -> dict:
-    """Run cmd under /usr/bin/time -v: wall and CPU seconds, peak RSS in MB."""
+def timed(cmd: list[str], scheme: str, timeout: float | None = None) -> dict:
+    """Run cmd under /usr/bin/time -v: wall and CPU seconds, peak RSS in MB (a run past
+    `timeout` seconds is stopped and reported as {"timeout": seconds})."""
     cmd = ["/usr/bin/time", "-v", *cmd]
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        return {"timeout": timeout}
     wall = time.perf_counter() - t0
     if p.returncode != 0:
         raise SystemExit(f"{scheme}: {' '.join(cmd[2:5])} failed:\n{p.stderr[-3000:]}")

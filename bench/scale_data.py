@@ -57,16 +57,24 @@ def chunk(scheme: str, start: int, n: int) -> pl.DataFrame:
 
 
 def write(scheme: str, n: int, out: Path) -> Path:
-    """Chunks of CHUNK rows, each written as its own Parquet part of a directory
-    (`out/scheme-n/part-00000.parquet`, ...): DuckDB and polars read the directory as
-    one table, and no more than one chunk is ever held."""
-    where = out / f"{scheme}-{n}"
-    where.mkdir(parents=True, exist_ok=True)
+    """`out/scheme-n.parquet`: chunks of CHUNK rows written as parts, then streamed into one
+    file by polars' streaming engine (sink_parquet), so no more than a chunk is held."""
+    target = out / f"{scheme}-{n}.parquet"
+    if target.exists():
+        return target
+    parts = out / f"{scheme}-{n}.parts"
+    parts.mkdir(parents=True, exist_ok=True)
     for k, start in enumerate(range(0, n, CHUNK)):
-        part = where / f"part-{k:05d}.parquet"
+        part = parts / f"part-{k:05d}.parquet"
         if not part.exists():
             chunk(scheme, start, min(CHUNK, n - start)).write_parquet(part)
-    return where
+    partial = target.with_suffix(".partial")
+    pl.scan_parquet(sorted(parts.glob("part-*.parquet"))).sink_parquet(partial)
+    partial.rename(target)
+    for part in parts.glob("part-*.parquet"):
+        part.unlink()
+    parts.rmdir()
+    return target
 
 
 def main() -> None:
