@@ -10,10 +10,20 @@ and the columns the file has (a file with a wrong header would otherwise give on
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .io import DataError, DataProblem, RawRow, Rows
 from .ir import Policy
+
+
+def input_labels(ir: Policy) -> dict[str, str]:
+    """label → input name, for the labels a column may be titled by: a label that is
+    unique among the inputs and is not itself an input's name (a name wins)."""
+    names = {inp.name for inp in ir.inputs}
+    labels = Counter(inp.label.strip() for inp in ir.inputs if inp.label)
+    return {inp.label.strip(): inp.name for inp in ir.inputs if inp.label
+            and labels[inp.label.strip()] == 1 and inp.label.strip() not in names}
 
 
 def key_names(ir: Policy) -> tuple[str, ...]:
@@ -51,8 +61,7 @@ def match_columns(ir: Policy, columns: list[str], keep: tuple[str, ...] = (),
                   table: bool = True) -> tuple[dict[str, str], list[str]]:
     """(input name -> the file's column, a warning per table column matching no input):
     the header check of `match`, for a reader holding columns rather than rows."""
-    from .validate import Validator
-    label_of = Validator(ir).label_of
+    label_of = input_labels(ir)
     names = {i.name for i in ir.inputs}
     column_of: dict[str, str] = {}
     for column in columns:

@@ -19,7 +19,6 @@ python backend.
 from __future__ import annotations
 
 import codecs
-import io as bytes_io
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
@@ -33,6 +32,7 @@ from .ir import InputDef, Policy
 INT_TEXT = r"^[+-]?[0-9]{1,18}$"  # fits an Int64 whatever the digits
 DEC_TEXT = r"^[+-]?[0-9]{1,20}(\.[0-9]{1,18})?$"  # fits a Decimal(38, s) for any s ≤ 18
 DEC_DIGITS = 38
+OK = "__perfdsl_ok"  # the column saying a row passed every check
 
 
 class _RowWay(Exception):
@@ -86,20 +86,18 @@ def _csv_frame(path: Path, keys: tuple[str, ...]) -> pl.DataFrame:
     if b"\r" in data.partition(b"\n")[0].removesuffix(b"\r") or not data.strip():
         raise _RowWay  # lines ending in a bare CR, or an empty file: the row reader
     try:
-        head = pl.read_csv(bytes_io.BytesIO(data), infer_schema=False, n_rows=0)
-        header = head.columns
-        if not header or any(not c or c != c.strip() or c[:1] == "'" for c in header):
-            raise _RowWay  # blank, padded or guarded names: the row reader's rules
-        if keys and not any(c in keys for c in header):
-            raise _RowWay  # title rows above the header
-        frame = pl.read_csv(bytes_io.BytesIO(data), infer_schema=False, has_header=True,
-                            empty_string_is_null=False, raise_if_empty=False)
-    except _RowWay:
-        raise
+        frame = pl.read_csv(data, infer_schema=False, has_header=True, empty_string_is_null=False,
+                            raise_if_empty=False)
     except Exception:  # noqa: BLE001 — ragged rows, stray quotes, repeated names: the row reader words them
         raise _RowWay from None
+    header = frame.columns
+    if not header or any(not c or c != c.strip() or c[:1] == "'" or "_duplicated_" in c for c in header):
+        raise _RowWay  # blank, padded, guarded or repeated names (polars renames those): the row reader's rules
+    if keys and not any(c in keys for c in header):
+        raise _RowWay  # title rows above the header
     frame = frame.with_columns(pl.all().fill_null(""))
-    guarded = [c for c in frame.columns if frame.get_column(c).str.starts_with("'").any()]
+    marks = frame.select(pl.all().str.starts_with("'").any()).row(0, named=True)
+    guarded = [c for c, marked in marks.items() if marked]
     if guarded:
         frame = frame.with_columns([_unescaped(pl.col(c)) for c in guarded])
     return frame
@@ -224,10 +222,11 @@ def _checked(ir: Policy, raw: pl.DataFrame, first: int, keep: tuple[str, ...]) -
         if ch.scale is not None:
             scale = scales[inp.name] or 0
             value = value.cast(pl.Decimal(DEC_DIGITS, scale), strict=False)
-        oks.append((ch.ok & _in_range(inp, value, scale)).fill_null(False).alias(inp.name))
+        oks.append((ch.ok & _in_range(inp, value, scale)).fill_null(False))
         values.append(value.alias(inp.name))
-    typed = source.with_columns(values)
-    ok = source.with_columns(oks).select(pl.all_horizontal(pl.all()).alias("ok")).to_series()
+    typed = source.lazy().select(*values, pl.all_horizontal(oks).alias(OK)).collect()
+    ok = typed.get_column(OK)
+    typed = typed.drop(OK)
     inputs = set(column_of.values())  # kept columns that are no input: the row validator warns of each
     warnings += [str(io.DataProblem(numbers[0], k, "unknown field, ignored")) for k in keep
                  if k in raw.columns and k not in inputs and k not in column_of]
@@ -246,7 +245,8 @@ def _resolve(ir: Policy, source: pl.DataFrame, typed: pl.DataFrame, ok: pl.Serie
     doubt = ~ok
     if key is not None:
         k = typed.get_column(key)
-        doubt = doubt | (k.is_duplicated() & ok)
+        if k.hash().n_unique() < k.len():  # distinct hashes are far cheaper to count than repeats to mark
+            doubt = doubt | (k.is_duplicated() & ok)
     rows = doubt.arg_true().to_list()
     if not rows:
         return typed
