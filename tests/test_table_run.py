@@ -159,3 +159,33 @@ def test_wide_decimals_written_as_text_in_parquet(tmp_path):
     io.write_rows(path, ["k", "v"], [{"k": "a", "v": wide}, {"k": "b", "v": Decimal("1.5")}])
     got = pl.read_parquet(path)
     assert got.schema["v"] == pl.String and got["v"].to_list() == [str(wide), "1.5"]
+
+
+def test_fuzzed_csv_files_read_and_written_as_the_row_path_does(tmp_path, capsys):
+    """Hostile CSV files of perfdsl.datafuzz (title rows, blank lines, ragged rows, odd
+    encodings, numbers in every form, hostile text, cut files): the default run gives the
+    same exit code, messages and bytes as the row path on every one."""
+    import random
+
+    from perfdsl import datafuzz, frame_io
+    policy = tmp_path / "datafuzz.perf"
+    policy.write_text(datafuzz.POLICY, encoding="utf-8")
+    rng, tried = random.Random(15), 0
+    for i in range(400):
+        data = tmp_path / f"case{i}.csv"
+        datafuzz._csv_case(rng, data)
+        try:
+            frame_io._csv_frame(data, ("id",))
+        except frame_io._RowWay:
+            if i % 8:
+                continue  # the row reader's files: a few suffice, the table path's are the point
+        tried += 1
+        results = []
+        for backend in ("auto", "python"):
+            out = tmp_path / f"out-{backend}.csv"
+            out.write_text("previous\n", encoding="utf-8")
+            code, stdout, err = _run(capsys, str(policy), "--input", str(data), "--output", str(out),
+                                     "--backend", backend)
+            results.append((code, stdout.replace(str(out), "OUT"), err, out.read_bytes()))
+        assert results[0] == results[1], f"case {i}: {data.read_bytes()[:300]!r}"
+    assert tried > 100
