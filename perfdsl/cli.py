@@ -303,7 +303,10 @@ def _run_table(policy, table, args, plan, keep):
     frame = result.frame
     if keep:
         frame = _with_kept(frame, table, keep, ir)
-    done = summary.summarize(ir, _frame_results(ir, frame, table.frame), policy.last_warnings, plan.language)
+    results = _frame_results(ir, frame, table.frame)
+    shown = not args.quiet or args.output.lower().endswith(".xlsx")
+    before = _individual_tiers(ir, table, results) if shown and (ir.quotas or ir.distributes) else None
+    done = summary.summarize(ir, results, policy.last_warnings, plan.language, before)
     layout = _layout(plan, args, done)
     notes = frame_io.write_frame(args.output, frame, plan.columns, layout, [f.label for f in ir.flags])
     if notes is None:
@@ -327,6 +330,27 @@ def _check_kept(table, keep) -> None:
                                + ", ".join(map(str, table.all_columns))) for k in keep if k not in table.kept]
     if problems:
         raise io.DataError(problems)
+
+
+def _individual_tiers(ir, table, results) -> dict:
+    """Each result's tier indexes before the cohort stage, as summary.Recorder notes them on
+    the python backend: the columnar backend keeps none, so the policy without its quotas
+    and `distribute` rules is run again for them (the individual stage is cheap as columns)."""
+    import dataclasses
+    import warnings
+
+    import polars as pl
+
+    from .columnar import run_table
+    names = {r.tierset for r in (*ir.quotas, *ir.distributes)}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = run_table(dataclasses.replace(ir, quotas=(), distributes=()), table.frame, validate=False,
+                          row_numbers=table.numbers).frame
+    tiers = {n: ir.definition(n).tiers.names() for n in names}
+    indexes = alone.select([pl.col(n).replace_strict(list(t), list(range(len(t)))) for n, t in tiers.items()])
+    columns = [indexes.get_column(n).to_list() for n in tiers]
+    return {id(r): dict(zip(tiers, values)) for r, values in zip(results, zip(*columns))}
 
 
 def _columnar_exact(ir, table) -> bool:

@@ -189,3 +189,21 @@ def test_fuzzed_csv_files_read_and_written_as_the_row_path_does(tmp_path, capsys
             results.append((code, stdout.replace(str(out), "OUT"), err, out.read_bytes()))
         assert results[0] == results[1], f"case {i}: {data.read_bytes()[:300]!r}"
     assert tried > 100
+
+
+def test_summary_and_workbook_as_the_row_path_gives_them(tmp_path, capsys):
+    """The run summary (what the quota moved, from the tiers before the cohort stage) and
+    the XLSX output with its 汇总 sheet are the row path's on the columnar backend too."""
+    import openpyxl
+    data = tmp_path / "in.csv"
+    data.write_text(BUDGET_CSV, encoding="utf-8")
+    got = []
+    for backend in ("auto", "python"):
+        out = tmp_path / f"out-{backend}.xlsx"
+        code, stdout, err = _run(capsys, BUDGET, "--input", str(data), "--output", str(out), "--backend", backend)
+        book = openpyxl.load_workbook(out)
+        got.append((code, stdout.replace(str(out), "OUT"), err,
+                    {ws.title: [list(r) for r in ws.iter_rows(values_only=True)] for ws in book}))
+    assert got[0] == got[1]
+    assert "调整：优秀→良好 3 人" in got[0][1]
+    assert ["名额 优秀 至多 20%（第 75 行）", "全体", 10, "优秀", 5, 2, 0, 2, "是"] in got[0][3]["汇总"]
