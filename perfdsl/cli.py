@@ -303,9 +303,8 @@ def _run_table(policy, table, args, plan, keep):
     frame = result.frame
     if keep:
         frame = _with_kept(frame, table, keep, ir)
-    results = _frame_results(ir, frame, table.frame)
     shown = not args.quiet or args.output.lower().endswith(".xlsx")
-    before = _individual_tiers(ir, table, results) if shown and (ir.quotas or ir.distributes) else None
+    results, before = _cohort_columns(ir, frame, table, shown and bool(ir.quotas or ir.distributes))
     done = summary.summarize(ir, results, policy.last_warnings, plan.language, before)
     layout = _layout(plan, args, done)
     notes = frame_io.write_frame(args.output, frame, plan.columns, layout, [f.label for f in ir.flags])
@@ -332,25 +331,46 @@ def _check_kept(table, keep) -> None:
         raise io.DataError(problems)
 
 
-def _individual_tiers(ir, table, results) -> dict:
-    """Each result's tier indexes before the cohort stage, as summary.Recorder notes them on
-    the python backend: the columnar backend keeps none, so the policy without its quotas
-    and `distribute` rules is run again for them (the individual stage is cheap as columns)."""
+def _cohort_columns(ir, frame, table, moved: bool):
+    """The run's results for perfdsl.summary as cohort_counts.Columns (final tiers, group
+    fields and, with `moved`, the tiers before the cohort stage), and the `before` to pass."""
+    import polars as pl
+
+    from .cohort_counts import Columns
+    sets = {d.name: d.tiers.names() for d in ir.definitions if d.tiers is not None and d.name in frame.columns}
+    fields = []
+    for rule in (*ir.quotas, *ir.distributes):
+        for f in ([rule.group] if isinstance(rule.group, str) else rule.group or []):
+            if f not in fields:
+                fields.append(f)
+    columns = frame.select(list(sets)).with_columns(table.frame.select(fields))
+    if moved:
+        columns = columns.with_columns(_individual_tiers(ir, table, sets))
+    values = _Columns(frame)
+    record = _Columns(table.frame, frozenset(i.name for i in ir.inputs if i.type.kind == "num"))
+    return Columns(columns, lambda i: _FrameRow(_RowView(values, i), _RowView(record, i))), \
+        (_BEFORE_IN_COLUMNS if moved else None)
+
+
+_BEFORE_IN_COLUMNS = {"the tiers before the cohort stage": "are columns of cohort_counts.Columns"}  # truthy
+
+
+def _individual_tiers(ir, table, sets: dict):
+    """Each tier set's tier index before the cohort stage (`NAME~before`), as summary.Recorder
+    notes them on the python backend: the columnar backend keeps none, so the policy without
+    its quotas and `distribute` rules is run again for them (its individual stage is cheap)."""
     import dataclasses
     import warnings
 
     import polars as pl
 
     from .columnar import run_table
-    names = {r.tierset for r in (*ir.quotas, *ir.distributes)}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         alone = run_table(dataclasses.replace(ir, quotas=(), distributes=()), table.frame, validate=False,
                           row_numbers=table.numbers).frame
-    tiers = {n: ir.definition(n).tiers.names() for n in names}
-    indexes = alone.select([pl.col(n).replace_strict(list(t), list(range(len(t)))) for n, t in tiers.items()])
-    columns = [indexes.get_column(n).to_list() for n in tiers]
-    return {id(r): dict(zip(tiers, values)) for r, values in zip(results, zip(*columns))}
+    return alone.select([pl.col(n).replace_strict(list(t), list(range(len(t)))).alias(f"{n}~before")
+                         for n, t in sets.items()])
 
 
 def _columnar_exact(ir, table) -> bool:
@@ -433,12 +453,6 @@ class _FrameRow:
 
     def __init__(self, values, record):
         self.values, self.record = values, record
-
-
-def _frame_results(ir, out, inputs) -> list:
-    values = _Columns(out)
-    record = _Columns(inputs, frozenset(i.name for i in ir.inputs if i.type.kind == "num"))
-    return [_FrameRow(_RowView(values, i), _RowView(record, i)) for i in range(out.height)]
 
 
 class _ColumnarRow:
