@@ -400,14 +400,19 @@ def _run_records(policy, table, args, plan, keep):
     except io.DataError as err:
         raise name_columns(err, table.column_of) from None
     policy.last_warnings = table.warnings + policy.last_warnings
-    rows = [r.as_row() | {"flags": io.Flags(r.flags)} for r in results]
     _check_kept(table, keep)
-    for k, values in ((k, table.kept[k].to_list()) for k in keep):
-        for row, v in zip(rows, values):
-            row.setdefault(k, v)
     done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language, recorder.individual_tiers)
-    notes = io.write_rows(args.output, plan.columns, rows, _layout(plan, args, done))
-    return done, len(rows), notes
+    layout = _layout(plan, args, done)
+    labels = [f.label for f in policy.ir.flags]
+    frame = frame_io.results_frame(policy.ir, results, {k: table.kept[k] for k in keep}, args.output, layout)
+    notes = frame_io.write_frame(args.output, frame, plan.columns, layout, labels) if frame is not None else None
+    if notes is None:
+        rows = [r.as_row() | {"flags": io.Flags(r.flags)} for r in results]
+        for k, values in ((k, table.kept[k].to_list()) for k in keep):
+            for row, v in zip(rows, values):
+                row.setdefault(k, v)
+        notes = io.write_rows(args.output, plan.columns, rows, layout)
+    return done, len(results), notes
 
 
 class _Columns:

@@ -312,6 +312,59 @@ def records(ir: Policy, frame: pl.DataFrame) -> list[dict]:
 
 
 # ---- writing ---------------------------------------------------------------------------------
+def results_frame(ir: Policy, results: list, kept: dict[str, pl.Series], path: str,
+                  layout: io.Layout) -> pl.DataFrame | None:
+    """The python backend's results as an output frame for write_frame (the key, every output,
+    `flags` joined by `;`, the kept columns); None where write_frame would not write it."""
+    suffix = Path(path).suffix.lower()
+    if suffix not in (".csv", ".parquet") or (suffix == ".csv" and layout.encoding is not None):
+        return None
+    names = ([ir.key] if ir.key else []) + [n for n in ir.output_names() if n != ir.key]
+    columns = []
+    for name in names:
+        if name == ir.key:
+            values = [r.record[name] for r in results]
+        else:
+            values = [r.values.get(name) for r in results]
+        series = _series_of(name, values)
+        if series is None:
+            return None
+        columns.append(series)
+    columns.append(pl.Series("flags", [";".join(r.flags) for r in results], dtype=pl.String))
+    return pl.DataFrame(columns, height=len(results)).with_columns(
+        [s.alias(k) for k, s in kept.items()])
+
+
+def _series_of(name: str, values: list) -> pl.Series | None:
+    """Python values as a column write_frame writes as perfdsl.io would (None: it cannot)."""
+    kinds = {type(v) for v in values} - {type(None)}
+    if kinds <= {str}:
+        return pl.Series(name, values, dtype=pl.String)
+    if kinds == {bool}:
+        return pl.Series(name, values, dtype=pl.Boolean)
+    if kinds <= {Decimal, int}:
+        return _decimal_series(name, values)
+    return None
+
+
+def _decimal_series(name: str, values: list) -> pl.Series | None:
+    """Exact numbers as a Decimal(38, s) column, through their text (str() of a Decimal is
+    exact and cheap; one with an exponent is written out by numbers.decimal_text first)."""
+    from .numbers import decimal_text
+    text = pl.Series(name, [None if v is None else str(v) for v in values], dtype=pl.String)
+    exponent = text.str.contains("[Ee]")
+    if exponent.any():
+        rows = exponent.arg_true().to_list()
+        text = text.scatter(rows, [decimal_text(Decimal(values[r])) for r in rows])
+    parts = pl.DataFrame(text).select(pl.col(name).str.extract(r"\.([0-9]*)$").str.len_chars().max().alias("s"),
+                                      pl.col(name).str.extract(r"^-?([0-9]*)").str.len_chars().max().alias("w"))
+    scale, whole = parts.row(0)
+    scale, whole = scale or 0, whole or 0
+    if scale + whole > DEC_DIGITS:
+        return None
+    return text.cast(pl.Decimal(DEC_DIGITS, scale))
+
+
 def write_frame(path: str, frame: pl.DataFrame, columns: list[str], layout: io.Layout,
                 labels: list[str]) -> list[str] | None:
     """Write a run's output frame (a column per output name, `flags` joined by `;`) to CSV
