@@ -334,7 +334,6 @@ def _check_kept(table, keep) -> None:
 def _cohort_columns(ir, frame, table, moved: bool):
     """The run's results for perfdsl.summary as cohort_counts.Columns (final tiers, group
     fields and, with `moved`, the tiers before the cohort stage), and the `before` to pass."""
-    import polars as pl
 
     from .cohort_counts import Columns
     sets = {d.name: d.tiers.names() for d in ir.definitions if d.tiers is not None and d.name in frame.columns}
@@ -698,7 +697,7 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--coverage", action="store_true", help="list the tier bands, rows, branches and rules no example reaches")
     t.add_argument("--fail-under", type=float, metavar="P", help="with --coverage: exit 1 below P percent overall")
     t.set_defaults(func=cmd_test)
-    r = sub.add_parser("run", help="evaluate a data file (csv, xlsx, json, jsonl)")
+    r = sub.add_parser("run", help="evaluate a data file (csv, xlsx, json, jsonl, parquet)")
     r.add_argument("file")
     r.add_argument("--input", required=True)
     r.add_argument("--output", required=True)
@@ -747,7 +746,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("old")
     d.add_argument("new")
     d.add_argument("--input", help="a data file: list every subject whose results change")
-    d.add_argument("--output", help="with --input: write the changes (csv, xlsx, json, jsonl)")
+    d.add_argument("--output", help="with --input: write the changes (csv, xlsx, json, jsonl, parquet)")
     d.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="solver time (default 2)")
     d.add_argument("--seed", type=int, default=None, help="seed for the sampled comparisons")
     d.set_defaults(func=cmd_diff)
