@@ -83,8 +83,8 @@ def _csv_frame(path: Path, keys: tuple[str, ...]) -> pl.DataFrame:
         data.decode("utf-8")
     except UnicodeDecodeError:
         raise _RowWay from None
-    if b"\r" in data.partition(b"\n")[0].removesuffix(b"\r") or not data.strip():
-        raise _RowWay  # lines ending in a bare CR, or an empty file: the row reader
+    if data.count(b"\r") != data.count(b"\r\n") or not data.strip():
+        raise _RowWay  # a bare CR (Python's csv ends a record there, polars not), or an empty file
     try:
         frame = pl.read_csv(data, infer_schema=False, has_header=True, empty_string_is_null=False,
                             raise_if_empty=False)
