@@ -83,18 +83,28 @@ def run_once(scheme: str, data: Path, out: Path, backend: str | None, explain: b
     return timed(cmd, scheme)
 
 
-def timed(cmd: list[str], scheme: str, timeout: float | None = None) -> dict:
+def timed(cmd: list[str], scheme: str, timeout: float | None = None, memory_gb: float | None = None) -> dict:
     """Run cmd under /usr/bin/time -v: wall and CPU seconds, peak RSS in MB (a run past
-    `timeout` seconds is stopped and reported as {"timeout": seconds})."""
+    `timeout` seconds is stopped and reported as {"timeout": seconds}; with `memory_gb`,
+    the child's address space is capped there, so a run that would exhaust a shared
+    machine fails instead)."""
     cmd = ["/usr/bin/time", "-v", *cmd]
+
+    def cap() -> None:
+        import resource
+        limit = int(memory_gb * 2 ** 30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     t0 = time.perf_counter()
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout)
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+                           preexec_fn=cap if memory_gb else None)
     except subprocess.TimeoutExpired:
         return {"timeout": timeout}
     wall = time.perf_counter() - t0
     if p.returncode != 0:
-        raise SystemExit(f"{scheme}: {' '.join(cmd[2:5])} failed:\n{p.stderr[-3000:]}")
+        said = "\n".join(line for line in p.stderr.split("\tCommand being timed")[0].splitlines()
+                         if not line.startswith("Command exited")).strip() or f"exit {p.returncode}"
+        raise SystemExit(f"{scheme}: {' '.join(cmd[2:5])} failed:\n{said[-3000:]}")
     user, system = float(_field(p.stderr, "User time (seconds)")), float(_field(p.stderr, "System time (seconds)"))
     return {"wall": _wall(p.stderr) or wall, "cpu": user + system,
             "peak_mb": int(_field(p.stderr, "Maximum resident set size (kbytes)")) / 1024}

@@ -59,6 +59,7 @@ def main() -> None:
     ap.add_argument("--runs", default="hand,duckdb,polars")
     ap.add_argument("--dir", default="/tmp/perfdsl-scale")
     ap.add_argument("--timeout", type=float, default=1800, help="seconds a contender may take (default 1800)")
+    ap.add_argument("--memory-gb", type=float, default=None, help="cap each contender's address space (GiB)")
     args = ap.parse_args()
     where = Path(args.dir)
     where.mkdir(parents=True, exist_ok=True)
@@ -78,7 +79,11 @@ def main() -> None:
             else:
                 cmd = [sys.executable, "-m", "perfdsl", "run", str(ROOT / "policies" / f"{scheme}.perf"),
                        "--input", str(data), "--output", str(out), "--backend", BACKENDS[run], "--quiet"]
-            r = timed(cmd, scheme, args.timeout)
+            try:
+                r = timed(cmd, scheme, args.timeout, args.memory_gb)
+            except SystemExit as failed:  # a contender that fails (its memory cap, say) is reported, not fatal
+                print(f"{scheme:<18} {run:<8} failed: {str(failed).splitlines()[-1][:160]}", flush=True)
+                continue
             if "timeout" in r:
                 print(f"{scheme:<18} {run:<8} stopped after {args.timeout:.0f} s", flush=True)
                 continue
