@@ -334,7 +334,6 @@ def _check_kept(table, keep) -> None:
 def _cohort_columns(ir, frame, table, moved: bool):
     """The run's results for perfdsl.summary as cohort_counts.Columns (final tiers, group
     fields and, with `moved`, the tiers before the cohort stage), and the `before` to pass."""
-
     from .cohort_counts import Columns
     sets = {d.name: d.tiers.names() for d in ir.definitions if d.tiers is not None and d.name in frame.columns}
     fields = []
@@ -342,7 +341,9 @@ def _cohort_columns(ir, frame, table, moved: bool):
         for f in ([rule.group] if isinstance(rule.group, str) else rule.group or []):
             if f not in fields:
                 fields.append(f)
-    columns = frame.select(list(sets)).with_columns(table.frame.select(fields))
+    import polars as pl
+    # the row number keeps the height where the policy has no tier sets and no groups
+    columns = frame.select(pl.int_range(pl.len()).alias("~row"), *sets).with_columns(table.frame.select(fields))
     if moved:
         columns = columns.with_columns(_individual_tiers(ir, table, sets))
     values = _Columns(frame)

@@ -5,6 +5,7 @@ error as it does; Parquet output holds exact Decimal columns that read back as t
 reference's values."""
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from pathlib import Path
 
@@ -219,3 +220,51 @@ def test_csv_quirks_read_as_pythons_csv_reads_them(tmp_path, capsys, body):
     data.write_bytes(("employee_id,rejections,overdue,overrun,papers\n" + body).encode())
     auto, python = _both(tmp_path, capsys, BUDGET, data)
     assert auto == python
+
+
+POLICIES = sorted(p for p in (ROOT / "policies").glob("*.perf")
+                  if re.search(r"^policy ", p.read_text(encoding="utf-8"), re.M))  # modules have none
+
+
+@pytest.mark.parametrize("path", POLICIES, ids=[p.stem for p in POLICIES])
+def test_bundled_policies_drawn_cohorts_same_on_both_paths(tmp_path, capsys, path):
+    """Every bundled policy on a drawn cohort (bench/workloads-style values of every input
+    type, written as CSV): the default run gives the row path's output, summary and
+    messages, whichever backend it picks."""
+    import random
+
+    from perfdsl.check import compile_file
+    ir = compile_file(path).policy
+    rng = random.Random(path.stem)
+    tiers = {d.name: d.tiers.names() for d in ir.definitions if d.tiers is not None}
+
+    def cell(inp, row: int) -> str:
+        t, rng_ = inp.type, inp.range
+        if inp.name == ir.key:
+            return f"s{row:03d}"
+        if t.kind == "bool":
+            return rng.choice(["true", "false"])
+        if inp.choices:
+            return rng.choice(inp.choices)
+        if t.kind == "tier":
+            return rng.choice(tiers[t.tierset])
+        if t.kind == "list":
+            elem = tiers.get(t.elem.tierset) if t.elem.kind == "tier" else None
+            n = int(inp.length.lo) if inp.length is not None and inp.length.lo is not None else rng.randint(0, 2)
+            return ";".join(rng.choice(elem) if elem else str(rng.randint(0, 9)) for _ in range(n))
+        if t.kind == "num":
+            lo = int(rng_.lo) if rng_ is not None and rng_.lo is not None else 0
+            hi = int(rng_.hi) if rng_ is not None and rng_.hi is not None else lo + 100
+            v = rng.randint(lo * 10, hi * 10) / 10 if not inp.is_int else rng.randint(lo, hi)
+            return str(v) if not inp.is_int else str(int(v))
+        return rng.choice(["a", "b", "c"])  # text: few values, so groups have members
+    lines = [",".join(i.name for i in ir.inputs)]
+    lines += [",".join(cell(i, r) for i in ir.inputs) for r in range(40)]
+    data = tmp_path / "in.csv"
+    data.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    got = []
+    for backend in ("auto", "python"):
+        out = tmp_path / f"out-{backend}.csv"
+        code, stdout, err = _run(capsys, str(path), "--input", str(data), "--output", str(out), "--backend", backend)
+        got.append((code, stdout.replace(str(out), "OUT"), err, out.read_bytes() if out.exists() else None))
+    assert got[0] == got[1]
