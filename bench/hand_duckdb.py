@@ -9,8 +9,8 @@ up) 优秀 by total desc, employee_id asc; branch_employees' 70/30 total, four t
 `limit`, `veto`, the forced distribution per dist_group (LANGUAGE.md §6: the `when`
 bounds, vetoed subjects pinned, then from 优秀 down k = clamp(q, max(lo, rem − Σhi later),
 min(hi, rem − Σlo later)) of the best allowed) and the contract flag. Exact: decimals are
-carried as integers of their smallest unit and printed back as DECIMAL from text; no
-engine decimal division, ROUND or POWER (issue 11 item 2). Output rows in input order,
+carried as integers of their smallest unit and made DECIMAL again by an exact product
+(n · 0.01); no engine decimal division, ROUND or POWER (issue 11 item 2). Output rows in input order,
 with perfdsl's columns (flags as a list).
 """
 from __future__ import annotations
@@ -41,8 +41,8 @@ COPY (
     FROM graded
   )
   SELECT employee_id, q AS quality, e AS efficiency,
-         CAST(printf('%d.%02d', c100 // 100, c100 % 100) AS DECIMAL(38, 2)) AS cost, a AS ability,
-         CAST(printf('%d.%04d', t10000 // 10000, t10000 % 10000) AS DECIMAL(38, 4)) AS total,
+         CAST(c100 AS DECIMAL(18, 0)) * 0.01 AS cost, a AS ability,
+         CAST(t10000 AS DECIMAL(18, 0)) * 0.0001 AS total,
          CASE WHEN grade0 = '优秀' AND place > k THEN '良好' ELSE grade0 END AS grade,
          []::VARCHAR[] AS flags
   FROM placed
@@ -116,7 +116,7 @@ COPY (
            ['优秀', '良好', '合格', '欠佳'][coalesce(tier, 3) + 1] AS grade
     FROM step2
   )
-  SELECT employee_id, CAST(printf('%d.%02d', total // 100, total % 100) AS DECIMAL(38, 2)) AS total, grade,
+  SELECT employee_id, CAST(total AS DECIMAL(18, 0)) * 0.01 AS total, grade,
          CASE WHEN (grade = '欠佳' AND history[-1] = '欠佳')
                    OR len(list_filter(history, x -> x = '欠佳')) + CASE WHEN grade = '欠佳' THEN 1 ELSE 0 END >= 3
               THEN ['解除或终止劳动合同'] ELSE []::VARCHAR[] END AS flags
