@@ -1,13 +1,16 @@
-"""`perfdsl run` CSV → CSV as a user runs it: wall, CPU and peak memory (issue 15 item 2).
+"""`perfdsl run` CSV → CSV as a user runs it: wall, CPU and peak memory (issue 15 item 2),
+beside a hand-written polars script doing the same work (bench/hand_polars.py).
 
-    python bench/cli_run.py [--n 100000] [--schemes budget_engineer,branch_employees] [--dir DIR]
-                            [--backend python] [--repeat 1] [--explain]
+    python bench/cli_run.py [--n 1000000] [--schemes budget_engineer,branch_employees,village_clinic]
+                            [--dir DIR] [--backend B] [--repeat 1] [--explain]
 
 Writes n subjects per scheme as CSV (bench/workloads.py's scheme_records: the same
-subjects bench/run.py scores), then runs `perfdsl run policy data.csv out.csv` in a child
-under `/usr/bin/time -v` and prints wall seconds, CPU seconds (user + sys), peak RSS and
-µs per subject. The outputs stay in DIR (out-<scheme>.csv) so two versions can be compared
-byte for byte. Measures only; nothing here is asserted.
+subjects bench/run.py scores), then runs `perfdsl run policy --input data.csv --output
+out.csv` (the default command: no --backend unless given) and `python
+bench/hand_polars.py` in children under `/usr/bin/time -v`, and prints for each wall
+seconds, CPU seconds (user + sys), peak RSS, µs per subject, and perfdsl's wall and CPU
+as a ratio to the hand script's. The two outputs must be byte-identical (the table says
+so); they stay in DIR (out-<scheme>.csv, hand-<scheme>.csv). Measures only.
 """
 from __future__ import annotations
 
@@ -21,7 +24,8 @@ import time
 from decimal import Decimal
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent))
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
 from workloads import ROOT, scheme_records  # noqa: E402
 
 
@@ -69,17 +73,38 @@ def _wall(text: str) -> float:
     return secs
 
 
-def run_once(scheme: str, data: Path, out: Path, backend: str, explain: bool) -> dict:
-    cmd = ["/usr/bin/time", "-v", sys.executable, "-m", "perfdsl", "run", "--quiet",
-           str(ROOT / "policies" / f"{scheme}.perf"), "--input", str(data), "--output", str(out),
-           "--backend", backend]
+def run_once(scheme: str, data: Path, out: Path, backend: str | None, explain: bool) -> dict:
+    cmd = [sys.executable, "-m", "perfdsl", "run", str(ROOT / "policies" / f"{scheme}.perf"),
+           "--input", str(data), "--output", str(out)]
+    if backend:
+        cmd += ["--backend", backend]
     if explain:
         cmd.append("--explain")
+    return timed(cmd, scheme)
+
+
+def timed(cmd: list[str], scheme: str, timeout: float | None = None, memory_gb: float | None = None) -> dict:
+    """Run cmd under /usr/bin/time -v: wall and CPU seconds, peak RSS in MB (a run past
+    `timeout` seconds is stopped and reported as {"timeout": seconds}; with `memory_gb`,
+    the child's address space is capped there, so a run that would exhaust a shared
+    machine fails instead)."""
+    cmd = ["/usr/bin/time", "-v", *cmd]
+
+    def cap() -> None:
+        import resource
+        limit = int(memory_gb * 2 ** 30)
+        resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     t0 = time.perf_counter()
-    p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT)
+    try:
+        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
+                           preexec_fn=cap if memory_gb else None)
+    except subprocess.TimeoutExpired:
+        return {"timeout": timeout}
     wall = time.perf_counter() - t0
     if p.returncode != 0:
-        raise SystemExit(f"{scheme}: perfdsl run failed:\n{p.stderr[-3000:]}")
+        said = "\n".join(line for line in p.stderr.split("\tCommand being timed")[0].splitlines()
+                         if not line.startswith("Command exited")).strip() or f"exit {p.returncode}"
+        raise SystemExit(f"{scheme}: {' '.join(cmd[2:5])} failed:\n{said[-3000:]}")
     user, system = float(_field(p.stderr, "User time (seconds)")), float(_field(p.stderr, "System time (seconds)"))
     return {"wall": _wall(p.stderr) or wall, "cpu": user + system,
             "peak_mb": int(_field(p.stderr, "Maximum resident set size (kbytes)")) / 1024}
@@ -87,26 +112,36 @@ def run_once(scheme: str, data: Path, out: Path, backend: str, explain: bool) ->
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--n", type=int, default=100_000)
-    ap.add_argument("--schemes", default="budget_engineer,branch_employees")
+    ap.add_argument("--n", type=int, default=1_000_000)
+    ap.add_argument("--schemes", default="budget_engineer,branch_employees,village_clinic")
     ap.add_argument("--dir", default=None, help="where the data and outputs go (default: a temporary directory)")
-    ap.add_argument("--backend", default="python")
+    ap.add_argument("--backend", default=None, help="default: none given (perfdsl picks)")
     ap.add_argument("--repeat", type=int, default=1, help="runs per scheme; the best is shown")
     ap.add_argument("--explain", action="store_true")
     args = ap.parse_args()
     where = Path(args.dir or tempfile.mkdtemp(prefix="perfdsl-cli-run-"))
     where.mkdir(parents=True, exist_ok=True)
-    print(f"{args.n:,} subjects, backend {args.backend}{', --explain' if args.explain else ''}, files in {where}")
-    print(f"{'scheme':<18} {'wall s':>8} {'CPU s':>8} {'peak MB':>9} {'µs/subject':>11} {'KB/subject':>11}", flush=True)
+    print(f"{args.n:,} subjects, backend {args.backend or '(default)'}{', --explain' if args.explain else ''}, "
+          f"files in {where}")
+    print(f"{'scheme':<18} {'run':<8} {'wall s':>8} {'CPU s':>8} {'peak MB':>9} {'µs/subject':>11} {'KB/subject':>11} "
+          f"{'× hand wall':>12} {'× hand CPU':>11}", flush=True)
     for scheme in args.schemes.split(","):
         data = where / f"{scheme}-{args.n}.csv"
         if not data.exists():
             write_csv(data, cohort_records(scheme, args.n))
         out = where / f"out-{scheme}{'-explain' if args.explain else ''}.csv"
-        runs = [run_once(scheme, data, out, args.backend, args.explain) for _ in range(args.repeat)]
-        best = min(runs, key=lambda r: r["wall"])
-        print(f"{scheme:<18} {best['wall']:8.2f} {best['cpu']:8.2f} {best['peak_mb']:9.0f} "
-              f"{best['cpu'] / args.n * 1e6:11.1f} {best['peak_mb'] * 1024 / args.n:11.2f}", flush=True)
+        hand_out = where / f"hand-{scheme}.csv"
+        best = min((run_once(scheme, data, out, args.backend, args.explain) for _ in range(args.repeat)),
+                   key=lambda r: r["wall"])
+        hand = min((timed([sys.executable, str(HERE / "hand_polars.py"), scheme, str(data), str(hand_out)], scheme)
+                    for _ in range(args.repeat)), key=lambda r: r["wall"])
+        for name, r in (("perfdsl", best), ("hand", hand)):
+            ratio = (f"{r['wall'] / hand['wall']:12.2f} {r['cpu'] / hand['cpu']:11.2f}" if name == "perfdsl" else "")
+            print(f"{scheme:<18} {name:<8} {r['wall']:8.2f} {r['cpu']:8.2f} {r['peak_mb']:9.0f} "
+                  f"{r['cpu'] / args.n * 1e6:11.1f} {r['peak_mb'] * 1024 / args.n:11.2f} {ratio}", flush=True)
+        if not args.explain:
+            same = out.read_bytes() == hand_out.read_bytes()
+            print(f"{scheme:<18} outputs {'byte-identical' if same else 'DIFFER'}", flush=True)
 
 
 if __name__ == "__main__":

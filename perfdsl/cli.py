@@ -9,6 +9,7 @@ import argparse
 import gc
 import importlib.util
 import sys
+from collections.abc import Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -219,13 +220,14 @@ def _report_data_error(err) -> int:
 
 def cmd_run(args) -> int:
     from . import outputs, summary
-    policy = _load(args.file, args.backend)
-    if policy is None:
-        return FAIL
-    if args.backend == "columnar" and (args.explain or args.trace):
+    traced = args.explain or bool(args.trace)
+    if args.backend == "columnar" and traced:
         _out("--explain and --trace need the python or reference backend: the columnar backend keeps no explanations",
              err=True)
         return USAGE
+    policy = _load(args.file, "python" if args.backend == "auto" else args.backend)
+    if policy is None:
+        return FAIL
     asked = [k.strip() for k in (args.keep or "").replace("，", ",").split(",") if k.strip()]
     keep = tuple(outputs.kept_columns(policy.ir, asked))
     # the collector stays paused until the output is written: the rows and the writer
@@ -235,26 +237,13 @@ def cmd_run(args) -> int:
             io.file_format(args.output)  # an output we cannot write is said before any data is read
             plan = outputs.plan(policy.ir, explain=args.explain, keep=keep, headers=args.headers)
             _check_keep(keep, policy.ir)
-            recorder = None
-            if args.backend == "columnar":
-                read, rows = _evaluate_table(policy, args.input, args.sheet, args.encoding, keep)
-                ir = policy.ir
-                records = policy.validate([r.values for r in read]) if ir.quotas or ir.distributes else [{}] * len(rows)
-                results = [_ColumnarRow(ir, row, record) for row, record in zip(rows, records)]
+            table = None
+            if args.backend in ("auto", "columnar") and not traced:
+                table = _read_table(policy, args.input, keep)
+            if table is not None:
+                done, count, notes = _run_table(policy, table, args, plan, keep)
             else:
-                recorder = policy.backend = summary.Recorder(policy.backend)
-                read, results = _read_and_evaluate(policy, args.input, trace=args.explain or bool(args.trace), sheet=args.sheet,
-                                                   encoding=args.encoding, keep=keep)
-                rows = [r.as_row() | {"flags": io.Flags(r.flags)} | ({"explanation": r.explain()} if args.explain else {})
-                        for r in results]
-            _copy_kept(rows, read, keep)
-            done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language,
-                                     recorder.individual_tiers if recorder else None)
-            layout = io.Layout(titles=plan.titles, places=plan.places, encoding=args.encoding,
-                               summary=summary.sheet(done) if args.output.lower().endswith(".xlsx") else None)
-            notes = io.write_rows(args.output, plan.columns, rows, layout)
-            if args.trace:
-                _write_trace(args.trace, results)
+                done, count, notes = _run_rows(policy, args, plan, keep)
         except io.DataError as err:
             return _report_data_error(err)
         except OSError as err:
@@ -266,8 +255,226 @@ def cmd_run(args) -> int:
     if not args.quiet:
         for line in summary.lines(done, args.input):
             _out(io.terminal_text(line))
-    _out(f"{len(rows)} subject(s) → {args.output}")
+    _out(f"{count} subject(s) → {args.output}")
     return OK
+
+
+def _layout(plan, args, done):
+    from . import summary
+    return io.Layout(titles=plan.titles, places=plan.places, encoding=args.encoding,
+                     summary=summary.sheet(done) if args.output.lower().endswith(".xlsx") else None)
+
+
+def _run_rows(policy, args, plan, keep):
+    """A run the row way: every subject as a Python record through the chosen backend
+    (the python backend also for `auto`), written by perfdsl.io. (summary, subjects, notes)"""
+    from . import summary
+    recorder = None
+    if args.backend == "columnar":
+        read, rows = _evaluate_table(policy, args.input, args.sheet, args.encoding, keep)
+        ir = policy.ir
+        records = policy.validate([r.values for r in read]) if ir.quotas or ir.distributes else [{}] * len(rows)
+        results = [_ColumnarRow(ir, row, record) for row, record in zip(rows, records)]
+    else:
+        recorder = policy.backend = summary.Recorder(policy.backend)
+        read, results = _read_and_evaluate(policy, args.input, trace=args.explain or bool(args.trace),
+                                           sheet=args.sheet, encoding=args.encoding, keep=keep)
+        rows = [r.as_row() | {"flags": io.Flags(r.flags)} | ({"explanation": r.explain()} if args.explain else {})
+                for r in results]
+    _copy_kept(rows, read, keep)
+    done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language,
+                             recorder.individual_tiers if recorder else None)
+    notes = io.write_rows(args.output, plan.columns, rows, _layout(plan, args, done))
+    if args.trace:
+        _write_trace(args.trace, results)
+    return done, len(rows), notes
+
+
+def _read_table(policy, data: str, keep: tuple[str, ...]):
+    """The file as a checked polars table (perfdsl.frame_io), or None to read it the row way."""
+    from . import frame_io
+    return frame_io.read_table(policy.ir, data, keep=keep)
+
+
+def _run_table(policy, table, args, plan, keep):
+    """A run of a checked table: on the columnar backend where it runs every step as columns
+    (`auto` tries a few rows first and takes the python backend where it would not),
+    written by polars where it writes exactly as perfdsl.io. (summary, subjects, notes)"""
+    import warnings
+    from . import frame_io, summary
+    from .columnar import ColumnarFallback, run_table
+    from .columns import name_columns
+    ir = policy.ir
+    if args.backend == "auto" and not _columnar_exact(ir, table):
+        return _run_records(policy, table, args, plan, keep)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ColumnarFallback)  # said below, as a note
+        try:
+            result = run_table(ir, table.frame, validate=False, row_numbers=table.numbers)
+        except io.DataError as err:
+            raise name_columns(err, table.column_of) from None
+    policy.last_warnings = table.warnings + result.warnings
+    for why in result.fallbacks:
+        _out(f"note: {io.terminal_text(f'columnar backend, policy {ir.name}: evaluated per row in Python: {why}')}",
+             err=True)
+    frame = result.frame
+    if keep:
+        frame = _with_kept(frame, table, keep, ir)
+    shown = not args.quiet or args.output.lower().endswith(".xlsx")
+    results, before = _cohort_columns(ir, frame, table, shown and bool(ir.quotas or ir.distributes))
+    done = summary.summarize(ir, results, policy.last_warnings, plan.language, before)
+    layout = _layout(plan, args, done)
+    notes = frame_io.write_frame(args.output, frame, plan.columns, layout, [f.label for f in ir.flags])
+    if notes is None:
+        labels = [f.label for f in ir.flags]
+        rows = [{k: list(v) if isinstance(v, tuple) else v for k, v in row.items()} for row in frame.to_dicts()]
+        for row in rows:
+            row["flags"] = io.Flags(_split_flags(row.get("flags") or "", labels))
+        notes = io.write_rows(args.output, plan.columns, rows, layout)
+    return done, frame.height, notes
+
+
+def _with_kept(frame, table, keep, ir):
+    """The --keep columns beside the outputs: an input's column or another column of the file, as read."""
+    import polars as pl
+    _check_kept(table, keep)
+    return frame.with_columns(pl.DataFrame([table.kept[k].alias(k) for k in keep]))
+
+
+def _check_kept(table, keep) -> None:
+    problems = [io.DataProblem(None, k, "--keep: no such column; the file's columns: "
+                               + ", ".join(map(str, table.all_columns))) for k in keep if k not in table.kept]
+    if problems:
+        raise io.DataError(problems)
+
+
+def _cohort_columns(ir, frame, table, moved: bool):
+    """The run's results for perfdsl.summary as cohort_counts.Columns (final tiers, group
+    fields and, with `moved`, the tiers before the cohort stage), and the `before` to pass."""
+    from .cohort_counts import Columns
+    sets = {d.name: d.tiers.names() for d in ir.definitions if d.tiers is not None and d.name in frame.columns}
+    fields = []
+    for rule in (*ir.quotas, *ir.distributes):
+        for f in ([rule.group] if isinstance(rule.group, str) else rule.group or []):
+            if f not in fields:
+                fields.append(f)
+    import polars as pl
+    # the row number keeps the height where the policy has no tier sets and no groups
+    columns = frame.select(pl.int_range(pl.len()).alias("~row"), *sets).with_columns(table.frame.select(fields))
+    if moved:
+        columns = columns.with_columns(_individual_tiers(ir, table, sets))
+    values = _Columns(frame)
+    record = _Columns(table.frame, frozenset(i.name for i in ir.inputs if i.type.kind == "num"))
+    return Columns(columns, lambda i: _FrameRow(_RowView(values, i), _RowView(record, i))), \
+        (_BEFORE_IN_COLUMNS if moved else None)
+
+
+_BEFORE_IN_COLUMNS = {"the tiers before the cohort stage": "are columns of cohort_counts.Columns"}  # truthy
+
+
+def _individual_tiers(ir, table, sets: dict):
+    """Each tier set's tier index before the cohort stage (`NAME~before`), as summary.Recorder
+    notes them on the python backend: the columnar backend keeps none, so the policy without
+    its quotas and `distribute` rules is run again for them (its individual stage is cheap)."""
+    import dataclasses
+    import warnings
+
+    import polars as pl
+
+    from .columnar import run_table
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        alone = run_table(dataclasses.replace(ir, quotas=(), distributes=()), table.frame, validate=False,
+                          row_numbers=table.numbers).frame
+    return alone.select([pl.col(n).replace_strict(list(t), list(range(len(t)))).alias(f"{n}~before")
+                         for n, t in sets.items()])
+
+
+def _columnar_exact(ir, table) -> bool:
+    """Whether the columnar backend runs this policy on this table as columns throughout:
+    tried on its first rows (a construct it runs per row in Python says so there too)."""
+    from .cohort import CohortError
+    from .columnar import run_table
+    import warnings
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            return not run_table(ir, table.frame.head(64), validate=False).fallbacks
+        except (io.DataError, CohortError):
+            return True  # the sample cannot be placed or computed; the whole table may; the run says
+        except Exception:  # noqa: BLE001 — anything else: the python backend, which words every error
+            return False
+
+
+def _run_records(policy, table, args, plan, keep):
+    """A checked table through the python backend (records already validated)."""
+    from . import frame_io, summary
+    from .columns import name_columns
+    recorder = policy.backend = summary.Recorder(policy.backend)
+    try:
+        results = policy.evaluate_cohort(frame_io.records(policy.ir, table.frame), trace=False, validate=False,
+                                         row_numbers=table.numbers, progress=_progress)
+    except io.DataError as err:
+        raise name_columns(err, table.column_of) from None
+    policy.last_warnings = table.warnings + policy.last_warnings
+    _check_kept(table, keep)
+    done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language, recorder.individual_tiers)
+    layout = _layout(plan, args, done)
+    labels = [f.label for f in policy.ir.flags]
+    frame = frame_io.results_frame(policy.ir, results, {k: table.kept[k] for k in keep}, args.output, layout)
+    notes = frame_io.write_frame(args.output, frame, plan.columns, layout, labels) if frame is not None else None
+    if notes is None:
+        rows = [r.as_row() | {"flags": io.Flags(r.flags)} for r in results]
+        for k, values in ((k, table.kept[k].to_list()) for k in keep):
+            for row, v in zip(rows, values):
+                row.setdefault(k, v)
+        notes = io.write_rows(args.output, plan.columns, rows, layout)
+    return done, len(results), notes
+
+
+class _Columns:
+    """A frame's columns as Python lists, each taken from polars when first read."""
+
+    def __init__(self, frame, numbers: frozenset[str] = frozenset()):
+        self.frame, self.names, self.numbers, self.lists = frame, tuple(frame.columns), numbers, {}
+
+    def get(self, name: str) -> list:
+        values = self.lists.get(name)
+        if values is None:
+            values = self.frame.get_column(name).to_list()
+            if name in self.numbers:
+                from decimal import Decimal
+                values = [Decimal(v) if type(v) is int else v for v in values]
+            self.lists[name] = values
+        return values
+
+
+class _RowView(Mapping):
+    """One row of _Columns as a read-only dict."""
+    __slots__ = ("columns", "i")
+
+    def __init__(self, columns: _Columns, i: int):
+        self.columns, self.i = columns, i
+
+    def __getitem__(self, name):
+        if name not in self.columns.names:
+            raise KeyError(name)
+        return self.columns.get(name)[self.i]
+
+    def __iter__(self):
+        return iter(self.columns.names)
+
+    def __len__(self):
+        return len(self.columns.names)
+
+
+class _FrameRow:
+    """A columnar output row seen as a result by perfdsl.summary (final tiers; no tiers
+    before the cohort stage: the columnar backend keeps none)."""
+    __slots__ = ("values", "record")
+
+    def __init__(self, values, record):
+        self.values, self.record = values, record
 
 
 class _ColumnarRow:
@@ -508,15 +715,16 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--coverage", action="store_true", help="list the tier bands, rows, branches and rules no example reaches")
     t.add_argument("--fail-under", type=float, metavar="P", help="with --coverage: exit 1 below P percent overall")
     t.set_defaults(func=cmd_test)
-    r = sub.add_parser("run", help="evaluate a data file (csv, xlsx, json, jsonl)")
+    r = sub.add_parser("run", help="evaluate a data file (csv, xlsx, json, jsonl, parquet)")
     r.add_argument("file")
     r.add_argument("--input", required=True)
     r.add_argument("--output", required=True)
     r.add_argument("--explain", action="store_true", help="add an `explanation` column")
     r.add_argument("--sheet", help="the sheet of an .xlsx input to read (default: the first visible "
                                   "sheet with a column for the key)")
-    r.add_argument("--backend", choices=["python", "reference", "columnar"], default="python",
-                   help="columnar: the whole file as polars columns (no --explain)")
+    r.add_argument("--backend", choices=["auto", "python", "reference", "columnar"], default="auto",
+                   help="auto (default): columnar where it runs the policy as columns throughout, else python; "
+                        "columnar: the whole file as polars columns (no --explain)")
     r.add_argument("--encoding", metavar="NAME", help="the encoding of a CSV input and output (default: input UTF-8, "
                                                       "else GB18030 with a note; output UTF-8 with a BOM)")
     r.add_argument("--headers", choices=["names", "labels"], default="names",
@@ -556,7 +764,7 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("old")
     d.add_argument("new")
     d.add_argument("--input", help="a data file: list every subject whose results change")
-    d.add_argument("--output", help="with --input: write the changes (csv, xlsx, json, jsonl)")
+    d.add_argument("--output", help="with --input: write the changes (csv, xlsx, json, jsonl, parquet)")
     d.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="solver time (default 2)")
     d.add_argument("--seed", type=int, default=None, help="seed for the sampled comparisons")
     d.set_defaults(func=cmd_diff)

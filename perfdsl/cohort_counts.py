@@ -14,6 +14,7 @@ long), the report reads it from the trace it keeps anyway.
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 from typing import Callable
 
@@ -64,9 +65,74 @@ def share_text(share: Share | None) -> str:
     return decimal_text(share.value * 100) + "%" if share.percent else decimal_text(share.value)
 
 
+class Columns:
+    """A cohort's results as polars columns, for a run that keeps no Result per subject (the
+    columnar backend): each tier set's final tier, the fields groups are made by, and, where
+    known, each tier set's tier index before the cohort stage (column `NAME~before`).
+    Counted in polars; `row(i)` gives subject i as a result for what reads one subject (a
+    `when` reads its group's first member). As a sequence it holds len() subjects."""
+
+    def __init__(self, frame, row: Callable[[int], object], first: int = 0, counts: dict | None = None,
+                 size: int | None = None):
+        self.frame, self.row, self.first = frame, row, first
+        self._counts, self._size = counts, size
+
+    def __len__(self) -> int:
+        return self.frame.height if self._size is None else self._size
+
+    def __getitem__(self, i: int):
+        if i != 0:
+            raise IndexError("only a group's first member is read")
+        return self.row(self.first)
+
+    def _tallies(self, tierset: str, names) -> dict:
+        import polars as pl
+        before = f"{tierset}~before"
+        exprs = [(pl.col(tierset) == t).sum().alias(f"f{i}") for i, t in enumerate(names)]
+        if before in self.frame.columns:
+            exprs += [(pl.col(before) == i).sum().alias(f"b{i}") for i in range(len(names))]
+        return self.frame.select(exprs).row(0, named=True)
+
+    def count(self, tierset: str, names, before: bool) -> tuple[tuple[int | None, ...], tuple[int, ...]]:
+        got = self._counts[tierset] if self._counts is not None else self._tallies(tierset, names)
+        final = tuple(got[f"f{i}"] for i in range(len(names)))
+        ahead = tuple(got.get(f"b{i}") for i in range(len(names))) if before else (None,) * len(names)
+        return ahead, final
+
+    def groups(self, field, tiersets: dict[str, tuple[str, ...]]) -> list[tuple[object, Columns]]:
+        """The subjects by their value of `field` (None: one group), in order of first
+        appearance, as cohort.group_members gives them, each with its counts."""
+        import polars as pl
+        if field is None:
+            return [(None, self)]
+        fields = [field] if isinstance(field, str) else list(field)
+        exprs = [pl.len().alias("~n"), pl.col("~i").first().alias("~first")]
+        for name, names in tiersets.items():
+            exprs += [(pl.col(name) == t).sum().alias(f"{name}~f{i}") for i, t in enumerate(names)]
+            if f"{name}~before" in self.frame.columns:
+                exprs += [(pl.col(f"{name}~before") == i).sum().alias(f"{name}~b{i}") for i in range(len(names))]
+        agg = self.frame.with_row_index("~i").group_by(fields, maintain_order=True).agg(exprs)
+        out = []
+        for g in agg.iter_rows(named=True):
+            value = g[field] if isinstance(field, str) else tuple(g[f] for f in fields)
+            counts = {name: {k[len(name) + 1:]: v for k, v in g.items() if k.startswith(name + "~")}
+                      for name in tiersets}
+            out.append((value, Columns(self.frame, self.row, g["~first"], counts, g["~n"])))
+        return out
+
+    def moves(self, tierset: str, names) -> Counter:
+        import polars as pl
+        before = pl.col(f"{tierset}~before")
+        was = pl.lit(pl.Series(list(names))).gather(before)
+        moved = self.frame.filter(was != pl.col(tierset)).group_by([was.alias("was"), pl.col(tierset)]).len()
+        return Counter({(w, t): n for w, t, n in moved.iter_rows()})
+
+
 def count(members, tierset: str, names, before: Before | None) -> tuple[tuple[int | None, ...], tuple[int, ...]]:
     """(before the cohort stage, final): how many of `members` hold each tier of `names`;
     the first is all None without `before`."""
+    if isinstance(members, Columns):
+        return members.count(tierset, names, before is not None)
     index = {t: i for i, t in enumerate(names)}
     ahead, final = [0] * len(names), [0] * len(names)
     for r in members:
@@ -76,11 +142,25 @@ def count(members, tierset: str, names, before: Before | None) -> tuple[tuple[in
     return (tuple(ahead) if before is not None else (None,) * len(names)), tuple(final)
 
 
+def moves(results, tierset: str, names, before: Before) -> Counter:
+    """(tier before the cohort stage, final tier) → how many subjects it moved so."""
+    if isinstance(results, Columns):
+        return results.moves(tierset, names)
+    return Counter((was, r.values[tierset]) for r in results if (was := before(r, tierset)) != r.values[tierset])
+
+
+def _groups(ir, results, field) -> list:
+    if isinstance(results, Columns):
+        return results.groups(field, {d.name: d.tiers.names() for d in ir.definitions
+                                      if d.tiers is not None and d.name in results.frame.columns})
+    return cohort.group_members(results, field)
+
+
 def rules(ir, results, before: Before | None) -> list[RuleCounts]:
     """Every quota and `distribute` rule in the order the cohort stage applies them
     (cohort.apply: quotas best tier first, then each distribution), group by group."""
     with localcontext(CONTEXT):
-        placer = cohort.Placer(ir, results)
+        placer = cohort.Placer(ir, [] if isinstance(results, Columns) else results)
         return [*(_quota(ir, q, results, before) for q in sorted(ir.quotas, key=lambda q: q.tier)),
                 *(_distribute(ir, d, results, before, placer) for d in ir.distributes)]
 
@@ -88,7 +168,7 @@ def rules(ir, results, before: Before | None) -> list[RuleCounts]:
 def _quota(ir, q: QuotaDef, results, before) -> RuleCounts:
     names = ir.definition(q.tierset).tiers.names()
     groups = []
-    for value, members in cohort.group_members(results, q.group):
+    for value, members in _groups(ir, results, q.group):
         n = len(members)
         ahead, final = count(members, q.tierset, names, before)
         tiers = [TierCounts(t, ahead[i], final[i]) for i, t in enumerate(names)]
@@ -103,7 +183,7 @@ def _quota(ir, q: QuotaDef, results, before) -> RuleCounts:
 def _distribute(ir, d: DistributeDef, results, before, placer: cohort.Placer) -> RuleCounts:
     names = ir.definition(d.tierset).tiers.names()
     groups = []
-    for value, members in cohort.group_members(results, d.group):
+    for value, members in _groups(ir, results, d.group):
         ahead, final = count(members, d.tierset, names, before)
         got = placer.bounds(d, names, members, "")  # None: a `when` failed (the run said so)
         if got is None:

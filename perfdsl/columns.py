@@ -10,10 +10,20 @@ and the columns the file has (a file with a wrong header would otherwise give on
 """
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass, field
 
 from .io import DataError, DataProblem, RawRow, Rows
 from .ir import Policy
+
+
+def input_labels(ir: Policy) -> dict[str, str]:
+    """label → input name, for the labels a column may be titled by: a label that is
+    unique among the inputs and is not itself an input's name (a name wins)."""
+    names = {inp.name for inp in ir.inputs}
+    labels = Counter(inp.label.strip() for inp in ir.inputs if inp.label)
+    return {inp.label.strip(): inp.name for inp in ir.inputs if inp.label
+            and labels[inp.label.strip()] == 1 and inp.label.strip() not in names}
 
 
 def key_names(ir: Policy) -> tuple[str, ...]:
@@ -39,20 +49,31 @@ def match(ir: Policy, rows: Rows, keep: tuple[str, ...] = ()) -> Matched:
     each JSON object missing a field is that row's problem). A table's columns that
     match no input are left out with one warning each (none for a column in `keep`);
     JSON objects keep theirs, which validation warns about once per field."""
-    from .validate import Validator
-    label_of = Validator(ir).label_of
+    column_of, warnings = match_columns(ir, rows.columns, keep, rows.table)
+    if not rows.table:
+        return Matched(list(rows), column_of)
+    kept = set(column_of.values()) | set(keep)
+    renamed = [RawRow(r.number, {k: v for k, v in r.values.items() if k in kept}) for r in rows]
+    return Matched(renamed, column_of, warnings)
+
+
+def match_columns(ir: Policy, columns: list[str], keep: tuple[str, ...] = (),
+                  table: bool = True) -> tuple[dict[str, str], list[str]]:
+    """(input name -> the file's column, a warning per table column matching no input):
+    the header check of `match`, for a reader holding columns rather than rows."""
+    label_of = input_labels(ir)
     names = {i.name for i in ir.inputs}
     column_of: dict[str, str] = {}
-    for column in rows.columns:
+    for column in columns:
         if column in names:
             column_of[column] = column
-    for column in rows.columns:
+    for column in columns:
         name = label_of.get(str(column).strip()) if column not in names else None
         if name is not None:
             column_of.setdefault(name, column)
     missing = [i for i in ir.inputs if i.name not in column_of]
-    if missing and rows.table:  # JSON objects have no header: each lacks its own fields
-        shown = "the file's columns: " + (", ".join(map(str, rows.columns)) or "none")
+    if missing and table:  # JSON objects have no header: each lacks its own fields
+        shown = "the file's columns: " + (", ".join(map(str, columns)) or "none")
         problems = [DataProblem(None, None, f"no column for input {i.name}"
                                 + (f" ({i.label.strip()})" if i.label and i.label.strip() else ""))
                     for i in missing]
@@ -61,19 +82,17 @@ def match(ir: Policy, rows: Rows, keep: tuple[str, ...] = ()) -> Matched:
         else:
             problems.append(DataProblem(None, None, shown))
         raise DataError(problems)
+    if not table:
+        return column_of, []
     used = set(column_of.values())
-    if not rows.table:
-        return Matched(list(rows), column_of)
     warnings = []
-    for c in rows.columns:
+    for c in columns:
         if c in used or c in keep:
             continue
         name = label_of.get(str(c).strip())
         why = f" (input {name} is read from the column {column_of[name]})" if name else ""
         warnings.append(f"column {c}: unknown field, ignored{why}")
-    kept = used | set(keep)
-    renamed = [RawRow(r.number, {k: v for k, v in r.values.items() if k in kept}) for r in rows]
-    return Matched(renamed, column_of, warnings)
+    return column_of, warnings
 
 
 def name_columns(err: DataError, column_of: dict[str, str]) -> DataError:

@@ -56,7 +56,7 @@ __all__ = [
     "write_rows",
 ]
 
-SUFFIXES = (".csv", ".xlsx", ".json", ".jsonl")
+SUFFIXES = (".csv", ".xlsx", ".json", ".jsonl", ".parquet")
 XLSX_SHEET_TITLE = "results"
 XLSX_MAX_TEXT = 32767  # characters an Excel cell can hold
 
@@ -182,6 +182,8 @@ def read_rows(path: str | Path, *, key: str | Iterable[str] | None = None, sheet
         return _read_xlsx(path, keys, sheet)
     if sheet is not None:
         raise _file_problem(f"only an .xlsx workbook has sheets; {path.name} is a {suffix} file")
+    if suffix == ".parquet":
+        return _read_parquet(path)
     notes: list[str] = []
     text = _read_text(path, encoding, notes, fallback=suffix == ".csv")
     rows = _READERS[suffix](text, keys)
@@ -453,6 +455,32 @@ def _row_problems(number: int, header: list[str], cells: list[object]) -> list[D
     return problems
 
 
+# ---- Parquet: typed columns ---------------------------------------------
+
+
+def read_parquet_frame(path: Path):
+    """A Parquet file as a polars DataFrame, or DataError naming what is wrong with the file."""
+    import polars as pl
+    try:
+        return pl.read_parquet(path)
+    except FileNotFoundError as err:
+        raise _file_problem(f"cannot read the file: {err.strerror or err}") from err
+    except OSError as err:
+        raise _file_problem(f"cannot read the file: {err.strerror or err}") from err
+    except Exception as err:  # polars reports a damaged or foreign file with its own errors
+        raise _file_problem(f"not a valid Parquet file ({type(err).__name__}: {terminal_text(str(err))[:200]})") from err
+
+
+def _read_parquet(path: Path) -> Rows:
+    """Every row of a Parquet file with its typed values (Decimal columns as exact
+    Decimals, lists as lists; a null is a missing field), numbered from 1 like JSON
+    objects; every column is known, as in a table."""
+    frame = read_parquet_frame(path)
+    rows = [RawRow(number, {k: v for k, v in values.items() if v is not None})
+            for number, values in enumerate(frame.iter_rows(named=True), start=1)]
+    return Rows(rows, list(frame.columns), table=True)
+
+
 # ---- JSON and JSON Lines: objects ---------------------------------------
 
 
@@ -657,12 +685,12 @@ def write_rows(path: str | Path, columns: list[str], rows: list[dict[str, object
     path = Path(path)
     layout = layout or Layout()
     render = _RENDERERS[file_format(path)]
-    _check_columns(layout.titles or columns)
-    _write_atomically(path, render(columns, rows, layout))
+    check_columns(layout.titles or columns)
+    write_atomically(path, render(columns, rows, layout))
     return layout.notes
 
 
-def _check_columns(columns: list[str]) -> None:
+def check_columns(columns: list[str]) -> None:
     problems = []
     for position, name in enumerate(columns, start=1):
         if not isinstance(name, str) or not name.strip():
@@ -722,30 +750,30 @@ def _convert_rows(
 # A spreadsheet runs a cell starting with one of these as a formula (tab and CR too:
 # some programs strip them first). Such text gets a leading ' in CSV, as Excel itself
 # marks text; reading drops it again (see _csv_unescape).
-_FORMULA_START = frozenset("=+-@\t\r")
+FORMULA_START = frozenset("=+-@\t\r")
 
 
-def _csv_escape(text: str) -> str:
+def csv_escape(text: str) -> str:
     """Text as a CSV cell that no spreadsheet runs as a formula, and that reads back as itself.
 
     Text whose first character after any leading apostrophes starts a formula gets one
     more apostrophe, so `'=x` (written as `''=x`) also survives the round trip.
     """
-    return "'" + text if text.lstrip("'")[:1] in _FORMULA_START else text
+    return "'" + text if text.lstrip("'")[:1] in FORMULA_START else text
 
 
 def _csv_unescape(cell: str) -> str:
-    """The text _csv_escape was given."""
-    return cell[1:] if cell[:1] == "'" and cell.lstrip("'")[:1] in _FORMULA_START else cell
+    """The text csv_escape was given."""
+    return cell[1:] if cell[:1] == "'" and cell.lstrip("'")[:1] in FORMULA_START else cell
 
 
 def _csv_cell(value: object, places: int = 0) -> str:
-    """A value as CSV cell text: numbers as written; text escaped (_csv_escape)."""
+    """A value as CSV cell text: numbers as written; text escaped (csv_escape)."""
     text = _utf8(format_value(value, places))
-    return _csv_escape(text) if isinstance(value, (str, Flags)) else text
+    return csv_escape(text) if isinstance(value, (str, Flags)) else text
 
 
-def _csv_line(cells: list[str]) -> str:
+def csv_line(cells: list[str]) -> str:
     """One CSV record. Every cell holding a comma, quote, CR or LF is quoted: Python's
     csv writer leaves a bare CR unquoted when lines end in LF, and a reader then starts
     a new row there, so a key "d02\\rd03" would forge a row."""
@@ -758,8 +786,8 @@ def _csv_line(cells: list[str]) -> str:
 
 def _render_csv(columns: list[str], rows: Iterable[dict[str, object]], layout: Layout) -> bytes:
     table = _convert_rows(columns, rows, _csv_cell, 2, layout.places)
-    lines = [_csv_line([_csv_escape(name) for name in layout.titles or columns])]
-    lines += [_csv_line(cells) for cells in table]
+    lines = [csv_line([csv_escape(name) for name in layout.titles or columns])]
+    lines += [csv_line(cells) for cells in table]
     if layout.encoding is None:
         return codecs.BOM_UTF8 + "".join(lines).encode("utf-8")
     return _encoded(lines, layout.encoding, columns)
@@ -863,15 +891,70 @@ def _render_xlsx(columns: list[str], rows: Iterable[dict[str, object]], layout: 
     return render(layout.titles or columns, [c in layout.wrap for c in columns], table, layout.summary)
 
 
+DECIMAL_DIGITS = 38  # the precision of a Parquet (and polars) Decimal column
+
+
+def parquet_column(title: str, values: list[object], places: int = 0):
+    """One Parquet column of Python values, exactly: numbers as a Decimal column at the
+    scale that holds every value (at least `places`), or as their exact text where that
+    would pass 38 digits; flags and lists as lists of text (JSON text for anything else
+    in a list); booleans, text, dates as themselves; None as null."""
+    import polars as pl
+    present = [v for v in values if v is not None]
+    if present and all(isinstance(v, (int, Decimal)) and not isinstance(v, bool) for v in present):
+        numbers = [Decimal(v) for v in present]
+        if not all(d.is_finite() for d in numbers):
+            raise DataError([DataProblem(None, title, "a number that is not finite cannot be written")])
+        scale = max([places] + [max(0, -d.as_tuple().exponent) for d in numbers])
+        whole = max(max(0, d.adjusted() + 1) for d in numbers)
+        if scale + whole <= DECIMAL_DIGITS:
+            return pl.Series(title, [None if v is None else Decimal(v) for v in values],
+                             dtype=pl.Decimal(DECIMAL_DIGITS, scale))
+        return pl.Series(title, [None if v is None else format_decimal(Decimal(v), places) for v in values],
+                         dtype=pl.String)
+    if present and all(isinstance(v, (Flags, list, tuple)) for v in present):
+        return pl.Series(title, [None if v is None else [x if isinstance(x, str) else _json_text(x) for x in v]
+                                 for v in values], dtype=pl.List(pl.String))
+    if all(isinstance(v, bool) for v in present):
+        return pl.Series(title, values, dtype=pl.Boolean)
+    if all(isinstance(v, str) for v in present):
+        return pl.Series(title, [None if v is None else _utf8(v) for v in values], dtype=pl.String)
+    return pl.Series(title, [None if v is None else _utf8(format_value(v, places)) for v in values], dtype=pl.String)
+
+
+def parquet_bytes(frame) -> bytes:
+    """A polars DataFrame as the bytes of a Parquet file."""
+    buffer = io.BytesIO()
+    frame.write_parquet(buffer)
+    return buffer.getvalue()
+
+
+def _render_parquet(columns: list[str], rows: Iterable[dict[str, object]], layout: Layout) -> bytes:
+    import polars as pl
+    rows = list(rows)
+    missing = [DataProblem(number, column, "no value given for this column")
+               for number, row in enumerate(rows, start=1) for column in columns if column not in row]
+    if missing:
+        raise DataError(missing)
+    series = []
+    for column, title in zip(columns, layout.titles or columns):
+        try:
+            series.append(parquet_column(title, [row[column] for row in rows], layout.places.get(column, 0)))
+        except ValueError as err:
+            raise DataError([DataProblem(None, title, str(err))]) from None
+    return parquet_bytes(pl.DataFrame(series, height=len(rows)))
+
+
 _RENDERERS: dict[str, Callable[[list[str], Iterable[dict[str, object]]], bytes]] = {
     ".csv": _render_csv,
     ".xlsx": _render_xlsx,
     ".json": _render_json,
     ".jsonl": _render_jsonl,
+    ".parquet": _render_parquet,
 }
 
 
-def _write_atomically(path: Path, data: bytes) -> None:
+def write_atomically(path: Path, data: bytes) -> None:
     """Replace ``path`` with ``data`` so readers see the old or the new file, never a mix.
 
     A replaced file keeps its permissions; a new file is readable by its owner
@@ -893,4 +976,4 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def write_text_atomic(path: str | Path, text: str) -> None:
     """Write a text file (e.g. a generated module) atomically, as UTF-8."""
-    _write_atomically(Path(path), text.encode("utf-8"))
+    write_atomically(Path(path), text.encode("utf-8"))

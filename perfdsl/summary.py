@@ -93,7 +93,7 @@ def summarize(ir, results, warnings: list[str], language: str, before: dict | No
     moves: dict[str, Counter] = {}
     if recorded is not None:
         for name in dict.fromkeys(r.tierset for r in rules):  # in the rules' order, every run
-            moves[name] = Counter((was, r.values[name]) for r in results if (was := recorded(r, name)) != r.values[name])
+            moves[name] = cohort_counts.moves(results, name, ir.definition(name).tiers.names(), recorded)
     return Summary(language, len(results), tiers, rules, moves, list(warnings))
 
 

@@ -9,13 +9,13 @@ duplicate keys. Numbers become exact Decimals; tiers and choices stay strings.
 from __future__ import annotations
 
 import json
-from collections import Counter
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, create_model
 from pydantic_core import PydanticCustomError
 
+from .columns import input_labels
 from .io import DataProblem as Problem
 from .ir import InputDef, Policy
 from .numbers import NumberError, brief, check_number, decimal_text, json_int, parse_number
@@ -190,9 +190,7 @@ class Validator:
         self.by_alias = {inp.name: inp for inp in policy.inputs}
         self.field_of = {f"f{i}": inp for i, inp in enumerate(policy.inputs)}
         # §12.2: a column may be titled by its input's label (`迟到次数` for `late`); a name wins
-        labels = Counter(inp.label.strip() for inp in policy.inputs if inp.label)
-        self.label_of = {inp.label.strip(): inp.name for inp in policy.inputs if inp.label
-                         and labels[inp.label.strip()] == 1 and inp.label.strip() not in self.by_alias}
+        self.label_of = input_labels(policy)
         self._renames: dict[tuple, dict | None] = {}  # per distinct header (a few): label → name
         self._lists = tuple(inp.name for inp in policy.inputs if inp.type.kind == "list")
 

@@ -488,7 +488,7 @@ def test_unknown_extension_on_read(tmp_path, name):
     [problem] = excinfo.value.problems
     assert problem.row is None
     assert problem.message.startswith("unsupported file type")
-    assert problem.message.endswith("expected one of .csv, .xlsx, .json, .jsonl")
+    assert problem.message.endswith("expected one of .csv, .xlsx, .json, .jsonl, .parquet")
 
 
 def test_extension_is_case_insensitive(tmp_path):
