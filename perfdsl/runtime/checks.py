@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..result import TierState
+from .result import TierState
 from . import ONE, ZERO
 
 BANDED = tuple(TierState(i, 0, False, 0) for i in range(256))  # see templates/validation.j2
