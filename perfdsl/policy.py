@@ -29,6 +29,8 @@ class Policy:
         self.backend = self.reference if backend == "reference" else _compiled(ir)
         self._model_validator = None  # the pydantic model is built when first needed
         self._fast_of = self.backend  # its generated entry (check, then evaluate), looked up once
+        # what the fast path returns: a Result that traces through this policy when asked
+        self._on_demand = type("OnDemand", (OnDemand,), {"__slots__": (), "_rerun": self.traced})
         self._fast = getattr(self.backend, "evaluate", None)
         # the input check generated into the policy's module (codegen/validation.py), if any
         self._check = getattr(getattr(self.backend, "module", None), "check", None)
@@ -37,6 +39,12 @@ class Policy:
     @property
     def name(self) -> str:
         return self.ir.name
+
+    def traced(self, record: dict) -> Result:
+        """`record` (validated) through the individual stage with its trace, on the reference:
+        how a result evaluated without a trace is explained."""
+        with localcontext(CONTEXT):
+            return self.reference.individual(record, True)
 
     @property
     def _validator(self):
@@ -72,7 +80,7 @@ class Policy:
         if trace is None and validate and fast is not None:
             setcontext(CONTEXT)
             try:
-                result = fast(record, OnDemand)
+                result = fast(record, self._on_demand)
             except EvalError as err:
                 raise DataError([DataProblem(None, None, str(err))]) from None
             finally:
@@ -88,9 +96,11 @@ class Policy:
         setcontext(CONTEXT)
         try:
             if trace is None:
-                return self.backend.individual(rec, False, OnDemand) if fast is not None \
-                    else _on_demand(self.backend.individual(rec, True))
-            return self.backend.individual(rec, trace)
+                return self.backend.individual(rec, False, self._on_demand) if fast is not None \
+                    else self._on_demand(*_parts(self.backend.individual(rec, True)))
+            result = self.backend.individual(rec, trace)
+            result.rerun = self.traced
+            return result
         except EvalError as err:
             raise DataError([DataProblem(None, None, str(err))]) from None
         finally:
@@ -171,9 +181,11 @@ class Policy:
 
 class OnDemand(Result):
     """A Result of the default `Policy.evaluate`: evaluated without a trace, it traces the
-    subject again (the reference interpreter: the same semantics, so the same trace a
-    traced run gives) the first time `trace` or `explain()` is read."""
+    subject again through its policy (`_rerun`, Policy.traced: the reference, the same
+    semantics, so the same trace a traced run gives) the first time `trace` or `explain()`
+    is read. Each Policy makes its own subclass, which sets `_rerun`."""
     __slots__ = ("_trace",)
+    _rerun = None
 
     def __init__(self, policy, record, values, flags, trace=None, tiers=None):
         # positional and without the dataclass's defaults: this runs once per subject
@@ -185,8 +197,7 @@ class OnDemand(Result):
     def trace(self):
         t = self._trace
         if t is None and not self.through_cohort:
-            with localcontext(CONTEXT):
-                t = self._trace = Interpreter(self.policy).individual(self.record, True).trace
+            t = self._trace = self._rerun(self.record).trace
         return t
 
     @trace.setter
@@ -194,8 +205,8 @@ class OnDemand(Result):
         self._trace = value
 
 
-def _on_demand(r: Result) -> Result:
-    return OnDemand(r.policy, r.record, r.values, r.flags, r.trace, r.tiers)
+def _parts(r: Result) -> tuple:
+    return r.policy, r.record, r.values, r.flags, r.trace, r.tiers
 
 
 def _compiled(ir: PolicyIR):

@@ -38,7 +38,7 @@ from ..lower.lower import lower_policy
 from . import validation
 
 GENERATOR_VERSION = "3"
-_INLINE_DEPTH = 12  # core levels an inline Python expression may nest; deeper: one statement per operation
+_INLINE_DEPTH = 8  # core levels an inline Python expression may nest; deeper: one statement per operation
 _TEMPLATES = Path(__file__).resolve().parent / "templates"
 _SAFE = re.compile(r"[A-Za-z0-9_ .,()\[\]+\-*/<>=!:]*\Z")
 
@@ -84,6 +84,15 @@ def pylit(value) -> str:
     raise TypeError(f"no literal for a {type(value).__name__} in generated code")
 
 
+def pylit_wrapped(value) -> str:
+    """pylit, a long tuple over several lines (8 items a line)."""
+    v = value.value if isinstance(value, Text) else value
+    if not isinstance(v, tuple) or len(v) <= 8:
+        return pylit(v)
+    rows = [", ".join(pylit(x) for x in v[i:i + 8]) + "," for i in range(0, len(v), 8)]
+    return "(\n" + "\n".join("    " + r for r in rows) + "\n)"
+
+
 def _finalize(value):
     # `{{ x }}` may print generated code, template text and integers; anything else
     # (a Decimal, a tuple, None) is a template bug: constants go through `pylit`.
@@ -114,6 +123,7 @@ def environment():
             undefined=jinja2.StrictUndefined, trim_blocks=True, lstrip_blocks=True,
             keep_trailing_newline=True, finalize=_finalize)
         env.filters["pylit"] = pylit
+        env.filters["pylit_wrapped"] = pylit_wrapped
         env.filters["block"] = _block
         _ENV = env
     return _ENV
@@ -268,6 +278,9 @@ class _Simplify:
             return known.get(e.name, e)
         if isinstance(e, c.Call):
             args = tuple(self._subst(a, known) for a in e.args)
+            if e.op is c.Op.NEG and isinstance(args[0], c.Lit) and isinstance(args[0].value, Decimal) \
+                    and args[0].value.is_finite():
+                return c.Lit(rt.CONTEXT.minus(args[0].value))  # as the reference computes it, exactly
             if all(isinstance(a, c.Lit) and _small(a.value) for a in args) and e.op in _FOLD:
                 return c.Lit(_FOLD[e.op]([a.value for a in args]) if e.op in (c.Op.NOT, c.Op.STEP, c.Op.PICK, c.Op.EQ, c.Op.NE)
                              else _FOLD[e.op]([a.value for a in args]))
@@ -646,7 +659,10 @@ class _Method(c.Visitor):
             got = self.avail.get(k)
             if got is not None:
                 return got
-            if self.depth(e) > _INLINE_DEPTH:
+            rows = _band_rows(e)
+            if rows is not None:
+                code = self._band(*rows)
+            elif self.depth(e) > _INLINE_DEPTH:
                 code = self._statements(e)
             else:
                 code = self.visit(e)
@@ -662,6 +678,10 @@ class _Method(c.Visitor):
         return self.visit(e)
 
     def _assign(self, t: Code, code: Code) -> Code:
+        bound = _WALRUS.match(code)
+        if bound and _balanced(bound.group(2)):  # `(t_1 := x)` as a statement: t_1 = x
+            t, code = Code(bound.group(1)), Code(bound.group(2))
+            self.temps -= 1
         self.line(Code(f"{t} = {code}"))
         return t
 
@@ -697,9 +717,6 @@ class _Method(c.Visitor):
             finally:
                 self.cond -= 1
             return Code(f"({a} {op.value} {b})")
-        if op is c.Op.NEG and isinstance(e.args[0], c.Lit) and isinstance(e.args[0].value, Decimal) \
-                and e.args[0].value.is_finite():
-            return self.m.const(rt.CONTEXT.minus(e.args[0].value))  # folded exactly as evaluated
         if op is c.Op.PICK and all(isinstance(a, c.Lit) for a in e.args):
             return self.m.const(e.args[0].value[e.args[1].value])
         a = [self.expr(x) for x in e.args]
@@ -771,16 +788,22 @@ class _Method(c.Visitor):
             self.line(Code(f"if {'' if e.op is c.Op.AND else 'not '}{t}:"))
             self._nested(lambda: self.line(Code(f"{t} = {self.truth(e.args[1])}")))
             return t
-        # an operation: each compound operand into a temporary, in order
+        # an operation: its operands in order; those evaluated before a deep one (whose
+        # statements come first) into temporaries, so the order of evaluation is kept
         kids = _kids(e)
+        last = max((i for i, k in enumerate(kids) if self.depth(k) > _INLINE_DEPTH), default=-1)
         atoms = []
-        for k in kids:
+        for i, k in enumerate(kids):
             code = self.expr(k)
-            if not _ATOM.match(code) and not code.startswith("W["):
+            if i < last and not _ATOM.match(code):
                 code = self._assign(self.temp(), code)
             atoms.append(c.Var(_TempName(code)))
-        swapped = _with_kids(e, atoms)
-        return self.visit(swapped)
+        return self.visit(_with_kids(e, atoms))
+
+    def _band(self, x, op: c.Op, bounds: tuple, values: tuple, default) -> Code:
+        """A long chain `x op b1 → v1, x op b2 → v2, …` (a table): the runtime scans the rows."""
+        return Code(f"rt.band({self.expr(x)}, {self.m.const(op.value)}, {self.m.const(bounds)}, "
+                    f"{self.m.const(values)}, {self.m.const(default)})")
 
     def _cond_into(self, t: Code, e: c.Cond) -> Code:
         """if/elif/else assigning `t`: a chain of conditions (a table, a band) stays flat
@@ -813,7 +836,7 @@ class _Method(c.Visitor):
         target = self.name(s.name)
         e = s.expr
         if isinstance(e, c.Cond) and isinstance(e.else_, c.Cond) and self.counts.get(self.key(e), 0) <= 1 \
-                and self.key(e) not in self.avail:
+                and self.key(e) not in self.avail and _band_rows(e) is None:
             self._cond_into(target, e)  # a chain of conditions reads best as if/elif
             self._invalidate(s.name)
             return
@@ -949,10 +972,11 @@ class _Method(c.Visitor):
         self.line(Code("flags = []"))
         for f in flags:
             self.site = self.m.site(f.owner.where)
-            self.count((), (f.test,))
+            test = _Simplify(False).subst(f.test, {})
+            self.count((), (test,))
             self.line(Code("try:"))
             self.indent += 4
-            test = self.expr(f.test)
+            test = self.expr(test)
             self.line(Code(f"if {test}:"))
             self.line(Code("    flags.append("), Text(f.label), Code(")"))
             self.indent -= 4
@@ -964,11 +988,48 @@ class _Method(c.Visitor):
 _ROLES = {"value": "", "moved": "moved", "uncapped": "uncapped", "amount": "amount", "before": "before",
           "by": "by", "new": "new", "changed": "changed", "index": "idx", "ceiling": "ceiling",
           "pinned": "pinned", "limit": "limit"}
+_WALRUS = re.compile(r"\((t_[0-9]+) := (.*)\)\Z")
 _ATOM = re.compile(r"(?:[A-Za-z_][A-Za-z0-9_]*|-?[0-9]+|W\[[0-9]+\])\Z")  # reading it cannot fail
 _INFIX = {c.Op.ADD: "+", c.Op.SUB: "-", c.Op.MUL: "*", c.Op.EQ: "==", c.Op.NE: "!=", c.Op.LT: "<", c.Op.LE: "<=",
           c.Op.GT: ">", c.Op.GE: ">=", c.Op.STEP: "+"}
 _WHERE_CALLS = {c.Op.MEAN: "mean", c.Op.RATIO: "ratio", c.Op.LIST_MIN: "list_min", c.Op.LIST_MAX: "list_max"}
 _CALLS = {c.Op.ABS: "abs", c.Op.CLAMP: "rt.clamp", c.Op.COUNT: "rt.count", c.Op.STREAK: "rt.streak"}
+
+
+_BAND_ROWS = 8  # a chain this long of `x op constant → constant` is scanned by rt.band
+
+
+def _band_rows(e):
+    """(x, op, bounds, values, default) of a long chain of conditions that compare one
+    expression with constants and give constants (a table, a long band); else None.
+
+    rt.band evaluates x once; the chain evaluated it for each row tried, with the same
+    value (expressions are pure), so the result and the first error are the same."""
+    if not isinstance(e, c.Cond) or not isinstance(e.else_, c.Cond):
+        return None
+    first = e.test
+    if not (isinstance(first, c.Call) and first.op in _BANDS and len(first.args) == 2):
+        return None
+    bounds, values, n = [], [], e
+    while isinstance(n, c.Cond):
+        t = n.test
+        if not (isinstance(t, c.Call) and t.op is first.op and t.args[0] == first.args[0]
+                and isinstance(t.args[1], c.Lit) and isinstance(t.args[1].value, Decimal)
+                and isinstance(n.then, c.Lit) and _constant(n.then.value)):
+            return None
+        bounds.append(t.args[1].value)
+        values.append(n.then.value)
+        n = n.else_
+    if len(bounds) < _BAND_ROWS or not (isinstance(n, c.Lit) and _constant(n.value)):
+        return None
+    return first.args[0], first.op, tuple(bounds), tuple(values), n.value
+
+
+def _constant(v) -> bool:
+    return isinstance(v, (Decimal, str, int)) and not isinstance(v, bool)
+
+
+_BANDS = {c.Op.GE, c.Op.GT, c.Op.LE, c.Op.LT}
 
 
 class _TempName(str):
@@ -1090,10 +1151,11 @@ def _group(m: _Module, i: int, a: c.Aggregate) -> None:
     """group_arg of aggregate `i`: its argument over the subject's record and values."""
     def tail(p: _Method) -> None:
         p.site = m.site(a.owner.where)
-        p.count((), (a.arg,))
+        arg = _Simplify(False).subst(a.arg, {})
+        p.count((), (arg,))
         p.line(Code("try:"))
         p.indent += 4
-        p.line(Code(f"return {p.expr(a.arg)}"))
+        p.line(Code(f"return {p.expr(arg)}"))
         p.indent -= 4
         p.line(Code("except rt.DecimalException as exc:"))
         p.line(Code(f"    raise rt.arithmetic_error(exc, {m.where(a.owner.where)}, {m.const(a.owner.what)}) from None"))
@@ -1190,8 +1252,10 @@ def generate(policy: Policy) -> str:
         lines.append(ln.text)
         if ln.site is not None:
             spans[len(lines)] = ln.site
-    lines += ["", "", "# line of this file -> (file, line, column) in the policy, by index into SITES",
-              "SPANS = {" + ", ".join(f"{k}: {v}" for k, v in spans.items()) + "}", "# end of generated code", ""]
+    items = [f"{k}: {v}," for k, v in spans.items()]
+    lines += ["", "", "# line of this file -> (file, line, column) in the policy, by index into SITES", "SPANS = {"]
+    lines += ["    " + " ".join(items[i:i + 10]) for i in range(0, len(items), 10)]
+    lines += ["}", "# end of generated code", ""]
     source = "\n".join(lines)
     compile(source, "<perfdsl generated>", "exec")  # fail here, not at load, if printing went wrong
     return source

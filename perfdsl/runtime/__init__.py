@@ -20,7 +20,7 @@ _MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "floor": ROUND
 __all__ = ["CONTEXT", "EvalError", "DecimalException", "arithmetic_error", "TooManyDigits",
            "localcontext", "quantize", "ratio", "mean", "trimmed_mean", "streak",
            "count", "list_min", "list_max", "index", "clamp", "divide", "total", "Trace", "IndicatorTrace", "AdjustStep",
-           "BoundHit", "TierTrace", "TierChange", "ZERO", "ONE", "round_count", "Result", "TierState", "paths"]
+           "BoundHit", "TierTrace", "TierChange", "ZERO", "ONE", "round_count", "band", "Result", "TierState", "paths"]
 
 
 def paths(folder: str, files) -> tuple[str, ...]:
@@ -164,6 +164,19 @@ def index(xs, i: Decimal, what: str, where: str):
     if not -n <= i < n:  # compared as decimals: int() of a huge position would be slow
         raise EvalError(f"{what} has {n} item(s), so it has no item at position {_shown(i)}", where)
     return xs[int(i)]
+
+
+_COMPARE = {">=": Decimal.__ge__, ">": Decimal.__gt__, "<=": Decimal.__le__, "<": Decimal.__lt__}
+
+
+def band(x: Decimal, op: str, bounds: tuple, values: tuple, default):
+    """The value of the first row whose `x op bound` holds, else `default`: a long table
+    or band of generated code, compared row by row in order as written."""
+    compare = _COMPARE[op]
+    for bound, value in zip(bounds, values):
+        if compare(x, bound):
+            return value
+    return default
 
 
 def clamp(x: Decimal, lo: Decimal, hi: Decimal) -> Decimal:
