@@ -553,9 +553,9 @@ class _Method(c.Visitor):
         self.avail: dict[int, Code] = {}  # a repeated expression (its intern key) already computed
         self.avail_reads: dict[int, set] = {}  # the names each available expression read
         self.counts: dict[int, int] = {}
-        self._keys: dict[int, int] = {}
+        self._keys: dict[int, tuple[int, int]] = {}
         self._intern: dict[tuple, int] = {}
-        self._depth: dict[int, int] = {}
+        self._held: list = []
         self.cond = 0  # > 0 while printing what is evaluated only conditionally
 
     # -- names
@@ -592,29 +592,16 @@ class _Method(c.Visitor):
 
     # -- expressions: structure keys, depth, repeated subexpressions
     def key(self, e) -> int:
-        """Equal expressions get equal keys (hash-consing, without recursion)."""
-        keys = self._keys
-        stack = [(e, False)]
-        while stack:
-            n, done = stack.pop()
-            if id(n) in keys:
-                continue
-            kids = _kids(n) if not isinstance(n, c.GroupValue) else ()
-            if done or not kids:
-                sig = (type(n).__name__, _leaf(n)) + tuple(keys[id(k)] for k in kids)
-                keys[id(n)] = self._intern.setdefault(sig, len(self._intern))
-                self._hold(n)
-            else:
-                stack.append((n, True))
-                stack.extend((k, False) for k in kids if id(k) not in keys)
-        return keys[id(e)]
-
-    def _hold(self, n) -> None:
-        # keys are by id(): keep the node alive while the method is printed
-        self.__dict__.setdefault("_held", []).append(n)
+        """Equal expressions get equal keys (hash-consing)."""
+        return self._index(e)[0]
 
     def depth(self, e) -> int:
-        memo = self._depth
+        return self._index(e)[1]
+
+    def _index(self, e) -> tuple[int, int]:
+        """(key, nesting depth) of `e`, computed for every node below it without recursion,
+        memoised by id() (the nodes are kept alive while the method is printed)."""
+        memo = self._keys
         stack = [(e, False)]
         while stack:
             n, done = stack.pop()
@@ -622,8 +609,10 @@ class _Method(c.Visitor):
                 continue
             kids = _kids(n)
             if done or not kids:
-                memo[id(n)] = 1 + max((memo[id(k)] for k in kids), default=0)
-                self._hold(n)
+                sig = (type(n).__name__, _leaf(n)) + tuple(memo[id(k)][0] for k in kids)
+                memo[id(n)] = (self._intern.setdefault(sig, len(self._intern)),
+                               1 + max((memo[id(k)][1] for k in kids), default=0))
+                self._held.append(n)
             else:
                 stack.append((n, True))
                 stack.extend((k, False) for k in kids if id(k) not in memo)
@@ -678,12 +667,15 @@ class _Method(c.Visitor):
         return self.visit(e)
 
     def _assign(self, t: Code, code: Code) -> Code:
-        bound = _WALRUS.match(code)
-        if bound and _balanced(bound.group(2)):  # `(t_1 := x)` as a statement: t_1 = x
-            t, code = Code(bound.group(1)), Code(bound.group(2))
-            self.temps -= 1
         self.line(Code(f"{t} = {code}"))
         return t
+
+    def _hoist(self, code: Code) -> Code:
+        """`code` into a temporary statement (`(t_1 := x)` becomes `t_1 = x`)."""
+        bound = _WALRUS.match(code)
+        if bound and _balanced(bound.group(2)):
+            return self._assign(Code(bound.group(1)), Code(bound.group(2)))
+        return self._assign(self.temp(), code)
 
     def truth(self, e) -> Code:
         code = self.expr(e)
@@ -796,7 +788,7 @@ class _Method(c.Visitor):
         for i, k in enumerate(kids):
             code = self.expr(k)
             if i < last and not _ATOM.match(code):
-                code = self._assign(self.temp(), code)
+                code = self._hoist(code)
             atoms.append(c.Var(_TempName(code)))
         return self.visit(_with_kids(e, atoms))
 
@@ -1033,7 +1025,7 @@ _BANDS = {c.Op.GE, c.Op.GT, c.Op.LE, c.Op.LT}
 
 
 class _TempName(str):
-    """A name already printed (a temporary of a deep expression): Var(_TempName) prints as is."""
+    """Code already printed (an operand of a deep expression, evaluated in order): Var(_TempName) prints as is."""
 
 
 def _leaf(n):
