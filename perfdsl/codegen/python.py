@@ -969,7 +969,7 @@ class _Method(c.Visitor):
             self.line(Code("try:"))
             self.indent += 4
             test = self.expr(test)
-            self.line(Code(f"if {test}:"))
+            self.line(Code(f"if {_test(test)}:"))
             self.line(Code("    flags.append("), Text(f.label), Code(")"))
             self.indent -= 4
             self.line(Code("except rt.DecimalException as exc:"))
@@ -1033,10 +1033,12 @@ def _leaf(n):
         return (type(n.value).__name__, pylit(n.value) if not isinstance(n.value, float) else repr(n.value))
     if isinstance(n, c.Var):
         return n.name
+    # the error site is not part of an expression's identity: a repeated expression computed
+    # once fails, if at all, where its first occurrence does, as evaluated twice it would
     if isinstance(n, c.Call):
-        return (n.op.value, n.where, n.what)
+        return n.op.value
     if isinstance(n, c.Div):
-        return (n.exactness.value, n.where)
+        return n.exactness.value
     if isinstance(n, c.Round):
         return n.mode.value
     if isinstance(n, c.RankOf):
