@@ -14,7 +14,7 @@ from .check import compile_file
 from .diagnostics import PolicyError
 from .eval.interpret import Interpreter
 from .ir import Policy as PolicyIR
-from .result import Result
+from .runtime import Result
 from .runtime import CONTEXT, EvalError, localcontext
 from .io import DataError, DataProblem
 
@@ -183,15 +183,31 @@ class OnDemand(Result):
     """A Result of the default `Policy.evaluate`: evaluated without a trace, it traces the
     subject again through its policy (`_rerun`, Policy.traced: the reference, the same
     semantics, so the same trace a traced run gives) the first time `trace` or `explain()`
-    is read. Each Policy makes its own subclass, which sets `_rerun`."""
-    __slots__ = ("_trace",)
+    is read. Each Policy makes its own subclass, which sets `_rerun`.
+
+    The flags are kept as a tuple until first read (then as the list a Result holds): a
+    list is an object the garbage collector tracks, and one more per subject kept alive
+    costs about as much as a subject's arithmetic (bench/run.py)."""
+    __slots__ = ("_trace", "_flags")
     _rerun = None
 
     def __init__(self, policy, record, values, flags, trace=None, tiers=None):
         # positional and without the dataclass's defaults: this runs once per subject
-        self.policy, self.record, self.values, self.flags, self._trace = policy, record, values, flags, trace
+        self.policy, self.record, self.values, self._trace = policy, record, values, trace
+        self._flags = tuple(flags) if flags else ()
         self.tiers = {} if tiers is None else tiers
         self.cohort_notes, self.through_cohort = (), False
+
+    @property
+    def flags(self) -> list:
+        f = self._flags
+        if type(f) is tuple:
+            f = self._flags = list(f)
+        return f
+
+    @flags.setter
+    def flags(self, value):
+        self._flags = value
 
     @property
     def trace(self):

@@ -457,7 +457,7 @@ _ALLOWED_NAMES = {
     "bool", "int", "id", "bind", "folder", "FILES", "SITES", "RANKINGS", "GROUPS", "PATHS", "W", "f", "line", "col",
     "amount", "ceiling", "_groups",
     # the input check and the output row (templates/validation.j2)
-    "raw", "get", "t", "type", "str", "dict", "_ONE", "_BANDED", "_listed", "_read_list", "_read_number", "check", "_row",
+    "raw", "get", "t", "type", "str", "dict", "_ONE", "_BANDED", "_STATE", "_listed", "_read_list", "_read_number", "check", "_row",
 }
 _GENERATED_NAME = re.compile(r"(?:[ivtsuc]_\d+|K\d+|_group_\d+)\Z")
 

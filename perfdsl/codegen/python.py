@@ -148,52 +148,43 @@ def fingerprint() -> str:
 
 
 # ---- the cohort's rank orders and group values, by index -------------------------------
-class _Cohort(c.Visitor):
-    """Collects, in program order, the rankings and aggregates the program reads."""
+def cohort_nodes(program: c.Program) -> tuple[list[c.Ranking], list[object], list[c.Aggregate]]:
+    """(rankings, their trace keys, aggregates) a generated module refers to by index: the
+    rankings its values read, in program order, then those its cohort steps place by."""
+    rankings: list[c.Ranking] = []
+    facts: list[object] = []  # each ranking's trace key (RankOf.fact)
+    aggregates: list[c.Aggregate] = []
+    exprs: list = []
 
-    def __init__(self):
-        self.rankings: list[c.Ranking] = []
-        self.facts: list[object] = []  # each ranking's trace key (RankOf.fact)
-        self.aggregates: list[c.Aggregate] = []
-
-    def expr(self, e) -> None:
+    def statements(ss):
+        for s in ss:
+            exprs.extend(_stmt_exprs(s))
+            if isinstance(s, c.Guard):
+                statements(s.then)
+                statements(s.else_)
+    for d in (*program.individual, *program.post, *program.cohort):
+        statements(d.body)
+        exprs.append(d.result)
+    exprs.extend(f.test for f in (*program.flags, *program.cohort_flags))
+    for e in exprs:
         stack = [e]
         while stack:
             n = stack.pop()
             if isinstance(n, c.RankOf):
-                if not any(r is n.ranking for r in self.rankings):
-                    self.rankings.append(n.ranking)
-                    self.facts.append(n.fact)
+                if not any(r is n.ranking for r in rankings):
+                    rankings.append(n.ranking)
+                    facts.append(n.fact)
             elif isinstance(n, c.GroupValue):
-                if n.aggregate not in self.aggregates:
-                    self.aggregates.append(n.aggregate)
+                if n.aggregate not in aggregates:
+                    aggregates.append(n.aggregate)
                 stack.append(n.aggregate.arg)
             else:
                 stack.extend(reversed(_kids(n)))
-
-    def stmts(self, stmts) -> None:
-        for s in stmts:
-            for e in _stmt_exprs(s):
-                self.expr(e)
-            if isinstance(s, c.Guard):
-                self.stmts(s.then)
-                self.stmts(s.else_)
-
-
-def cohort_nodes(program: c.Program) -> tuple[list[c.Ranking], list[object], list[c.Aggregate]]:
-    """(rankings, their trace keys, aggregates) a generated module refers to by index: the
-    rankings its values read, then those its cohort steps place by."""
-    walk = _Cohort()
-    for d in (*program.individual, *program.post, *program.cohort):
-        walk.stmts(d.body)
-        walk.expr(d.result)
-    for f in (*program.flags, *program.cohort_flags):
-        walk.expr(f.test)
     for step in program.steps:  # the orders quotas and `distribute` place by
-        if not any(r is step.ranking for r in walk.rankings):
-            walk.rankings.append(step.ranking)
-            walk.facts.append(None)
-    return walk.rankings, walk.facts, walk.aggregates
+        if not any(r is step.ranking for r in rankings):
+            rankings.append(step.ranking)
+            facts.append(None)
+    return rankings, facts, aggregates
 
 
 def _kids(e) -> tuple:
@@ -957,7 +948,7 @@ class _Method(c.Visitor):
         parts = [self.expr(e) for e in state]
         if parts[1:] == ["0", "False", "0"]:
             return Code(f"_BANDED[{parts[0]}]")
-        return Code(f"TierState({', '.join(parts)})")
+        return Code(f"_STATE({', '.join(parts)})")
 
     def flags(self, flags) -> None:
         self.site = None

@@ -14,7 +14,7 @@ from decimal import Decimal
 
 from .. import runtime as rt
 from ..io import DataError, DataProblem
-from ..result import Result
+from ..runtime import Result
 from . import core as c
 from .evaluate import Machine
 from .ranking import competition_ranks, group_record, part_value, partition, ranked
