@@ -773,3 +773,28 @@ def test_policy_api_uses_the_generated_backend():
     rec = {"employee_id": "e1", "rejections": 3, "overdue": 4, "overrun": "2.5", "papers": 2}
     got, want = policy.evaluate(rec), policy.reference.individual(policy.validate([rec])[0], True)
     assert repr(got.values) == repr(want.values) and got.trace == want.trace
+
+
+def test_long_table_of_hostile_text_is_data(tmp_path):
+    """A long table (scanned by rt.band) whose results are hostile strings: they stay
+    constants, the module is inert, and every row gives the reference's value."""
+    payload = ["\\n" + PAYLOAD + "\\n", "'''" + PAYLOAD, '"""); ' + PAYLOAD + " #", "{{ x }} {% y %}", "# perf line 1 [0]",
+               "\u202e\u2028", "中文", "\\\\", "a'b\"c", "x"]
+    rows = "\n".join(f"    x >= {100 - 10 * i}: {_q(s)}" for i, s in enumerate(payload[:-1]))
+    policy = _write(tmp_path, f'''policy band_text "带" {{
+  key id
+  input id: text
+  input a: decimal in 0..100
+  table words(x) {{
+{rows}
+    otherwise: {_q(payload[-1])}
+  }}
+  let w = words(a)
+  flag "中" if words(a) == {_q(payload[6])}
+}}
+''')
+    source = generate(policy)
+    _assert_inert(source)
+    assert "rt.band(" in source
+    records = [{"id": str(i), "a": Decimal(v)} for i, v in enumerate(["100", "95", "90", "41", "40", "39.5", "0", "10"])]
+    assert _run_both(policy, records, cohort_stage=False) == 2 * len(records)

@@ -532,8 +532,8 @@ class _Method(c.Visitor):
           "traced"  builds them and records them in `trace` (individual, trace=True);
           "guarded" builds them and records them when `trace is not None` (post, cohort)."""
 
-    def __init__(self, m: _Module, mode: str, stage: str):
-        self.m, self.mode, self.stage = m, mode, stage
+    def __init__(self, m: _Module, mode: str):
+        self.m, self.mode = m, mode
         self.preloads: dict[str, Code] = {}
         self.defines: set[str] = set()  # what this method defines (never loaded)
         self.locals: dict[str, Code] = {}  # names of this method: defined here, or its temporaries
@@ -761,8 +761,7 @@ class _Method(c.Visitor):
 
     # deep expressions: one statement per operation, in evaluation order
     def _statements(self, e) -> Code:
-        if self.depth(e) <= _INLINE_DEPTH:
-            return self.expr(e)
+        """A deep expression as statements before the current one; the code of its value."""
         if isinstance(e, c.Cond):
             return self._cond_into(self.temp(), e)
         if isinstance(e, c.Call) and e.op in (c.Op.AND, c.Op.OR):
@@ -1088,7 +1087,7 @@ def _is_tuple(e) -> bool:
 def _method(m: _Module, mode: str, stage: str, defines, flags, head: list[str], tail) -> None:
     """One method: `head` (trusted text of this file), the preloads of what its body reads,
     then its definitions and flags inside `try` (a failure gets the policy line), then `tail`."""
-    p = _Method(m, mode, stage)
+    p = _Method(m, mode)
     p.defines = {d.name for d in defines}
     outer, m.lines = m.lines, []
     p.indent = 12
