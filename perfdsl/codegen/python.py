@@ -155,15 +155,8 @@ def cohort_nodes(program: c.Program) -> tuple[list[c.Ranking], list[object], lis
     facts: list[object] = []  # each ranking's trace key (RankOf.fact)
     aggregates: list[c.Aggregate] = []
     exprs: list = []
-
-    def statements(ss):
-        for s in ss:
-            exprs.extend(_stmt_exprs(s))
-            if isinstance(s, c.Guard):
-                statements(s.then)
-                statements(s.else_)
     for d in (*program.individual, *program.post, *program.cohort):
-        statements(d.body)
+        exprs += _exprs_of(d.body)
         exprs.append(d.result)
     exprs.extend(f.test for f in (*program.flags, *program.cohort_flags))
     for e in exprs:
@@ -399,26 +392,30 @@ def _map_event(s, f):
                        s.reason, f(s.line), s.held, None if s.by is None else f(s.by))
 
 
-def _count_uses(stmts) -> tuple[dict, dict]:
-    uses: dict[str, int] = {}
-    sets: dict[str, int] = {}
+def _exprs_of(stmts) -> list:
+    """The expressions of statements, nested ones included, in order."""
+    out = []
+    for s in stmts:
+        out += _stmt_exprs(s)
+        if isinstance(s, c.Guard):
+            out += _exprs_of(s.then) + _exprs_of(s.else_)
+    return out
 
-    def walk(ss):
-        for s in ss:
-            if isinstance(s, c.Let):
-                sets[s.name] = sets.get(s.name, 0) + 1
-            for e in _stmt_exprs(s):
-                stack = [e]
-                while stack:
-                    n = stack.pop()
-                    if isinstance(n, c.Var):
-                        uses[n.name] = uses.get(n.name, 0) + 1
-                    else:
-                        stack.extend(_kids(n))
-            if isinstance(s, c.Guard):
-                walk(s.then)
-                walk(s.else_)
-    walk(stmts)
+
+def _count_uses(stmts) -> tuple[dict, dict]:
+    """(reads, assignments) of each name in statements."""
+    uses: dict[str, int] = {}
+    for e in _exprs_of(stmts):
+        stack = [e]
+        while stack:
+            n = stack.pop()
+            if isinstance(n, c.Var):
+                uses[n.name] = uses.get(n.name, 0) + 1
+            else:
+                stack.extend(_kids(n))
+    sets: dict[str, int] = {}
+    for name in _assigned(stmts):
+        sets[name] = sets.get(name, 0) + 1
     return uses, sets
 
 
@@ -612,16 +609,7 @@ class _Method(c.Visitor):
     def count(self, stmts, extra=()) -> None:
         """How often each compound expression occurs in a definition (CSE candidates)."""
         counts: dict[int, int] = {}
-        exprs = list(extra)
-
-        def walk(ss):
-            for s in ss:
-                exprs.extend(_stmt_exprs(s))
-                if isinstance(s, c.Guard):
-                    walk(s.then)
-                    walk(s.else_)
-        walk(stmts)
-        for e in exprs:
+        for e in _exprs_of(stmts) + list(extra):
             stack = [e]
             while stack:
                 n = stack.pop()
