@@ -30,7 +30,8 @@ class Policy:
         self._model_validator = None  # the pydantic model is built when first needed
         self._fast_of = self.backend  # its generated entry (check, then evaluate), looked up once
         # what the fast path returns: a Result that traces through this policy when asked
-        self._on_demand = type("OnDemand", (OnDemand,), {"__slots__": (), "_rerun": self.traced})
+        self._rerun = self.traced  # one bound method for every result (a new one per result is one more object to collect)
+        self._on_demand = type("OnDemand", (OnDemand,), {"__slots__": (), "_rerun": self._rerun})
         self._fast = getattr(self.backend, "evaluate", None)
         # the input check generated into the policy's module (codegen/validation.py), if any
         self._check = getattr(getattr(self.backend, "module", None), "check", None)
@@ -99,7 +100,7 @@ class Policy:
                 return self.backend.individual(rec, False, self._on_demand) if fast is not None \
                     else self._on_demand(*_parts(self.backend.individual(rec, True)))
             result = self.backend.individual(rec, trace)
-            result.rerun = self.traced
+            result.rerun = self._rerun
             return result
         except EvalError as err:
             raise DataError([DataProblem(None, None, str(err))]) from None
