@@ -14,7 +14,7 @@ from .check import compile_file
 from .diagnostics import PolicyError
 from .eval.interpret import Interpreter
 from .ir import Policy as PolicyIR
-from .result import Result
+from .runtime import Result
 from .runtime import CONTEXT, EvalError, localcontext
 from .io import DataError, DataProblem
 
@@ -29,6 +29,9 @@ class Policy:
         self.backend = self.reference if backend == "reference" else _compiled(ir)
         self._model_validator = None  # the pydantic model is built when first needed
         self._fast_of = self.backend  # its generated entry (check, then evaluate), looked up once
+        # what the fast path returns: a Result that traces through this policy when asked
+        self._rerun = self.traced  # one bound method for every result (a new one per result is one more object to collect)
+        self._on_demand = type("OnDemand", (OnDemand,), {"__slots__": (), "_rerun": self._rerun})
         self._fast = getattr(self.backend, "evaluate", None)
         # the input check generated into the policy's module (codegen/validation.py), if any
         self._check = getattr(getattr(self.backend, "module", None), "check", None)
@@ -37,6 +40,12 @@ class Policy:
     @property
     def name(self) -> str:
         return self.ir.name
+
+    def traced(self, record: dict) -> Result:
+        """`record` (validated) through the individual stage with its trace, on the reference:
+        how a result evaluated without a trace is explained."""
+        with localcontext(CONTEXT):
+            return self.reference.individual(record, True)
 
     @property
     def _validator(self):
@@ -72,7 +81,7 @@ class Policy:
         if trace is None and validate and fast is not None:
             setcontext(CONTEXT)
             try:
-                result = fast(record, OnDemand)
+                result = fast(record, self._on_demand)
             except EvalError as err:
                 raise DataError([DataProblem(None, None, str(err))]) from None
             finally:
@@ -88,9 +97,11 @@ class Policy:
         setcontext(CONTEXT)
         try:
             if trace is None:
-                return self.backend.individual(rec, False, OnDemand) if fast is not None \
-                    else _on_demand(self.backend.individual(rec, True))
-            return self.backend.individual(rec, trace)
+                return self.backend.individual(rec, False, self._on_demand) if fast is not None \
+                    else self._on_demand(*_parts(self.backend.individual(rec, True)))
+            result = self.backend.individual(rec, trace)
+            result.rerun = self._rerun
+            return result
         except EvalError as err:
             raise DataError([DataProblem(None, None, str(err))]) from None
         finally:
@@ -171,22 +182,39 @@ class Policy:
 
 class OnDemand(Result):
     """A Result of the default `Policy.evaluate`: evaluated without a trace, it traces the
-    subject again (the reference interpreter: the same semantics, so the same trace a
-    traced run gives) the first time `trace` or `explain()` is read."""
-    __slots__ = ("_trace",)
+    subject again through its policy (`_rerun`, Policy.traced: the reference, the same
+    semantics, so the same trace a traced run gives) the first time `trace` or `explain()`
+    is read. Each Policy makes its own subclass, which sets `_rerun`.
+
+    The flags are kept as a tuple until first read (then as the list a Result holds): a
+    list is an object the garbage collector tracks, and one more per subject kept alive
+    costs about as much as a subject's arithmetic (bench/run.py)."""
+    __slots__ = ("_trace", "_flags")
+    _rerun = None
 
     def __init__(self, policy, record, values, flags, trace=None, tiers=None):
         # positional and without the dataclass's defaults: this runs once per subject
-        self.policy, self.record, self.values, self.flags, self._trace = policy, record, values, flags, trace
+        self.policy, self.record, self.values, self._trace = policy, record, values, trace
+        self._flags = tuple(flags) if flags else ()
         self.tiers = {} if tiers is None else tiers
         self.cohort_notes, self.through_cohort = (), False
+
+    @property
+    def flags(self) -> list:
+        f = self._flags
+        if type(f) is tuple:
+            f = self._flags = list(f)
+        return f
+
+    @flags.setter
+    def flags(self, value):
+        self._flags = value
 
     @property
     def trace(self):
         t = self._trace
         if t is None and not self.through_cohort:
-            with localcontext(CONTEXT):
-                t = self._trace = Interpreter(self.policy).individual(self.record, True).trace
+            t = self._trace = self._rerun(self.record).trace
         return t
 
     @trace.setter
@@ -194,8 +222,8 @@ class OnDemand(Result):
         self._trace = value
 
 
-def _on_demand(r: Result) -> Result:
-    return OnDemand(r.policy, r.record, r.values, r.flags, r.trace, r.tiers)
+def _parts(r: Result) -> tuple:
+    return r.policy, r.record, r.values, r.flags, r.trace, r.tiers
 
 
 def _compiled(ir: PolicyIR):

@@ -454,9 +454,10 @@ _ALLOWED_NAMES = {
     "before", "it", "tt", "exc", "fn", "kind", "i", "n", "x", "site", "tb", "SPANS", "SOURCE_HASH",
     "GENERATOR", "NODE_KINDS", "_ZERO", "_GLOBALS", "_record", "_annotate", "Backend", "Exception",
     "ValueError", "globals", "getattr", "enumerate", "len", "tuple", "any", "min", "max", "abs", "sum",
-    "bool", "int", "id",
+    "bool", "int", "id", "bind", "folder", "FILES", "SITES", "RANKINGS", "GROUPS", "PATHS", "W", "f", "line", "col",
+    "amount", "ceiling", "_groups",
     # the input check and the output row (templates/validation.j2)
-    "raw", "get", "t", "type", "str", "dict", "_ONE", "_BANDED", "_listed", "_read_list", "_read_number", "check", "_row",
+    "raw", "get", "t", "type", "str", "dict", "_ONE", "_BANDED", "_STATE", "_listed", "_read_list", "_read_number", "check", "_row",
 }
 _GENERATED_NAME = re.compile(r"(?:[ivtsuc]_\d+|K\d+|_group_\d+)\Z")
 
@@ -528,20 +529,29 @@ def test_hostile_strings_survive_exactly(hostile):
     assert r.trace.tiers[0].changes[0].after == "os"
 
 
-def test_hostile_markers_in_text_do_not_move_spans(hostile):
-    import io
-    import tokenize
+def test_line_map_is_recorded_while_writing(hostile):
+    """SPANS is written with the lines, not scraped from comments: every statement of a
+    definition maps to that definition's place, whatever its text holds (the hostile
+    strings carry `# perf line 1 [0]`)."""
     policy, _ = hostile
     source = generate(policy)
     ns: dict = {}
     exec(compile(source, "hostile", "exec"), ns)
-    marks = {}
-    for tok in tokenize.generate_tokens(io.StringIO(source).readline):
-        if tok.type == tokenize.COMMENT and tok.string.startswith("# perf line"):
-            marks[tok.start[0]] = int(tok.string.split()[3])
-    assert set(ns["SPANS"]) == set(marks)
-    for line, perf_line in marks.items():
-        assert ns["SPANS"][line][1] == perf_line
+    ns["bind"]("/x")
+    places = {d.name: (d.span.line, d.span.col) for d in policy.definitions}
+    current, checked = None, 0
+    for number, text in enumerate(source.split("\n"), start=1):
+        m = re.match(r" +# v_\d+: (.+)$", text)
+        if m:
+            current = ast.literal_eval(m.group(1))
+        elif re.match(r" +(flags = \[\]|except Exception|def )", text):
+            current = None
+        elif current is not None and number in ns["SPANS"]:
+            _file, line, col = ns["SITES"][ns["SPANS"][number]]
+            assert (line, col) == places[current], (number, text)
+            checked += 1
+    assert checked > 10
+    assert "# perf line" not in "".join(ln for ln in source.split("\n") if not ln.lstrip().startswith(("'", '"')) and "'" not in ln)
 
 
 # ---- the template guard ----------------------------------------------------------------
@@ -589,11 +599,48 @@ def test_header_imports_and_spans():
     assert ns["SOURCE_HASH"] == policy.source_hash
     spans = ns["SPANS"]
     assert spans
-    for line, (file, perf_line, _col) in spans.items():
-        assert lines[line - 1].endswith(f"# perf line {perf_line} [{lines[line - 1].rsplit('[', 1)[1]}")
-        assert file.endswith(".perf")
-    adjust = policy.definition("quality").indicator.adjustments[0].span
-    assert (adjust.file, adjust.line, adjust.col) in spans.values()
+    assert ns["FILES"] == ((True, "budget_engineer.perf"), (False, "stdlib/tiers/four_level.perf"))
+    for line, site in spans.items():
+        file, perf_line, _col = ns["SITES"][site]
+        assert file in (0, 1) and perf_line > 0
+    adjust = policy.definition("quality").span
+    assert (0, adjust.line, adjust.col) in ns["SITES"]
+
+
+def test_module_names_no_machine_path_and_runs_on_the_runtime_alone(tmp_path):
+    """A compiled module carries file names relative to the policy's folder and its own
+    tables of rank orders and group keys; run in a fresh interpreter it imports nothing
+    of perfdsl but perfdsl.runtime, and gives the reference's values and error places."""
+    folder = tmp_path / "deep folder"
+    folder.mkdir()
+    text = (ROOT / "policies" / "branch_employees.perf").read_text(encoding="utf-8")
+    (folder / "branch_employees.perf").write_text(text, encoding="utf-8")
+    policy = _check(folder / "branch_employees.perf")
+    source = generate(policy)
+    assert str(tmp_path) not in source and str(ROOT) not in source
+    (tmp_path / "mod.py").write_text(source, encoding="utf-8")
+    script = (
+        "import sys, json, decimal\n"
+        "sys.path.insert(0, sys.argv[1])\n"
+        "import mod\n"
+        "mod.bind(sys.argv[2])\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('perfdsl'))\n"
+        "b = mod.Backend(None)\n"
+        "rec = {'employee_id': 'e1', 'dist_group': 'g', 'performance': decimal.Decimal('95'),"
+        " 'behavior': decimal.Decimal('90'), 'dept_rating': '优秀', 'violation_minor': False,"
+        " 'violation_severe': False, 'history': ()}\n"
+        "with decimal.localcontext(mod.rt.CONTEXT):\n"
+        "    r = b.individual(rec, False)\n"
+        "print(json.dumps([loaded, {k: str(v) for k, v in r.values.items()}, mod.RANKINGS, mod.W[0]]))\n")
+    out = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(folder)], cwd=tmp_path, check=True,
+                         capture_output=True, text=True).stdout
+    import json
+    loaded, values, rankings, first_site = json.loads(out)
+    assert all(m == "perfdsl" or m.startswith("perfdsl.runtime") for m in loaded), loaded
+    assert "perfdsl.runtime" in loaded
+    assert values["total"] == "93.50" and values["grade"] == "优秀"
+    assert rankings  # distribute's order, as data
+    assert first_site.startswith(str(folder / "branch_employees.perf") + ":")
 
 
 def test_fast_path_builds_no_trace_objects():
@@ -726,3 +773,28 @@ def test_policy_api_uses_the_generated_backend():
     rec = {"employee_id": "e1", "rejections": 3, "overdue": 4, "overrun": "2.5", "papers": 2}
     got, want = policy.evaluate(rec), policy.reference.individual(policy.validate([rec])[0], True)
     assert repr(got.values) == repr(want.values) and got.trace == want.trace
+
+
+def test_long_table_of_hostile_text_is_data(tmp_path):
+    """A long table (scanned by rt.band) whose results are hostile strings: they stay
+    constants, the module is inert, and every row gives the reference's value."""
+    payload = ["\\n" + PAYLOAD + "\\n", "'''" + PAYLOAD, '"""); ' + PAYLOAD + " #", "{{ x }} {% y %}", "# perf line 1 [0]",
+               "\u202e\u2028", "中文", "\\\\", "a'b\"c", "x"]
+    rows = "\n".join(f"    x >= {100 - 10 * i}: {_q(s)}" for i, s in enumerate(payload[:-1]))
+    policy = _write(tmp_path, f'''policy band_text "带" {{
+  key id
+  input id: text
+  input a: decimal in 0..100
+  table words(x) {{
+{rows}
+    otherwise: {_q(payload[-1])}
+  }}
+  let w = words(a)
+  flag "中" if words(a) == {_q(payload[6])}
+}}
+''')
+    source = generate(policy)
+    _assert_inert(source)
+    assert "rt.band(" in source
+    records = [{"id": str(i), "a": Decimal(v)} for i, v in enumerate(["100", "95", "90", "41", "40", "39.5", "0", "10"])]
+    assert _run_both(policy, records, cohort_stage=False) == 2 * len(records)

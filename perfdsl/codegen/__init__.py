@@ -1,5 +1,9 @@
 """IR → a loaded Python backend: `load_module(ir)` generates, compiles and binds it.
 
+Binding gives the module the folder its relative file names are in (error messages name
+the policy's files as the reference does) and the backend the core's rankings and
+aggregates its RANKINGS and GROUPS tables index (what the cohort stage asks by).
+
 The generated source is cached twice, keyed by the policy's source hash together with
 a fingerprint of the compiler (grammar, checker, IR, this generator and its templates,
 so a changed checker or template never serves stale code): in this process, as the
@@ -11,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 import linecache
+import os
 import re
 import types
 
 from .. import private_cache
-from ..runtime import checks  # noqa: F401  (generated modules read it as rt.checks)
 from ..ir import Policy
-from .python import bind_nodes, fingerprint, generate
+from ..lower.lower import lower_policy
+from .python import cohort_nodes, fingerprint, generate
 
 __all__ = ["clear_cache", "generate", "load_module", "policy_site"]
 
@@ -28,14 +33,19 @@ _HEX = re.compile(r"[0-9a-f]{8,128}\Z")
 
 
 def load_module(ir: Policy):
-    """A backend for `ir` with the Interpreter's protocol: individual, post, cohort, group_arg."""
+    """A backend for `ir` with the stages of the reference: individual, post, cohort, group_arg
+    (ranks and group values by index: `nodes` are the core's, for the cohort stage)."""
     key = _key(ir)
     module = _MODULES.get((ir.source_hash, key))
     if module is None:
         module = _load(ir, key)
+        module.bind(os.path.dirname(ir.file))
         _MODULES[(ir.source_hash, key)] = module
-    backend = module.Backend(ir, bind_nodes(ir))
+    backend = module.Backend(ir)
     backend.module = module
+    if module.RANKINGS or module.GROUPS:
+        rankings, facts, aggregates = cohort_nodes(lower_policy(ir))
+        backend.nodes = (tuple(zip(rankings, facts)), tuple(aggregates))
     return backend
 
 
@@ -49,9 +59,12 @@ def policy_site(exc: BaseException) -> tuple[str, int, int] | None:
     site = None
     tb = exc.__traceback__
     while tb is not None:
-        spans = tb.tb_frame.f_globals.get("SPANS")
-        if isinstance(spans, dict) and tb.tb_frame.f_globals.get("__perfdsl_generated__"):
-            site = spans.get(tb.tb_lineno, site)
+        g = tb.tb_frame.f_globals
+        if isinstance(g.get("SPANS"), dict) and g.get("__perfdsl_generated__"):
+            i = g["SPANS"].get(tb.tb_lineno)
+            if i is not None:
+                f, line, col = g["SITES"][i]
+                site = (g["PATHS"][f], line, col)
         tb = tb.tb_next
     return site
 

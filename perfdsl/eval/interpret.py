@@ -16,7 +16,7 @@ from ..ir import Definition, GroupAgg, Policy, PropertyDef, group_text
 from ..lower import core as c
 from ..lower.evaluate import Machine
 from ..lower.lower import lower_expression, lower_policy
-from ..result import Result
+from ..runtime import Result
 from ..runtime import Trace
 
 

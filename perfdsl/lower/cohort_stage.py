@@ -4,8 +4,9 @@ then each subject's values that read a final tier (`post`), its ranks and group 
 group value's failure each failing member's; the first problem of a row is kept.
 
 `run_cohort` runs `post` and `cohort` on the core Machine, or on a backend with the
-interpreter's protocol (`post`, `cohort`, `group_arg`; its cohort view asks for ranks by
-IR rank order and group values by IR aggregate): the generated code is run so.
+interpreter's protocol (`post`, `cohort`, `group_arg`): the reference's cohort view asks
+for ranks by IR rank order and group values by IR aggregate, generated code by index into
+its RANKINGS and GROUPS (`backend.nodes` holds the core's rankings and aggregates there).
 """
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from decimal import Decimal
 
 from .. import runtime as rt
 from ..io import DataError, DataProblem
-from ..result import Result
+from ..runtime import Result
 from . import core as c
 from .evaluate import Machine
 from .ranking import competition_ranks, group_record, part_value, partition, ranked
@@ -83,6 +84,17 @@ class BackendView(CohortView):
         return super().aggregate(self.shared.aggregate_of(node))
 
 
+class IndexView(CohortView):
+    """The view generated code asks: ranks and group values by index (its RANKINGS, GROUPS)."""
+
+    def rank(self, i: int, from_bottom: bool) -> Decimal:
+        ranking, fact = self.shared.backend.nodes[0][i]
+        return super().rank(c.RankOf(ranking, from_bottom, fact))
+
+    def aggregate(self, i: int) -> Decimal:
+        return super().aggregate(self.shared.backend.nodes[1][i])
+
+
 class _Shared:
     """Each ranking and aggregate computed once for the whole cohort (by identity)."""
 
@@ -109,7 +121,8 @@ class _Shared:
 
     def _arg(self, a: c.Aggregate, m: Result):
         if self.backend is not None:
-            return self.backend.group_arg(a.fact[1], m)
+            nodes = getattr(self.backend, "nodes", None)
+            return self.backend.group_arg(a.fact[1] if nodes is None else nodes[1].index(a), m)
         return _guarded(a.owner, lambda: Machine({**m.record, **m.values}).eval(a.arg))
 
     def rank(self, ranking: c.Ranking, r: Result) -> tuple[int, int]:
@@ -187,9 +200,10 @@ def _through(backend, policy, results: list[Result], row: dict, failed: dict) ->
         r.through_cohort = True
         _each_row(lambda: backend.post(r), r, row, failed)
     shared = _Shared(results, policy, backend)
+    view = BackendView if getattr(backend, "nodes", None) is None else IndexView
     for r in results:
         if row[id(r)] not in failed:
-            _each_row(lambda: backend.cohort(r, BackendView(shared, r)), r, row, failed)
+            _each_row(lambda: backend.cohort(r, view(shared, r)), r, row, failed)
     if failed:
         raise CohortError([DataProblem(n, None, str(failed[n])) for n in sorted(failed)])
 

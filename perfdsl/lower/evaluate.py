@@ -12,7 +12,7 @@ from decimal import Decimal
 
 from .. import runtime as rt
 from ..io import DataError, DataProblem
-from ..result import Result, TierState
+from ..runtime import Result, TierState
 from ..runtime import AdjustStep, BoundHit, IndicatorTrace, TierChange, TierTrace, Trace
 from . import core as c
 

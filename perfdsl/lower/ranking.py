@@ -6,7 +6,7 @@ from decimal import Decimal
 from functools import cmp_to_key
 
 from .. import runtime as rt
-from ..result import Result
+from ..runtime import Result
 from ..runtime.trace import Group
 from . import core as c
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from .. import runtime as rt
-from ..result import Result
+from ..runtime import Result
 from ..runtime import TierChange
 from ..runtime.trace import Bound, DistributeDecision, DistributeGroup, DistributeStep, QuotaDecision, QuotaGroup
 from . import core as c

@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import (ROUND_CEILING, ROUND_FLOOR, ROUND_HALF_EVEN, ROUND_HALF_UP, Context, Decimal,
                      DecimalException, DivisionByZero, InvalidOperation, Overflow, localcontext)
 
+from .result import Result, TierState
 from .trace import AdjustStep, BoundHit, IndicatorTrace, TierChange, TierTrace, Trace
 
 CONTEXT = Context(prec=28, rounding=ROUND_HALF_EVEN, Emax=999999, Emin=-999999,
@@ -19,16 +20,13 @@ _MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "floor": ROUND
 __all__ = ["CONTEXT", "EvalError", "DecimalException", "arithmetic_error", "TooManyDigits",
            "localcontext", "quantize", "ratio", "mean", "trimmed_mean", "streak",
            "count", "list_min", "list_max", "index", "clamp", "divide", "total", "Trace", "IndicatorTrace", "AdjustStep",
-           "BoundHit", "TierTrace", "TierChange", "ZERO", "ONE", "round_count"]
+           "BoundHit", "TierTrace", "TierChange", "ZERO", "ONE", "round_count", "band", "Result", "TierState", "paths"]
 
 
-def __getattr__(name: str):
-    """Result and TierState live in perfdsl.result (which imports this package); they are
-    re-exported lazily so that generated code needs no import but `perfdsl.runtime`."""
-    if name in ("Result", "TierState"):
-        from .. import result
-        return getattr(result, name)
-    raise AttributeError(f"module 'perfdsl.runtime' has no attribute {name!r}")
+def paths(folder: str, files) -> tuple[str, ...]:
+    """The paths of a generated module's files: (relative to the policy's folder?, name)."""
+    import os
+    return tuple(os.path.join(folder, name) if relative and folder else name for relative, name in files)
 
 
 class EvalError(ArithmeticError):
@@ -168,5 +166,20 @@ def index(xs, i: Decimal, what: str, where: str):
     return xs[int(i)]
 
 
+_COMPARE = {">=": Decimal.__ge__, ">": Decimal.__gt__, "<=": Decimal.__le__, "<": Decimal.__lt__}
+
+
+def band(x: Decimal, op: str, bounds: tuple, values: tuple, default):
+    """The value of the first row whose `x op bound` holds, else `default`: a long table
+    or band of generated code, compared row by row in order as written."""
+    compare = _COMPARE[op]
+    for bound, value in zip(bounds, values):
+        if compare(x, bound):
+            return value
+    return default
+
+
 def clamp(x: Decimal, lo: Decimal, hi: Decimal) -> Decimal:
     return lo if x < lo else hi if x > hi else x
+
+from . import checks  # noqa: E402  (generated modules read it as rt.checks)

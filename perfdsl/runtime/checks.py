@@ -8,10 +8,28 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-from ..result import TierState
+from .result import TierState
 from . import ONE, ZERO
 
 BANDED = tuple(TierState(i, 0, False, 0) for i in range(256))  # see templates/validation.j2
+
+# Values shared rather than made per subject: a tuple made per subject is tracked by the
+# garbage collector, and so is the dict holding it, for as long as the result lives (a
+# full collection walks them all again); a shared one is untracked after its first.
+_STATES: dict[tuple, TierState] = {}
+_LISTS: dict[tuple, tuple] = {}
+_SHARED_MAX = 4096  # at most this many of each are kept
+
+
+def tier_state(index: int, ceiling: int, pinned: bool, limit: int) -> TierState:
+    """The TierState of these numbers, one object for each combination (a few per policy)."""
+    key = (index, ceiling, pinned, limit)
+    state = _STATES.get(key)
+    if state is None:
+        state = TierState(index, ceiling, pinned, limit)
+        if len(_STATES) < _SHARED_MAX:
+            _STATES[key] = state
+    return state
 
 
 def read_number(text: str, whole: bool) -> Decimal | None:
@@ -75,7 +93,10 @@ def read_list(xs, elem: str, choices, lo, hi, min_len: int, max_len: int | None)
         if x is None:
             return None
         out.append(x)
-    return tuple(out)
+    out = tuple(out)
+    if elem == "choice" and len(_LISTS) < _SHARED_MAX:  # few distinct ones: shared (see _STATES)
+        out = _LISTS.setdefault(out, out)
+    return out
 
 
 def listed(v):
