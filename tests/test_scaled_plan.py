@@ -31,10 +31,8 @@ def run(node, env, memo=None):
 
 
 def _run(node, env, memo):
-    run_ = run
-
-    def run(n, env):
-        return run_(n, env, memo)
+    def run(n, env, outer=globals()["run"]):
+        return outer(n, env, memo)
     t = type(node)
     if t is s.Const:
         return node.value

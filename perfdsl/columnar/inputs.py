@@ -33,6 +33,7 @@ class Inputs:
     values: dict[str, Value]                 # input name → what its column holds
     records: list[dict] | None = None        # the validated records, when they were read as such
     source: pl.DataFrame | None = None       # else the typed frame they come from
+    unsupported: Unsupported | None = None   # why these inputs cannot be columns (then only `records`)
 
 
 def _dtype(num: Num) -> pl.DataType:
@@ -116,7 +117,10 @@ def prepare(ir: Policy, df: pl.DataFrame, validate: bool, row_numbers: list[int]
             if problems:
                 raise DataError(problems)
             records = good
-        out = from_records(ir, records)
+        try:
+            out = from_records(ir, records)
+        except Unsupported as u:
+            out = Inputs(pl.DataFrame(), {}, records, None, u)
     return out
 
 

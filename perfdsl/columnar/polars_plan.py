@@ -20,9 +20,14 @@ class PolarsPlan:
 
     def __init__(self, columns):
         self.columns = columns
+        self._memo: dict[int, tuple] = {}
 
     def expr(self, node) -> pl.Expr:
-        return getattr(self, "_" + type(node).__name__)(node)
+        """A node printed once per object: a plan is a DAG (one node read by several arms)."""
+        hit = self._memo.get(id(node))
+        if hit is None or hit[0] is not node:
+            hit = self._memo[id(node)] = (node, getattr(self, "_" + type(node).__name__)(node))
+        return hit[1]
 
     def _Const(self, n: s.Const) -> pl.Expr:
         v = n.value

@@ -62,8 +62,10 @@ def run_table(policy, df: pl.DataFrame, *, validate: bool = True,
     inputs = prepare(ir, df, validate, row_numbers)
     timings = {"inputs": time.perf_counter() - t0}
     program = lower_policy(ir)
-    numbers = row_numbers or list(range(1, inputs.frame.height + 1))
+    numbers = row_numbers or list(range(1, (len(inputs.records) if inputs.unsupported else inputs.frame.height) + 1))
     try:
+        if inputs.unsupported is not None:
+            raise inputs.unsupported
         run = _Columns(ir, program, inputs)
         frame = run.run()
     except s.Unsupported as u:
@@ -135,6 +137,15 @@ class _Scaler(s.Scaler):
     @env.setter
     def env(self, value):
         pass
+
+    def hold(self, v: s.Value) -> s.Value:
+        """A division, rounding or 28-digit result computed once, in a column of its own;
+        where it fails stays with the value (it may sit in a branch not taken)."""
+        if isinstance(v.node, (s.Column, s.Const)):
+            return v
+        name = self.run.fresh("h")
+        self.run.lf = self.run.lf.with_columns(self.run.plan.expr(v.node).alias(name))
+        return s.Value(s.Column(name, v.num.wide), v.kind, v.num, v.fails, v.item, v.length)
 
     def visit_RankOf(self, e: c.RankOf) -> s.Value:
         if not self.cohort:

@@ -23,7 +23,8 @@ API (stable; perfdsl.sql prints the same plan):
   empty list, an index out of range...); a printer reports those rows, e.g. by asking
   the reference for their messages.
 * `Scaler(env, size)`: a core.Visitor; `Scaler.visit(expr)` gives the Value of a core
-  expression, reading `env` (variable name → Value). Subclasses supply the cohort:
+  expression, reading `env` (variable name → Value); `hold(value)` is where a printer
+  may compute a value once before larger expressions read it. Subclasses supply the cohort:
   `visit_RankOf` and `visit_GroupValue` (the helpers `rank` and `group_value` build
   their Values). Also usable piecewise: `const`, `column`, `add`, `sub`, `mul`, `neg`,
   `absolute`, `divide`, `round_to`, `round28`, `compare`, `extreme`, `cond`, `total`.
@@ -190,10 +191,11 @@ class Value:
 
 
 # ---- tests and failure -------------------------------------------------------------
-def both(a, b):
-    if a is None or b is None:
-        return a if b is None else b
-    return Logic("and", (a, b))
+def both(guard, test):
+    """`test` where `guard` holds (None: no guard); None when there is no test."""
+    if test is None or guard is None:
+        return test
+    return Logic("and", (guard, test))
 
 
 def either(*tests):
@@ -695,8 +697,15 @@ class Scaler(c.Visitor):
             raise Unsupported("`size` outside the cohort stage")
         return self.size
 
+    def hold(self, v: Value) -> Value:
+        """Where a printer may hold a value computed once (a column, a CTE) before larger
+        expressions read it: a division, a rounding, a result rounded to 28 digits.
+        The plan is a DAG (a node read by several arms); printed as a tree it would
+        grow with every such step. By default nothing is held."""
+        return v
+
     def visit_Div(self, e: c.Div) -> Value:
-        return divide(self.visit(e.num), self.visit(e.den), e.exactness, e.where)
+        return self.hold(divide(self.visit(e.num), self.visit(e.den), e.exactness, e.where))
 
     def visit_Round(self, e: c.Round) -> Value:
         places_ = self.visit(e.places)
@@ -706,7 +715,7 @@ class Scaler(c.Visitor):
         if places_.kind == "num":
             if places_.num.scale:
                 raise Unsupported("rounding to a number of places that is not whole")
-        return round_to(self.visit(e.value), int(p), e.mode)
+        return self.hold(round_to(self.visit(e.value), int(p), e.mode))
 
     def visit_Cond(self, e: c.Cond) -> Value:
         arms = []
@@ -721,6 +730,10 @@ class Scaler(c.Visitor):
     def visit_Call(self, e: c.Call) -> Value:
         op, w = e.op, e.where
         args = [self.visit(a) for a in e.args]
+        v = self._call(op, args, w)
+        return self.hold(v) if isinstance(v.node, Case) and v.kind == "num" else v
+
+    def _call(self, op: c.Op, args: list[Value], w: str) -> Value:
         if op in _ARITH:
             return _ARITH[op](args[0], args[1], w)
         if op in _CMP:
