@@ -64,10 +64,14 @@ def _same(policy: Policy, records: list[dict]):
 # ---- every bundled policy ---------------------------------------------------------------------
 @pytest.mark.parametrize("path,index", COHORT_EXAMPLES, ids=[f"{p.stem}-{i}" for p, i in COHORT_EXAMPLES])
 def test_cohort_examples_agree_with_the_reference(path, index):
+    """Equal to the reference, and entirely as columns: no bundled scheme runs per row."""
     policy = _reference(str(path))
     records = [r for _, r in policy.ir.examples[index].records]
     rows, _ = _same(policy, records)
     assert len(rows) == len(records)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ColumnarFallback)
+        assert run_table(policy, frame_from_records(policy.ir, records)).fallbacks == []
 
 
 @pytest.mark.parametrize("path", POLICIES, ids=[p.stem for p in POLICIES])
