@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 pl = pytest.importorskip("polars")  # the columnar backend needs polars (pyproject: dependencies)
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perfdsl.check import compile_file
@@ -28,6 +28,7 @@ from perfdsl.lower import core as c
 from perfdsl.lower import scaled
 from perfdsl.io import DataError
 from perfdsl.policy import Policy
+from perfdsl.verify.strategies import cohorts
 from test_cohort import QUOTA_POLICY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -288,3 +289,22 @@ def test_group_aggregates_agree_with_the_reference(tmp_path):
     assert [(r["avg"], r["flags"]) for r in rows] == [(_D(85), "低于部门平均"), (_D(85), ""), (_D(70), "")]
     assert [(r.values["avg"], r.flags) for r in policy.evaluate_cohort(recs)] == [
         (_D(85), ["低于部门平均"]), (_D(85), []), (_D(70), [])]
+
+
+# ---- every policy in tests/: as columns, equal to the reference ----------------------------------
+from test_lower import POLICIES as ALL_POLICIES  # noqa: E402
+
+
+@pytest.mark.parametrize("name", [n for n, _ in ALL_POLICIES])
+def test_every_test_policy_runs_as_columns_like_the_reference(name):
+    """Every bundled policy and every policy in tests/ on drawn cohorts: the columnar
+    outcome equals the reference's, and no run goes per row."""
+    ir = dict(ALL_POLICIES)[name]
+    reference = Policy(ir, backend="reference")
+
+    @settings(max_examples=6, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(cohorts(ir, 1, 8))
+    def check(records):
+        assert outcome_columnar(ir, records, per_row=False) == outcome_reference(reference, records)
+    check()

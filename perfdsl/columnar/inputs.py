@@ -90,6 +90,8 @@ def _native(inp: InputDef, dtype: pl.DataType) -> bool:
         return dtype == pl.Boolean
     if kind in ("text", "tier"):
         return dtype in (pl.String, pl.Categorical) or isinstance(dtype, pl.Enum)
+    if kind == "list":  # lists of names (tiers, text) as a polars List(String)
+        return dtype == pl.List(pl.String) and inp.type.elem is not None and inp.type.elem.kind in ("text", "tier")
     return False
 
 
@@ -147,6 +149,10 @@ def _from_native(ir: Policy, df: pl.DataFrame) -> Inputs:
             tiers = names[inp.type.tierset]
             exprs.append(c.cast(pl.String).replace_strict(tiers, range(len(tiers)), return_dtype=TIER_DTYPE).alias(name))
             cols[inp.name] = Value(Pick(tiers, Column(name)), "text")
+        elif kind == "list":
+            exprs.append(c.alias(name))
+            length = df.select(c.list.len().max()).item() or 0
+            cols[inp.name] = Value(Column(name), "list", None, None, "text", length)
         else:
             exprs.append(c.cast(pl.String).alias(name) if kind == "text" and dtype != pl.String else c.alias(name))
             cols[inp.name] = Value(Column(name), kind)
@@ -181,6 +187,17 @@ def _validate_native(ir: Policy, df: pl.DataFrame, row_numbers: list[int] | None
                 bad.append(u % pl.lit(10 ** scale, dtype=pl.Int128) != 0)
         elif inp.type.kind == "tier":
             bad.append(~c.cast(pl.String).is_in(list(names[inp.type.tierset])))
+        elif inp.type.kind == "list":
+            elem = inp.type.elem
+            allowed = names[elem.tierset] if elem.kind == "tier" else inp.choices
+            item_bad = pl.element().is_null()
+            if allowed is not None:
+                item_bad = item_bad | ~pl.element().is_in(list(allowed))
+            bad.append(c.list.eval(item_bad).list.any().fill_null(True))
+            if inp.length is not None and inp.length.lo is not None:
+                bad.append(c.list.len() < int(inp.length.lo))
+            if inp.length is not None and inp.length.hi is not None:
+                bad.append(c.list.len() > int(inp.length.hi))
         elif inp.choices is not None:
             bad.append(~c.cast(pl.String).is_in(list(inp.choices)))
     # duplicate keys: counting distinct keys is ~4× cheaper than marking duplicates

@@ -92,10 +92,13 @@ def _records(ir: Policy, inputs: Inputs) -> list[dict]:
         return inputs.records
     rows = inputs.source.to_dicts()
     nums = [inp.name for inp in ir.inputs if inp.type.kind == "num"]
+    lists = [inp.name for inp in ir.inputs if inp.type.kind == "list"]
     for r in rows:
         for n in nums:
             if not isinstance(r[n], Decimal):
                 r[n] = Decimal(r[n])
+        for n in lists:
+            r[n] = tuple(r[n])
     return rows
 
 
