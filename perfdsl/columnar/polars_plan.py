@@ -91,6 +91,10 @@ class PolarsPlan:
             e = arg.cast(pl.Int64).sum()
         elif n.fn == "sum":
             e = _int(arg, n.wide).sum()
+        elif n.fn == "reach":
+            run = _int(arg, True).cum_sum()
+            run = run.over([self.columns(f) for f in n.fields]) if n.fields else run
+            e = pl.max_horizontal(run, pl.lit(0, dtype=pl.Int128) - run).max()
         else:
             e = arg.min() if n.fn == "min" else arg.max()
         return e.over([self.columns(f) for f in n.fields]) if n.fields else e
@@ -114,6 +118,8 @@ class PolarsPlan:
             return xs.list.reverse().list.eval((pl.element() != v).cum_sum() == 0).list.sum().cast(pl.Int64)
         if n.wide:
             xs = xs.cast(pl.List(pl.Int128))
+        if n.fn == "times":
+            return xs.list.eval(pl.element() * self.expr(n.arg))
         if n.fn == "sum":
             return xs.list.sum()
         if n.fn == "min":

@@ -36,9 +36,11 @@ API (stable; perfdsl.sql prints the same plan):
   Case(arms ((test, value), ...), else_, wide) · Extreme(op min/max, args, wide) ·
   Pick(names, index): the text at a whole-number position of a constant tuple ·
   Rank(ranking, from_bottom): 1-based competition rank in a core Ranking ·
-  Window(fn sum/count/min/max, arg, fields, wide): over the part of equal `fields` ·
+  Window(fn sum/count/len/min/max/reach, arg, fields, wide): over the part of equal
+  `fields` (len: its size; reach: the largest |running sum| of arg in input order) ·
   ListOf(items) · Concat(a, b) · ListFn(fn, list, arg, wide) with fn one of
-  sum, len, count (items equal to arg), streak (trailing items equal to arg), min, max,
+  sum, len, times (every item times arg), count (items equal to arg), streak (trailing
+  items equal to arg), min, max,
   get (the item at position arg, negative from the end), trimmed_sum (sum after
   dropping the arg lowest and arg highest).
 
@@ -583,11 +585,18 @@ def concat(a: Value, b: Value, where: str = "") -> Value:
         raise Unsupported("joining lists of different values", where)
     num = a.num
     if a.item == "num" and b.item == "num":
-        s = max(a.num.scale, b.num.scale)
-        if s != a.num.scale or s != b.num.scale:
-            raise Unsupported("joining lists of numbers with different decimals", where)
-        num = Num(s, min(a.num.lo, b.num.lo), max(a.num.hi, b.num.hi))
+        a, b = _list_rescale(a, b.num.scale, where), _list_rescale(b, a.num.scale, where)
+        num = Num(a.num.scale, min(a.num.lo, b.num.lo), max(a.num.hi, b.num.hi))
     return Value(Concat(a.node, b.node), "list", num or b.num, _fails(a, b), a.item or b.item, a.length + b.length)
+
+
+def _list_rescale(xs: Value, scale: int, where: str) -> Value:
+    """A list of numbers at a scale at least its own (every item times a power of ten)."""
+    if scale <= xs.num.scale:
+        return xs
+    f = 10 ** (scale - xs.num.scale)
+    num = _checked(Num(scale, xs.num.lo * f, xs.num.hi * f), "a list", where)
+    return replace(xs, node=ListFn("times", xs.node, _int(f), num.wide), num=num)
 
 
 def _list_sum(xs: Value, where: str) -> Value:
@@ -798,10 +807,11 @@ def group_value(a: c.Aggregate, arg: Value, n: int) -> Value:
     if a.fn in (c.AggFn.MIN, c.AggFn.MAX):
         return Value(Window(a.fn.value, arg.node, fields, arg.num.wide), "num", arg.num, arg.fails)
     x = arg.num
-    num = Num(x.scale, min(0, n * x.lo), max(0, n * x.hi))
-    if num.magnitude >= LIMIT:  # a partial sum could be rounded: the order of additions would matter
-        raise Unsupported("a group sum that could exceed 28 significant digits", a.owner.where)
-    total_ = Value(Window("sum", arg.node, fields, num.wide), "num", num, arg.fails)
+    num = _checked(Num(x.scale, min(0, n * x.lo), max(0, n * x.hi)), "a group sum", a.owner.where)
+    fails = arg.fails
+    if num.magnitude >= LIMIT:  # the reference would round a partial sum of 28 digits or more
+        fails = either(fails, Compare(">=", Window("reach", arg.node, fields, True), _int(LIMIT)))
+    total_ = Value(Window("sum", arg.node, fields, num.wide), "num", num, fails)
     if a.fn is c.AggFn.SUM:
         return total_
     members = Value(Window("len", Const(True), fields), "num", Num(0, 1, max(n, 1)))
