@@ -262,7 +262,7 @@ def frame_from_records(ir: Policy, records: list[dict]) -> pl.DataFrame:
             columns.append(pl.Series(inp.name, [tuple(v) for v in values], dtype=pl.Object))
         else:
             columns.append(pl.Series(inp.name, values, dtype=pl.String))
-    return pl.DataFrame(columns)
+    return pl.DataFrame(columns) if columns else pl.DataFrame(height=len(records))
 
 
 def frame_from_raw(ir: Policy, records: list[dict]) -> pl.DataFrame:

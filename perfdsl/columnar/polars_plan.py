@@ -100,6 +100,8 @@ class PolarsPlan:
         return e.over([self.columns(f) for f in n.fields]) if n.fields else e
 
     def _ListOf(self, n: s.ListOf) -> pl.Expr:
+        if not n.items:
+            raise s.Unsupported("a function of the empty list")
         return pl.concat_list([self.expr(x) for x in n.items])
 
     def _Concat(self, n: s.Concat) -> pl.Expr:

@@ -569,6 +569,8 @@ def cond(test: Value, then: Value, else_: Value, where: str = "") -> Value:
 
 # ---- lists -------------------------------------------------------------------------
 def list_value(items: list[Value], where: str = "") -> Value:
+    if not items:
+        return Value(ListOf(()), "list", None, None, None, 0)
     kinds = {v.kind for v in items}
     if len(kinds) != 1:
         raise Unsupported("a list of mixed values", where)
@@ -581,6 +583,8 @@ def list_value(items: list[Value], where: str = "") -> Value:
 
 
 def concat(a: Value, b: Value, where: str = "") -> Value:
+    if b.node == ListOf(()) or a.node == ListOf(()):
+        return a if b.node == ListOf(()) else b
     if a.item != b.item and a.length and b.length:
         raise Unsupported("joining lists of different values", where)
     num = a.num
@@ -617,7 +621,7 @@ def list_call(op: c.Op, args: list[Value], where: str = "") -> Value:
     if xs.kind != "list":
         raise Unsupported(f"`{op.value}` of a value that is not a list", where)
     if op is c.Op.LEN:
-        return _count(xs)
+        return Value(_int(0), "num", Num(0, 0, 0), xs.fails) if xs.node == ListOf(()) else _count(xs)
     if op in (c.Op.COUNT, c.Op.STREAK):
         v = args[1]
         if v.kind == "num":
