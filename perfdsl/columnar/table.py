@@ -68,15 +68,10 @@ def run_table(policy, df: pl.DataFrame, *, validate: bool = True,
             raise inputs.unsupported
         run = _Columns(ir, program, inputs)
         frame = run.run()
-    except s.Unsupported as u:
-        note = str(u)
-        pywarnings.warn(f"columnar backend, policy {ir.name}: evaluated per row in Python: {note}",
-                        ColumnarFallback, stacklevel=2)
-        frame, warnings = _per_row(ir, program, inputs, numbers)
-        return TableResult(frame, warnings, [note], timings)
-    except _Failed:
-        frame, warnings = _per_row(ir, program, inputs, numbers)  # raises the reference's error
-        note = "a partial sum reached 28 digits, which the reference rounds"  # else a row failed there too
+    except (s.Unsupported, _Failed) as why:
+        frame, warnings = _per_row(ir, program, inputs, numbers)  # a failing row: raises the reference's error
+        # else a row marked failing passed: a partial sum reached 28 digits, which the reference rounds
+        note = str(why) if isinstance(why, s.Unsupported) else "a partial sum reached 28 digits, which the reference rounds"
         pywarnings.warn(f"columnar backend, policy {ir.name}: evaluated per row in Python: {note}",
                         ColumnarFallback, stacklevel=2)
         return TableResult(frame, warnings, [note], timings)
@@ -370,14 +365,9 @@ class _Columns:
         exprs, later = [pl.col(ROW)], {}
         for name in names:
             v = self.env[name]
-            if v.kind == "num":
+            if v.kind in ("num", "list"):  # scaled integers: made decimals below
                 later[name] = v
-                exprs.append(self.plan.expr(v.node).alias(name))
-            elif v.kind == "list":
-                later[name] = v
-                exprs.append(self.plan.expr(v.node).alias(name))
-            else:
-                exprs.append(self.plan.expr(v.node).alias(name))
+            exprs.append(self.plan.expr(v.node).alias(name))
         labels = [f.label for f in self.program.cohort_flags]
         if labels:
             joined = pl.concat_str([pl.when(self.plan.expr(v.node)).then(pl.lit(label)) for v, label in zip(flags, labels)],
