@@ -4,6 +4,12 @@
     python bench/hand_distribute.py                 # 1,000,000 subjects
     python bench/hand_distribute.py --subjects 200000 --repeat 3
 
+Two comparisons: the placement alone (the hand-written `distribute` against the core's
+step printed by `place_frame`), and the whole policy from a typed frame (`whole`: the
+checks `evaluate_table` makes of the data, total, tiers, distribute, the contract flag
+and the output frame, by hand) against `perfdsl.columnar.evaluate_table`; both pairs
+must give the same result before anything is timed.
+
 The individual stage is shared (hand-written too: total in hundredths = 7·performance
 tenths + 3·behavior tenths, exact; band; `limit` → at most 合格; `veto` → 欠佳, pinned).
 Then both contenders place every group: the hand-written `distribute` below, and the
@@ -111,6 +117,46 @@ def distribute(df: pl.DataFrame) -> pl.Series:
     return rows.select(pl.col("tier").fill_null(3).sort_by("row"))["tier"]
 
 
+def typed(n: int, seed: int = 7) -> pl.DataFrame:
+    """The policy's inputs as a typed frame (what `perfdsl run` hands evaluate_table):
+    scores as Decimal(38, 1), history as a List(String) of tier names."""
+    raw = frame(n, seed)
+    rng = np.random.default_rng(seed + 1)
+    sizes = rng.choice([0, 1, 2, 3], n, p=[0.7, 0.1, 0.1, 0.1])
+    picks = rng.integers(0, 4, int(sizes.sum()))
+    history, at = [], 0
+    for k in sizes.tolist():
+        history.append([NAMES[i] for i in picks[at:at + k]])
+        at += k
+
+    def tenths(c: str) -> pl.Expr:
+        return pl.format("{}.{}", pl.col(c) // 10, pl.col(c) % 10).cast(pl.Decimal(38, 1))
+    return raw.select("employee_id", "dist_group", tenths("performance10").alias("performance"),
+                      tenths("behavior10").alias("behavior"), "dept_rating", "violation_minor", "violation_severe",
+                      pl.Series("history", history, dtype=pl.List(pl.String)))
+
+
+def whole(df: pl.DataFrame) -> pl.DataFrame:
+    """branch_employees by hand from a typed frame, with the checks evaluate_table makes:
+    no missing values, scores in 0..100, ratings and history items among their names,
+    unique keys; then total, tiers, distribute, the contract flag and the output frame."""
+    p, b = pl.col("performance").to_physical(), pl.col("behavior").to_physical()  # tenths
+    bad = pl.any_horizontal(*[pl.col(c).is_null() for c in df.columns], p < 0, p > 1000, b < 0, b > 1000,
+                            ~pl.col("dept_rating").is_in(list(RATINGS)),
+                            pl.col("history").list.eval(~pl.element().is_in(list(NAMES))).list.any())
+    if df.select(bad.any()).item() or df.select(pl.col("employee_id").n_unique()).item() < df.height:
+        raise ValueError("bad data")
+    ind = individual(df.with_columns(p.alias("performance10"), b.alias("behavior10")))
+    grade = pl.Series("grade", NAMES)[distribute(ind)]
+    out = ind.select("employee_id", "total", "history").with_columns(grade)
+    last = pl.concat_list("history", "grade")
+    streak = last.list.reverse().list.eval((pl.element() != "欠佳").cum_sum() == 0).list.sum()
+    count = last.list.eval(pl.element() == "欠佳").list.sum()
+    flag = pl.when((streak >= 2) | (count >= 3)).then(pl.lit("解除或终止劳动合同")).otherwise(pl.lit(""))
+    total = pl.col("total").cast(pl.Decimal(38, 2)) / pl.lit(100, dtype=pl.Decimal(38, 0))
+    return out.select("employee_id", total.cast(pl.Decimal(38, 2)).alias("total"), "grade", flag.alias("flags"))
+
+
 def printed(df: pl.DataFrame, step) -> pl.Series:
     from perfdsl.lower.polars_cohort import place_frame
     placed = place_frame(step, df, "employee_id")
@@ -145,22 +191,35 @@ def main() -> None:
     df = individual(frame(args.subjects))
     hand, core = distribute(df), printed(df, step)
     assert hand.to_list() == core.to_list(), "the printed distribution differs from the hand-written one"
-    contenders = {"hand-written polars": lambda: distribute(df), "core printed to polars": lambda: printed(df, step)}
+    from perfdsl.columnar import evaluate_table
+    policy = compile_file(POLICY).policy
+    frame_in = typed(args.subjects)
+    by_hand, perfdsl = whole(frame_in), evaluate_table(policy, frame_in)
+    assert by_hand.equals(perfdsl), "evaluate_table differs from the hand-written whole policy"
+    print(f"{args.subjects:,} subjects, medians of {args.repeat} (CPU: all threads of this process)")
+    _race({"hand-written polars": lambda: distribute(df), "core printed to polars": lambda: printed(df, step)},
+          args.repeat, "placement alone")
+    _race({"hand-written whole policy": lambda: whole(frame_in), "evaluate_table": lambda: evaluate_table(policy, frame_in)},
+          args.repeat, "whole policy from a typed frame")
+
+
+def _race(contenders: dict, repeat: int, what: str) -> None:
+    """Time the two contenders alternately (load on a shared machine hits both alike)."""
     wall: dict[str, list[float]] = {name: [] for name in contenders}
     cpu: dict[str, list[float]] = {name: [] for name in contenders}
-    for _ in range(args.repeat):  # alternate, so load on a shared machine hits both alike
+    for _ in range(repeat):
         for name, fn in contenders.items():
             gc.collect()
             t, p = time.perf_counter(), time.process_time()
             fn()
             wall[name].append(time.perf_counter() - t)
             cpu[name].append(time.process_time() - p)
-    print(f"{args.subjects:,} subjects, medians of {args.repeat} (CPU: all threads of this process)")
+    print(what)
     for name in contenders:
-        print(f"{name:24s} wall {statistics.median(wall[name]):7.3f} s   CPU {statistics.median(cpu[name]):7.3f} s")
-    ratio = {k: statistics.median(v["core printed to polars"]) / statistics.median(v["hand-written polars"])
-             for k, v in (("wall", wall), ("CPU", cpu))}
-    print(f"ratio core/hand: wall {ratio['wall']:.2f}, CPU {ratio['CPU']:.2f}")
+        print(f"  {name:28s} wall {statistics.median(wall[name]):7.3f} s   CPU {statistics.median(cpu[name]):7.3f} s")
+    hand, ours = list(contenders)
+    ratio = {k: statistics.median(v[ours]) / statistics.median(v[hand]) for k, v in (("wall", wall), ("CPU", cpu))}
+    print(f"  ratio {ours}/{hand}: wall {ratio['wall']:.2f}, CPU {ratio['CPU']:.2f}")
 
 
 if __name__ == "__main__":

@@ -16,16 +16,19 @@ from pathlib import Path
 import pytest
 
 pl = pytest.importorskip("polars")  # the columnar backend needs polars (pyproject: dependencies)
-from hypothesis import given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from perfdsl.check import compile_file
 from perfdsl.cohort import CohortError
-from perfdsl.columnar import ColumnarFallback, evaluate_table, frame_from_records, run_table
+from perfdsl.columnar import ColumnarFallback, evaluate_table, frame_from_raw, frame_from_records, run_table
 from perfdsl.columnar.agreement import disagreements, outcome_columnar, outcome_reference
-from perfdsl.columnar.scaled import Num, div_round
+from perfdsl.columnar.polars_plan import PolarsPlan
+from perfdsl.lower import core as c
+from perfdsl.lower import scaled
 from perfdsl.io import DataError
 from perfdsl.policy import Policy
+from perfdsl.verify.strategies import cohorts
 from test_cohort import QUOTA_POLICY
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -62,10 +65,14 @@ def _same(policy: Policy, records: list[dict]):
 # ---- every bundled policy ---------------------------------------------------------------------
 @pytest.mark.parametrize("path,index", COHORT_EXAMPLES, ids=[f"{p.stem}-{i}" for p, i in COHORT_EXAMPLES])
 def test_cohort_examples_agree_with_the_reference(path, index):
+    """Equal to the reference, and entirely as columns: no bundled scheme runs per row."""
     policy = _reference(str(path))
     records = [r for _, r in policy.ir.examples[index].records]
     rows, _ = _same(policy, records)
     assert len(rows) == len(records)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ColumnarFallback)
+        assert run_table(policy, frame_from_records(policy.ir, records)).fallbacks == []
 
 
 @pytest.mark.parametrize("path", POLICIES, ids=[p.stem for p in POLICIES])
@@ -148,11 +155,10 @@ def test_int128_and_more_than_28_digits_stay_exact():
     huge = [_engineer("big", 0, 0, "0", 10 ** 20), _engineer("small", 1, 0, "0.01", 0)]   # Int128 columns
     _same(policy, huge)
     digits = [_engineer("long", 0, 0, "1.2345678901234567890123456789", 0), _engineer("s", 1, 0, "0", 0)]
-    _same(policy, digits)   # 29 digits: the reference rounds `100 − overrun`; so does the Python fallback
+    _same(policy, digits)   # 29 digits: the reference rounds `100 − overrun` to 28; so do the columns
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ColumnarFallback)
-        fallbacks = run_table(policy, frame_from_records(policy.ir, digits)).fallbacks
-    assert any("28 significant digits" in f for f in fallbacks)
+        warnings.simplefilter("error", ColumnarFallback)
+        assert run_table(policy, frame_from_records(policy.ir, digits)).fallbacks == []
 
 
 # ---- quotas: ties, ties share, vetoes, groups ---------------------------------------------------
@@ -212,17 +218,30 @@ def _grouped_policy() -> Policy:
     return Policy(result.policy, backend="reference")
 
 
-# ---- the fallback is said once --------------------------------------------------------------------
-def test_what_cannot_be_vectorized_falls_back_and_says_so_once():
-    policy = _reference(str(ROOT / "policies" / "village_clinic.perf"))
-    example = next(ex for ex in policy.ir.examples if ex.cohort)
-    df = frame_from_records(policy.ir, [r for _, r in example.records])
+# ---- the per-row path is said once ----------------------------------------------------------------
+def test_what_cannot_be_held_in_columns_runs_per_row_and_says_so_once():
+    """1E-30 beside 10^15 needs 46 digits at one scale: no Int128 holds it, so the policy
+    runs per row (the reference's values) and the run names the field."""
+    policy = _reference(BUDGET)
+    records = [_engineer("tiny", 0, 0, "1E-30", 0), _engineer("big", 1, 0, "1000000000000000", 0)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = run_table(policy, df)
+        result = run_table(policy, frame_from_raw(policy.ir, records))
     fallback = [w for w in caught if issubclass(w.category, ColumnarFallback)]
-    assert len(fallback) == 1 and "`standard`" in str(fallback[0].message)
-    assert result.fallbacks and all("subsidy" not in f or "/" in f for f in result.fallbacks)
+    assert len(fallback) == 1 and "per row" in str(fallback[0].message) and "`overrun`" in str(fallback[0].message)
+    assert result.fallbacks and "`overrun`" in result.fallbacks[0]
+    _same(policy, records)
+
+
+def test_village_clinic_runs_entirely_as_columns():
+    """Inexact division (`round(population / 1200 * 8000, 2)`) in columns, digit for digit."""
+    policy = _reference(str(ROOT / "policies" / "village_clinic.perf"))
+    example = next(ex for ex in policy.ir.examples if ex.cohort)
+    records = [r for _, r in example.records]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ColumnarFallback)
+        assert run_table(policy, frame_from_records(policy.ir, records)).fallbacks == []
+    _same(policy, records)
 
 
 def test_budget_engineer_runs_entirely_as_columns():
@@ -243,8 +262,9 @@ _MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "floor": ROUND
        st.sampled_from(sorted(_MODES)))
 def test_integer_rounding_matches_decimal_quantize(values, digits, mode):
     values = values + [5 * 10 ** (digits - 1), -5 * 10 ** (digits - 1), 15 * 10 ** (digits - 1), -25 * 10 ** (digits - 1)]
-    num = Num(digits, min(values), max(values))
-    got = pl.DataFrame({"x": values}, schema={"x": num.dtype}).select(div_round(pl.col("x"), num, digits, mode))
+    num = scaled.Num(digits, min(values), max(values))
+    plan = scaled.round_to(scaled.column("x", num), 0, c.Rounding(mode))
+    got = pl.DataFrame({"x": values}, schema={"x": pl.Int128 if num.wide else pl.Int64}).select(PolarsPlan(None).expr(plan.node))
     want = [int((D(v).scaleb(-digits)).quantize(D(1), rounding=_MODES[mode])) for v in values]
     assert got.to_series().to_list() == want
 
@@ -269,3 +289,37 @@ def test_group_aggregates_agree_with_the_reference(tmp_path):
     assert [(r["avg"], r["flags"]) for r in rows] == [(_D(85), "低于部门平均"), (_D(85), ""), (_D(70), "")]
     assert [(r.values["avg"], r.flags) for r in policy.evaluate_cohort(recs)] == [
         (_D(85), ["低于部门平均"]), (_D(85), []), (_D(70), [])]
+
+
+# ---- every policy in tests/: as columns, equal to the reference ----------------------------------
+from test_lower import POLICIES as ALL_POLICIES  # noqa: E402
+
+
+# Quotients of drawn inputs spread over more than ten powers of ten (ratio of revenue 0.01..10^9
+# to a target 1..10^9): one scale cannot hold them in 38 digits, so these run per row, and say so.
+PER_ROW = {"test_codegen.py:137": "`/`", "test_explain.py:173": "digits"}
+
+
+@pytest.mark.parametrize("name", [n for n, _ in ALL_POLICIES])
+def test_every_test_policy_runs_as_columns_like_the_reference(name):
+    """Every bundled policy and every policy in tests/ on drawn cohorts: the columnar
+    outcome equals the reference's, and no run goes per row (but the two of PER_ROW,
+    whose runs that go per row say so and name what)."""
+    ir = dict(ALL_POLICIES)[name]
+    reference = Policy(ir, backend="reference")
+
+    @settings(max_examples=6, deadline=None, database=None, derandomize=True,
+              suppress_health_check=list(HealthCheck))
+    @given(cohorts(ir, 1, 8))
+    def check(records):
+        want = outcome_reference(reference, records)
+        if name not in PER_ROW:
+            assert outcome_columnar(ir, records, per_row=False) == want
+            return
+        try:
+            got = outcome_columnar(ir, records, per_row=False)
+        except ColumnarFallback as said:
+            assert "per row" in str(said) and PER_ROW[name] in str(said)
+            got = outcome_columnar(ir, records)
+        assert got == want
+    check()

@@ -22,12 +22,13 @@ def outcome_reference(reference, records: list[dict]):
     return outcome_of(reference, records)
 
 
-def outcome_columnar(policy, records: list[dict]):
+def outcome_columnar(policy, records: list[dict], per_row: bool = True):
+    """`per_row` False: a run that goes per row raises ColumnarFallback instead."""
     ir = getattr(policy, "ir", policy)
     df = frame_from_records(ir, records)
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("ignore", ColumnarFallback)
+            warnings.simplefilter("ignore" if per_row else "error", ColumnarFallback)
             res = run_table(ir, df, validate=False)
     except DataError as err:
         return ("error", str(err))
