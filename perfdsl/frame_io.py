@@ -28,6 +28,7 @@ import polars as pl
 from . import io
 from .columns import key_names, match_columns, name_columns
 from .ir import InputDef, Policy
+from .runtime.checks import FALSE_WORDS, TRUE_WORDS
 
 INT_TEXT = r"^[+-]?[0-9]{1,18}$"  # fits an Int64 whatever the digits
 DEC_TEXT = r"^[+-]?[0-9]{1,20}(\.[0-9]{1,18})?$"  # fits a Decimal(38, s) for any s ≤ 18
@@ -113,8 +114,8 @@ def _unescaped(c: pl.Expr) -> pl.Expr:
 
 
 # ---- the checks ------------------------------------------------------------------------------
-_TRUE = ("true", "1", "yes", "y", "是", "真", "t")
-_FALSE = ("false", "0", "no", "n", "否", "假", "f")
+_TRUE = tuple(sorted(TRUE_WORDS))
+_FALSE = tuple(sorted(FALSE_WORDS))
 
 
 def _spellings(words: tuple[str, ...]) -> list[str]:

@@ -18,19 +18,15 @@ from pydantic_core import PydanticCustomError
 from .columns import input_labels
 from .io import DataProblem as Problem
 from .ir import InputDef, Policy
+from .runtime.checks import bool_word, list_text
 from .numbers import NumberError, brief, check_number, decimal_text, json_int, parse_number
 
-_TRUE = {"true", "1", "yes", "y", "是", "真", "t"}
-_FALSE = {"false", "0", "no", "n", "否", "假", "f"}
 
 
 def _bool(v: Any) -> Any:
     if isinstance(v, str):
-        low = v.strip().lower()
-        if low in _TRUE:
-            return True
-        if low in _FALSE:
-            return False
+        b = bool_word(v)
+        return v if b is None else b
     return v
 
 
@@ -77,17 +73,7 @@ def _shown(v: Any) -> str:
 
 
 def _list(v: Any) -> Any:
-    if isinstance(v, str):
-        text = v.strip()
-        if text.startswith("["):
-            try:
-                return json.loads(text, parse_float=Decimal, parse_int=json_int,
-                                  parse_constant=lambda name: name)
-            except (ValueError, RecursionError):
-                inner = text[1:-1] if text.endswith("]") else text[1:]
-                return [x.strip().strip('"') for x in inner.split(",") if x.strip()]
-        return [x.strip() for x in text.replace("；", ";").split(";") if x.strip()] if text else []
-    return v
+    return list_text(v) if isinstance(v, str) else v
 
 
 def _scalar_annotation(inp: InputDef, elem: bool = False) -> Any:

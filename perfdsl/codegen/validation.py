@@ -65,7 +65,7 @@ def plan(policy: Policy, low) -> dict:
     `low` is python.py's _Lowering (its constants and Text/Code types are reused)."""
     from .python import Code, Text  # noqa: PLC0415 (python.py imports this module)
     from ..runtime.checks import fields as specs
-    from ..validate import _FALSE, _TRUE  # the words the model reads as booleans
+    from ..runtime.checks import FALSE_WORDS, TRUE_WORDS  # the words the model reads as booleans
 
     out = []
     for i, (name, kind, lo, hi, choices, elem, min_len, max_len) in enumerate(specs(policy)):
@@ -88,8 +88,8 @@ def plan(policy: Policy, low) -> dict:
     return {
         "fields": out,
         "total": any(f.kind == "unknown" for f in out),
-        "true_words": low.const(tuple(sorted(_TRUE))),
-        "false_words": low.const(tuple(sorted(_FALSE))),
+        "true_words": low.const(tuple(sorted(TRUE_WORDS))),
+        "false_words": low.const(tuple(sorted(FALSE_WORDS))),
         "max_int": Code(str(10 ** MAX_DIGITS)),
         "max_digits": Code(str(MAX_DIGITS)),
         "max_exp": Code(str(MAX_EXPONENT)),

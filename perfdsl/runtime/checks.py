@@ -47,6 +47,35 @@ def read_number(text: str, whole: bool) -> Decimal | None:
     return Decimal(int(d))
 
 
+# The words read as booleans, everywhere a cell gives a bool as text (perfdsl.validate's
+# model, perfdsl.frame_io's column checks, the generated and the plain checks here).
+TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是", "真", "t"})
+FALSE_WORDS = frozenset({"false", "0", "no", "n", "否", "假", "f"})
+
+
+def bool_word(text: str) -> bool | None:
+    """The bool a cell's text means, or None for any other text."""
+    low = text.strip().lower()
+    return True if low in TRUE_WORDS else False if low in FALSE_WORDS else None
+
+
+def list_text(text: str) -> list:
+    """A list given as a cell's text: JSON (`[1, 2]`, `["甲", "乙"]`) or items separated by `;`/`；`.
+
+    The model (perfdsl.validate) reads a list cell through this first too, so the plain check
+    and the model see the same items."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        import json
+        from ..numbers import json_int
+        try:
+            return json.loads(stripped, parse_float=Decimal, parse_int=json_int, parse_constant=lambda name: name)
+        except (ValueError, RecursionError):
+            inner = stripped[1:-1] if stripped.endswith("]") else stripped[1:]
+            return [x.strip().strip('"') for x in inner.split(",") if x.strip()]
+    return [x.strip() for x in stripped.replace("；", ";").split(";") if x.strip()] if stripped else []
+
+
 _LIMIT = 10 ** 40  # numbers.MAX_DIGITS, checked against it by tests/test_fast_validation.py
 
 
@@ -57,7 +86,7 @@ def _item(x, elem: str, choices, lo, hi):
     if elem == "text":
         return x if t is str else None
     if elem == "bool":
-        return x if t is bool else None
+        return x if t is bool else bool_word(x) if t is str else None
     if t is Decimal:
         if elem == "whole":
             if not (x.same_quantum(ONE) and len(str(x)) <= 40):
@@ -144,13 +173,18 @@ def fields(policy) -> list[tuple]:
 
 
 def check_record(specs: list[tuple], raw):
-    """What the generated `check` gives for `raw` (text for a bool aside: None here)."""
+    """What the generated `check` gives for `raw`, list cells given as text read as the model reads them."""
     if type(raw) is not dict:
         return None
     out = {}
     for name, kind, lo, hi, choices, elem, min_len, max_len in specs:
         x = raw.get(name)
         if kind == "list":
+            if type(x) is str:
+                try:
+                    x = list_text(x)
+                except Exception:  # noqa: BLE001 — not sure: the model decides
+                    return None
             x = read_list(x, elem, choices, lo, hi, min_len, max_len)
         elif kind in ("num", "whole", "text", "choice", "bool"):
             x = _item(x, kind, choices, lo, hi)
