@@ -1,0 +1,197 @@
+"""Running the printed query on an engine, and what the engine's rows mean.
+
+`evaluate(policy, records, engine)` is the SQL backends' `evaluate_cohort`: validated
+records in, output rows (§11, as Result.as_row gives them) and the cohort's warnings out,
+or the DataError the reference gives. The engine computes every value and placement; the
+few rows and groups it marks are worded by the reference's own code, so every message is
+the reference's, word for word:
+
+* a row whose `#fails` holds (a division by zero, a missing list position …) is run
+  through the reference's individual stage, which names its error (or finds none: the
+  mark is a may, not a must);
+* a group whose cohort step `#says` something is run through that step of the reference
+  (perfdsl.lower.steps) on its members as the engine had them before the step.
+"""
+from __future__ import annotations
+
+from decimal import Decimal
+
+from sqlglot import exp
+
+from .. import runtime as rt
+from ..io import DataError, DataProblem
+from ..lower import core as c
+from ..lower.cohort_stage import CohortError
+from ..lower.lower import lower_policy
+from ..lower.ranking import group_record
+from ..lower.steps import Steps
+from ..lower.wording import group_label, shown
+from ..result import Result, TierState
+from . import cohort as sql_cohort
+from .dialect import DIALECTS
+from .printer import Query
+from .query import FAILS, LATE_FAILS, ROW, Input, build, outputs, select
+from .values import V
+
+
+def to_decimal(n: int, scale: int) -> Decimal:
+    return Decimal((1 if n < 0 else 0, tuple(int(x) for x in str(abs(n))), -scale))
+
+
+def places(d: Decimal) -> int:
+    sign, digits, e = d.as_tuple()
+    text = "".join(map(str, digits)).rstrip("0")
+    return max(0, -(e + len(digits) - len(text))) if text else 0
+
+
+def describe(ir, records: list[dict]) -> list[Input]:
+    """Each input's kind and, for numbers, the fewest decimals that hold all its values."""
+    out = []
+    for inp in ir.inputs:
+        t = inp.type
+        if t.kind == "list":
+            elem = "text" if t.elem.kind == "tier" else t.elem.kind
+            scale = max((places(x) for r in records for x in r[inp.name]), default=0) if elem == "num" else 0
+            out.append(Input(inp.name, "list", scale, elem))
+        elif t.kind == "num":
+            out.append(Input(inp.name, "num", max((places(r[inp.name]) for r in records), default=0)))
+        else:
+            out.append(Input(inp.name, "bool" if t.kind == "bool" else "text"))
+    return out
+
+
+def _shift(d: Decimal, scale: int) -> int:
+    sign, digits, e = d.as_tuple()
+    n = int("".join(map(str, digits)) or "0")
+    shift = e + scale
+    n = n * 10 ** shift if shift >= 0 else n // 10 ** -shift
+    return -n if sign else n
+
+
+class Engine:
+    """One engine connection: load a table of subjects, run a query, fetch rows."""
+    dialect = "duckdb"
+
+    def load(self, inputs: list[Input], records: list[dict]) -> None:
+        raise NotImplementedError
+
+    def fetch(self, query: exp.Select) -> list[tuple]:
+        raise NotImplementedError
+
+
+class DuckDB(Engine):
+    dialect = "duckdb"
+
+    def __init__(self, con=None):
+        import duckdb
+        self.con = con if con is not None else duckdb.connect()
+
+    def load(self, inputs: list[Input], records: list[dict]) -> None:
+        types = {"num": "HUGEINT", "bool": "BOOLEAN", "text": "VARCHAR"}
+        cols = [f'"{ROW}" BIGINT'] + [f'{_ident(i.name)} {types[i.elem] + "[]" if i.kind == "list" else types[i.kind]}'
+                                      for i in inputs]
+        self.con.execute("CREATE OR REPLACE TEMP TABLE subjects (" + ", ".join(cols) + ")")
+        rows = [[n] + [_cell(i, r[i.name]) for i in inputs] for n, r in enumerate(records)]
+        if rows:
+            self.con.executemany("INSERT INTO subjects VALUES (" + ", ".join("?" * (len(inputs) + 1)) + ")", rows)
+
+    def fetch(self, query: exp.Select) -> list[tuple]:
+        return self.con.execute(query.sql("duckdb")).fetchall()
+
+
+def _ident(name: str) -> str:
+    return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def _cell(i: Input, v):
+    if i.kind == "num":
+        return _shift(v, i.scale)
+    if i.kind == "list":
+        return [_shift(x, i.scale) if i.elem == "num" else x for x in v]
+    return v
+
+
+def value(v: V, raw):
+    """A cell as the reference has it: numbers as Decimals, lists as lists."""
+    if raw is None:
+        return None
+    if v.kind == "num":
+        return to_decimal(int(raw), v.scale)
+    if v.kind == "list":
+        return [to_decimal(int(x), v.elem.scale) if v.elem.kind == "num" else x for x in raw]
+    return raw
+
+
+class _Steps(Steps):
+    """The reference's cohort step, naming subjects by their input position."""
+
+    def who(self, r: Result) -> str:
+        return shown(r.record.get(self.program.key)) if self.program.key else f"#{r.record[ROW] + 1}"
+
+
+def evaluate(ir, records: list[dict], engine: Engine, program: c.Program | None = None):
+    """(output rows, warnings) of validated records, or the reference's DataError."""
+    program = program or lower_policy(ir)
+    inputs = describe(ir, records)
+    q = build(program, inputs, DIALECTS[engine.dialect])
+    engine.load(inputs, records)
+    _row_errors(ir, program, q, records, engine, FAILS)
+    warnings, problems = _cohort_messages(program, q, engine)
+    if problems:
+        raise CohortError(problems)
+    _row_errors(ir, program, q, records, engine, LATE_FAILS)
+    out = outputs(program, q)
+    rows = engine.fetch(select(q, out))
+    return [{n: value(v, x) for (n, v), x in zip(out, row)} for row in rows], warnings
+
+
+def _row_errors(ir, program, q: Query, records, engine: Engine, column: str) -> None:
+    """The reference's errors for the rows the engine marks as possibly failing."""
+    if column not in q.columns:
+        return
+    marked = [r[0] for r in engine.fetch(select(q, [(ROW, q.columns[ROW])], q.columns[column].sql))]
+    if not marked:
+        return
+    from ..lower.evaluate import evaluate_cohort, individual
+    if column == LATE_FAILS:  # a value after the cohort stage: the reference runs it all
+        evaluate_cohort(program, ir, records)
+        return
+    problems = []
+    with rt.localcontext(rt.CONTEXT):
+        for n in marked:
+            try:
+                individual(program, ir, records[n])
+            except rt.EvalError as err:
+                problems.append(DataProblem(n + 1, None, str(err)))
+    if problems:
+        raise DataError(problems)
+
+
+def _cohort_messages(program: c.Program, q: Query, engine: Engine):
+    """Warnings and problems of the groups whose step says something, by the reference."""
+    warnings, problems = [], []
+    for i, s in enumerate(program.steps, start=1):
+        says = q.columns.get(sql_cohort.says_column(s, i))
+        if says is None:
+            continue
+        state = q.snapshots[i]
+        names = list(state)
+        rows = engine.fetch(select(q, [(n, state[n]) for n in names],
+                                   exp.EQ(this=says.sql, expression=exp.Literal.number(1))))
+        if not rows:
+            continue
+        steps = _Steps(program, [])
+        p = s.ranking.partition
+        groups: dict = {}
+        for row in rows:
+            cells = {n: value(state[n], x) for n, x in zip(names, row)}
+            r = Result(None, cells, cells, [])
+            r.tiers[s.tierset] = TierState(cells.pop("#index"), cells.pop("#ceiling"), cells.pop("#pinned"),
+                                           cells.pop("#limit"))
+            part = None if p.spec is None else cells[p.spec] if isinstance(p.spec, str) else tuple(cells[f] for f in p.spec)
+            groups.setdefault(part, []).append(r)
+        for part, members in groups.items():
+            steps.visit(s, group_label(p.spec, part, program.language), members, group_record(p, part, len(members)))
+        warnings += steps.warnings
+        problems += steps.problems
+    return warnings, problems
