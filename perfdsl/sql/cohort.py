@@ -18,11 +18,12 @@ from __future__ import annotations
 from sqlglot import exp
 
 from ..lower import core as c
+from ..lower import scaled as sc
 from ..lower.lower import tier_slots
 from ..lower.ranking import head_count
 from .dialect import fn
-from .printer import Printer, order_by, partition_by
-from .values import V, case, col, lit_int
+from .printer import order_by, window
+from .values import case, col, lit_int
 
 ROW = "#row"
 
@@ -31,10 +32,12 @@ def _sum(e: exp.Expression) -> exp.Expression:
     return exp.Sum(this=case(e, exp.Literal.number(1), exp.Literal.number(0)))
 
 
-def _over(q, fn: exp.Expression, p: c.Partition, order=None, running: bool = False) -> exp.Window:
-    spec = exp.WindowSpec(kind="ROWS", start="UNBOUNDED", start_side="PRECEDING", end="CURRENT ROW") if running else None
-    return exp.Window(this=fn, partition_by=partition_by(q, p) or None,
-                      order=exp.Order(expressions=order) if order else None, spec=spec)
+def _over(q, agg: exp.Expression, p: c.Partition, order=None, running: bool = False) -> exp.Window:
+    return window(q, agg, p.fields, order, running)
+
+
+def _col(q, name: str) -> exp.Expression:
+    return q.sql(q.columns[name].node)
 
 
 def head_count_sql(h: c.HeadCount, n: exp.Expression) -> exp.Expression:
@@ -61,10 +64,6 @@ def head_count_sql(h: c.HeadCount, n: exp.Expression) -> exp.Expression:
     return exp.Add(this=quotient, expression=case(up, exp.Literal.number(1), exp.Literal.number(0)))
 
 
-def _v(e: exp.Expression, kind: str = "pos") -> V:
-    return V(e, kind)
-
-
 class _Cols:
     """The step's working columns by short name (`#k`, `#pos` …) in the query."""
 
@@ -72,11 +71,15 @@ class _Cols:
         self.b, self.prefix = b, prefix
 
     def add(self, label: str, **values) -> None:
-        self.b.q.add(f"{self.prefix}: {label}", [(f"{self.prefix}{k}", _v(e, "bool" if k.startswith("?") else "pos"))
-                                                 for k, e in values.items()])
+        q, cols = self.b.q, []
+        for k, e in values.items():
+            name = q.fresh(f"{self.prefix}{k}")
+            cols.append((name, e))
+            q.columns[f"{self.prefix}{k}"] = sc.Value(sc.Column(name), "bool" if k.startswith("?") else "int")
+        q.push(f"{self.prefix}: {label}", cols)
 
     def __getitem__(self, name: str) -> exp.Expression:
-        return self.b.q.columns[f"{self.prefix}{name}"].sql
+        return _col(self.b.q, f"{self.prefix}{name}")
 
 
 def _cut(b, x: _Cols, p: c.Partition, ranking: c.Ranking, label: str, candidate: str, k: str, n: str, t: str = "") -> None:
@@ -101,13 +104,13 @@ def _cut(b, x: _Cols, p: c.Partition, ranking: c.Ranking, label: str, candidate:
 
 
 def _ranked(b, x: _Cols, ranking: c.Ranking) -> list:
-    return order_by(b.q, ranking, b.q.tier_index)
+    return order_by(b.q, ranking)
 
 
 def quota(b, s: c.Quota, i: int) -> None:
     q, p = b.q, s.ranking.partition
     x = _Cols(b, f"quota {s.names[s.tier]} ({i})")
-    index, pinned = q.columns[q.tier_index[s.tierset]].sql, q.columns[f"{s.tierset}#pinned"].sql
+    index, pinned = _col(q, q.tier_index[s.tierset]), _col(q, tier_slots(s.tierset).pinned)
     order = _ranked(b, x, s.ranking)
     holder = exp.EQ(this=index, expression=lit_int(s.tier))
     free = exp.And(this=holder, expression=exp.Not(this=pinned))
@@ -125,7 +128,7 @@ def quota(b, s: c.Quota, i: int) -> None:
     moved = exp.And(this=x["?free"], expression=exp.Not(this=x["?took"]))
     new = exp.Case(ifs=[exp.If(this=failed, true=index), exp.If(this=moved, true=lit_int(s.tier + 1))], default=index)
     x.add("placed", **{"#index": new})
-    _settle(b, s.tierset, s.names, x["#index"])
+    _settle(b, s.tierset, s.names, f"{x.prefix}#index")
     x.add("kept", **{"#kept": exp.Add(this=x["#pins"], expression=_over(q, _sum(x["?took"]), p))})
     kept = x["#kept"]
     says = exp.Or(this=exp.Or(this=exp.GT(this=kept, expression=x["#hi"]), expression=exp.LT(this=kept, expression=x["#lo"])),
@@ -133,32 +136,33 @@ def quota(b, s: c.Quota, i: int) -> None:
     x.add("says", **{"?says": _over(q, exp.Max(this=case(says, exp.Literal.number(1), exp.Literal.number(0))), p)})
 
 
-def _settle(b, tierset: str, names, index: exp.Expression) -> None:
-    """The tier set's position and name after a step."""
+def _settle(b, tierset: str, names, index: str) -> None:
+    """The tier set's position (the step's column `index`) and name after a step."""
     q = b.q
-    pick = exp.Case(ifs=[exp.If(this=exp.EQ(this=index, expression=lit_int(t)), true=exp.Literal.string(nm))
-                         for t, nm in enumerate(names)])
-    q.add(f"{tierset} after the step", [(q.tier_index[tierset], V(index, "pos")), (tierset, V(pick, "text"))])
+    position = q.columns[index]
+    q.columns[q.tier_index[tierset]] = position
+    q.columns[tierset] = sc.Value(sc.Pick(tuple(names), position.node), "text")
 
 
 def distribute(b, d: c.Distribute, i: int) -> None:
     q, p, last = b.q, d.ranking.partition, len(d.names) - 1
     x = _Cols(b, f"distribute {d.tierset} ({i})")
-    index, pinned = q.columns[q.tier_index[d.tierset]].sql, q.columns[d.slots.pinned].sql
+    index, pinned = _col(q, q.tier_index[d.tierset]), _col(q, d.slots.pinned)
     order = _ranked(b, x, d.ranking)
-    varies = [exp.NEQ(this=_over(q, exp.Min(this=q.columns[f].sql), p), expression=_over(q, exp.Max(this=q.columns[f].sql), p))
+    varies = [exp.NEQ(this=_over(q, exp.Min(this=_col(q, f)), p), expression=_over(q, exp.Max(this=_col(q, f)), p))
               for f in d.constant_fields]
     x.add("group", **{"#n": _over(q, exp.Count(this=exp.Star()), p),
                       "#block": _over(q, exp.Anonymous(this="dense_rank", expressions=[]), p, order),
                       "?varies": _any(varies),
-                      "#cap": greatest(q.columns[d.slots.ceiling].sql, expressions=[q.columns[d.slots.limit].sql]),
+                      "#cap": greatest(_col(q, d.slots.ceiling), expressions=[_col(q, d.slots.limit)]),
                       **{f"#pins{t}": _over(q, _sum(exp.And(this=pinned, expression=exp.EQ(this=index, expression=lit_int(t)))), p)
                          for t in range(last + 1)}})
     n = x["#n"]
     lo = {t: exp.Literal.number(0) for t in range(last + 1)}
     hi = {t: n for t in range(last + 1)}
-    when = Printer(q, size_of=V(exp.Mul(this=n, expression=exp.Literal.number(1)), "num", 0))
-    for test, bounds in [(None, d.bounds)] + [(when.expr(w.test).sql, w.bounds) for w in d.whens]:
+    size = sc.Value(q.columns[f"{x.prefix}#n"].node, "num", sc.Num(0, 1, max(q.cohort_size, 1)))
+    when = b.scaler(size=size)
+    for test, bounds in [(None, d.bounds)] + [(q.sql(when.visit(w.test).node), w.bounds) for w in d.whens]:
         for bd in bounds:
             new_lo = head_count_sql(bd.lo, n)
             new_hi = head_count_sql(bd.hi, n) if bd.hi is not None else n
@@ -197,7 +201,7 @@ def distribute(b, d: c.Distribute, i: int) -> None:
         warn += [exp.LT(this=x[f"#na{t}"], expression=x[f"#k{t}"]), x[f"?tie{t}"]]
     final = case(x[failed], index, exp.Coalesce(this=x[placed], expressions=[lit_int(last)]))
     x.add("placed", **{"#index": final})
-    _settle(b, d.tierset, d.names, x["#index"])
+    _settle(b, d.tierset, d.names, f"{x.prefix}#index")
     x.add("counts", **{f"#count{t}": _over(q, _sum(exp.EQ(this=x["#index"], expression=lit_int(t))), p)
                        for t in range(last + 1)})
     counts = {t: x[f"#count{t}"] for t in range(last + 1)}
@@ -239,7 +243,7 @@ def step(b, s, i: int) -> None:
     (quota if isinstance(s, c.Quota) else distribute)(b, s, i)
 
 
-def snapshot(b, s) -> dict[str, V]:
+def snapshot(b, s) -> dict[str, sc.Value]:
     """What the reference's step reads of a subject, as the columns hold it before the step:
     what engine.py reads back for the groups that say something."""
     q, names = b.q, {ROW} | set(s.ranking.partition.fields)

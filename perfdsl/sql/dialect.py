@@ -31,9 +31,14 @@ class Dialect:
     def cast_int(self, e: exp.Expression, wide: bool = True) -> exp.Expression:
         return exp.Cast(this=e, to=self.int_type(wide))
 
-    def floor_div(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
-        """a // b for a ≥ 0, b > 0."""
-        return exp.IntDiv(this=a, expression=b)
+    def floor_div(self, a: exp.Expression, b: exp.Expression, wide: bool) -> exp.Expression:
+        """a // b for a ≥ 0, b > 0. Spark's DIV gives a BIGINT, so a wide quotient is the
+        exact division of a − a mod b (a whole number; an engine error if it needs more
+        than the 32 whole digits Spark keeps of a DECIMAL(38) quotient, never a wrong one)."""
+        if self.name == "duckdb" or not wide:
+            return exp.IntDiv(this=a, expression=b)
+        whole = exp.Paren(this=exp.Sub(this=a, expression=exp.Mod(this=a, expression=b)))
+        return self.cast_int(exp.Div(this=whole, expression=b))
 
     def length(self, xs: exp.Expression) -> exp.Expression:
         return fn("len" if self.name == "duckdb" else "size", xs)

@@ -21,6 +21,7 @@ from sqlglot import exp
 from .. import runtime as rt
 from ..io import DataError, DataProblem
 from ..lower import core as c
+from ..lower import scaled as sc
 from ..lower.cohort_stage import CohortError
 from ..lower.lower import lower_policy
 from ..lower.ranking import group_record
@@ -31,41 +32,30 @@ from . import cohort as sql_cohort
 from .dialect import DIALECTS
 from .printer import Query
 from .query import FAILS, LATE_FAILS, ROW, Input, build, outputs, select
-from .values import V
-
-
-def to_decimal(n: int, scale: int) -> Decimal:
-    return Decimal((1 if n < 0 else 0, tuple(int(x) for x in str(abs(n))), -scale))
-
-
-def places(d: Decimal) -> int:
-    sign, digits, e = d.as_tuple()
-    text = "".join(map(str, digits)).rstrip("0")
-    return max(0, -(e + len(digits) - len(text))) if text else 0
 
 
 def describe(ir, records: list[dict]) -> list[Input]:
-    """Each input's kind and, for numbers, the fewest decimals that hold all its values."""
+    """Each input as the records hold it: numbers at the fewest decimals that hold all
+    their values, with the bounds of their integers; lists with their most items."""
     out = []
     for inp in ir.inputs:
-        t = inp.type
+        t, values = inp.type, [r[inp.name] for r in records]
         if t.kind == "list":
-            elem = "text" if t.elem.kind == "tier" else t.elem.kind
-            scale = max((places(x) for r in records for x in r[inp.name]), default=0) if elem == "num" else 0
-            out.append(Input(inp.name, "list", scale, elem))
+            item = "text" if t.elem.kind == "tier" else t.elem.kind
+            items = [x for v in values for x in v]
+            num = _num(items) if item == "num" else None
+            out.append(Input(inp.name, "list", num, item, max((len(v) for v in values), default=0)))
         elif t.kind == "num":
-            out.append(Input(inp.name, "num", max((places(r[inp.name]) for r in records), default=0)))
+            out.append(Input(inp.name, "num", _num(values)))
         else:
             out.append(Input(inp.name, "bool" if t.kind == "bool" else "text"))
     return out
 
 
-def _shift(d: Decimal, scale: int) -> int:
-    sign, digits, e = d.as_tuple()
-    n = int("".join(map(str, digits)) or "0")
-    shift = e + scale
-    n = n * 10 ** shift if shift >= 0 else n // 10 ** -shift
-    return -n if sign else n
+def _num(values: list[Decimal]) -> sc.Num:
+    scale = max((sc.places(v) for v in values), default=0)
+    ints = [sc.unscaled(v, scale) for v in values]
+    return sc.Num(scale, min(ints, default=0), max(ints, default=0))
 
 
 class Engine:
@@ -88,7 +78,7 @@ class DuckDB(Engine):
 
     def load(self, inputs: list[Input], records: list[dict]) -> None:
         types = {"num": "HUGEINT", "bool": "BOOLEAN", "text": "VARCHAR"}
-        cols = [f'"{ROW}" BIGINT'] + [f'{_ident(i.name)} {types[i.elem] + "[]" if i.kind == "list" else types[i.kind]}'
+        cols = [f'"{ROW}" BIGINT'] + [f'{_ident(i.name)} {types[i.item] + "[]" if i.kind == "list" else types[i.kind]}'
                                       for i in inputs]
         self.con.execute("CREATE OR REPLACE TEMP TABLE subjects (" + ", ".join(cols) + ")")
         rows = [[n] + [_cell(i, r[i.name]) for i in inputs] for n, r in enumerate(records)]
@@ -105,20 +95,20 @@ def _ident(name: str) -> str:
 
 def _cell(i: Input, v):
     if i.kind == "num":
-        return _shift(v, i.scale)
+        return sc.unscaled(v, i.num.scale)
     if i.kind == "list":
-        return [_shift(x, i.scale) if i.elem == "num" else x for x in v]
+        return [sc.unscaled(x, i.num.scale) if i.item == "num" else x for x in v]
     return v
 
 
-def value(v: V, raw):
+def value(v: sc.Value, raw):
     """A cell as the reference has it: numbers as Decimals, lists as lists."""
     if raw is None:
         return None
     if v.kind == "num":
-        return to_decimal(int(raw), v.scale)
+        return sc.to_decimal(int(raw), v.num.scale)
     if v.kind == "list":
-        return [to_decimal(int(x), v.elem.scale) if v.elem.kind == "num" else x for x in raw]
+        return [sc.to_decimal(int(x), v.num.scale) if v.item == "num" else x for x in raw]
     return raw
 
 
@@ -133,7 +123,7 @@ def evaluate(ir, records: list[dict], engine: Engine, program: c.Program | None 
     """(output rows, warnings) of validated records, or the reference's DataError."""
     program = program or lower_policy(ir)
     inputs = describe(ir, records)
-    q = build(program, inputs, DIALECTS[engine.dialect])
+    q = build(program, inputs, DIALECTS[engine.dialect], len(records))
     engine.load(inputs, records)
     _row_errors(ir, program, q, records, engine, FAILS)
     warnings, problems = _cohort_messages(program, q, engine)
@@ -149,7 +139,7 @@ def _row_errors(ir, program, q: Query, records, engine: Engine, column: str) -> 
     """The reference's errors for the rows the engine marks as possibly failing."""
     if column not in q.columns:
         return
-    marked = [r[0] for r in engine.fetch(select(q, [(ROW, q.columns[ROW])], q.columns[column].sql))]
+    marked = [r[0] for r in engine.fetch(select(q, [(ROW, q.columns[ROW])], q.columns[column].node))]
     if not marked:
         return
     from ..lower.evaluate import evaluate_cohort, individual
@@ -176,8 +166,7 @@ def _cohort_messages(program: c.Program, q: Query, engine: Engine):
             continue
         state = q.snapshots[i]
         names = list(state)
-        rows = engine.fetch(select(q, [(n, state[n]) for n in names],
-                                   exp.EQ(this=says.sql, expression=exp.Literal.number(1))))
+        rows = engine.fetch(select(q, [(n, state[n]) for n in names], sc.Compare("==", says.node, sc.Const(1))))
         if not rows:
             continue
         steps = _Steps(program, [])

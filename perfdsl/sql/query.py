@@ -1,8 +1,18 @@
-"""A core Program as the chain of SQL steps of printer.py: inputs, the individual stage,
-the cohort steps (cohort.py), the values after them, the flags and the output.
+"""A core Program as one SQL query: a chain of named steps (CTEs), each adding columns to
+the previous one, that an auditor can read top to bottom.
 
-`build(program, policy, inputs, dialect, table)` gives the Query; `render` prints it as one
-`WITH … SELECT` statement of the dialect.
+    "input"               the subjects' inputs, numbers as scaled integers
+    "total", "grade" …    one step per definition of the individual stage
+    "quota …", "distribute …"  the cohort steps as window functions (cohort.py)
+    "after the cohort: …", "cohort: …"  values reading a final tier, ranks, group values
+    "flags"               every flag that holds, joined by `;`
+
+A definition's body (assignments, guarded assignments) is folded into one expression per
+value, each guard a CASE; an intermediate value that grows large gets a step of its own,
+so no expression is repeated without bound. Trace events are not printed: the SQL
+backends keep no explanations. Each value's plan (perfdsl.lower.scaled) says where it
+fails (a division by zero, a list too short …): those tests, under the guards they sit
+in, make the `#fails` columns the runner reads (engine.py).
 """
 from __future__ import annotations
 
@@ -11,141 +21,143 @@ from dataclasses import dataclass
 from sqlglot import exp
 
 from ..lower import core as c
+from ..lower import scaled as s
 from . import cohort
 from .dialect import Dialect
-from .printer import Printer, Query, Step, Unprintable
-from .values import V, case, col, lit_str, size
+from .printer import Query, Scaler, Step
+from .values import col, lit_str
 
 ROW = "#row"  # the subject's position in the input, 0-based
-FAILS = "#fails"  # the row may fail in the individual stage (its error is worded by the reference)
+FAILS = "#fails"  # the row fails in the individual stage (its error is worded by the reference)
 LATE_FAILS = "#fails after the cohort"
 FLAGS = "flags"
+_BIG = 25  # nodes: an intermediate value larger than this gets a column of its own
 
 
 @dataclass(frozen=True)
 class Input:
-    """How an input column arrives: its kind, and for numbers (or lists of them) the scale
-    of the integers in the table."""
+    """How an input column arrives in the table: its kind (num bool text list), for
+    numbers (or lists of them) their Num, for lists the item kind and most items."""
     name: str
-    kind: str  # num bool text list
-    scale: int = 0
-    elem: str | None = None  # list: num bool text
+    kind: str
+    num: s.Num | None = None
+    item: str | None = None
+    length: int = 0
+
+    def value(self) -> s.Value:
+        wide = bool(self.num and self.num.wide)
+        if self.kind == "num":
+            return s.column(self.name, self.num)
+        return s.Value(s.Column(self.name, wide), self.kind, self.num, None, self.item, self.length)
 
 
 def _events_only(stmts) -> bool:
-    return all(isinstance(s, (c.OpenIndicator, c.Adjusted, c.BoundBit, c.CloseIndicator, c.TierMoved))
-               or (isinstance(s, c.Guard) and _events_only(s.then) and _events_only(s.else_)) for s in stmts)
+    return all(isinstance(x, (c.OpenIndicator, c.Adjusted, c.BoundBit, c.CloseIndicator, c.TierMoved))
+               or (isinstance(x, c.Guard) and _events_only(x.then) and _events_only(x.else_)) for x in stmts)
 
 
-def _live(d: c.Define) -> set[str]:
-    """The names a definition's value depends on (what trace events alone read is dead)."""
-    out = set(c.reads(d.result))
-    if d.tier is not None:
-        out |= {d.tier.index, d.tier.ceiling, d.tier.pinned, d.tier.limit}
-
-    def walk(stmts):
-        for s in stmts:
-            if isinstance(s, c.Let):
-                out.update(c.reads(s.expr))
-            elif isinstance(s, c.Guard) and not _events_only((s,)):
-                out.update(c.reads(s.test))
-                walk(s.then)
-                walk(s.else_)
-    walk(d.body)
-    return out
+def _size(node) -> int:
+    """Plan nodes in a value: when an intermediate value deserves a column."""
+    if isinstance(node, tuple):
+        return sum(_size(x) for x in node)
+    if not hasattr(node, "__dataclass_fields__") or isinstance(node, c.Ranking):
+        return 0
+    return 1 + sum(_size(getattr(node, f)) for f in node.__dataclass_fields__)
 
 
 class Builder:
-    def __init__(self, program: c.Program, dialect: Dialect):
+    def __init__(self, program: c.Program, dialect: Dialect, cohort_size: int):
         self.program = program
-        self.q = Query(dialect)
+        self.q = Query(dialect, cohort_size)
 
-    def printer(self, local=None, size_of=None) -> Printer:
-        return Printer(self.q, local, size_of)
+    def scaler(self, local: dict | None = None, size: s.Value | None = None) -> Scaler:
+        env = dict(self.q.columns)
+        env.update(local or {})
+        n = self.q.cohort_size
+        return Scaler(env, size or s.Value(s.Window("len", s.Const(True), ()), "num", s.Num(0, 1, max(n, 1))), n)
+
+    def fail(self, path, v: s.Value) -> None:
+        if v.fails is not None:
+            self.q.fails.append(s.both(path, v.fails))
 
     # ---- statements ----------------------------------------------------------------
-    def run(self, stmts, local: dict, live: set[str], label: str) -> None:
-        for s in stmts:
-            if isinstance(s, c.Let):
-                if s.name in live:
-                    local[s.name] = self.keep(label, s.name, self.printer(local).expr(s.expr))
-            elif isinstance(s, c.Guard):
-                if _events_only((s,)):
-                    continue
-                test = self.printer(local).expr(s.test)
-                if isinstance(test.sql, exp.Boolean):  # decided when printing
-                    self.run(s.then if test.sql.this else s.else_, local, live, label)
+    def run(self, stmts, local: dict, path, label: str) -> None:
+        """Fold assignments and guards into `local`; `path`: the guards that lead here."""
+        for x in stmts:
+            if isinstance(x, c.Let):
+                v = self.scaler(local).visit(x.expr)
+                self.fail(path, v)
+                local[x.name] = self.keep(label, x.name, v)
+            elif isinstance(x, c.Guard) and not _events_only((x,)):
+                test = self.scaler(local).visit(x.test)
+                self.fail(path, test)
+                if isinstance(test.node, s.Const):  # decided before any row is read
+                    self.run(x.then if test.node.value else x.else_, local, path, label)
                     continue
                 then, else_ = dict(local), dict(local)
-                self.run(s.then, then, live, label)
-                self.run(s.else_, else_, live, label)
+                self.run(x.then, then, s.both(path, test.node), label)
+                self.run(x.else_, else_, s.both(path, s.negate(test.node)), label)
                 for name in [n for n in {**then, **else_} if then.get(n) is not else_.get(n)]:
-                    local[name] = self.keep(label, name, merge(test, then.get(name), else_.get(name), self.q))
+                    a, b = then.get(name), else_.get(name)
+                    if a is None or b is None:  # a name only one branch assigns: its own temporary
+                        continue
+                    merged = s.cond(test, a, b)
+                    local[name] = self.keep(label, name, s.replace(merged, fails=None))
 
-    def keep(self, label: str, name: str, v: V) -> V:
+    def keep(self, label: str, name: str, v: s.Value) -> s.Value:
         """v, or a column holding it when it is large (so later uses do not repeat it)."""
-        if size(v.sql) <= 25 or isinstance(v.sql, exp.Column):
+        if v.kind in ("mixed", "none", "tuple") or _size(v.node) <= _BIG:
             return v
         self.q.add(f"{label}: {name}", [(name, v)])
         return self.q.columns[name]
 
     def define(self, d: c.Define, label: str) -> None:
-        local: dict[str, V] = {}
-        self.run(d.body, local, _live(d), label)
+        local: dict[str, s.Value] = {}
+        self.run(d.body, local, None, label)
         if d.tier is not None:  # the tier's position first: its name reads it
             t = d.tier
             self.q.add(f"{label}: position", [(n, local[n]) for n in (t.index, t.ceiling, t.pinned, t.limit)])
-            self.q.tier_index[d.name] = d.tier.index
+            self.q.tier_index[d.name] = t.index
             local = {}
-        self.q.add(label, [(d.name, self.printer(local).expr(d.result))])
+        v = self.scaler(local).visit(d.result)
+        self.fail(None, v)
+        self.q.add(label, [(d.name, v)])
 
     # ---- the program ---------------------------------------------------------------
     def inputs(self, inputs: list[Input], table: str) -> None:
         cols = [(ROW, col(ROW))]
+        self.q.used.add(ROW)
+        self.q.columns[ROW] = s.Value(s.Column(ROW), "int")
         for i in inputs:
             self.q.used.add(i.name)
-            elem = None if i.elem is None else V(exp.Null(), i.elem, i.scale)
-            self.q.columns[i.name] = V(col(i.name), i.kind, i.scale, elem)
+            self.q.columns[i.name] = i.value()
             cols.append((i.name, col(i.name)))
-        self.q.used.add(ROW)
-        self.q.columns[ROW] = V(col(ROW), "pos")
         self.q.steps.append(Step("input", cols, source=table))
 
     def flags(self, flags: tuple[c.Flag, ...]) -> None:
-        p = self.printer()
-        parts = [case(p.expr(f.test).sql, lit_str(f.label), exp.Null()) for f in flags]
+        parts = []
+        for f in flags:
+            v = self.scaler().visit(f.test)
+            self.fail(None, v)
+            parts.append(exp.Case(ifs=[exp.If(this=self.q.sql(v.node), true=lit_str(f.label))]))
         joined = exp.Anonymous(this="concat_ws", expressions=[lit_str(";")] + parts) if parts else lit_str("")
-        self.q.add("flags", [(FLAGS, V(joined, "text"))])
+        self.q.push("flags", [(self.q.fresh(FLAGS), joined)])
+        self.q.columns[FLAGS] = s.Value(s.Column(self.q.steps[-1].columns[0][0]), "text")
 
     def fails(self, name: str) -> None:
-        conds, self.q.fails = self.q.fails, []
-        if conds:
-            any_ = conds[0]
-            for x in conds[1:]:
-                any_ = exp.Or(this=any_, expression=x)
-            self.q.add(name, [(name, V(exp.Coalesce(this=exp.Paren(this=any_), expressions=[exp.Boolean(this=False)]),
-                                       "bool"))])
+        tests, self.q.fails = self.q.fails, []
+        if tests:
+            any_ = s.either(*tests)
+            self.q.push(name, [(name, exp.Coalesce(this=self.q.sql(any_), expressions=[exp.Boolean(this=False)]))])
+            self.q.used.add(name)
+            self.q.columns[name] = s.Value(s.Column(name), "bool")
 
 
-def merge(test: V, a: V | None, b: V | None, q: Query) -> V:
-    """CASE WHEN test THEN a ELSE b (a value one branch of a guard did not assign is NULL)."""
-    known = a if a is not None else b
-    if known.kind == "bool" and a is not None and b is not None and isinstance(a.sql, exp.Boolean) \
-            and isinstance(b.sql, exp.Boolean) and a.sql.this != b.sql.this:
-        return test if a.sql.this else V(exp.Not(this=exp.Paren(this=test.sql)), "bool")
-    if known.kind == "num":
-        from . import numeric
-        have = [v for v in (a, b) if v is not None]
-        s = max(v.scale for v in have)
-        x = numeric.rescale(a, s, q.wide) if a is not None else exp.Null()
-        y = numeric.rescale(b, s, q.wide) if b is not None else exp.Null()
-        return V(case(test.sql, x, y), "num", s)
-    return known.at(case(test.sql, a.sql if a is not None else exp.Null(), b.sql if b is not None else exp.Null()))
-
-
-def build(program: c.Program, inputs: list[Input], dialect: Dialect, table: str = "subjects") -> Query:
-    """The query computing `program` over `table` (one row per subject: ROW and the inputs)."""
-    b = Builder(program, dialect)
+def build(program: c.Program, inputs: list[Input], dialect: Dialect, cohort_size: int,
+          table: str = "subjects") -> Query:
+    """The query computing `program` over `table` (a ROW column and one per input);
+    `cohort_size`: the most subjects it will see (the bounds of ranks and group sums)."""
+    b = Builder(program, dialect, cohort_size)
     b.inputs(inputs, table)
     for d in program.individual:
         b.define(d, d.name)
@@ -156,12 +168,12 @@ def build(program: c.Program, inputs: list[Input], dialect: Dialect, table: str 
         b.define(d, f"after the cohort: {d.name}")
     for d in program.cohort:
         b.define(d, f"cohort: {d.name}")
-    b.flags(program.cohort_flags if program.steps or program.cohort or program.post else program.flags)
+    b.flags(program.cohort_flags)
     b.fails(LATE_FAILS)
     return b.q
 
 
-def outputs(program: c.Program, q: Query) -> list[tuple[str, V]]:
+def outputs(program: c.Program, q: Query) -> list[tuple[str, s.Value]]:
     """The output columns: the key, each output value, the flags."""
     names = ([program.key] if program.key else []) + [n for n in program.outputs if n != program.key] + [FLAGS]
     return [(n, q.columns[n]) for n in names]
@@ -172,28 +184,22 @@ def render(program: c.Program, q: Query) -> str:
     return select(q, [(ROW, q.columns[ROW])] + outputs(program, q)).sql(q.dialect.name, pretty=True)
 
 
-def select(q: Query, columns: list[tuple[str, V]], where: exp.Expression | None = None) -> exp.Select:
-    """`WITH` every step `SELECT` `columns` of the last one (`where` they hold), in input order."""
+def select(q: Query, columns: list[tuple[str, s.Value]], where=None) -> exp.Select:
+    """`WITH` every step `SELECT` `columns` of the last one (`where`, a plan test, holds)."""
     ctes, prev = [], None
-    for s in q.steps:
-        source = s.source if s.source is not None else prev
-        step = exp.select(*([exp.Star()] if s.source is None else []),
-                          *[exp.alias_(e, exp.to_identifier(name, quoted=True)) for name, e in s.columns])
-        step = step.from_(exp.to_table(source) if s.source is not None and not _quoted(source)
+    for st in q.steps:
+        step = exp.select(*([exp.Star()] if st.source is None else []),
+                          *[exp.alias_(e, exp.to_identifier(name, quoted=True)) for name, e in st.columns])
+        source = st.source if st.source is not None else prev
+        step = step.from_(exp.to_table(source) if st.source is not None and source.isidentifier()
                           else exp.Table(this=exp.to_identifier(source, quoted=True)))
-        ctes.append((s.name, step))
-        prev = s.name
-    final = exp.select(*[exp.alias_(v.sql, exp.to_identifier(n, quoted=True)) for n, v in columns])
+        ctes.append((st.name, step))
+        prev = st.name
+    final = exp.select(*[exp.alias_(q.sql(v.node), exp.to_identifier(n, quoted=True)) for n, v in columns])
     final = final.from_(exp.Table(this=exp.to_identifier(prev, quoted=True)))
     if where is not None:
-        final = final.where(where)
+        final = final.where(q.sql(where))
     final = final.order_by(col(ROW))
     for name, step in ctes:
         final = final.with_(exp.to_identifier(name, quoted=True), as_=step)
     return final
-
-
-def _quoted(source: str) -> bool:
-    return not source.isidentifier()
-
-
