@@ -214,11 +214,17 @@ def order_by(q: Query, ranking: c.Ranking) -> list[exp.Ordered]:
 
 
 class Scaler(s.Scaler):
-    """The plan's Scaler with the cohort: ranks and group values as windows."""
+    """The plan's Scaler with the cohort: ranks and group values as windows. `keep` is
+    given every value decided and may give it a column (a large one: a division's plan
+    read twice by `ratio` would otherwise be printed twice, and so on up the tree)."""
 
-    def __init__(self, env: dict, size: s.Value, n: int):
+    def __init__(self, env: dict, size: s.Value, n: int, keep=None):
         super().__init__(env, size)
-        self.n = n
+        self.n, self.keep = n, keep
+
+    def visit(self, node, *args):
+        v = super().visit(node, *args)
+        return self.keep(v) if self.keep is not None and isinstance(node, (c.Call, c.Div, c.Round, c.Cond)) else v
 
     def visit_RankOf(self, e: c.RankOf) -> s.Value:
         return s.rank(e, self.n)

@@ -56,13 +56,17 @@ def _events_only(stmts) -> bool:
                or (isinstance(x, c.Guard) and _events_only(x.then) and _events_only(x.else_)) for x in stmts)
 
 
-def _size(node) -> int:
-    """Plan nodes in a value: when an intermediate value deserves a column."""
+def _size(node, memo: dict | None = None) -> int:
+    """Plan nodes a value prints as (a node read twice counts twice), counted once each:
+    when an intermediate value deserves a column."""
+    memo = {} if memo is None else memo
     if isinstance(node, tuple):
-        return sum(_size(x) for x in node)
+        return sum(_size(x, memo) for x in node)
     if not hasattr(node, "__dataclass_fields__") or isinstance(node, c.Ranking):
         return 0
-    return 1 + sum(_size(getattr(node, f)) for f in node.__dataclass_fields__)
+    if id(node) not in memo:
+        memo[id(node)] = 1 + sum(_size(getattr(node, f), memo) for f in node.__dataclass_fields__)
+    return memo[id(node)]
 
 
 class Builder:
@@ -70,11 +74,20 @@ class Builder:
         self.program = program
         self.q = Query(dialect, cohort_size)
 
-    def scaler(self, local: dict | None = None, size: s.Value | None = None) -> Scaler:
+    def scaler(self, local: dict | None = None, size: s.Value | None = None, label: str = "") -> Scaler:
         env = dict(self.q.columns)
         env.update(local or {})
         n = self.q.cohort_size
-        return Scaler(env, size or s.Value(s.Window("len", s.Const(True), ()), "num", s.Num(0, 1, max(n, 1))), n)
+        size = size or s.Value(s.Window("len", s.Const(True), ()), "num", s.Num(0, 1, max(n, 1)))
+        return Scaler(env, size, n, lambda v: self.part(label or "value", v))
+
+    def part(self, label: str, v: s.Value) -> s.Value:
+        """A large part of an expression in a column of its own (its failure test kept)."""
+        if v.kind not in ("num", "int", "bool", "text") or _size(v.node) <= _BIG or isinstance(v.node, s.Window):
+            return v
+        fails = v.fails
+        self.q.add(f"{label}: part", [(f"{label}#part", v)])
+        return s.replace(self.q.columns[f"{label}#part"], fails=fails)
 
     def fail(self, path, v: s.Value) -> None:
         if v.fails is not None:
@@ -85,11 +98,11 @@ class Builder:
         """Fold assignments and guards into `local`; `path`: the guards that lead here."""
         for x in stmts:
             if isinstance(x, c.Let):
-                v = self.scaler(local).visit(x.expr)
+                v = self.scaler(local, label=f"{label}: {x.name}").visit(x.expr)
                 self.fail(path, v)
                 local[x.name] = self.keep(label, x.name, v)
             elif isinstance(x, c.Guard) and not _events_only((x,)):
-                test = self.scaler(local).visit(x.test)
+                test = self.scaler(local, label=label).visit(x.test)
                 self.fail(path, test)
                 if isinstance(test.node, s.Const):  # decided before any row is read
                     self.run(x.then if test.node.value else x.else_, local, path, label)
@@ -119,7 +132,7 @@ class Builder:
             self.q.add(f"{label}: position", [(n, local[n]) for n in (t.index, t.ceiling, t.pinned, t.limit)])
             self.q.tier_index[d.name] = t.index
             local = {}
-        v = self.scaler(local).visit(d.result)
+        v = self.scaler(local, label=label).visit(d.result)
         self.fail(None, v)
         self.q.add(label, [(d.name, v)])
 
@@ -188,18 +201,17 @@ def select(q: Query, columns: list[tuple[str, s.Value]], where=None) -> exp.Sele
     """`WITH` every step `SELECT` `columns` of the last one (`where`, a plan test, holds)."""
     ctes, prev = [], None
     for st in q.steps:
-        step = exp.select(*([exp.Star()] if st.source is None else []),
-                          *[exp.alias_(e, exp.to_identifier(name, quoted=True)) for name, e in st.columns])
+        step = exp.Select(expressions=([exp.Star()] if st.source is None else [])
+                          + [exp.alias_(e, exp.to_identifier(name, quoted=True)) for name, e in st.columns])
         source = st.source if st.source is not None else prev
-        step = step.from_(exp.to_table(source) if st.source is not None and source.isidentifier()
-                          else exp.Table(this=exp.to_identifier(source, quoted=True)))
-        ctes.append((st.name, step))
+        step.set("from_", exp.From(this=exp.to_table(source) if st.source is not None and source.isidentifier()
+                                   else exp.Table(this=exp.to_identifier(source, quoted=True))))
+        ctes.append(exp.CTE(this=step, alias=exp.TableAlias(this=exp.to_identifier(st.name, quoted=True))))
         prev = st.name
-    final = exp.select(*[exp.alias_(q.sql(v.node), exp.to_identifier(n, quoted=True)) for n, v in columns])
-    final = final.from_(exp.Table(this=exp.to_identifier(prev, quoted=True)))
+    final = exp.Select(expressions=[exp.alias_(q.sql(v.node), exp.to_identifier(n, quoted=True)) for n, v in columns])
+    final.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(prev, quoted=True))))
     if where is not None:
-        final = final.where(q.sql(where))
-    final = final.order_by(col(ROW))
-    for name, step in ctes:
-        final = final.with_(exp.to_identifier(name, quoted=True), as_=step)
+        final.set("where", exp.Where(this=q.sql(where)))
+    final.set("order", exp.Order(expressions=[exp.Ordered(this=col(ROW))]))
+    final.set("with_", exp.With(expressions=ctes))
     return final
