@@ -14,6 +14,7 @@ the reference's, word for word:
 """
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 
 from sqlglot import exp
@@ -44,7 +45,8 @@ def describe(ir, records: list[dict]) -> list[Input]:
             item = "text" if t.elem.kind == "tier" else t.elem.kind
             items = [x for v in values for x in v]
             num = _num(items) if item == "num" else None
-            out.append(Input(inp.name, "list", num, item, max((len(v) for v in values), default=0)))
+            most = max((len(v) for v in values), default=0)
+            out.append(Input(inp.name, "list", num, item, 1 << max(0, most - 1).bit_length()))
         elif t.kind == "num":
             out.append(Input(inp.name, "num", _num(values)))
         else:
@@ -53,6 +55,8 @@ def describe(ir, records: list[dict]) -> list[Input]:
 
 
 def _num(values: list[Decimal]) -> sc.Num:
+    """The scale and bounds of the values' integers (exact: a wider bound could make the
+    plan refuse a product that the data's values hold in 38 digits)."""
     scale = max((sc.places(v) for v in values), default=0)
     ints = [sc.unscaled(v, scale) for v in values]
     return sc.Num(scale, min(ints, default=0), max(ints, default=0))
@@ -67,6 +71,13 @@ class Engine:
 
     def fetch(self, query: exp.Select) -> list[tuple]:
         raise NotImplementedError
+
+    def materialize(self, query: exp.Select) -> None:
+        """Run the query once into the table RESULT, which the later reads select from."""
+        raise NotImplementedError
+
+
+RESULT = "#result"
 
 
 class DuckDB(Engine):
@@ -87,6 +98,9 @@ class DuckDB(Engine):
 
     def fetch(self, query: exp.Select) -> list[tuple]:
         return self.con.execute(query.sql("duckdb")).fetchall()
+
+    def materialize(self, query: exp.Select) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(RESULT)} AS " + query.sql("duckdb"))
 
 
 def _ident(name: str) -> str:
@@ -123,23 +137,30 @@ def evaluate(ir, records: list[dict], engine: Engine, program: c.Program | None 
     """(output rows, warnings) of validated records, or the reference's DataError."""
     program = program or lower_policy(ir)
     inputs = describe(ir, records)
-    q = build(program, inputs, DIALECTS[engine.dialect], len(records))
+    q = query(program, tuple(inputs), engine.dialect, 1 << max(0, len(records) - 1).bit_length())
     engine.load(inputs, records)
+    engine.materialize(select(q, None))
     _row_errors(ir, program, q, records, engine, FAILS)
     warnings, problems = _cohort_messages(program, q, engine)
     if problems:
         raise CohortError(problems)
     _row_errors(ir, program, q, records, engine, LATE_FAILS)
     out = outputs(program, q)
-    rows = engine.fetch(select(q, out))
+    rows = engine.fetch(select(q, out, table=RESULT))
     return [{n: value(v, x) for (n, v), x in zip(out, row)} for row in rows], warnings
+
+
+@functools.lru_cache(maxsize=64)
+def query(program: c.Program, inputs: tuple[Input, ...], dialect: str, cohort_size: int):
+    """The query of a program over inputs like these (cohorts up to `cohort_size`)."""
+    return build(program, list(inputs), DIALECTS[dialect], cohort_size)
 
 
 def _row_errors(ir, program, q: Query, records, engine: Engine, column: str) -> None:
     """The reference's errors for the rows the engine marks as possibly failing."""
     if column not in q.columns:
         return
-    marked = [r[0] for r in engine.fetch(select(q, [(ROW, q.columns[ROW])], q.columns[column].node))]
+    marked = [r[0] for r in engine.fetch(select(q, [(ROW, q.columns[ROW])], q.columns[column].node, RESULT))]
     if not marked:
         return
     from ..lower.evaluate import evaluate_cohort, individual
@@ -166,7 +187,7 @@ def _cohort_messages(program: c.Program, q: Query, engine: Engine):
             continue
         state = q.snapshots[i]
         names = list(state)
-        rows = engine.fetch(select(q, [(n, state[n]) for n in names], sc.Compare("==", says.node, sc.Const(1))))
+        rows = engine.fetch(select(q, [(n, state[n]) for n in names], sc.Compare("==", says.node, sc.Const(1)), RESULT))
         if not rows:
             continue
         steps = _Steps(program, [])

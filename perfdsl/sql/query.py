@@ -197,21 +197,25 @@ def render(program: c.Program, q: Query) -> str:
     return select(q, [(ROW, q.columns[ROW])] + outputs(program, q)).sql(q.dialect.name, pretty=True)
 
 
-def select(q: Query, columns: list[tuple[str, s.Value]], where=None) -> exp.Select:
-    """`WITH` every step `SELECT` `columns` of the last one (`where`, a plan test, holds)."""
+def select(q: Query, columns: list[tuple[str, s.Value]] | None, where=None, table: str | None = None) -> exp.Select:
+    """`WITH` every step `SELECT` `columns` (None: all) of the last one (`where`, a plan
+    test, holds); from `table` instead, a table holding the last step, without the steps."""
     ctes, prev = [], None
     for st in q.steps:
         step = exp.Select(expressions=([exp.Star()] if st.source is None else [])
-                          + [exp.alias_(e, exp.to_identifier(name, quoted=True)) for name, e in st.columns])
+                          + [exp.alias_(e, exp.to_identifier(name, quoted=True), copy=False) for name, e in st.columns])
         source = st.source if st.source is not None else prev
         step.set("from_", exp.From(this=exp.to_table(source) if st.source is not None and source.isidentifier()
                                    else exp.Table(this=exp.to_identifier(source, quoted=True))))
         ctes.append(exp.CTE(this=step, alias=exp.TableAlias(this=exp.to_identifier(st.name, quoted=True))))
         prev = st.name
-    final = exp.Select(expressions=[exp.alias_(q.sql(v.node), exp.to_identifier(n, quoted=True)) for n, v in columns])
-    final.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(prev, quoted=True))))
+    final = exp.Select(expressions=[exp.Star()] if columns is None else
+                       [exp.alias_(q.sql(v.node), exp.to_identifier(n, quoted=True), copy=False) for n, v in columns])
+    final.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(table or prev, quoted=True))))
     if where is not None:
         final.set("where", exp.Where(this=q.sql(where)))
-    final.set("order", exp.Order(expressions=[exp.Ordered(this=col(ROW))]))
-    final.set("with_", exp.With(expressions=ctes))
+    if columns is not None:
+        final.set("order", exp.Order(expressions=[exp.Ordered(this=col(ROW))]))
+    if table is None:
+        final.set("with_", exp.With(expressions=ctes))
     return final
