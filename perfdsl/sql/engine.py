@@ -133,18 +133,26 @@ class _Steps(Steps):
         return shown(r.record.get(self.program.key)) if self.program.key else f"#{r.record[ROW] + 1}"
 
 
-def evaluate(ir, records: list[dict], engine: Engine, program: c.Program | None = None):
-    """(output rows, warnings) of validated records, or the reference's DataError."""
+def evaluate(ir, records: list[dict], engine: Engine, program: c.Program | None = None,
+             numbers: list[int] | None = None):
+    """(output rows, warnings) of validated records, or the reference's DataError (rows
+    numbered as `numbers` says, else from 1). What the plan cannot hold exactly in 38
+    digits is a DataError saying so (scaled.Unsupported names it)."""
     program = program or lower_policy(ir)
+    numbers = numbers or list(range(1, len(records) + 1))
     inputs = describe(ir, records)
-    q = query(program, tuple(inputs), engine.dialect, 1 << max(0, len(records) - 1).bit_length())
+    try:
+        q = query(program, tuple(inputs), engine.dialect, 1 << max(0, len(records) - 1).bit_length())
+    except sc.Unsupported as err:
+        raise DataError([DataProblem(None, None, f"the SQL backends cannot compute this exactly: {err}; "
+                                                 "run it with --backend python")]) from None
     engine.load(inputs, records)
     engine.materialize(select(q, None))
-    _row_errors(ir, program, q, records, engine, FAILS)
+    _row_errors(ir, program, q, records, engine, FAILS, numbers)
     warnings, problems = _cohort_messages(program, q, engine)
     if problems:
         raise CohortError(problems)
-    _row_errors(ir, program, q, records, engine, LATE_FAILS)
+    _row_errors(ir, program, q, records, engine, LATE_FAILS, numbers)
     out = outputs(program, q)
     rows = engine.fetch(select(q, out, table=RESULT))
     return [{n: value(v, x) for (n, v), x in zip(out, row)} for row in rows], warnings
@@ -156,7 +164,7 @@ def query(program: c.Program, inputs: tuple[Input, ...], dialect: str, cohort_si
     return build(program, list(inputs), DIALECTS[dialect], cohort_size)
 
 
-def _row_errors(ir, program, q: Query, records, engine: Engine, column: str) -> None:
+def _row_errors(ir, program, q: Query, records, engine: Engine, column: str, numbers: list[int]) -> None:
     """The reference's errors for the rows the engine marks as possibly failing."""
     if column not in q.columns:
         return
@@ -165,7 +173,7 @@ def _row_errors(ir, program, q: Query, records, engine: Engine, column: str) -> 
         return
     from ..lower.evaluate import evaluate_cohort, individual
     if column == LATE_FAILS:  # a value after the cohort stage: the reference runs it all
-        evaluate_cohort(program, ir, records)
+        evaluate_cohort(program, ir, records, numbers)
         return
     problems = []
     with rt.localcontext(rt.CONTEXT):
@@ -173,7 +181,7 @@ def _row_errors(ir, program, q: Query, records, engine: Engine, column: str) -> 
             try:
                 individual(program, ir, records[n])
             except rt.EvalError as err:
-                problems.append(DataProblem(n + 1, None, str(err)))
+                problems.append(DataProblem(numbers[n], None, str(err)))
     if problems:
         raise DataError(problems)
 

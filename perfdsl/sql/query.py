@@ -210,7 +210,8 @@ def select(q: Query, columns: list[tuple[str, s.Value]] | None, where=None, tabl
         ctes.append(exp.CTE(this=step, alias=exp.TableAlias(this=exp.to_identifier(st.name, quoted=True))))
         prev = st.name
     final = exp.Select(expressions=[exp.Star()] if columns is None else
-                       [exp.alias_(q.sql(v.node), exp.to_identifier(n, quoted=True), copy=False) for n, v in columns])
+                       [exp.alias_(q.sql(v.node) if isinstance(v, s.Value) else v, exp.to_identifier(n, quoted=True), copy=False)
+                        for n, v in columns])
     final.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(table or prev, quoted=True))))
     if where is not None:
         final.set("where", exp.Where(this=q.sql(where)))
