@@ -21,9 +21,11 @@ from hypothesis import strategies as st
 
 from perfdsl.check import compile_file
 from perfdsl.cohort import CohortError
-from perfdsl.columnar import ColumnarFallback, evaluate_table, frame_from_records, run_table
+from perfdsl.columnar import ColumnarFallback, evaluate_table, frame_from_raw, frame_from_records, run_table
 from perfdsl.columnar.agreement import disagreements, outcome_columnar, outcome_reference
-from perfdsl.columnar.scaled import Num, div_round
+from perfdsl.columnar.polars_plan import PolarsPlan
+from perfdsl.lower import core as c
+from perfdsl.lower import scaled
 from perfdsl.io import DataError
 from perfdsl.policy import Policy
 from test_cohort import QUOTA_POLICY
@@ -62,10 +64,14 @@ def _same(policy: Policy, records: list[dict]):
 # ---- every bundled policy ---------------------------------------------------------------------
 @pytest.mark.parametrize("path,index", COHORT_EXAMPLES, ids=[f"{p.stem}-{i}" for p, i in COHORT_EXAMPLES])
 def test_cohort_examples_agree_with_the_reference(path, index):
+    """Equal to the reference, and entirely as columns: no bundled scheme runs per row."""
     policy = _reference(str(path))
     records = [r for _, r in policy.ir.examples[index].records]
     rows, _ = _same(policy, records)
     assert len(rows) == len(records)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ColumnarFallback)
+        assert run_table(policy, frame_from_records(policy.ir, records)).fallbacks == []
 
 
 @pytest.mark.parametrize("path", POLICIES, ids=[p.stem for p in POLICIES])
@@ -148,11 +154,10 @@ def test_int128_and_more_than_28_digits_stay_exact():
     huge = [_engineer("big", 0, 0, "0", 10 ** 20), _engineer("small", 1, 0, "0.01", 0)]   # Int128 columns
     _same(policy, huge)
     digits = [_engineer("long", 0, 0, "1.2345678901234567890123456789", 0), _engineer("s", 1, 0, "0", 0)]
-    _same(policy, digits)   # 29 digits: the reference rounds `100 − overrun`; so does the Python fallback
+    _same(policy, digits)   # 29 digits: the reference rounds `100 − overrun` to 28; so do the columns
     with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ColumnarFallback)
-        fallbacks = run_table(policy, frame_from_records(policy.ir, digits)).fallbacks
-    assert any("28 significant digits" in f for f in fallbacks)
+        warnings.simplefilter("error", ColumnarFallback)
+        assert run_table(policy, frame_from_records(policy.ir, digits)).fallbacks == []
 
 
 # ---- quotas: ties, ties share, vetoes, groups ---------------------------------------------------
@@ -212,17 +217,30 @@ def _grouped_policy() -> Policy:
     return Policy(result.policy, backend="reference")
 
 
-# ---- the fallback is said once --------------------------------------------------------------------
-def test_what_cannot_be_vectorized_falls_back_and_says_so_once():
-    policy = _reference(str(ROOT / "policies" / "village_clinic.perf"))
-    example = next(ex for ex in policy.ir.examples if ex.cohort)
-    df = frame_from_records(policy.ir, [r for _, r in example.records])
+# ---- the per-row path is said once ----------------------------------------------------------------
+def test_what_cannot_be_held_in_columns_runs_per_row_and_says_so_once():
+    """1E-30 beside 10^15 needs 46 digits at one scale: no Int128 holds it, so the policy
+    runs per row (the reference's values) and the run names the field."""
+    policy = _reference(BUDGET)
+    records = [_engineer("tiny", 0, 0, "1E-30", 0), _engineer("big", 1, 0, "1000000000000000", 0)]
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = run_table(policy, df)
+        result = run_table(policy, frame_from_raw(policy.ir, records))
     fallback = [w for w in caught if issubclass(w.category, ColumnarFallback)]
-    assert len(fallback) == 1 and "`standard`" in str(fallback[0].message)
-    assert result.fallbacks and all("subsidy" not in f or "/" in f for f in result.fallbacks)
+    assert len(fallback) == 1 and "per row" in str(fallback[0].message) and "`overrun`" in str(fallback[0].message)
+    assert result.fallbacks and "`overrun`" in result.fallbacks[0]
+    _same(policy, records)
+
+
+def test_village_clinic_runs_entirely_as_columns():
+    """Inexact division (`round(population / 1200 * 8000, 2)`) in columns, digit for digit."""
+    policy = _reference(str(ROOT / "policies" / "village_clinic.perf"))
+    example = next(ex for ex in policy.ir.examples if ex.cohort)
+    records = [r for _, r in example.records]
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", ColumnarFallback)
+        assert run_table(policy, frame_from_records(policy.ir, records)).fallbacks == []
+    _same(policy, records)
 
 
 def test_budget_engineer_runs_entirely_as_columns():
@@ -243,8 +261,9 @@ _MODES = {"half_up": ROUND_HALF_UP, "half_even": ROUND_HALF_EVEN, "floor": ROUND
        st.sampled_from(sorted(_MODES)))
 def test_integer_rounding_matches_decimal_quantize(values, digits, mode):
     values = values + [5 * 10 ** (digits - 1), -5 * 10 ** (digits - 1), 15 * 10 ** (digits - 1), -25 * 10 ** (digits - 1)]
-    num = Num(digits, min(values), max(values))
-    got = pl.DataFrame({"x": values}, schema={"x": num.dtype}).select(div_round(pl.col("x"), num, digits, mode))
+    num = scaled.Num(digits, min(values), max(values))
+    plan = scaled.round_to(scaled.column("x", num), 0, c.Rounding(mode))
+    got = pl.DataFrame({"x": values}, schema={"x": pl.Int128 if num.wide else pl.Int64}).select(PolarsPlan(None).expr(plan.node))
     want = [int((D(v).scaleb(-digits)).quantize(D(1), rounding=_MODES[mode])) for v in values]
     assert got.to_series().to_list() == want
 

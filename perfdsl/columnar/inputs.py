@@ -5,12 +5,13 @@ Boolean, String) are converted without Python loops and validated with vectorize
 checks; only rows found bad go through perfdsl.validate.Validator, so the messages are
 the ones `evaluate_cohort` gives. Any other column (numbers as text, lists, objects)
 takes the records path: every row through the Validator, as `evaluate_cohort` does.
-Binary floats are refused, as the Validator refuses them.
+Binary floats are refused, as the Validator refuses them. Numbers become scaled
+integers (perfdsl.lower.scaled) with the bounds the data has; lists, polars list columns.
 """
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import Decimal
 from fractions import Fraction
 
@@ -18,41 +19,59 @@ import polars as pl
 
 from ..io import DataError, DataProblem
 from ..ir import InputDef, Policy
+from ..lower.scaled import INT64_MAX, WIDE_LIMIT, Column, Num, Pick, Unsupported, Value, places, unscaled
 from ..validate import Validator
-from .compile import TIER_DTYPE, Col
-from .scaled import DEC_PRECISION, INT64_MAX, Num, fits_column, places, unscaled
 
 ROW = "__row"  # the input position of a row, 0-based
+TIER_DTYPE = pl.Int32
+DEC_PRECISION = 38
 
 
 @dataclass
 class Inputs:
     frame: pl.DataFrame                      # ROW and one internal column per input
-    cols: dict[str, Col]                     # input name → its column
-    python: dict[str, list] = field(default_factory=dict)  # per row: list inputs (tuples), wide numbers
+    values: dict[str, Value]                 # input name → what its column holds
+    records: list[dict] | None = None        # the validated records, when they were read as such
+    source: pl.DataFrame | None = None       # else the typed frame they come from
+    unsupported: Unsupported | None = None   # why these inputs cannot be columns (then only `records`)
 
 
-_MAX_PLACES = 80  # beyond this a column's integers would be needlessly huge: hold it per row
+def _dtype(num: Num) -> pl.DataType:
+    return pl.Int128 if num.wide else pl.Int64
 
 
-def number_column(name: str, values: list[Decimal]) -> tuple[pl.Series, Col, list | None]:
-    """A number column of exact values: scaled integers (Int64 or Int128) when they fit,
-    as every backend must accept what the python backend accepts.
-
-    Values too wide for Int128 at one common scale (1E-40 beside 85, an integer of 40
-    digits, a computed total of mixed magnitudes) are held per row in Python (kind
-    "python", the third item): the frame then holds their order as dense Int64 codes,
-    equal for equal values, so ranks, ties and groups still work as columns, while
-    anything computed from them runs per row (fallback.py)."""
+def _scaled(values: list[Decimal], what: str) -> tuple[list[int], Num]:
+    """Exact values as integers at their common scale; Unsupported beyond 38 digits."""
     values = [v if isinstance(v, Decimal) else Decimal(v) for v in values]  # an Int64 column read back
     scale = max((places(v) for v in values), default=0)
-    if scale <= _MAX_PLACES and all(not v or v.adjusted() <= _MAX_PLACES for v in values):
-        ints = [unscaled(v, scale) for v in values]
-        num = Num(scale, min(ints, default=0), max(ints, default=0))
-        if fits_column(num):
-            return pl.Series(name, ints, dtype=num.dtype), Col(pl.col(name), "num", num), None
-    order = {v: k for k, v in enumerate(sorted(set(values)))}
-    return pl.Series(name, [order[v] for v in values], dtype=pl.Int64), Col(pl.col(name), "python"), list(values)
+    if scale > 38 or any(v and v.adjusted() >= 38 for v in values):
+        raise Unsupported(f"{what}: its numbers need more than 38 digits at one scale")
+    ints = [unscaled(v, scale) for v in values]
+    num = Num(scale, min(ints, default=0), max(ints, default=0))
+    if num.magnitude >= WIDE_LIMIT:
+        raise Unsupported(f"{what}: its numbers need more than 38 digits at one scale")
+    return ints, num
+
+
+def number_column(name: str, values: list[Decimal], what: str = "") -> tuple[pl.Series, Value]:
+    """A number column of exact values as scaled integers (Int64, or Int128 when wide)."""
+    ints, num = _scaled(values, what or f"`{name}`")
+    return pl.Series(name, ints, dtype=_dtype(num)), Value(Column(name, num.wide), "num", num)
+
+
+def list_column(name: str, inp: InputDef, values: list, tiers: dict) -> tuple[pl.Series, Value]:
+    """A list input as a polars list column: numbers scaled to one scale, tier names and
+    text as text; its Value knows the most items a row has."""
+    kind = inp.type.elem.kind if inp.type.elem is not None else "text"
+    length = max((len(v) for v in values), default=0)
+    if kind == "num":
+        ints, num = _scaled([x for v in values for x in v], f"the list `{inp.name}`")
+        it = iter(ints)
+        rows = [[next(it) for _ in v] for v in values]
+        return pl.Series(name, rows, dtype=pl.List(_dtype(num))), Value(Column(name), "list", num, None, "num", length)
+    dtype = pl.Boolean if kind == "bool" else pl.String
+    return pl.Series(name, [list(v) for v in values], dtype=pl.List(dtype)), \
+        Value(Column(name), "list", None, None, "bool" if kind == "bool" else "text", length)
 
 
 def internal_name(i: int) -> str:
@@ -98,7 +117,10 @@ def prepare(ir: Policy, df: pl.DataFrame, validate: bool, row_numbers: list[int]
             if problems:
                 raise DataError(problems)
             records = good
-        out = from_records(ir, records)
+        try:
+            out = from_records(ir, records)
+        except Unsupported as u:
+            out = Inputs(pl.DataFrame(), {}, records, None, u)
     return out
 
 
@@ -119,16 +141,16 @@ def _from_native(ir: Policy, df: pl.DataFrame) -> Inputs:
             scale = (dtype.scale or 0) if isinstance(dtype, pl.Decimal) else 0
             num = Num(scale, stats[f"lo{i}"] or 0, stats[f"hi{i}"] or 0)
             e = physical(inp)
-            exprs.append((e if dtype == num.dtype else e.cast(num.dtype)).alias(name))
-            cols[inp.name] = Col(pl.col(name), "num", num)
+            exprs.append((e if dtype == _dtype(num) else e.cast(_dtype(num))).alias(name))
+            cols[inp.name] = Value(Column(name, num.wide), "num", num)
         elif kind == "tier":
             tiers = names[inp.type.tierset]
             exprs.append(c.cast(pl.String).replace_strict(tiers, range(len(tiers)), return_dtype=TIER_DTYPE).alias(name))
-            cols[inp.name] = Col(pl.col(name), "tier", tierset=inp.type.tierset)
+            cols[inp.name] = Value(Pick(tiers, Column(name)), "text")
         else:
             exprs.append(c.cast(pl.String).alias(name) if kind == "text" and dtype != pl.String else c.alias(name))
-            cols[inp.name] = Col(pl.col(name), kind)
-    return Inputs(df.select(exprs), cols)
+            cols[inp.name] = Value(Column(name), kind)
+    return Inputs(df.select(exprs), cols, None, df.select([inp.name for inp in ir.inputs]))
 
 
 def _scaled_bound(value: Decimal, scale: int, up: bool) -> int:
@@ -179,26 +201,23 @@ def from_records(ir: Policy, records: list[dict]) -> Inputs:
     names = tier_names(ir)
     n = len(records)
     columns: dict[str, pl.Series] = {ROW: pl.Series(ROW, range(n), dtype=pl.Int64)}
-    cols: dict[str, Col] = {}
-    python: dict[str, list] = {}
+    cols: dict[str, Value] = {}
     for i, inp in enumerate(ir.inputs):
         name, kind = internal_name(i), inp.type.kind
         values = [r[inp.name] for r in records]
         if kind == "num":
-            columns[name], cols[inp.name], wide = number_column(name, values)
-            if wide is not None:
-                python[inp.name] = wide
+            columns[name], cols[inp.name] = number_column(name, values, f"`{inp.name}`")
         elif kind == "tier":
-            index = {t: k for k, t in enumerate(names[inp.type.tierset])}
+            tiers = names[inp.type.tierset]
+            index = {t: k for k, t in enumerate(tiers)}
             columns[name] = pl.Series(name, [index[v] for v in values], dtype=TIER_DTYPE)
-            cols[inp.name] = Col(pl.col(name), "tier", tierset=inp.type.tierset)
+            cols[inp.name] = Value(Pick(tiers, Column(name)), "text")
         elif kind == "list":
-            python[inp.name] = [tuple(v) for v in values]
-            cols[inp.name] = Col(pl.lit(None), "list")
+            columns[name], cols[inp.name] = list_column(name, inp, values, names)
         else:
             columns[name] = pl.Series(name, values, dtype=pl.Boolean if kind == "bool" else pl.String)
-            cols[inp.name] = Col(pl.col(name), kind)
-    return Inputs(pl.DataFrame(list(columns.values())), cols, python)
+            cols[inp.name] = Value(Column(name), kind)
+    return Inputs(pl.DataFrame(list(columns.values())), cols, records)
 
 
 def frame_from_records(ir: Policy, records: list[dict]) -> pl.DataFrame:
@@ -210,11 +229,14 @@ def frame_from_records(ir: Policy, records: list[dict]) -> pl.DataFrame:
         values = [r[inp.name] for r in records]
         kind = inp.type.kind
         if kind == "num":
-            _, col, wide = number_column(inp.name, values)
-            if col.kind == "num" and inp.is_int and col.num.scale == 0 and not col.num.wide:
+            try:
+                _, num = _scaled(values, inp.name)
+            except Unsupported:
+                num = None
+            if num is not None and inp.is_int and num.scale == 0 and not num.wide:
                 columns.append(pl.Series(inp.name, [int(v) for v in values], dtype=pl.Int64))
-            elif col.kind == "num" and col.num.scale <= DEC_PRECISION:
-                columns.append(pl.Series(inp.name, values, dtype=pl.Decimal(DEC_PRECISION, col.num.scale)))
+            elif num is not None:
+                columns.append(pl.Series(inp.name, values, dtype=pl.Decimal(DEC_PRECISION, num.scale)))
             else:  # wider than a polars Decimal: as objects, read back through the records path
                 columns.append(pl.Series(inp.name, values, dtype=pl.Object))
         elif kind == "bool":

@@ -1,42 +1,49 @@
 """A whole cohort through a policy as polars columns: `evaluate_table(policy, df)`.
 
-The stages are those of `Policy.evaluate_cohort` (perfdsl.cohort.apply): the individual
-stage for every row, quotas and `distribute`, then `post` definitions, then `cohort`
-definitions and every flag. What lowers (compile.py) runs as polars expressions over
-scaled integers (scaled.py); what does not runs per row in Python (fallback.py), one
-definition or flag at a time, and the run says so once with a `ColumnarFallback`
-warning. The result has the key, every output column (ir.output_names()) and `flags`,
-in input order, with the reference's values.
+The core program (perfdsl.lower) printed over a frame: each assignment a `with_columns`,
+each guard a when/then merge of the names it assigns, numbers through the scaled-integer
+plan (perfdsl.lower.scaled, printed by polars_plan.py), the cohort steps by
+perfdsl.lower.polars_cohort (sorts and windows), ranks and group values as windows. The
+result has the key, every output column and `flags`, in input order, with the
+reference's values.
+
+Errors: the plan marks where the reference raises (division by zero, too many digits,
+an empty list...). When a row is so marked, the run asks the reference for the error of
+the whole cohort, so the messages, rows and order are exactly its own. What the plan
+cannot hold exactly (numbers needing more than 38 digits at one scale, ...) runs the
+whole policy per row through the reference and says so, naming the construct, with a
+`ColumnarFallback` warning (`per row`).
 """
 from __future__ import annotations
 
 import time
 import warnings as pywarnings
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 import polars as pl
 
-from .. import cohort as cohort_stage
-from ..eval.interpret import Interpreter
-from ..io import DataError, DataProblem
-from ..ir import Definition, GroupAgg, Policy, Rank, RankOrder
-from ..result import Result, TierState
-from ..runtime import CONTEXT, localcontext
-from . import fallback, placement
-from .compile import TIER_DTYPE, Col, Scope, definition_steps, flag_col, lower
-from .inputs import ROW, Inputs, internal_name, number_column, prepare, tier_names
-from .scaled import Num, Unsupported, cast, checked, fits_output, to_decimal, to_output
+from ..io import DataError
+from ..ir import Policy
+from ..lower import core as c
+from ..lower import scaled as s
+from ..lower.cohort_stage import CohortError
+from ..lower.evaluate import evaluate_cohort
+from ..lower.lower import lower_policy, tier_slots
+from ..lower.polars_cohort import place_frame, place_quota
+from .inputs import DEC_PRECISION, ROW, Inputs, prepare
+from .polars_plan import PolarsPlan
 
 
 class ColumnarFallback(UserWarning):
-    """Part of a policy ran per row in Python instead of as columns."""
+    """The policy ran per row in Python instead of as columns."""
 
 
 @dataclass
 class TableResult:
     frame: pl.DataFrame
     warnings: list[str] = field(default_factory=list)   # the cohort stage's, as evaluate_cohort gives
-    fallbacks: list[str] = field(default_factory=list)  # what ran per row in Python, and why
+    fallbacks: list[str] = field(default_factory=list)  # what made the run go per row, and why
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, for profiling
 
 
@@ -51,383 +58,345 @@ def run_table(policy, df: pl.DataFrame, *, validate: bool = True,
     """Like Policy.evaluate_cohort over a DataFrame: DataError for bad data (every bad row),
     CohortError when the cohort cannot be placed; else the output frame and warnings."""
     ir: Policy = getattr(policy, "ir", policy)
-    clock = _Clock()
+    t0 = time.perf_counter()
     inputs = prepare(ir, df, validate, row_numbers)
-    clock.lap("inputs")
-    run = _Run(ir, inputs, row_numbers)
-    with localcontext(CONTEXT):
-        run.individual()
-        clock.lap("individual")
-        placer = cohort_stage.Placer(ir, [])
-        for q in sorted(ir.quotas, key=lambda q: q.tier):  # best tier first: the excess cascades down
-            placement.quota(run, q, placer)
-        if ir.distributes:
-            run.note("`distribute` (placed group by group by perfdsl.cohort)")
-            placement.distribute(run, placer)
-        if placer.problems:
-            raise cohort_stage.CohortError(placer.problems)
-        clock.lap("placement")
-        run.post()
-        run.cohort()
-        clock.lap("post_and_cohort")
-        frame = run.output()
-        clock.lap("output")
-    if run.fallbacks:
-        pywarnings.warn(f"columnar backend, policy {ir.name}: evaluated per row in Python: "
-                        + "; ".join(run.fallbacks), ColumnarFallback, stacklevel=2)
-    return TableResult(frame, placer.warnings, run.fallbacks, clock.laps)
+    timings = {"inputs": time.perf_counter() - t0}
+    program = lower_policy(ir)
+    numbers = row_numbers or list(range(1, (len(inputs.records) if inputs.unsupported else inputs.frame.height) + 1))
+    try:
+        if inputs.unsupported is not None:
+            raise inputs.unsupported
+        run = _Columns(ir, program, inputs)
+        frame = run.run()
+    except s.Unsupported as u:
+        note = str(u)
+        pywarnings.warn(f"columnar backend, policy {ir.name}: evaluated per row in Python: {note}",
+                        ColumnarFallback, stacklevel=2)
+        frame, warnings = _per_row(ir, program, inputs, numbers)
+        return TableResult(frame, warnings, [note], timings)
+    except _Failed:
+        frame, warnings = _per_row(ir, program, inputs, numbers)  # raises the reference's error
+        return TableResult(frame, warnings, ["a row marked as failing passed the reference"], timings)
+    timings["columns"] = time.perf_counter() - t0 - timings["inputs"]
+    if run.problems:
+        raise CohortError(run.problems)
+    return TableResult(frame, run.warnings, [], timings)
 
 
-class _Clock:
-    def __init__(self):
-        self.laps: dict[str, float] = {}
-        self._t = time.perf_counter()
-
-    def lap(self, name: str) -> None:
-        now = time.perf_counter()
-        self.laps[name] = now - self._t
-        self._t = now
+class _Failed(Exception):
+    """Some row raises in the reference: its error is the reference's to word."""
 
 
-class _Scope(Scope):
-    def __init__(self, run: _Run, cohort: bool):
+def _records(ir: Policy, inputs: Inputs) -> list[dict]:
+    if inputs.records is not None:
+        return inputs.records
+    rows = inputs.source.to_dicts()
+    nums = [inp.name for inp in ir.inputs if inp.type.kind == "num"]
+    for r in rows:
+        for n in nums:
+            if not isinstance(r[n], Decimal):
+                r[n] = Decimal(r[n])
+    return rows
+
+
+def _per_row(ir: Policy, program: c.Program, inputs: Inputs, numbers: list[int]):
+    """The reference on every row: (output frame, warnings), or its DataError."""
+    results, warnings = evaluate_cohort(program, ir, _records(ir, inputs), numbers)
+    rows = [r.as_row() for r in results]
+    names = list(rows[0]) if rows else ([ir.key] if ir.key else []) + [n for n in ir.output_names() if n != ir.key] + ["flags"]
+    return pl.DataFrame([_series(n, [r[n] for r in rows]) for n in names], height=len(rows)), warnings
+
+
+def _series(name: str, values: list) -> pl.Series:
+    if values and all(isinstance(v, Decimal) for v in values):
+        scale = max(s.places(v) for v in values)
+        if scale <= DEC_PRECISION and all(abs(s.unscaled(v, scale)) < s.WIDE_LIMIT for v in values):
+            return pl.Series(name, values, dtype=pl.Decimal(DEC_PRECISION, scale))
+    if values and all(isinstance(v, (str, bool)) for v in values):
+        return pl.Series(name, values)
+    return pl.Series(name, values, dtype=pl.Object)
+
+
+def _has_assignment(stmts) -> bool:
+    return any(type(x) is c.Let or type(x) is c.Guard and (_has_assignment(x.then) or _has_assignment(x.else_))
+               for x in stmts)
+
+
+class _Scaler(s.Scaler):
+    """The plan of expressions over the run's current names; ranks and group values in
+    the cohort stage (`cohort`), `size` the cohort's."""
+
+    def __init__(self, run: "_Columns", cohort: bool, size: s.Value | None = None):
+        super().__init__(None, size)
         self.run, self.cohort = run, cohort
 
-    def ref(self, name: str) -> Col:
-        col = self.run.cols[name]
-        if col.kind == "list":
-            raise Unsupported(f"the list `{name}`")
-        if col.kind == "python":
-            raise Unsupported(f"`{name}`, whose values are too wide for a column")
-        return col
+    @property
+    def env(self):
+        return self.run.env
 
-    def tier_names(self, tierset: str) -> tuple[str, ...]:
-        return self.run.tier_names(tierset)
+    @env.setter
+    def env(self, value):
+        pass
 
-    def size(self, span) -> Col:
+    def hold(self, v: s.Value) -> s.Value:
+        """A division, rounding or 28-digit result computed once, in a column of its own;
+        where it fails stays with the value (it may sit in a branch not taken)."""
+        if isinstance(v.node, (s.Column, s.Const)):
+            return v
+        name = self.run.fresh("h")
+        self.run.lf = self.run.lf.with_columns(self.run.plan.expr(v.node).alias(name))
+        return s.Value(s.Column(name, v.num.wide), v.kind, v.num, v.fails, v.item, v.length)
+
+    def visit_RankOf(self, e: c.RankOf) -> s.Value:
         if not self.cohort:
-            return super().size(span)
-        n = self.run.n
-        return Col(pl.lit(n, dtype=pl.Int64), "num", Num(0, n, n))
+            return super().visit_RankOf(e)
+        return self.run.rank(e)
 
-    def rank(self, node: Rank) -> Col:
+    def visit_GroupValue(self, e: c.GroupValue) -> s.Value:
         if not self.cohort:
-            return super().rank(node)
-        rank, n = self.run.rank_columns(node.order)
-        expr = (pl.col(n) + 1 - pl.col(rank)) if node.from_bottom else pl.col(rank)
-        return Col(expr, "num", Num(0, 1, max(self.run.n, 1)))
-
-    def aggregate(self, node: GroupAgg) -> Col:
-        if not self.cohort:
-            return super().aggregate(node)
-        if node.fn == "mean":
-            raise Unsupported("a group mean (a division)", node.span)
-        arg = lower(node.arg, self)
-        g = self.run.group_expr(node.group) if node.group is not None else None
-
-        def over(e: pl.Expr) -> pl.Expr:
-            return e.over(g) if g is not None else e
-        n = self.run.n
-        if node.fn == "count":
-            return Col(over(arg.expr.cast(pl.Int64).sum()), "num", Num(0, 0, n))
-        if arg.kind != "num":
-            raise Unsupported(f"`{node.fn}` of a value that is not a number", node.span)
-        if node.fn in ("min", "max"):
-            return Col(over(getattr(arg.expr, node.fn)()), "num", arg.num)
-        a = arg.num
-        out = checked(Num(a.scale, min(0, n * a.lo), max(0, n * a.hi)), "a group sum", node.span)
-        return Col(over(cast(arg.expr, out).sum()), "num", out)
+            return super().visit_GroupValue(e)
+        return s.group_value(e.aggregate, self.visit(e.aggregate.arg), self.run.n)
 
 
-class _Run:
-    """The state of one table run: the frame of internal columns and what they hold."""
+class _Columns:
+    """One table run: the frame, what each core name holds, the tests marking failing rows."""
 
-    def __init__(self, ir: Policy, inputs: Inputs, row_numbers: list[int] | None):
-        self.ir, self.inputs = ir, inputs
+    def __init__(self, ir: Policy, program: c.Program, inputs: Inputs):
+        self.ir, self.program = ir, program
         self.frame = inputs.frame
+        self.lf = self.frame.lazy()
         self.n = self.frame.height
-        self.numbers = row_numbers or list(range(1, self.n + 1))
-        self.cols: dict[str, Col] = dict(inputs.cols)
-        self.colname = {inp.name: internal_name(i) for i, inp in enumerate(ir.inputs)}
-        self.python: dict[str, list] = dict(inputs.python)
-        self.tier_state: dict[str, dict | None] = {}
-        self._tiers = tier_names(ir)
-        self.interpreter = Interpreter(ir)
-        self.pending: list[dict[str, pl.Expr]] = []
-        self.fallbacks: list[str] = []
-        self._dead: set[int] = set()
-        self._ranks: dict[RankOrder, tuple[str, str]] = {}
-        self._aggs: dict[GroupAgg, list] = {}
-        self._defs = {d.name: k for k, d in enumerate(ir.definitions)}
-        self.flag_cols: list[str] = []
-        self.late_errors: dict[int, Exception] = {}  # row → its first error of `post` or `cohort`
+        self.env: dict[str, s.Value] = dict(inputs.values)
+        self.plan = PolarsPlan(self.name_expr)
+        self.path = None  # the test under which statements now run (inside guards)
+        self.fail_cols: list[str] = []
+        self.count = 0
+        self.warnings: list[str] = []
+        self.problems: list[str] = []
+        self._ranks: dict[int, str] = {}
 
-    # ---- stages ---------------------------------------------------------------------------
-    def individual(self) -> None:
-        errors: dict[int, Exception] = {}
-        scope = _Scope(self, cohort=False)
-        for d in self.ir.definitions:
-            if d.stage != "cohort":
-                self.define(d, scope, errors)
-        for f in self.ir.flags:  # only a Python flag can fail; the reference tests these here too
-            if f.stage != "cohort":
-                try:
-                    flag_col(f.cond, scope)
-                except Unsupported:
-                    self.flush()
-                    fallback.evaluate_condition(self, f, False, errors)
-        self.flush()
-        if errors:
-            raise DataError([DataProblem(self.numbers[i], None, str(err)) for i, err in sorted(errors.items())])
+    def name_expr(self, name: str) -> pl.Expr:
+        return self.plan.expr(self.env[name].node)
 
-    def post(self) -> None:
-        scope = _Scope(self, cohort=False)
-        for d in self.ir.definitions:
-            if d.stage == "post" and d.tiers is None:
-                self.define(d, scope, self.late_errors)
-        self.flush()
+    # ---- columns -------------------------------------------------------------------
+    def fresh(self, prefix: str) -> str:
+        self.count += 1
+        return f"#{prefix}{self.count}"
 
-    def cohort(self) -> None:
-        scope = _Scope(self, cohort=True)
-        for d in self.ir.definitions:
-            if d.stage == "cohort":
-                self.define(d, scope, self.late_errors)
-        for j, f in enumerate(self.ir.flags):
-            name = f"f{j}"
-            try:
-                col = flag_col(f.cond, scope)  # may flush `pending` (ranks) before it is appended to
-                self.pending.append({name: col.expr})
-            except Unsupported as u:
-                self.flush()
-                self.note(f"flag {f.label!r} ({u})")
-                values = fallback.evaluate_condition(self, f, True, self.late_errors)
-                self.frame = self.frame.with_columns(pl.Series(name, values, dtype=pl.Boolean))
-            self.flag_cols.append(name)
-        self.flush()
-        if self.late_errors:
-            raise cohort_stage.CohortError([DataProblem(self.numbers[i], None, str(err))
-                                            for i, err in sorted(self.late_errors.items())])
-
-    def define(self, d: Definition, scope: _Scope, errors: dict | None) -> None:
-        out = f"v{self._defs[d.name]}"
-        try:
-            low = definition_steps(d, out, scope)
-        except Unsupported as u:
-            self.flush()
-            self.note(f"`{d.name}` ({u})")
-            values = fallback.evaluate_definition(self, d, d.expressions(), scope.cohort, errors)
-            if errors:
-                self._dead.update(errors)
-            self.store(d, out, values)
+    def fail(self, test) -> None:
+        test = s.both(self.path, test) if test is not None else None
+        if test is None:
             return
-        self.pending.extend(low.steps)
-        self.cols[d.name], self.colname[d.name] = low.col, out
-        if d.tiers is not None:
-            self.tier_state[d.name] = low.state
+        name = self.fresh("fail")
+        self.lf = self.lf.with_columns(self.plan.expr(test).fill_null(True).alias(name))
+        self.fail_cols.append(name)
 
-    def dead(self, i: int) -> bool:
-        return i in self._dead
-
-    def note(self, text: str) -> None:
-        if text not in self.fallbacks:
-            self.fallbacks.append(text)
+    def put(self, v: s.Value) -> s.Value:
+        """v held in a column of its own (its failures recorded), unless it is one already,
+        a constant, or only a trace reads it."""
+        self.fail(v.fails)
+        v = s.Value(v.node, v.kind, v.num, None, v.item, v.length)
+        if v.kind in ("none", "mixed", "tuple") or isinstance(v.node, (s.Column, s.Const)):
+            return v
+        if isinstance(v.node, s.Pick) and isinstance(v.node.index, (s.Column, s.Const)):
+            return v
+        name = self.fresh("v")
+        self.lf = self.lf.with_columns(self.plan.expr(v.node).alias(name))
+        return s.Value(s.Column(name, bool(v.num and v.num.wide and v.kind == "num")), v.kind, v.num, None, v.item,
+                       v.length)
 
     def flush(self) -> None:
-        if self.pending:
-            lf = self.frame.lazy()
-            for step in self.pending:
-                lf = lf.with_columns(**step)
-            self.frame = lf.collect()
-            self.pending.clear()  # the same list: a caller may hold `self.pending.append`
+        """Compute what is pending; a row marked as failing ends the run (_Failed)."""
+        self.frame = self.lf.collect()
+        if self.fail_cols:
+            if self.frame.select(pl.any_horizontal(self.fail_cols).any()).item():
+                raise _Failed()
+            self.frame = self.frame.drop(self.fail_cols)
+            self.fail_cols = []
+        self.lf = self.frame.lazy()
 
-    # ---- columns from Python values ----------------------------------------------------------
-    def store(self, d: Definition, out: str, values: list) -> None:
-        self.colname[d.name] = out
-        if d.tiers is not None:
-            names = {k: f"{out}~{k}" for k in ("pinned", "limit", "ceiling")}
-            states = [s for _, s in values]
-            self.frame = self.frame.with_columns(
-                pl.Series(out, [s.index for s in states], dtype=TIER_DTYPE),
-                pl.Series(names["pinned"], [s.pinned for s in states], dtype=pl.Boolean),
-                pl.Series(names["limit"], [s.limit for s in states], dtype=TIER_DTYPE),
-                pl.Series(names["ceiling"], [s.ceiling for s in states], dtype=TIER_DTYPE))
-            self.cols[d.name] = Col(pl.col(out), "tier", tierset=d.name)
-            self.tier_state[d.name] = names
-            return
-        self.cols[d.name] = self._column(out, d.type, values)
+    # ---- statements ----------------------------------------------------------------
+    def block(self, stmts, scaler: _Scaler) -> None:
+        for st in stmts:
+            if type(st) is c.Let:
+                self.env[st.name] = self.put(scaler.visit(st.expr))
+            elif type(st) is c.Guard and _has_assignment((st,)):
+                self.guard(st, scaler)
 
-    def _column(self, out: str, typ, values: list) -> Col:
-        kind = typ.kind
-        if kind == "num":
-            series, col, wide = number_column(out, values)
-            self.frame = self.frame.with_columns(series)
-            if wide is None:
-                self.python.pop(out, None)
-            else:
-                self.python[out] = wide
-            return col
-        if kind == "tier":
-            index = {t: k for k, t in enumerate(self.tier_names(typ.tierset))}
-            self.frame = self.frame.with_columns(pl.Series(out, [index[v] for v in values], dtype=TIER_DTYPE))
-            return Col(pl.col(out), "tier", tierset=typ.tierset)
-        if kind in ("bool", "text"):
-            dtype = pl.Boolean if kind == "bool" else pl.String
-            self.frame = self.frame.with_columns(pl.Series(out, values, dtype=dtype))
-            return Col(pl.col(out), kind)
-        self.python[out] = values
-        return Col(pl.lit(None), "list")
+    def guard(self, g: c.Guard, scaler: _Scaler) -> None:
+        test = self.put(scaler.visit(g.test))
+        before, outer = dict(self.env), self.path
+        self.path = s.both(outer, test.node)
+        self.block(g.then, scaler)
+        then_env, self.env = self.env, dict(before)
+        self.path = s.both(outer, s.negate(test.node))
+        self.block(g.else_, scaler)
+        else_env, self.env, self.path = self.env, dict(before), outer
+        for name in dict.fromkeys(list(then_env) + list(else_env)):
+            a, b = then_env.get(name), else_env.get(name)
+            if a is b:
+                continue
+            if a is None or b is None:
+                self.env[name] = s.Value(None, "mixed")
+                continue
+            self.env[name] = self.put(s.cond(test, a, b))
 
-    # ---- columns as Python values --------------------------------------------------------------
-    def tier_names(self, tierset: str) -> tuple[str, ...]:
-        return self._tiers[tierset]
+    def define(self, d: c.Define, scaler: _Scaler) -> None:
+        self.block(d.body, scaler)
+        self.env[d.name] = self.put(scaler.visit(d.result))
 
-    def group_expr(self, group) -> pl.Expr:
-        """The column a `per` group is keyed by: its field's, or for `per (F1, F2)` one text
-        joining the fields' values (hashable, as the group-value dictionaries need)."""
-        if isinstance(group, str):
-            return self.cols[group].expr
-        return pl.concat_str([self.cols[f].expr.cast(pl.String) for f in group], separator="\x1f")
-
-    def python_values(self, name) -> list:
-        """The Python value of `name` (an input or a definition) on every row; for the
-        fields of a `per (F1, F2)` group, the tuple of their values."""
-        if isinstance(name, tuple):
-            return list(zip(*(self.python_values(f) for f in name)))
-        col = self.cols[name]
-        internal = self.colname.get(name, name)
-        if col.kind in ("list", "python"):
-            return self.python[name] if name in self.python else self.python[internal]
-        s = self.frame.get_column(internal)
-        if col.kind == "num":
-            scale = col.num.scale
-            return [to_decimal(v, scale) for v in s.to_list()]
-        if col.kind == "tier":
-            names = self.tier_names(col.tierset)
-            return [names[v] for v in s.to_list()]
-        return s.to_list()
-
-    def python_value(self, name, row: int):
-        if isinstance(name, tuple):
-            return tuple(self.python_value(f, row) for f in name)
-        col = self.cols[name]
-        if col.kind in ("list", "python"):
-            return self.python_values(name)[row]
-        v = self.frame.get_column(self.colname[name])[row]
-        if col.kind == "num":
-            return to_decimal(v, col.num.scale)
-        if col.kind == "tier":
-            return self.tier_names(col.tierset)[v]
-        return v
-
-    def results_for(self, rows: list[int], names: list[str] | None) -> list[Result]:
-        """Results for perfdsl.cohort: `names` (with the key), or everything when None."""
-        ir = self.ir
-        tiersets = [d.name for d in ir.definitions if d.tiers is not None and d.name in self.cols]
-        if names is None:
-            wanted = [inp.name for inp in ir.inputs] + [d.name for d in ir.definitions if d.name in self.cols]
-        else:
-            wanted = ([ir.key] if ir.key else []) + [n for n in names if n not in tiersets]
-        inputs = {inp.name for inp in ir.inputs}
-        values = {n: self.python_values(n) for n in dict.fromkeys(wanted)}
-        states = {}
-        for ts in tiersets if names is None else [n for n in names if n in tiersets]:
-            idx = self.frame.get_column(self.colname[ts]).to_list()
-            st = self.tier_state.get(ts)
-            if st:
-                cols = [self.frame.get_column(st[k]).to_list() for k in ("ceiling", "pinned", "limit")]
-                states[ts] = [(i, c, p, lim) for i, c, p, lim in zip(idx, *cols)]
-            else:
-                states[ts] = [(i, 0, False, 0) for i in idx]
-        out = []
-        for row in rows:
-            rec = {n: v[row] for n, v in values.items() if n in inputs}
-            val = {n: v[row] for n, v in values.items() if n not in inputs}
-            tiers = {ts: TierState(*s[row]) for ts, s in states.items()}
-            for ts in tiers:
-                val.setdefault(ts, self.tier_names(ts)[tiers[ts].index])
-            out.append(Result(ir, rec, val, [], None, tiers))
-        return out
-
-    def group_size(self, field: str | None, row: int) -> int:
-        if field is None:
-            return self.n
-        e = self.group_expr(field)
-        return self.frame.select((e == e.get(row)).sum()).item()
-
-    # ---- the cohort stage's columns -------------------------------------------------------------
-    def rank_key(self, name: str) -> Col:
-        """A rank key's column: a tier set ranks by index, anything else by its value (numbers
-        held per row by their order codes, which sort and tie as the values do)."""
-        col = self.cols[name]
-        if col.kind == "python":
-            return Col(col.expr, "code")
-        if col.kind == "tier" and name not in self._tiers:  # a value holding a tier name
-            names = self.tier_names(col.tierset)
-            return Col(col.expr.replace_strict(list(range(len(names))), list(names), return_dtype=pl.String), "text")
-        return col
-
-    def move_tier(self, tierset: str, where: pl.Expr | None, rows: pl.Series | None, index: int) -> None:
-        """Give tier `index` to the rows `where` holds and to the rows numbered in `rows`."""
-        name = self.colname[tierset]
-        if where is not None:
-            self.frame = self.frame.with_columns(
-                pl.when(where).then(pl.lit(index, dtype=TIER_DTYPE)).otherwise(pl.col(name)).alias(name))
-        if rows is not None and rows.len():
-            self.frame = self.frame.with_columns(self.frame.get_column(name).clone().scatter(rows, index))
-
-    def set_tier_column(self, tierset: str, indices: list[int]) -> None:
-        self.frame = self.frame.with_columns(pl.Series(self.colname[tierset], indices, dtype=TIER_DTYPE))
-
-    def rank_columns(self, order: RankOrder) -> tuple[str, str]:
-        """Columns with every row's competition rank and group size in `order` (once per order)."""
-        if order not in self._ranks:
+    # ---- the cohort ----------------------------------------------------------------
+    def rank(self, e: c.RankOf) -> s.Value:
+        """Competition ranks of a core Ranking (1, 2, 2, 4), a column computed once."""
+        r = e.ranking
+        if id(r) not in self._ranks:
             self.flush()
-            j = len(self._ranks)
-            rank, n = placement.ranks(self, order)
-            names = (f"~rank{j}", f"~rankn{j}")
-            self.frame = self.frame.with_columns(rank.alias(names[0]), n.alias(names[1]))
-            self._ranks[order] = names
-        return self._ranks[order]
+            keys = [self.name_expr(tier_slots(k.name).index if k.by_tier else k.name) for k in r.keys]
+            parts = [self.name_expr(f) for f in r.partition.fields]
+            cols = [f"#p{j}" for j in range(len(parts))] + [f"#k{j}" for j in range(len(keys))]
+            df = self.frame.select(pl.int_range(pl.len(), dtype=pl.Int64).alias("#r"),
+                                   *[x.alias(n) for x, n in zip(parts + keys, cols)])
+            df = df.sort(cols, descending=[False] * len(parts) + [k.descending for k in r.keys], maintain_order=True)
+            pos = pl.int_range(1, pl.len() + 1, dtype=pl.Int64)
+            pos = pos.over([f"#p{j}" for j in range(len(parts))]) if parts else pos
+            changed = pl.any_horizontal([pl.col(x) != pl.col(x).shift(1) for x in cols]).fill_null(True) if cols else pl.lit(True)
+            size = pl.len().over([f"#p{j}" for j in range(len(parts))]) if parts else pl.len()
+            df = df.with_columns(pl.when(changed).then(pos).forward_fill().alias("#rank"), size.cast(pl.Int64).alias("#size"))
+            df = df.sort("#r")
+            name = self.fresh("rank")
+            self.frame = self.frame.with_columns(df["#rank"].alias(name), df["#size"].alias(name + "n"))
+            self.lf = self.frame.lazy()
+            self._ranks[id(r)] = name
+        name = self._ranks[id(r)]
+        num = s.Num(0, 1, max(self.n, 1))
+        if not e.from_bottom:
+            return s.Value(s.Column(name), "num", num)
+        return s.Value(s.Arith("-", s.Arith("+", s.Column(name + "n"), s.Const(1), False), s.Column(name), False), "num", num)
 
-    def rank_values(self, order: RankOrder) -> list[tuple[int, int]]:
-        rank, n = self.rank_columns(order)
-        return list(zip(self.frame.get_column(rank).to_list(), self.frame.get_column(n).to_list()))
+    def subjects(self, names, extra=()) -> pl.DataFrame:
+        """The frame a cohort step reads: each core name's column under that name."""
+        out = [self.name_expr(n).alias(n) for n in dict.fromkeys(names)]
+        return self.frame.select(out + list(extra))
 
-    def _aggregate(self, node: GroupAgg) -> list:
-        if node not in self._aggs:
-            self._aggs[node] = fallback.group_aggregate(self, node, self.late_errors)
-        return self._aggs[node]
+    def _key_frame_names(self, ranking: c.Ranking, tierset: str) -> list[str]:
+        slots = tier_slots(tierset)
+        names = list(ranking.partition.fields) + [k.name for k in ranking.keys if not k.by_tier]
+        names += [slots.index, slots.pinned]
+        if self.program.key:
+            names.append(self.program.key)
+        return names
 
-    # ---- the output -----------------------------------------------------------------------------
-    def output(self) -> pl.DataFrame:
+    def distribute(self, d: c.Distribute) -> None:
+        fields = d.ranking.partition.fields
+        size = s.Value(s.Window("len", s.Const(True), fields), "num", s.Num(0, 1, max(self.n, 1)))
+        scaler = _Scaler(self, True, size)
+        tests = []
+        for j, w in enumerate(d.whens):
+            v = scaler.visit(w.test)
+            if v.fails is not None:
+                raise s.Unsupported("a `when` of `distribute` that can fail", w.owner.where)
+            tests.append(self.plan.expr(v.node).alias(f"#when{j}"))
+        names = self._key_frame_names(d.ranking, d.tierset) + [d.slots.ceiling, d.slots.limit] + list(d.constant_fields)
+        frame = self.subjects(names, tests)
+        placed = place_frame(d, self._readable(frame, d.ranking), self.program.key, self.program.language,
+                             [f"#when{j}" for j in range(len(d.whens))])
+        self._placed(d.slots.index, placed)
+
+    def quota(self, q: c.Quota) -> None:
+        frame = self.subjects(self._key_frame_names(q.ranking, q.tierset))
+        self._placed(tier_slots(q.tierset).index, place_quota(q, self._readable(frame, q.ranking), self.program.key,
+                                                              self.program.language))
+
+    def _readable(self, frame: pl.DataFrame, ranking: c.Ranking) -> pl.DataFrame:
+        """Number columns a message may show (rank keys, groups) as exact decimals."""
+        names = list(ranking.partition.fields) + [k.name for k in ranking.keys if not k.by_tier]
+        if self.program.key:
+            names.append(self.program.key)
+        out = []
+        for n in dict.fromkeys(names):
+            v = self.env[n]
+            if v.kind == "num":
+                out.append(_decimal(frame.get_column(n), v.num).alias(n))
+        return frame.with_columns(out) if out else frame
+
+    def _placed(self, index_name: str, placed) -> None:
+        if not isinstance(self.env[index_name].node, s.Column):  # a constant band: give it a column
+            name = self.fresh("v")
+            self.frame = self.frame.with_columns(self.name_expr(index_name).alias(name))
+            self.env[index_name] = s.Value(s.Column(name), "int")
+        column = self.env[index_name].node.name
+        self.frame = self.frame.with_columns(placed.index.cast(self.frame.schema[column]).alias(column))
+        self.lf = self.frame.lazy()
+        self.warnings += placed.warnings
+        self.problems += placed.problems
+
+    # ---- the run -------------------------------------------------------------------
+    def run(self) -> pl.DataFrame:
+        p = self.program
+        plain = _Scaler(self, False)
+        for d in p.individual:
+            self.define(d, plain)
+        for f in p.flags:
+            self.fail(plain.visit(f.test).fails)
+        self.flush()
+        if p.steps:
+            for step in p.steps:
+                self.distribute(step) if type(step) is c.Distribute else self.quota(step)
+            if self.problems:
+                raise CohortError(self.problems)
+        for d in p.post:
+            self.define(d, plain)
+        cohort = _Scaler(self, True, s.Value(s.Const(self.n), "num", s.Num(0, self.n, self.n)))
+        for d in p.cohort:
+            self.define(d, cohort)
+        flags = [self.put(cohort.visit(f.test)) for f in p.cohort_flags]
+        self.flush()
+        return self.output(flags)
+
+    def output(self, flags: list[s.Value]) -> pl.DataFrame:
         """The key, every output column and `flags`, in input order (LANGUAGE.md §11)."""
         ir = self.ir
         names = ([ir.key] if ir.key else []) + [n for n in ir.output_names() if n != ir.key]
-        exprs, python = [], {}
+        exprs, later = [pl.col(ROW)], {}
         for name in names:
-            col, internal = self.cols[name], self.colname[name]
-            c = pl.col(internal)
-            if col.kind == "num":
-                if fits_output(col.num):
-                    exprs.append(to_output(c, col.num).alias(name))
-                else:  # exact too, built from the Python values
-                    dtype = pl.Decimal(38, col.num.scale) if col.num.scale <= 38 else pl.Object
-                    python[name] = pl.Series(name, self.python_values(name), dtype=dtype)
-            elif col.kind == "tier":
-                tiers = pl.Series(self.tier_names(col.tierset), dtype=pl.String)
-                exprs.append(pl.lit(tiers).gather(c).alias(name))
-            elif col.kind in ("list", "python"):
-                python[name] = pl.Series(name, self.python_values(name), dtype=pl.Object)
+            v = self.env[name]
+            if v.kind == "num":
+                later[name] = v
+                exprs.append(self.plan.expr(v.node).alias(name))
+            elif v.kind == "list":
+                later[name] = v
+                exprs.append(self.plan.expr(v.node).alias(name))
             else:
-                exprs.append(c.alias(name))
-        labels = [f.label for f in ir.flags]
+                exprs.append(self.plan.expr(v.node).alias(name))
+        labels = [f.label for f in self.program.cohort_flags]
         if labels:
-            flags = pl.concat_str([pl.when(pl.col(c)).then(pl.lit(label)) for c, label in zip(self.flag_cols, labels)],
-                                  separator=";", ignore_nulls=True)
+            joined = pl.concat_str([pl.when(self.plan.expr(v.node)).then(pl.lit(label)) for v, label in zip(flags, labels)],
+                                   separator=";", ignore_nulls=True)
         else:
-            flags = pl.lit("")
-        exprs.append(flags.alias("flags"))
-        out = self.frame.select([pl.col(ROW)] + exprs)  # ROW keeps the height when all else is literal
-        if python:
-            out = out.with_columns(list(python.values()))
+            joined = pl.lit("")
+        exprs.append(joined.alias("flags"))
+        out = self.frame.select(exprs)
+        for name, v in later.items():
+            if v.kind == "num":
+                out = out.with_columns(_decimal(out.get_column(name), v.num).alias(name))
+            else:
+                out = out.with_columns(_list_out(out.get_column(name), v))
         return out.select(names + ["flags"])
+
+
+def _decimal(col: pl.Series, num: s.Num) -> pl.Series:
+    """Scaled integers as the exact decimals they stand for (polars Decimal(38, scale))."""
+    dtype = pl.Decimal(DEC_PRECISION, num.scale)
+    if 10 ** num.scale <= s.INT64_MAX and num.magnitude * 10 ** num.scale < s.WIDE_LIMIT:
+        if num.scale == 0:
+            return col.cast(dtype)
+        # Int → Decimal casts by value; dividing the cast value back down is exact
+        return col.to_frame().select(pl.col(col.name).cast(dtype) / pl.lit(10 ** num.scale, dtype=pl.Decimal(DEC_PRECISION, 0))) \
+            .to_series().cast(dtype)
+    return pl.Series(col.name, [s.to_decimal(v, num.scale) for v in col.to_list()], dtype=dtype)
+
+
+def _list_out(col: pl.Series, v: s.Value) -> pl.Series:
+    if v.item != "num":
+        return pl.Series(col.name, [tuple(x) for x in col.to_list()], dtype=pl.Object)
+    return pl.Series(col.name, [tuple(s.to_decimal(i, v.num.scale) for i in x) for x in col.to_list()], dtype=pl.Object)

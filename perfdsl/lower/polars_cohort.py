@@ -11,7 +11,7 @@ changes); a cut inside a block takes the block (`ties share`) or fails the group
 All counts are whole numbers: head counts are exact integer arithmetic on the group
 size (a share 0.15 is 15/100), never a polars Decimal product, which would round half
 even silently. Messages are worded by perfdsl.lower.wording, for the few groups that have
-one. Not wired into perfdsl.columnar yet.
+one. `place_quota` prints a Quota step the same way (one cut per group).
 """
 from __future__ import annotations
 
@@ -21,9 +21,10 @@ from decimal import Decimal
 import polars as pl
 
 from . import core as c
+from .lower import tier_slots
 from .ranking import head_count
-from .wording import (bound_text, count_warnings, distribute_cut, group_label, infeasible, not_constant, short_warning,
-                      shown, tie_keys, tie_problem, unbounded_text)
+from .wording import (bound_text, count_warnings, distribute_cut, group_label, infeasible, not_constant, quota_rule,
+                      quota_warnings, short_warning, shown, tie_keys, tie_problem, unbounded_text)
 
 _ROW, _GROUP, _N, _BLOCK, _PLACED, _CAP = "#row", "#group", "#n", "#block", "#placed", "#cap"
 
@@ -84,15 +85,16 @@ def head_count_expr(h: c.HeadCount, n: pl.Expr) -> pl.Expr:
     return q + ((2 * r > scale) | ((2 * r == scale) & (q % 2 == 1))).cast(pl.Int64)
 
 
-def _bounds(d: c.Distribute, groups: pl.LazyFrame) -> pl.LazyFrame:
+def _bounds(d: c.Distribute, groups: pl.LazyFrame, tests: list[str] | None) -> pl.LazyFrame:
     """Per group: lo_t, hi_t and which line set them (-1: the rule itself, 0: unbounded),
-    the `when` lines replacing in order."""
+    the `when` lines replacing in order (`tests`: columns holding each `when` test)."""
     n, cols = pl.col(_N), []
     lo = {t: pl.lit(0, dtype=pl.Int64) for t in range(len(d.names))}
     hi = {t: n.cast(pl.Int64) for t in range(len(d.names))}
     src = {t: pl.lit(0) for t in range(len(d.names))}
     printer = WhenPrinter()
-    for test, bounds, line in [(None, d.bounds, -1)] + [(printer.visit(w.test), w.bounds, w.line) for w in d.whens]:
+    whens = [pl.col(tests[j]) if tests else printer.visit(w.test) for j, w in enumerate(d.whens)]
+    for test, bounds, line in [(None, d.bounds, -1)] + [(t, w.bounds, w.line) for t, w in zip(whens, d.whens)]:
         for b in bounds:
             new_lo, new_hi = head_count_expr(b.lo, n), head_count_expr(b.hi, n) if b.hi is not None else n.cast(pl.Int64)
             if test is None:
@@ -106,10 +108,10 @@ def _bounds(d: c.Distribute, groups: pl.LazyFrame) -> pl.LazyFrame:
     return groups.with_columns(cols)
 
 
-def _sorted(d: c.Distribute, frame: pl.DataFrame) -> pl.LazyFrame:
+def _sorted(slots: c.TierSlots, ranking: c.Ranking, frame: pl.DataFrame) -> pl.LazyFrame:
     """Rows by group (in order of first appearance), then rank; equal keys keep input order."""
-    fields, keys = d.ranking.partition.fields, d.ranking.keys
-    key_cols = [d.slots.index if k.by_tier else k.name for k in keys]
+    fields, keys = ranking.partition.fields, ranking.keys
+    key_cols = [slots.index if k.by_tier else k.name for k in keys]
     lf = frame.lazy().with_row_index(_ROW)
     group = pl.col(_ROW).min().over(list(fields)) if fields else pl.lit(0, dtype=pl.UInt32)
     lf = lf.with_columns(group.alias(_GROUP)).sort([_GROUP, *key_cols], descending=[False] + [k.descending for k in keys],
@@ -120,19 +122,22 @@ def _sorted(d: c.Distribute, frame: pl.DataFrame) -> pl.LazyFrame:
     return lf.with_columns(changed.fill_null(True).cum_sum().alias(_BLOCK), pl.len().over(_GROUP).alias(_N))
 
 
-def place_frame(d: c.Distribute, frame: pl.DataFrame, key: str | None = None, language: str = "en") -> Placed:
+def place_frame(d: c.Distribute, frame: pl.DataFrame, key: str | None = None, language: str = "en",
+                tests: list[str] | None = None) -> Placed:
     """Run `d` on a frame with one row per subject: the partition fields, the rank keys,
     the fields its `when` lines read, the key, and the tier state (d.slots) of the
     individual stage; `key` names subjects in messages (else their position), which speak
     `language` (the Program's, perfdsl.language.policy_language). Gives the
     placed tier positions in input order, with the warnings and problems the reference
-    gives for the same subjects."""
+    gives for the same subjects. `tests`: columns of the frame holding each `when` test
+    (read on a group's first member) instead of printing the tests here."""
     last = len(d.names) - 1
-    lf = _sorted(d, frame.with_columns(pl.col(key).alias(_KEY)) if key else frame)
-    when_vars = sorted({f for w in d.whens for f in c.reads(w.test)} | set(d.constant_fields))
+    lf = _sorted(d.slots, d.ranking, frame.with_columns(pl.col(key).alias(_KEY)) if key else frame)
+    reads = set(tests) if tests else {f for w in d.whens for f in c.reads(w.test)}
+    when_vars = sorted(reads | set(d.constant_fields))
     groups = lf.group_by(_GROUP).agg(pl.col(_N).first(), *[pl.col(v).first() for v in when_vars],
                                      *[(pl.col(f).n_unique() > 1).alias(f"#varies:{f}") for f in d.constant_fields])
-    groups = _bounds(d, groups)
+    groups = _bounds(d, groups, tests)
     lf = lf.join(groups.select(_GROUP, *[f"#{x}{t}" for t in range(last + 1) for x in ("lo", "hi", "src")],
                                *[f"#varies:{f}" for f in d.constant_fields]), on=_GROUP, how="left")
     ind, pinned = pl.col(d.slots.index), pl.col(d.slots.pinned)
@@ -177,6 +182,56 @@ def place_frame(d: c.Distribute, frame: pl.DataFrame, key: str | None = None, la
     out = lf.collect()
     warnings, problems = _messages(d, out, language)
     return Placed(out.select(pl.col(_PLACED).sort_by(_ROW))[_PLACED].alias(d.slots.index), warnings, problems)
+
+
+def place_quota(q: c.Quota, frame: pl.DataFrame, key: str | None = None, language: str = "en") -> Placed:
+    """Run quota `q` on a frame with one row per subject (the partition fields, rank keys,
+    key, and the tier set's index and pinned slots): within each group the best
+    hi − (vetoed holders) free holders keep the tier, the rest move down one; a cut inside
+    a tie block takes the block (`ties share`) or leaves the group as it was, a problem.
+    Gives the tier positions in input order and the reference's warnings and problems."""
+    slots = tier_slots(q.tierset)
+    lf = _sorted(slots, q.ranking, frame.with_columns(pl.col(key).alias(_KEY)) if key else frame)
+    ind, pinned = pl.col(slots.index), pl.col(slots.pinned)
+    holder = ind == q.tier
+    free = holder & ~pinned
+    n = pl.col(_N)
+    hi = head_count_expr(q.hi, n) if q.hi is not None else n.cast(pl.Int64)
+    lo = head_count_expr(q.lo, n) if q.lo is not None else pl.lit(0, dtype=pl.Int64)
+    lf = lf.with_columns(hi.alias("#hi"), lo.alias("#lo"), (holder & pinned).sum().over(_GROUP).cast(pl.Int64).alias("#ph"),
+                         free.alias("#free"), free.cast(pl.Int64).cum_sum().over(_GROUP).alias("#pos"),
+                         free.sum().over(_GROUP).cast(pl.Int64).alias("#m"))
+    k, pos, ok = pl.col("#hi") - pl.col("#ph"), pl.col("#pos"), pl.col("#free")
+    at_cut = pl.col(_BLOCK).filter(ok & (pos == k)).first().over(_GROUP)
+    past_cut = pl.col(_BLOCK).filter(ok & (pos == k + 1)).first().over(_GROUP)
+    lf = lf.with_columns(k.alias("#k"), ((k > 0) & (k < pl.col("#m")) & (at_cut == past_cut).fill_null(False)).alias("#tie"),
+                         at_cut.alias("#cut"))
+    share = q.ranking.tie is c.TieRule.SHARE
+    tie = pl.col("#tie")
+    kept = ok & ((pos <= pl.col("#k")) | ((tie & (pl.col(_BLOCK) == pl.col("#cut"))) if share else pl.lit(False)))
+    failed = tie if not share else pl.lit(False)
+    lf = lf.with_columns(pl.when(ok & ~kept & ~failed).then(pl.lit(q.tier + 1)).otherwise(ind).alias(_PLACED),
+                         (pl.col("#ph") + kept.sum().over(_GROUP)).alias("#kept"), failed.alias("#failed"))
+    out = lf.collect()
+    says = pl.col("#failed") | (pl.col("#kept") > pl.col("#hi")) | (pl.col("#kept") < pl.col("#lo"))
+    facts = out.filter(says).group_by(_GROUP).agg(pl.all().first()).sort(_GROUP)
+    warnings, problems, tier = [], [], q.names[q.tier]
+    spec = q.ranking.partition.spec
+    for row in facts.iter_rows(named=True):
+        value = None if spec is None else row[spec] if isinstance(spec, str) else tuple(row[f] for f in spec)
+        label = group_label(spec, value, language)
+        if row["#failed"]:
+            k = row["#k"]
+            tied = list(out.filter((pl.col(_GROUP) == row[_GROUP]) & pl.col("#free") & (pl.col(_BLOCK) == row["#cut"]))
+                        .sort("#pos").iter_rows(named=True))
+            inside = sum(1 for m in tied if m["#pos"] <= k)
+            keys = tie_keys([(key_.name, tied[0][slots.index if key_.by_tier else key_.name]) for key_ in q.ranking.keys],
+                            language)
+            rule = quota_rule(q, tier, row["#lo"], row["#hi"], row[_N], language)
+            problems.append(tie_problem(label, [_who(m) for m in tied], keys, rule, inside, len(tied) - inside, language))
+            continue
+        warnings += quota_warnings(label, tier, row["#kept"], row["#ph"], row["#lo"], row["#hi"], language)
+    return Placed(out.select(pl.col(_PLACED).sort_by(_ROW))[_PLACED].alias(slots.index), warnings, problems)
 
 
 def subjects_frame(d: c.Distribute, results, key: str | None = None) -> pl.DataFrame:

@@ -22,7 +22,7 @@ from .strategies import cohorts, strategies
 
 def _normal(v):
     if isinstance(v, Decimal):
-        from ..columnar.scaled import exact_normal  # never rounded: inputs may have 40 digits
+        from ..lower.scaled import exact_normal  # never rounded: inputs may have 40 digits
         return exact_normal(v)
     if isinstance(v, (list, tuple)):
         return tuple(_normal(x) for x in v)

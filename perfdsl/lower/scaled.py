@@ -1,0 +1,808 @@
+"""Exact decimals as scaled integers, decided once for every set-based printer.
+
+A number is held as the integer round(value · 10^scale). Python's decimal with
+precision 28 (runtime.CONTEXT, LANGUAGE.md §1) rounds a result only when it needs more
+than 28 significant digits, and every such rounding is written out here as integer
+arithmetic too, so a printer that prints the plan below gives the reference's digits
+with no arithmetic of its own: polars (perfdsl.columnar) and SQL (perfdsl.sql) both
+print it.
+
+API (stable; perfdsl.sql prints the same plan):
+
+* `Num(scale, lo, hi)`: what is known of a number: its scale and the bounds of its
+  integers. `Num.wide`: the integers need 128 bits (Int128, DECIMAL(38,0)/HUGEINT)
+  rather than 64. A printer learns the inputs' Nums from the data or declarations
+  (`const`, `places`, `unscaled` help) and gives them to `Scaler`.
+* `Value(node, kind, num, fails, item, length)`: a core expression decided: `node` is
+  the integer plan that computes it, `kind` one of num (a scaled integer), int (a whole
+  number that is no decimal: tier positions), bool, text, none, tuple (a constant tuple:
+  what PICK picks from) and list (`item` the kind of its items, `num` theirs when
+  numbers, `length` the most items it can have). `fails` is a test (a plan node, None
+  when nothing can fail): where it holds, the reference raises a data error for that
+  subject (division by zero, rounding needing more than 28 digits, the mean of an
+  empty list, an index out of range...); a printer reports those rows, e.g. by asking
+  the reference for their messages.
+* `Scaler(env, size)`: a core.Visitor; `Scaler.visit(expr)` gives the Value of a core
+  expression, reading `env` (variable name → Value); `hold(value)` is where a printer
+  may compute a value once before larger expressions read it. Subclasses supply the cohort:
+  `visit_RankOf` and `visit_GroupValue` (the helpers `rank` and `group_value` build
+  their Values). Also usable piecewise: `const`, `column`, `add`, `sub`, `mul`, `neg`,
+  `absolute`, `divide`, `round_to`, `round28`, `compare`, `extreme`, `cond`, `total`.
+* Plan nodes (frozen dataclasses; integer nodes have `wide`):
+  Const(value) · Column(name, wide) · Arith(op + - *, a, b, wide) ·
+  Quotient(a, b, wide) = floor(a / b) for a ≥ 0 and b > 0 only, so truncating and
+  flooring division agree (every dialect's integer division) ·
+  Compare(op == != < <= > >=, a, b) · Logic(op and/or/not, args) ·
+  Case(arms ((test, value), ...), else_, wide) · Extreme(op min/max, args, wide) ·
+  Pick(names, index): the text at a whole-number position of a constant tuple ·
+  Rank(ranking, from_bottom): 1-based competition rank in a core Ranking ·
+  Window(fn sum/count/min/max, arg, fields, wide): over the part of equal `fields` ·
+  ListOf(items) · Concat(a, b) · ListFn(fn, list, arg, wide) with fn one of
+  sum, len, count (items equal to arg), streak (trailing items equal to arg), min, max,
+  get (the item at position arg, negative from the end), trimmed_sum (sum after
+  dropping the arg lowest and arg highest).
+
+What cannot be held exactly in 38 digits (a bound reaching 10^38 on any integer of the
+plan) raises `Unsupported` naming the construct and its place; so does what the plan
+has no node for (rounding to a computed number of places).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from decimal import Decimal
+
+from . import core as c
+
+LIMIT = 10 ** 28       # |integer| below this: at most 28 significant digits, the reference's precision
+WIDE_LIMIT = 10 ** 38  # every integer of a plan stays below this (Int128, DECIMAL(38, 0))
+INT64_MAX = 2 ** 63 - 1
+
+
+class Unsupported(Exception):
+    """A construct that cannot be computed exactly as scaled integers; `feature` says which."""
+
+    def __init__(self, feature: str, where: str = ""):
+        self.feature, self.where = feature, where
+        super().__init__(f"{feature} ({where})" if where else feature)
+
+
+@dataclass(frozen=True)
+class Num:
+    """A number's scale and the bounds of its integers."""
+    scale: int
+    lo: int
+    hi: int
+
+    @property
+    def magnitude(self) -> int:
+        return max(abs(self.lo), abs(self.hi))
+
+    @property
+    def wide(self) -> bool:
+        return self.magnitude > INT64_MAX
+
+
+# ---- plan nodes --------------------------------------------------------------------
+@dataclass(frozen=True)
+class Const:
+    value: object  # int (a scaled integer or a whole number), bool, str, None
+
+    @property
+    def wide(self) -> bool:
+        return isinstance(self.value, int) and not isinstance(self.value, bool) and abs(self.value) > INT64_MAX
+
+
+@dataclass(frozen=True)
+class Column:
+    name: str
+    wide: bool = False
+
+
+@dataclass(frozen=True)
+class Arith:
+    op: str
+    a: object
+    b: object
+    wide: bool
+
+
+@dataclass(frozen=True)
+class Quotient:
+    """floor(a / b) where a ≥ 0 and b > 0."""
+    a: object
+    b: object
+    wide: bool
+
+
+@dataclass(frozen=True)
+class Compare:
+    op: str
+    a: object
+    b: object
+
+
+@dataclass(frozen=True)
+class Logic:
+    op: str
+    args: tuple
+
+
+@dataclass(frozen=True)
+class Case:
+    arms: tuple  # ((test, value), ...): the first test that holds
+    else_: object
+    wide: bool = False
+
+
+@dataclass(frozen=True)
+class Extreme:
+    op: str
+    args: tuple
+    wide: bool = False
+
+
+@dataclass(frozen=True)
+class Pick:
+    names: tuple
+    index: object
+
+
+@dataclass(frozen=True)
+class Rank:
+    ranking: c.Ranking
+    from_bottom: bool
+
+
+@dataclass(frozen=True)
+class Window:
+    fn: str
+    arg: object
+    fields: tuple
+    wide: bool = False
+
+
+@dataclass(frozen=True)
+class ListOf:
+    items: tuple
+
+
+@dataclass(frozen=True)
+class Concat:
+    a: object
+    b: object
+
+
+@dataclass(frozen=True)
+class ListFn:
+    fn: str
+    list: object
+    arg: object = None
+    wide: bool = False
+
+
+@dataclass(frozen=True)
+class Value:
+    node: object
+    kind: str
+    num: Num | None = None
+    fails: object = None
+    item: str | None = None
+    length: int = 0
+
+
+# ---- tests and failure -------------------------------------------------------------
+def both(guard, test):
+    """`test` where `guard` holds (None: no guard); None when there is no test."""
+    if test is None or guard is None:
+        return test
+    return Logic("and", (guard, test))
+
+
+def either(*tests):
+    tests = [t for t in tests if t is not None]
+    if not tests:
+        return None
+    return tests[0] if len(tests) == 1 else Logic("or", tuple(tests))
+
+
+def negate(t):
+    return Logic("not", (t,))
+
+
+def _fails(*values: Value):
+    return either(*(v.fails for v in values))
+
+
+# ---- numbers -----------------------------------------------------------------------
+def places(d: Decimal) -> int:
+    """Decimals needed to write d exactly (trailing zeros ignored), read from its digits
+    (never through normalize(), which rounds to 28 digits: an input may have 40)."""
+    sign, digits, exp = d.as_tuple()
+    if not any(digits):
+        return 0
+    zeros = len(digits) - len("".join(map(str, digits)).rstrip("0"))
+    return max(0, -(exp + zeros))
+
+
+def unscaled(d: Decimal, scale: int) -> int:
+    """The exact integer d · 10^scale (d must have at most `scale` decimals)."""
+    sign, digits, exp = d.as_tuple()
+    n = int("".join(map(str, digits)) or "0")
+    shift = exp + scale
+    if shift < 0:
+        n, r = divmod(n, 10 ** -shift)
+        if r:
+            raise ValueError(f"{d} has more than {scale} decimals")
+    else:
+        n *= 10 ** shift
+    return -n if sign else n
+
+
+def to_decimal(n: int, scale: int) -> Decimal:
+    """The Decimal n · 10^-scale, built without rounding."""
+    return Decimal((1 if n < 0 else 0, tuple(int(ch) for ch in str(abs(n))), -scale))
+
+
+def exact_normal(d: Decimal) -> Decimal:
+    """d without trailing zeros (96.00 → 96), never rounded; zero is 0."""
+    if not d:
+        return Decimal(0)
+    sign, digits, exp = d.as_tuple()
+    text = "".join(map(str, digits))
+    kept = text.rstrip("0")
+    return Decimal((sign, tuple(map(int, kept)), exp + len(text) - len(kept)))
+
+
+def _checked(num: Num, what: str, where: str) -> Num:
+    if num.magnitude >= WIDE_LIMIT:
+        raise Unsupported(f"{what}: its exact value could need more than 38 digits", where)
+    return num
+
+
+def const(d: Decimal, where: str = "") -> Value:
+    s = places(d)
+    u = unscaled(d, s)
+    return Value(Const(u), "num", _checked(Num(s, u, u), f"the number {d}", where))
+
+
+def column(name: str, num: Num) -> Value:
+    return Value(Column(name, num.wide), "num", _checked(num, f"`{name}`", ""))
+
+
+def _int(v: int) -> Const:
+    return Const(v)
+
+
+def _arith(op: str, a, b, lo: int, hi: int):
+    return Arith(op, a, b, max(abs(lo), abs(hi)) > INT64_MAX)
+
+
+def rescale(v: Value, scale: int, what: str = "", where: str = "") -> Value:
+    """The same number at a scale at least its own (times a power of ten: exact)."""
+    if scale == v.num.scale:
+        return v
+    f = 10 ** (scale - v.num.scale)
+    num = _checked(Num(scale, v.num.lo * f, v.num.hi * f), what or "a rescaled number", where)
+    if isinstance(v.node, Const):
+        return replace(v, node=Const(v.node.value * f), num=num)
+    return replace(v, node=_arith("*", v.node, _int(f), num.lo, num.hi), num=num)
+
+
+def _aligned(values, what: str, where: str) -> list[Value]:
+    s = max(v.num.scale for v in values)
+    return [rescale(v, s, what, where) for v in values]
+
+
+def _sign_split(node, num: Num, positive) -> tuple:
+    """(node of f(|x|) with its sign restored, bounds): `positive(a, hi)` computes on a ≥ 0."""
+    if num.lo >= 0:
+        return positive(node, num.hi)
+    mag = num.magnitude
+    a = Case(((Compare("<", node, _int(0)), _arith("-", _int(0), node, 0, mag)),), node, mag > INT64_MAX)
+    out, hi = positive(a, mag)
+    neg = _arith("-", _int(0), out, 0, hi)
+    return Case(((Compare("<", node, _int(0)), neg),), out, hi > INT64_MAX), hi
+
+
+def _odd(q, hi: int):
+    half = Quotient(q, _int(2), hi > INT64_MAX)
+    return Compare("==", _arith("-", q, _arith("*", half, _int(2), 0, hi), 0, hi), _int(1))
+
+
+def _round_div(a, b, a_hi: int, b_hi: int, mode: str):
+    """round(a / b) as `mode` says, for a ≥ 0 and b > 0 (half_up: half away from zero)."""
+    wide = max(a_hi, 2 * b_hi) > INT64_MAX
+    q = Quotient(a, b, wide)
+    if mode == "floor":
+        return q
+    r = _arith("-", a, _arith("*", q, b, 0, a_hi), 0, a_hi)
+    if mode == "ceil":
+        up = Compare(">", r, _int(0))
+    else:
+        two_r = _arith("*", r, _int(2), 0, 2 * b_hi)
+        up = Compare(">=" if mode == "half_up" else ">", two_r, b)
+        if mode == "half_even":
+            up = Logic("or", (up, Logic("and", (Compare("==", two_r, b), _odd(q, a_hi)))))
+    return _arith("+", q, Case(((up, _int(1)),), _int(0)), 0, a_hi + 1)
+
+
+def round28(v: Value, where: str = "") -> Value:
+    """v rounded to 28 significant digits, half even, as the reference rounds every result."""
+    n = v.num
+    if n.magnitude < LIMIT:
+        return v
+    top = len(str(n.magnitude)) - 28  # digits to drop from the largest values
+    bound = n.magnitude + 10 ** top
+
+    def positive(a, hi):
+        arms = []
+        for j in range(1, top + 1):  # |x| < 10^(28+j): drop j digits
+            k = 10 ** j
+            rounded = _arith("*", _round_div(a, _int(k), hi, k, "half_even"), _int(k), 0, bound)
+            arms.append((Compare("<", a, _int(10 ** (28 + j))), rounded))
+        return Case(((Compare("<", a, _int(LIMIT)), a),) + tuple(arms[:-1]), arms[-1][1], bound > INT64_MAX), bound
+    _checked(Num(n.scale, 0, bound), "a result rounded to 28 digits", where)
+    node, hi = _sign_split(v.node, n, positive)
+    return replace(v, node=node, num=Num(n.scale, -hi if n.lo < 0 else max(0, n.lo - 10 ** top), hi))
+
+
+def add(a: Value, b: Value, where: str = "", op: str = "+") -> Value:
+    a, b = _aligned([a, b], f"`{op}`", where)
+    x, y = a.num, b.num
+    num = Num(x.scale, x.lo + y.lo, x.hi + y.hi) if op == "+" else Num(x.scale, x.lo - y.hi, x.hi - y.lo)
+    _checked(num, f"`{op}`", where)
+    return round28(Value(_arith(op, a.node, b.node, num.lo, num.hi), "num", num, _fails(a, b)), where)
+
+
+def sub(a: Value, b: Value, where: str = "") -> Value:
+    return add(a, b, where, "-")
+
+
+def mul(a: Value, b: Value, where: str = "") -> Value:
+    x, y = a.num, b.num
+    prods = [x.lo * y.lo, x.lo * y.hi, x.hi * y.lo, x.hi * y.hi]
+    num = _checked(Num(x.scale + y.scale, min(prods), max(prods)), "`*`", where)
+    return round28(Value(_arith("*", a.node, b.node, num.lo, num.hi), "num", num, _fails(a, b)), where)
+
+
+def neg(a: Value, where: str = "") -> Value:
+    num = Num(a.num.scale, -a.num.hi, -a.num.lo)
+    return round28(Value(_arith("-", _int(0), a.node, num.lo, num.hi), "num", num, a.fails), where)
+
+
+def absolute(a: Value, where: str = "") -> Value:
+    n = a.num
+    if n.lo >= 0:
+        return round28(a, where)
+    lo, hi = (-n.hi, -n.lo) if n.hi <= 0 else (0, n.magnitude)
+    node = Case(((Compare("<", a.node, _int(0)), _arith("-", _int(0), a.node, 0, hi)),), a.node, n.wide)
+    return round28(Value(node, "num", Num(n.scale, lo, hi), a.fails), where)
+
+
+def total(values: list[Value], where: str = "") -> Value:
+    """Left to right, each partial sum rounded as the reference adds (runtime.total)."""
+    out = values[0]
+    for v in values[1:]:
+        out = add(out, v, where)
+    return out
+
+
+def _exp10(p: int, q: int) -> int:
+    """floor(log10(p / q)) for p, q > 0."""
+    e = len(str(p)) - len(str(q))
+    return e if (p * 10 ** max(0, -e) >= q * 10 ** max(0, e)) else e - 1
+
+
+def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "") -> Value:
+    """a / b as runtime.divide: fails where b is 0, else the quotient rounded to 28
+    significant digits half even (exact when it has no more). TERMINATING: b is a
+    constant 2^i·5^j, so the quotient is a · (1/b), a finite decimal."""
+    zero = Compare("==", b.node, _int(0))
+    fails = either(a.fails, b.fails, zero if b.num.lo <= 0 <= b.num.hi else None)
+    if b.num.magnitude == 0:
+        return Value(_int(0), "num", Num(0, 0, 0), either(a.fails, Const(True)))
+    if exactness is c.Exactness.TERMINATING and isinstance(b.node, Const):
+        return replace(mul(a, const(_exact_inverse(b.node.value, b.num.scale)), where), fails=fails)
+    x, y = a.num, b.num
+    n_hi, d_hi = x.magnitude, y.magnitude
+    d_lo = 1 if y.lo <= 0 <= y.hi else min(abs(y.lo), abs(y.hi))
+    n_lo = 0 if x.lo <= 0 <= x.hi else min(abs(x.lo), abs(x.hi))
+    if n_hi == 0:
+        return Value(_int(0), "num", Num(0, 0, 0), fails)
+    # |quotient| = N / D in integers: the scales moved onto one side
+    up_n, up_d = max(0, y.scale - x.scale), max(0, x.scale - y.scale)
+    e_min = _exp10(max(n_lo, 1) * 10 ** up_n, d_hi * 10 ** up_d)
+    e_max = _exp10(n_hi * 10 ** up_n, d_lo * 10 ** up_d)
+    scale = max(0, 27 - e_min)
+    # the largest quotient at this scale, and what rounding its 28th digit may add
+    bound = (n_hi * 10 ** (up_n + scale)) // (d_lo * 10 ** up_d) + 10 ** max(0, e_max + scale - 27)
+    _checked(Num(scale, 0, bound), "`/`", where)
+    safe = Case(((zero, _int(1)),), b.node, y.wide) if y.lo <= 0 <= y.hi else b.node
+
+    n_node = _scale_up(_magnitude(a.node, x), up_n, n_hi)
+    d_node = _scale_up(_magnitude(safe, y), up_d, d_hi)
+    n_top, d_top = n_hi * 10 ** up_n, d_hi * 10 ** up_d
+    arms = []
+    for e in range(e_max, e_min - 1, -1):
+        # rows of this arm have 10^e <= N/D < 10^(e+1); the others are clamped below
+        # 10^(e+1)·D first, so no row's integers grow past 10^38 (a SQL engine would trap)
+        p = 27 - e
+        if e == e_max:
+            n_e, n_e_hi = n_node, n_top
+        else:
+            cap = _scale_up(d_node, e + 1, d_top) if e + 1 >= 0 else \
+                _arith("+", Quotient(d_node, _int(10 ** -(e + 1)), d_top > INT64_MAX), _int(1), 0, d_top + 1)
+            n_e_hi = min(n_top, d_top * 10 ** (e + 1) + 1 if e + 1 >= 0 else d_top + 1)
+            n_e = Extreme("min", (n_node, cap), max(n_top, d_top * 10 ** max(0, e + 1)) > INT64_MAX)
+        num_hi, den_hi = n_e_hi * 10 ** max(0, p), d_top * 10 ** max(0, -p)
+        _checked(Num(0, 0, max(num_hi, 2 * den_hi, d_top * 10 ** max(0, e + 1))), "`/`", where)
+        r = _round_div(_scale_up(n_e, max(0, p), n_e_hi), _scale_up(d_node, max(0, -p), d_top), num_hi, den_hi,
+                       "half_even")
+        shift = scale - p
+        value = _arith("*", r, _int(10 ** shift), 0, bound) if shift else r
+        if e == e_min:
+            arms.append((None, value))
+        else:
+            _checked(Num(0, 0, max(n_top * 10 ** max(0, -e), d_top * 10 ** max(0, e))), "`/`", where)
+            test = Compare(">=", _scale_up(n_node, max(0, -e), n_top), _scale_up(d_node, max(0, e), d_top))
+            arms.append((test, value))
+    node = Case(tuple(arms[:-1]), arms[-1][1], bound > INT64_MAX) if len(arms) > 1 else arms[0][1]
+    lo = 0
+    if x.lo < 0 or y.lo < 0:
+        negative = Logic("or", (Logic("and", (Compare("<", a.node, _int(0)), Compare(">", b.node, _int(0)))),
+                                Logic("and", (Compare(">", a.node, _int(0)), Compare("<", b.node, _int(0))))))
+        node = Case(((negative, _arith("-", _int(0), node, 0, bound)),), node, bound > INT64_MAX)
+        lo = -bound
+    return Value(node, "num", Num(scale, lo, bound), fails)
+
+
+def _exact_inverse(u: int, scale: int) -> Decimal:
+    """1 / (u · 10^-scale) for u made of 2s and 5s, exactly."""
+    n, twos, fives = abs(u), 0, 0
+    while n % 2 == 0:
+        n, twos = n // 2, twos + 1
+    while n % 5 == 0:
+        n, fives = n // 5, fives + 1
+    k = max(twos, fives)  # 1/(2^t·5^f) = 2^(k−t)·5^(k−f) / 10^k
+    inv = Decimal(2 ** (k - twos) * 5 ** (k - fives)).scaleb(scale - k)
+    return -inv if u < 0 else inv
+
+
+def _scale_up(node, k: int, hi: int):
+    return node if k == 0 else _arith("*", node, _int(10 ** k), 0, hi * 10 ** k)
+
+
+def _magnitude(node, num: Num):
+    """|x| as a plan node."""
+    if num.lo >= 0:
+        return node
+    return Case(((Compare("<", node, _int(0)), _arith("-", _int(0), node, 0, num.magnitude)),), node, num.wide)
+
+
+def round_to(x: Value, places_: int, mode: c.Rounding, where: str = "") -> Value:
+    """runtime.quantize: x to `places_` decimals as `mode` says (half_up: half away from
+    zero); fails where the result needs more than 28 significant digits (TooManyDigits)."""
+    n = x.num
+    if places_ >= n.scale:
+        out = rescale(x, places_, "`round`", where)
+        coef, coef_num = out.node, out.num
+    else:
+        k = 10 ** (n.scale - places_)
+        pos_mode, neg_mode = {c.Rounding.HALF_UP: ("half_up", "half_up"), c.Rounding.HALF_EVEN: ("half_even", "half_even"),
+                              c.Rounding.FLOOR: ("floor", "ceil"), c.Rounding.CEIL: ("ceil", "floor")}[mode]
+        hi = n.magnitude // k + 1
+        if n.lo >= 0:
+            coef = _round_div(x.node, _int(k), n.magnitude, k, pos_mode)
+        else:
+            below = _round_div(_magnitude(x.node, n), _int(k), n.magnitude, k, neg_mode)
+            above = _round_div(x.node, _int(k), max(n.hi, 0), k, pos_mode) if n.hi > 0 else _int(0)
+            coef = Case(((Compare("<", x.node, _int(0)), _arith("-", _int(0), below, -hi, 0)),), above, hi > INT64_MAX)
+        coef_num = Num(max(places_, 0), -hi if n.lo < 0 else n.lo // k, hi if n.hi > 0 else 0)
+        out = Value(coef, "num", coef_num, x.fails)
+        if places_ < 0:
+            f = 10 ** -places_
+            num = _checked(Num(0, coef_num.lo * f, coef_num.hi * f), "`round`", where)
+            out = Value(_arith("*", coef, _int(f), num.lo, num.hi), "num", num, x.fails)
+    if coef_num.magnitude >= LIMIT:
+        too_many = Logic("or", (Compare(">=", coef, _int(LIMIT)), Compare("<=", coef, _int(-LIMIT))))
+        out = replace(out, fails=either(out.fails, too_many))
+    return out
+
+
+def compare(op: str, a: Value, b: Value, where: str = "") -> Value:
+    if a.kind == "num" and b.kind == "num":
+        a, b = _aligned([a, b], f"`{op}`", where)
+    elif a.kind != b.kind and {a.kind, b.kind} != {"num", "int"}:
+        return Value(Const(op == "!="), "bool", None, _fails(a, b)) if "none" in (a.kind, b.kind) else \
+            _mismatch(a, b, where)
+    elif {a.kind, b.kind} == {"num", "int"}:
+        raise Unsupported("comparing a number with a tier position", where)
+    picked = _picked(op, a, b)
+    if picked is not None:
+        return replace(picked, fails=_fails(a, b))
+    return Value(Compare(op, a.node, b.node), "bool", None, _fails(a, b))
+
+
+def _mismatch(a: Value, b: Value, where: str) -> Value:
+    raise Unsupported(f"comparing {a.kind} with {b.kind}", where)
+
+
+def _picked(op: str, a: Value, b: Value) -> Value | None:
+    """A tier name compared with a constant name: the positions compared instead."""
+    if op not in ("==", "!=") or a.kind != "text":
+        return None
+    if isinstance(b.node, Pick) and isinstance(a.node, Const):
+        a, b = b, a
+    if isinstance(a.node, Pick) and isinstance(b.node, Const):
+        names = a.node.names
+        if b.node.value not in names:
+            return Value(Const(op == "!="), "bool")
+        return Value(Compare(op, a.node.index, _int(names.index(b.node.value))), "bool")
+    return None
+
+
+def extreme(op: str, values: list[Value], where: str = "") -> Value:
+    if values[0].kind == "num":
+        values = _aligned(values, f"`{op}`", where)
+        nums = [v.num for v in values]
+        pick = min if op == "min" else max
+        num = Num(nums[0].scale, pick(n.lo for n in nums), pick(n.hi for n in nums))
+        return Value(Extreme(op, tuple(v.node for v in values), num.wide), "num", num, _fails(*values))
+    return Value(Extreme(op, tuple(v.node for v in values)), values[0].kind, None, _fails(*values))
+
+
+def cond(test: Value, then: Value, else_: Value, where: str = "") -> Value:
+    """`if test then … else …`: a branch fails only where it is taken."""
+    fails = either(test.fails, both(test.node, then.fails), both(negate(test.node), else_.fails))
+    if then.kind == "num" and else_.kind == "num":
+        then, else_ = _aligned([then, else_], "`if`", where)
+        num = Num(then.num.scale, min(then.num.lo, else_.num.lo), max(then.num.hi, else_.num.hi))
+        return Value(Case(((test.node, then.node),), else_.node, num.wide), "num", num, fails)
+    if then.kind != else_.kind or then.kind in ("none", "tuple"):
+        return Value(None, "mixed", None, fails)  # only a trace reads it (an `up to` not hit is none)
+    if then.kind == "list":
+        raise Unsupported("a list chosen by `if`", where)
+    return Value(Case(((test.node, then.node),), else_.node), then.kind, None, fails)
+
+
+# ---- lists -------------------------------------------------------------------------
+def list_value(items: list[Value], where: str = "") -> Value:
+    kinds = {v.kind for v in items}
+    if len(kinds) != 1:
+        raise Unsupported("a list of mixed values", where)
+    kind = kinds.pop()
+    num = None
+    if kind == "num":
+        items = _aligned(items, "a list", where)
+        num = Num(items[0].num.scale, min(v.num.lo for v in items), max(v.num.hi for v in items))
+    return Value(ListOf(tuple(v.node for v in items)), "list", num, _fails(*items), kind, len(items))
+
+
+def concat(a: Value, b: Value, where: str = "") -> Value:
+    if a.item != b.item and a.length and b.length:
+        raise Unsupported("joining lists of different values", where)
+    num = a.num
+    if a.item == "num" and b.item == "num":
+        s = max(a.num.scale, b.num.scale)
+        if s != a.num.scale or s != b.num.scale:
+            raise Unsupported("joining lists of numbers with different decimals", where)
+        num = Num(s, min(a.num.lo, b.num.lo), max(a.num.hi, b.num.hi))
+    return Value(Concat(a.node, b.node), "list", num or b.num, _fails(a, b), a.item or b.item, a.length + b.length)
+
+
+def _list_sum(xs: Value, where: str) -> Value:
+    n = xs.num
+    num = Num(n.scale, min(0, n.lo * xs.length), max(0, n.hi * xs.length))
+    if num.magnitude >= LIMIT:  # a partial sum could be rounded: the order of additions would matter
+        raise Unsupported("a sum of a list that could exceed 28 significant digits", where)
+    return Value(ListFn("sum", xs.node, None, num.wide), "num", num, xs.fails)
+
+
+def _count(xs: Value) -> Value:
+    return Value(ListFn("len", xs.node), "num", Num(0, 0, xs.length), xs.fails)
+
+
+def list_call(op: c.Op, args: list[Value], where: str = "") -> Value:
+    """sum, mean, len, count, trimmed_mean, streak, list min/max and index of a list."""
+    xs = args[0]
+    if xs.kind != "list":
+        raise Unsupported(f"`{op.value}` of a value that is not a list", where)
+    if op is c.Op.LEN:
+        return _count(xs)
+    if op in (c.Op.COUNT, c.Op.STREAK):
+        v = args[1]
+        if v.kind == "num":
+            if xs.num is None or v.num.scale > xs.num.scale:
+                raise Unsupported(f"`{op.value}` of a number with more decimals than the list's", where)
+            v = rescale(v, xs.num.scale, f"`{op.value}`", where)
+        fn = "count" if op is c.Op.COUNT else "streak"
+        return Value(ListFn(fn, xs.node, v.node), "num", Num(0, 0, xs.length), _fails(xs, v))
+    if op is c.Op.INDEX:
+        i = args[1]
+        if i.kind != "num" or (i.num.scale and not isinstance(i.node, Const)):
+            raise Unsupported("an index that may not be a whole number", where)
+        length = ListFn("len", xs.node)
+        if i.num.scale:  # a constant with decimals: never a position
+            outside = Const(True)
+        else:
+            outside = Logic("or", (Compare("<", i.node, _arith("-", _int(0), length, -xs.length, 0)),
+                                   Compare(">=", i.node, length)))
+        return Value(ListFn("get", xs.node, i.node, bool(xs.num and xs.num.wide)), xs.item, xs.num, either(xs.fails, i.fails, outside))
+    if xs.item != "num":
+        raise Unsupported(f"`{op.value}` of a list that is not of numbers", where)
+    empty = Compare("==", ListFn("len", xs.node), _int(0))
+    if op is c.Op.SUM:
+        return _list_sum(xs, where)
+    if op is c.Op.MEAN:
+        out = divide(_list_sum(xs, where), _count(xs), c.Exactness.ROUNDED, where)
+        return replace(out, fails=either(xs.fails, empty))
+    if op in (c.Op.LIST_MIN, c.Op.LIST_MAX):
+        fn = "min" if op is c.Op.LIST_MIN else "max"
+        return Value(ListFn(fn, xs.node, None, xs.num.wide), "num", xs.num, either(xs.fails, empty))
+    if op is c.Op.TRIMMED_MEAN:
+        k = args[1]
+        if not isinstance(k.node, Const) or k.num.scale != 0:
+            raise Unsupported("`trimmed_mean` dropping a computed number of items", where)
+        kk = k.node.value
+        total_ = _list_sum(xs, where)
+        kept_sum = Value(ListFn("trimmed_sum", xs.node, _int(kk), total_.num.wide), "num", total_.num, xs.fails)
+        kept_len = Value(_arith("-", ListFn("len", xs.node), _int(2 * kk), 0, xs.length), "num",
+                         Num(0, 1, max(1, xs.length - 2 * kk)))
+        out = divide(kept_sum, kept_len, c.Exactness.ROUNDED, where)
+        short = Compare("<=", ListFn("len", xs.node), _int(2 * kk))
+        return replace(out, fails=either(xs.fails, short))
+    raise Unsupported(f"`{op.value}`", where)
+
+
+# ---- the visitor -------------------------------------------------------------------
+_ARITH = {c.Op.ADD: add, c.Op.SUB: sub, c.Op.MUL: mul}
+_CMP = {c.Op.EQ: "==", c.Op.NE: "!=", c.Op.LT: "<", c.Op.LE: "<=", c.Op.GT: ">", c.Op.GE: ">="}
+_LISTS = {c.Op.SUM, c.Op.MEAN, c.Op.LEN, c.Op.COUNT, c.Op.TRIMMED_MEAN, c.Op.STREAK, c.Op.LIST_MIN, c.Op.LIST_MAX,
+          c.Op.INDEX}
+
+
+def literal(value, where: str = "") -> Value:
+    if isinstance(value, bool):
+        return Value(Const(value), "bool")
+    if isinstance(value, Decimal):
+        return const(value, where)
+    if isinstance(value, int):
+        return Value(Const(value), "int")
+    if isinstance(value, str):
+        return Value(Const(value), "text")
+    if value is None:
+        return Value(Const(None), "none")
+    if isinstance(value, tuple):
+        return Value(Const(value), "tuple")
+    raise Unsupported(f"the constant {value!r}", where)
+
+
+class Scaler(c.Visitor):
+    """Decides every core expression over `env` (name → Value); `size`: the Value of `size`."""
+
+    def __init__(self, env: dict, size: Value | None = None):
+        self.env, self.size = env, size
+
+    def visit_Lit(self, e: c.Lit) -> Value:
+        return literal(e.value)
+
+    def visit_Var(self, e: c.Var) -> Value:
+        v = self.env.get(e.name)
+        if v is None:
+            raise Unsupported(f"`{e.name}`, which is not held as a column")
+        return v
+
+    def visit_Size(self, e: c.Size) -> Value:
+        if self.size is None:
+            raise Unsupported("`size` outside the cohort stage")
+        return self.size
+
+    def hold(self, v: Value) -> Value:
+        """Where a printer may hold a value computed once (a column, a CTE) before larger
+        expressions read it: a division, a rounding, a result rounded to 28 digits.
+        The plan is a DAG (a node read by several arms); printed as a tree it would
+        grow with every such step. By default nothing is held."""
+        return v
+
+    def visit_Div(self, e: c.Div) -> Value:
+        return self.hold(divide(self.visit(e.num), self.visit(e.den), e.exactness, e.where))
+
+    def visit_Round(self, e: c.Round) -> Value:
+        places_ = self.visit(e.places)
+        if not isinstance(places_.node, Const):
+            raise Unsupported("rounding to a computed number of places")
+        p = places_.node.value
+        if places_.kind == "num":
+            if places_.num.scale:
+                raise Unsupported("rounding to a number of places that is not whole")
+        return self.hold(round_to(self.visit(e.value), int(p), e.mode))
+
+    def visit_Cond(self, e: c.Cond) -> Value:
+        arms = []
+        while isinstance(e, c.Cond):  # else-if chains (tables) loop instead of recursing
+            arms.append((self.visit(e.test), self.visit(e.then)))
+            e = e.else_
+        out = self.visit(e)
+        for test, then in reversed(arms):
+            out = cond(test, then, out)
+        return out
+
+    def visit_Call(self, e: c.Call) -> Value:
+        op, w = e.op, e.where
+        args = [self.visit(a) for a in e.args]
+        v = self._call(op, args, w)
+        return self.hold(v) if isinstance(v.node, Case) and v.kind == "num" else v
+
+    def _call(self, op: c.Op, args: list[Value], w: str) -> Value:
+        if op in _ARITH:
+            return _ARITH[op](args[0], args[1], w)
+        if op in _CMP:
+            return compare(_CMP[op], args[0], args[1], w)
+        if op is c.Op.AND or op is c.Op.OR:
+            a, b = args
+            guard = a.node if op is c.Op.AND else negate(a.node)  # b is evaluated only then
+            return Value(Logic(op.value, (a.node, b.node)), "bool", None, either(a.fails, both(guard, b.fails)))
+        if op is c.Op.NOT:
+            return Value(Logic("not", (args[0].node,)), "bool", None, args[0].fails)
+        if op is c.Op.NEG:
+            return neg(args[0], w)
+        if op is c.Op.ABS:
+            return absolute(args[0], w)
+        if op is c.Op.TOTAL:
+            return total(args, w)
+        if op is c.Op.MIN or op is c.Op.MAX:
+            return extreme(op.value, args, w)
+        if op is c.Op.CLAMP:
+            x, lo, hi = args
+            return cond(compare("<", x, lo, w), lo, cond(compare(">", x, hi, w), hi, x, w), w)
+        if op is c.Op.RATIO:
+            q = divide(args[0], args[1], c.Exactness.ROUNDED, w)
+            one = const(Decimal(1))
+            return cond(compare(">", q, one, w), one, q, w)
+        if op is c.Op.STEP:
+            a, b = args
+            return Value(Arith("+", a.node, b.node, False), "int", None, _fails(a, b))
+        if op is c.Op.PICK:
+            names, i = args
+            if not isinstance(names.node, Const):
+                raise Unsupported("picking from a computed tuple", w)
+            return Value(Pick(names.node.value, i.node), "text", None, i.fails)
+        if op is c.Op.LIST:
+            return list_value(args, w)
+        if op is c.Op.CONCAT:
+            return concat(args[0], args[1], w)
+        if op in _LISTS:
+            return list_call(op, args, w)
+        raise Unsupported(f"`{op.value}`", w)
+
+    def visit_RankOf(self, e: c.RankOf) -> Value:
+        raise Unsupported("`rank` outside the cohort stage")
+
+    def visit_GroupValue(self, e: c.GroupValue) -> Value:
+        raise Unsupported("a group value outside the cohort stage")
+
+
+def rank(e: c.RankOf, n: int) -> Value:
+    """The Value of a RankOf in a cohort of n subjects."""
+    return Value(Rank(e.ranking, e.from_bottom), "num", Num(0, 1, max(n, 1)))
+
+
+def group_value(a: c.Aggregate, arg: Value, n: int) -> Value:
+    """The Value of a group aggregate over a cohort of n subjects: sums and counts as
+    windows, a mean their quotient rounded to 28 digits (cohort_stage.aggregate_values)."""
+    fields = a.partition.fields
+    if a.fn is c.AggFn.COUNT:
+        return Value(Window("count", arg.node, fields), "num", Num(0, 0, n), arg.fails)
+    if arg.kind != "num":
+        raise Unsupported(f"`{a.fn.value}` of a value that is not a number", a.owner.where)
+    if a.fn in (c.AggFn.MIN, c.AggFn.MAX):
+        return Value(Window(a.fn.value, arg.node, fields, arg.num.wide), "num", arg.num, arg.fails)
+    x = arg.num
+    num = Num(x.scale, min(0, n * x.lo), max(0, n * x.hi))
+    if num.magnitude >= LIMIT:  # a partial sum could be rounded: the order of additions would matter
+        raise Unsupported("a group sum that could exceed 28 significant digits", a.owner.where)
+    total_ = Value(Window("sum", arg.node, fields, num.wide), "num", num, arg.fails)
+    if a.fn is c.AggFn.SUM:
+        return total_
+    members = Value(Window("len", Const(True), fields), "num", Num(0, 1, max(n, 1)))
+    return divide(total_, members, c.Exactness.ROUNDED, a.owner.where)
