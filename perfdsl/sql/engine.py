@@ -77,7 +77,7 @@ class Engine:
         raise NotImplementedError
 
 
-RESULT = "#result"
+RESULT = "perfdsl_result"
 
 
 class DuckDB(Engine):
