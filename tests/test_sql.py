@@ -151,7 +151,7 @@ def test_run_duckdb_writes_the_python_backends_file(policy, data, suffix, tmp_pa
         out[backend] = io.read_rows(path)
     assert out["duckdb"].columns == out["python"].columns
     assert [r.values for r in out["duckdb"]] == [r.values for r in out["python"]]
-    assert len(out["python"]) == 10
+    assert len(out["python"]) in (10, 32)  # budget_engineer.csv, county_departments.xlsx
 
 
 def test_run_duckdb_reads_parquet_and_json_itself(tmp_path):
