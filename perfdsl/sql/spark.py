@@ -20,8 +20,10 @@ def session(master: str = "local[*]"):
     if master not in _SESSIONS:
         from pyspark.sql import SparkSession
         _SESSIONS[master] = (SparkSession.builder.master(master).appName("perfdsl")
-                             .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "4")
+                             .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
+                             .config("spark.sql.shuffle.partitions", "4")
                              .config("spark.sql.ansi.enabled", "true").getOrCreate())
+        _SESSIONS[master].sparkContext.setLogLevel("ERROR")
     return _SESSIONS[master]
 
 
