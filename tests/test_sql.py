@@ -1,5 +1,6 @@
 """The SQL backends (perfdsl/sql) on DuckDB: the policies of tests/ agree with the reference
-on drawn cohorts (the bundled ones are in tests/test_agreement.py through BACKENDS); the
+on drawn cohorts (the bundled ones and the stdlib fixtures are in tests/test_agreement.py
+through BACKENDS); the
 printed SQL carries numbers as scaled integers with no engine decimal division, ROUND or
 POWER; the compiled query reads as named steps and runs on a warehouse-style table;
 `perfdsl run --backend duckdb` writes the python backend's files cell by cell; hostile
@@ -29,7 +30,6 @@ from test_cohort import DIST_POLICY  # noqa: E402
 from test_hostile import PAYLOAD, hostile_policy  # noqa: E402
 
 TEST_POLICIES = {"dist_test": DIST_POLICY, "tight": TIGHT, **TIED}
-FIXTURES = sorted((ROOT / "tests" / "fixtures").glob("*.perf"))
 BUNDLED = [p for p in sorted((ROOT / "policies").glob("*.perf")) if not compile_file(p).module]
 
 
@@ -44,12 +44,6 @@ def test_test_policies_agree_with_reference_on_duckdb(name):
     """Ties at the cuts (error or shared), `when` lines, vetoes and limits, tight bounds."""
     ir = policy_of(name, TEST_POLICIES[name])
     assert disagreements(Policy(ir, backend="reference"), examples=12, seed=3, backends=["duckdb"]) == []
-
-
-@pytest.mark.parametrize("path", FIXTURES, ids=[p.stem for p in FIXTURES])
-def test_fixture_policies_agree_with_reference_on_duckdb(path):
-    ir = compile_file(path).policy
-    assert disagreements(Policy(ir, backend="reference"), examples=8, seed=3, backends=["duckdb"]) == []
 
 
 def test_tie_error_names_the_tied_subjects_as_the_reference_does():
