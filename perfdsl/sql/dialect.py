@@ -77,12 +77,8 @@ class Dialect:
             return fn("list_max" if largest else "list_min", xs)
         return fn("array_max" if largest else "array_min", xs)
 
-    def array(self, items: list[exp.Expression], elem_type: exp.DataType | None) -> exp.Expression:
-        if items:
-            return exp.Array(expressions=items)
-        empty = exp.Array(expressions=[])
-        return exp.Cast(this=empty, to=exp.DataType(this=exp.DataType.Type.ARRAY, expressions=[elem_type],
-                                                    nested=True)) if elem_type is not None else empty
+    def array(self, items: list[exp.Expression]) -> exp.Expression:
+        return exp.Array(expressions=items)
 
 
 DUCKDB = Dialect("duckdb", "HUGEINT")

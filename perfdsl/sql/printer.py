@@ -160,7 +160,7 @@ class Printer(c.Visitor):
 
     # ---- lists -------------------------------------------------------------------
     def visit_ListOf(self, n: s.ListOf):
-        return self.d.array([self.visit(x) for x in n.items], None)
+        return self.d.array([self.visit(x) for x in n.items])
 
     def visit_Concat(self, n: s.Concat):
         if isinstance(n.b, s.ListOf) and not n.b.items:
