@@ -88,13 +88,26 @@ class DuckDB(Engine):
         self.con = con if con is not None else duckdb.connect()
 
     def load(self, inputs: list[Input], records: list[dict]) -> None:
-        types = {"num": "HUGEINT", "bool": "BOOLEAN", "text": "VARCHAR"}
-        cols = [f'"{ROW}" BIGINT'] + [f'{_ident(i.name)} {types[i.item] + "[]" if i.kind == "list" else types[i.kind]}'
-                                      for i in inputs]
-        self.con.execute("CREATE OR REPLACE TEMP TABLE subjects (" + ", ".join(cols) + ")")
-        rows = [[n] + [_cell(i, r[i.name]) for i in inputs] for n, r in enumerate(records)]
-        if rows:
-            self.con.executemany("INSERT INTO subjects VALUES (" + ", ".join("?" * (len(inputs) + 1)) + ")", rows)
+        """The records as a table, through a Parquet file polars writes (numbers as the
+        text of their integers, cast to HUGEINT by DuckDB: no value passes a float)."""
+        import tempfile
+
+        import polars as pl
+        types = {"num": pl.String, "bool": pl.Boolean, "text": pl.String}
+        columns = {ROW: pl.Series(ROW, range(len(records)), dtype=pl.Int64)}
+        for i in inputs:
+            cells = [_text(i, _cell(i, r[i.name])) for r in records]
+            dtype = pl.List(types[i.item]) if i.kind == "list" else types[i.kind]
+            columns[i.name] = pl.Series(i.name, cells, dtype=dtype)
+        casts = [_ident(ROW)] + [
+            f"CAST({_ident(i.name)} AS HUGEINT) AS {_ident(i.name)}" if i.kind == "num" else
+            f"CAST({_ident(i.name)} AS HUGEINT[]) AS {_ident(i.name)}" if i.kind == "list" and i.item == "num" else
+            _ident(i.name) for i in inputs]
+        with tempfile.TemporaryDirectory() as tmp:
+            path = f"{tmp}/subjects.parquet"
+            pl.DataFrame(list(columns.values())).write_parquet(path)
+            self.con.execute("CREATE OR REPLACE TEMP TABLE subjects AS SELECT " + ", ".join(casts)
+                             + " FROM read_parquet(?)", [path])
 
     def fetch(self, query: exp.Select) -> list[tuple]:
         return self.con.execute(query.sql("duckdb")).fetchall()
@@ -112,6 +125,15 @@ def _cell(i: Input, v):
         return sc.unscaled(v, i.num.scale)
     if i.kind == "list":
         return [sc.unscaled(x, i.num.scale) if i.item == "num" else x for x in v]
+    return v
+
+
+def _text(i: Input, v):
+    """A cell for a table loaded as text: a number's integer as its digits."""
+    if i.kind == "num":
+        return str(v)
+    if i.kind == "list" and i.item == "num":
+        return [str(x) for x in v]
     return v
 
 

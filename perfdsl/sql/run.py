@@ -37,8 +37,12 @@ def read_rows(path: str, key=None, sheet: str | None = None, encoding: str | Non
             raise io.DataError([io.DataProblem(None, None, f"{p.name}: not a Parquet file DuckDB can read")]) from None
         return io.read_rows(path, key=key, sheet=sheet, encoding=encoding)
     first = 2 if suffix == ".csv" else 1  # a CSV file's header is row 1
-    rows = [io.RawRow(n, {c: v for c, v in zip(columns, row) if not (suffix != ".csv" and v is None)})
-            for n, row in enumerate(data, start=first)]
+    if suffix == ".csv":  # a CSV cell is text: an empty one is "", as perfdsl.io reads it, not NULL
+        rows = [io.RawRow(n, {c: "" if v is None else v for c, v in zip(columns, row)})
+                for n, row in enumerate(data, start=first)]
+    else:
+        rows = [io.RawRow(n, {c: v for c, v in zip(columns, row) if v is not None})
+                for n, row in enumerate(data, start=first)]
     return io.Rows(rows, list(columns), table=suffix in (".csv", ".parquet"))
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from sqlglot import exp
 
-from .engine import RESULT, ROW, Engine
+from .engine import RESULT, ROW, Engine, _cell, _text
 from .query import Input
 
 _SESSIONS: dict[str, object] = {}
@@ -51,7 +51,6 @@ class Spark(Engine):
                 fields.append(T.StructField(i.name, T.BooleanType() if i.kind == "bool" else text))
                 casts.append(f"CAST({_ident(i.name)} AS DECIMAL(38,0)) AS {_ident(i.name)}" if i.kind == "num"
                              else _ident(i.name))
-        from .engine import _cell
         rows = [[n] + [_text(i, _cell(i, r[i.name])) for i in inputs] for n, r in enumerate(records)]
         frame = self.spark.createDataFrame(rows, T.StructType(fields))
         frame.createOrReplaceTempView("raw_subjects")
@@ -64,10 +63,3 @@ class Spark(Engine):
         frame = self.spark.sql(query.sql("spark")).cache()
         frame.createOrReplaceTempView(RESULT)
 
-
-def _text(i: Input, v):
-    if i.kind == "num":
-        return str(v)
-    if i.kind == "list" and i.item == "num":
-        return [str(x) for x in v]
-    return v
