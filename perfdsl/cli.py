@@ -140,7 +140,7 @@ class Read(list):
 
 
 def _read_subjects(policy, data: str, sheet: str | None = None, encoding: str | None = None,
-                   keep: tuple[str, ...] = ()) -> Read:
+                   keep: tuple[str, ...] = (), reader=io.read_rows) -> Read:
     """The rows of a data file, or DataError listing every bad row.
 
     A reader stops at problems in single rows (a wrong number of cells, a line that is
@@ -151,7 +151,7 @@ def _read_subjects(policy, data: str, sheet: str | None = None, encoding: str | 
     from .columns import key_names, match
     from .validate import Validator
     try:
-        rows = io.read_rows(data, key=key_names(policy.ir), sheet=sheet, encoding=encoding)
+        rows = reader(data, key=key_names(policy.ir), sheet=sheet, encoding=encoding)
     except io.DataError as err:
         if not err.rows:
             raise
@@ -270,7 +270,9 @@ def _run_rows(policy, args, plan, keep):
     (the python backend also for `auto`), written by perfdsl.io. (summary, subjects, notes)"""
     from . import summary
     recorder = None
-    if args.backend == "columnar":
+    if args.backend in ("duckdb", "spark"):
+        read, rows, results = _run_sql(policy, args, keep)
+    elif args.backend == "columnar":
         read, rows = _evaluate_table(policy, args.input, args.sheet, args.encoding, keep)
         ir = policy.ir
         records = policy.validate([r.values for r in read]) if ir.quotas or ir.distributes else [{}] * len(rows)
@@ -477,6 +479,25 @@ class _FrameRow:
         self.values, self.record = values, record
 
 
+def _run_sql(policy, args, keep: tuple[str, ...]):
+    """A data file through a SQL backend (perfdsl/sql): (Read, output rows, results)."""
+    from .columns import name_columns
+    from .sql.run import engine_for, evaluate_read, read_rows
+    read = _read_subjects(policy, args.input, args.sheet, args.encoding, keep, reader=read_rows)
+    try:
+        rows, records = evaluate_read(policy, read, engine_for(args.backend, args.spark_master))
+        if args.explain:  # the SQL engines keep no explanations: the python backend words them
+            _out(f"note: explanations come from the python backend re-running the subjects ({args.backend} "
+                 "computed the results)", err=True)
+            explained = policy.evaluate_cohort(records, trace=True, validate=False, row_numbers=[r.number for r in read])
+            for row, r in zip(rows, explained):
+                row["explanation"] = r.explain()
+    except io.DataError as err:
+        raise name_columns(err, read.column_of) from None
+    policy.last_warnings = read.warnings + policy.last_warnings
+    return read, rows, [_ColumnarRow(policy.ir, row, record) for row, record in zip(rows, records)]
+
+
 class _ColumnarRow:
     """A columnar output row seen as a result by perfdsl.summary (final tiers only); its
     joined flags become Flags."""
@@ -614,7 +635,15 @@ def cmd_compile(args) -> int:
     _print_diagnostics(result)
     if result.policy is None:
         return FAIL
-    source = generate(result.policy)
+    if args.sql:
+        from .sql import compile_sql
+        try:
+            source = compile_sql(result.policy, args.sql, args.table, args.scale)
+        except ValueError as err:
+            _out(f"{args.file}: {err}", err=True)
+            return FAIL
+    else:
+        source = generate(result.policy)
     try:
         io.write_text_atomic(args.output, source)
     except OSError as err:
@@ -722,9 +751,12 @@ def build_parser() -> argparse.ArgumentParser:
     r.add_argument("--explain", action="store_true", help="add an `explanation` column")
     r.add_argument("--sheet", help="the sheet of an .xlsx input to read (default: the first visible "
                                   "sheet with a column for the key)")
-    r.add_argument("--backend", choices=["auto", "python", "reference", "columnar"], default="auto",
+    r.add_argument("--backend", choices=["auto", "python", "reference", "columnar", "duckdb", "spark"], default="auto",
                    help="auto (default): columnar where it runs the policy as columns throughout, else python; "
-                        "columnar: the whole file as polars columns (no --explain)")
+                        "columnar: the whole file as polars columns (no --explain); duckdb, spark: the policy as "
+                        "one SQL query on that engine (spark needs `pip install 'perfdsl[spark]'` and Java 17)")
+    r.add_argument("--spark-master", metavar="URL", default="local[*]",
+                   help="with --backend spark: the Spark master to run on (default local[*])")
     r.add_argument("--encoding", metavar="NAME", help="the encoding of a CSV input and output (default: input UTF-8, "
                                                       "else GB18030 with a note; output UTF-8 with a BOM)")
     r.add_argument("--headers", choices=["names", "labels"], default="names",
@@ -768,9 +800,13 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("--timeout", type=float, default=None, metavar="SECONDS", help="solver time (default 2)")
     d.add_argument("--seed", type=int, default=None, help="seed for the sampled comparisons")
     d.set_defaults(func=cmd_diff)
-    g = sub.add_parser("compile", help="write the generated Python module")
+    g = sub.add_parser("compile", help="write the generated Python module (or with --sql the SQL query)")
     g.add_argument("file")
     g.add_argument("-o", "--output", required=True)
+    g.add_argument("--sql", choices=["duckdb", "spark"], help="write the policy as one SQL query of this dialect")
+    g.add_argument("--table", default="subjects", help="with --sql: the table or view of subjects it reads")
+    g.add_argument("--scale", type=int, default=4, metavar="N",
+                   help="with --sql: the decimals the table's numbers have at most (default 4)")
     g.set_defaults(func=cmd_compile)
     ls = sub.add_parser("lsp", help="run the language server over stdio (for editors)")
     ls.set_defaults(func=cmd_lsp)

@@ -65,6 +65,14 @@ REFERENCE = _pipeline("reference")
 BACKENDS = {"python": _pipeline("python"), "columnar": _columnar}
 
 
+def _duckdb(ir):
+    from ..sql.agreement import duckdb  # the SQL backend on DuckDB (perfdsl/sql)
+    return duckdb(ir)
+
+
+BACKENDS["duckdb"] = _duckdb
+
+
 def _snapshot(results):
     return [(r.values, r.flags, r.tiers, r.trace) for r in results]
 

@@ -1,0 +1,86 @@
+"""What differs between the SQL engines perfdsl prints for: integer types, list functions
+and lambdas. Everything else is one sqlglot tree printed by `sqlglot`'s own generators.
+
+Floor division is only ever asked of non-negative operands (the integer plan keeps signs
+apart), where DuckDB's `//` and Spark's `DIV` agree; a divisor of zero is guarded before.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlglot import exp
+
+
+def lam(params: list[str], body: exp.Expression) -> exp.Lambda:
+    return exp.Lambda(this=body, expressions=[exp.to_identifier(p) for p in params])
+
+
+def fn(name: str, *args: exp.Expression) -> exp.Expression:
+    return exp.Anonymous(this=name, expressions=list(args))
+
+
+@dataclass(frozen=True)
+class Dialect:
+    """One engine: its sqlglot dialect name and the few functions written differently."""
+    name: str  # sqlglot's: duckdb, spark
+    wide_int: str  # the 128-bit (or 38-digit) integer type
+
+    def int_type(self, wide: bool) -> exp.DataType:
+        return exp.DataType.build(self.wide_int if wide else "BIGINT")
+
+    def cast_int(self, e: exp.Expression, wide: bool = True) -> exp.Expression:
+        return exp.Cast(this=e, to=self.int_type(wide))
+
+    def floor_div(self, a: exp.Expression, b: exp.Expression, wide: bool) -> exp.Expression:
+        """a // b for a ≥ 0, b > 0. Spark's DIV gives a BIGINT, so a wide quotient is the
+        exact division of a − a mod b (a whole number; an engine error if it needs more
+        than the 32 whole digits Spark keeps of a DECIMAL(38) quotient, never a wrong one)."""
+        if self.name == "duckdb" or not wide:
+            return exp.IntDiv(this=a, expression=b)
+        whole = exp.Paren(this=exp.Sub(this=a, expression=exp.Mod(this=a, expression=b)))
+        return self.cast_int(exp.Div(this=whole, expression=b))
+
+    def length(self, xs: exp.Expression) -> exp.Expression:
+        return fn("len" if self.name == "duckdb" else "size", xs)
+
+    def filter(self, xs: exp.Expression, var: str, test: exp.Expression) -> exp.Expression:
+        return fn("list_filter" if self.name == "duckdb" else "filter", xs, lam([var], test))
+
+    def transform(self, xs: exp.Expression, var: str, body: exp.Expression) -> exp.Expression:
+        return fn("list_transform" if self.name == "duckdb" else "transform", xs, lam([var], body))
+
+    def fold(self, xs: exp.Expression, start: exp.Expression, acc: str, var: str, body: exp.Expression) -> exp.Expression:
+        """start combined with each element, left to right."""
+        if self.name == "duckdb":
+            return fn("list_reduce", fn("list_prepend", start, xs), lam([acc, var], body))
+        return fn("aggregate", xs, start, lam([acc, var], body))
+
+    def concat(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
+        return fn("list_concat" if self.name == "duckdb" else "concat", a, b)
+
+    def sort(self, xs: exp.Expression) -> exp.Expression:
+        return fn("list_sort" if self.name == "duckdb" else "array_sort", xs)
+
+    def slice(self, xs: exp.Expression, start: exp.Expression, count: exp.Expression) -> exp.Expression:
+        """`count` elements from 1-based `start`."""
+        if self.name == "duckdb":
+            return fn("list_slice", xs, start, exp.Sub(this=exp.Add(this=start, expression=count),
+                                                       expression=exp.Literal.number(1)))
+        return fn("slice", xs, start, count)
+
+    def element(self, xs: exp.Expression, position: exp.Expression) -> exp.Expression:
+        """The element at a 1-based position (negative: from the end), known to exist."""
+        return fn("list_extract" if self.name == "duckdb" else "element_at", xs, position)
+
+    def extreme(self, xs: exp.Expression, largest: bool) -> exp.Expression:
+        if self.name == "duckdb":
+            return fn("list_max" if largest else "list_min", xs)
+        return fn("array_max" if largest else "array_min", xs)
+
+    def array(self, items: list[exp.Expression]) -> exp.Expression:
+        return exp.Array(expressions=items)
+
+
+DUCKDB = Dialect("duckdb", "HUGEINT")
+SPARK = Dialect("spark", "DECIMAL(38,0)")
+DIALECTS = {"duckdb": DUCKDB, "spark": SPARK}
