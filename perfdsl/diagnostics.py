@@ -9,6 +9,8 @@ from __future__ import annotations
 import unicodedata
 from dataclasses import dataclass, field
 
+from .runtime.frozen import Frozen
+
 
 # Every code the compiler (syntax and check) emits, one case each: PD errors stop a
 # policy, PW warnings do not. A new kind of diagnostic takes the next free number;
@@ -61,8 +63,7 @@ CODES = {
 }
 
 
-@dataclass(frozen=True)
-class Span:
+class Span(Frozen):
     file: str
     line: int
     col: int
@@ -73,14 +74,12 @@ class Span:
         return f"{self.file}:{self.line}:{self.col}"
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(Frozen):
     span: Span
     message: str
 
 
-@dataclass(frozen=True)
-class Diagnostic:
+class Diagnostic(Frozen):
     code: str
     severity: str  # "error" | "warning"
     span: Span

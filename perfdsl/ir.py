@@ -8,17 +8,17 @@ inputs and earlier definitions only. Every node keeps the Span it came from.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 
 from .diagnostics import Span
+from .runtime.frozen import Frozen
 from .numbers import decimal_text
 from .operations import IR_ONLY, operations
 
 
 # ---- types -------------------------------------------------------------------------
-@dataclass(frozen=True)
-class Type:
+class Type(Frozen):
     kind: str  # num bool text tier list
     tierset: str | None = None  # for kind == "tier"
     elem: "Type | None" = None  # for kind == "list"
@@ -42,8 +42,7 @@ def list_type(elem: Type) -> Type:
     return Type("list", elem=elem)
 
 
-@dataclass(frozen=True)
-class Interval:
+class Interval(Frozen):
     """A closed range of numbers; None is unbounded on that side."""
     lo: Decimal | None
     hi: Decimal | None
@@ -128,15 +127,13 @@ class DefKind(Word):
     TIERS = "tiers"
 
 
-@dataclass(frozen=True)
-class Const:
+class Const(Frozen):
     span: Span
     type: Type
     value: object  # Decimal, bool, str (text or tier name), tuple for lists
 
 
-@dataclass(frozen=True)
-class Ref:
+class Ref(Frozen):
     """A reference to an input, an earlier definition, or the group `size`."""
     span: Span
     type: Type
@@ -144,16 +141,14 @@ class Ref:
     kind: RefKind
 
 
-@dataclass(frozen=True)
-class Prim:
+class Prim(Frozen):
     span: Span
     type: Type
     fn: Fn
     args: tuple["Expr", ...]
 
 
-@dataclass(frozen=True)
-class If:
+class If(Frozen):
     span: Span
     type: Type
     cond: "Expr"
@@ -161,8 +156,7 @@ class If:
     else_: "Expr"
 
 
-@dataclass(frozen=True)
-class Rank:
+class Rank(Frozen):
     """The subject's 1-based position in a rank order within its group (cohort stage)."""
     span: Span
     type: Type
@@ -170,8 +164,7 @@ class Rank:
     order: "RankOrder"
 
 
-@dataclass(frozen=True)
-class GroupAgg:
+class GroupAgg(Frozen):
     """`mean(x) per FIELD`: an aggregate of x over the subject's group (cohort stage)."""
     span: Span
     type: Type
@@ -211,8 +204,7 @@ def list_text(e) -> str:
 
 
 # ---- declarations ------------------------------------------------------------------
-@dataclass(frozen=True)
-class InputDef:
+class InputDef(Frozen):
     span: Span
     name: str
     label: str | None
@@ -223,8 +215,7 @@ class InputDef:
     choices: tuple[str, ...] | None  # `one of (...)`
 
 
-@dataclass(frozen=True)
-class Adjustment:
+class Adjustment(Frozen):
     span: Span
     sign: int
     amount: Expr
@@ -234,31 +225,27 @@ class Adjustment:
     up_to: Decimal | None
 
 
-@dataclass(frozen=True)
-class BoundStep:
+class BoundStep(Frozen):
     span: Span
     kind: str  # clamp cap floor
     lo: Decimal | None
     hi: Decimal | None
 
 
-@dataclass(frozen=True)
-class IndicatorBody:
+class IndicatorBody(Frozen):
     base: Expr | None  # None when computed
     adjustments: tuple[Adjustment, ...]
     bounds: tuple[BoundStep, ...]
     computed: Expr | None
 
 
-@dataclass(frozen=True)
-class Tier:
+class Tier(Frozen):
     name: str
     threshold: Decimal | None  # None for `otherwise`
     span: Span
 
 
-@dataclass(frozen=True)
-class TierRule:
+class TierRule(Frozen):
     span: Span
     kind: RuleKind
     cond: Expr
@@ -267,8 +254,7 @@ class TierRule:
     reason: str | None
 
 
-@dataclass(frozen=True)
-class TiersBody:
+class TiersBody(Frozen):
     by: Expr
     ascending: bool
     tiers: tuple[Tier, ...]
@@ -278,8 +264,7 @@ class TiersBody:
         return tuple(t.name for t in self.tiers)
 
 
-@dataclass(frozen=True)
-class Definition:
+class Definition(Frozen):
     """One named value: a ValueDef (let, score, outcome: one expression), an IndicatorDef
     or a TiersDef. `stage` says when it can be computed.
 
@@ -305,7 +290,6 @@ class Definition:
         raise NotImplementedError
 
 
-@dataclass(frozen=True)
 class ValueDef(Definition):
     """`let`, `score` or `outcome`: the value of one expression."""
     expr: Expr = field(kw_only=True)
@@ -314,7 +298,6 @@ class ValueDef(Definition):
         return [self.expr]
 
 
-@dataclass(frozen=True)
 class IndicatorDef(Definition):
     indicator: IndicatorBody = field(kw_only=True)
     weight: Decimal | None = field(default=None, kw_only=True)  # as a fraction: 40% is 0.4
@@ -326,7 +309,6 @@ class IndicatorDef(Definition):
             x for a in b.adjustments for x in (a.amount, a.per, a.cond) if x is not None]
 
 
-@dataclass(frozen=True)
 class TiersDef(Definition):
     tiers: TiersBody = field(kw_only=True)
 
@@ -334,37 +316,32 @@ class TiersDef(Definition):
         return [self.tiers.by] + [r.cond for r in self.tiers.rules]
 
 
-@dataclass(frozen=True)
-class FlagDef:
+class FlagDef(Frozen):
     span: Span
     label: str
     cond: Expr
     stage: Stage
 
 
-@dataclass(frozen=True)
-class RankKeyIR:
+class RankKeyIR(Frozen):
     name: str
     descending: bool
     span: Span
 
 
-@dataclass(frozen=True)
-class RankOrder:
+class RankOrder(Frozen):
     keys: tuple[RankKeyIR, ...]
     group: str | None
     span: Span
 
 
-@dataclass(frozen=True)
-class Share:
+class Share(Frozen):
     """A bound of a cohort rule: a count, or a share of the group size."""
     value: Decimal
     percent: bool
 
 
-@dataclass(frozen=True)
-class QuotaDef:
+class QuotaDef(Frozen):
     span: Span
     tierset: str
     tier: int
@@ -376,23 +353,20 @@ class QuotaDef:
     ties_share: bool
 
 
-@dataclass(frozen=True)
-class BoundsIR:
+class BoundsIR(Frozen):
     tier: int
     lo: Share
     hi: Share | None  # None: up to the group size
     span: Span
 
 
-@dataclass(frozen=True)
-class WhenIR:
+class WhenIR(Frozen):
     cond: Expr
     bounds: tuple[BoundsIR, ...]
     span: Span
 
 
-@dataclass(frozen=True)
-class DistributeDef:
+class DistributeDef(Frozen):
     span: Span
     tierset: str
     group: str | None
@@ -404,8 +378,7 @@ class DistributeDef:
     when_fields: tuple[str, ...]  # inputs a `when` reads: must be constant in a group
 
 
-@dataclass(frozen=True)
-class ExampleDef:
+class ExampleDef(Frozen):
     span: Span
     label: str
     cohort: bool
@@ -413,8 +386,7 @@ class ExampleDef:
     expects: tuple["Expect", ...]
 
 
-@dataclass(frozen=True)
-class Expect:
+class Expect(Frozen):
     span: Span
     name: str  # a definition, an input, `flags`, or `count`
     subject: str | None  # `name of KEY`
@@ -422,8 +394,7 @@ class Expect:
     value: object
 
 
-@dataclass(frozen=True)
-class PropertyDef:
+class PropertyDef(Frozen):
     span: Span
     label: str
     expr: Expr | None
@@ -431,8 +402,7 @@ class PropertyDef:
     cohort: bool = False  # `property cohort`: evaluated for every subject after the cohort stage
 
 
-@dataclass(frozen=True)
-class Policy:
+class Policy(Frozen):
     name: str
     label: str | None
     file: str

@@ -24,6 +24,7 @@ are written; file names are printed relative to the policy's folder.
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import re
@@ -682,11 +683,8 @@ class _Method(c.Visitor):
         op = e.op
         if op in (c.Op.AND, c.Op.OR):
             a = self.truth(e.args[0])
-            self.cond += 1
-            try:
+            with self._sometimes():
                 b = self.truth(e.args[1])
-            finally:
-                self.cond -= 1
             return Code(f"({a} {op.value} {b})")
         if op is c.Op.PICK and all(isinstance(a, c.Lit) for a in e.args):
             return self.m.const(e.args[0].value[e.args[1].value])
@@ -733,11 +731,8 @@ class _Method(c.Visitor):
 
     def visit_Cond(self, e: c.Cond) -> Code:
         test = self.expr(e.test)
-        self.cond += 1
-        try:
+        with self._sometimes():
             then, else_ = self.expr(e.then), self.expr(e.else_)
-        finally:
-            self.cond -= 1
         return Code(f"({then} if {test} else {else_})")
 
     @staticmethod
@@ -782,17 +777,28 @@ class _Method(c.Visitor):
         self._branch(t, e.then)
         nxt = e.else_
         while isinstance(nxt, c.Cond) and self.depth(nxt.test) <= _INLINE_DEPTH and self.key(nxt) not in self.avail:
-            self.cond += 1
-            try:
-                test = self.expr(nxt.test)
-            finally:
-                self.cond -= 1
-            self.line(Code(f"elif {_test(test)}:"))
+            self._elif(nxt.test)
             self._branch(t, nxt.then)
             nxt = nxt.else_
         self.line(Code("else:"))
         self._branch(t, nxt)
         return t
+
+    def _elif(self, test) -> None:
+        """Print `elif test:`; the test runs only when the ones before it failed."""
+        with self._sometimes():
+            code = self.expr(test)
+        self.line(Code(f"elif {_test(code)}:"))
+
+    @contextlib.contextmanager
+    def _sometimes(self):
+        """Print what runs only sometimes (after `and`/`or`, in a branch, an `elif` test):
+        an expression computed there is not kept as available for later statements."""
+        self.cond += 1
+        try:
+            yield
+        finally:
+            self.cond -= 1
 
     def _branch(self, t: Code, e) -> None:
         self._nested(lambda: self.line(Code(f"{t} = {self.expr(e)}")))
@@ -838,12 +844,7 @@ class _Method(c.Visitor):
         self._body(s.then)
         while len(s.else_) == 1 and isinstance(s.else_[0], c.Guard) and self.depth(s.else_[0].test) <= _INLINE_DEPTH:
             s = s.else_[0]  # else: if … → elif …
-            self.cond += 1
-            try:
-                test = self.expr(s.test)
-            finally:
-                self.cond -= 1
-            self.line(Code(f"elif {_test(test)}:"))
+            self._elif(s.test)
             self._body(s.then)
         if s.else_:
             self.line(Code("else:"))

@@ -11,9 +11,10 @@ meaning of `indicator`, `tiers`, `veto`, `quota` and `distribute` is then writte
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import field
 from decimal import Decimal
 
+from ..runtime.frozen import Frozen
 from ..operations import CORE_ONLY, operations
 
 
@@ -58,8 +59,7 @@ class RuleKind(enum.Enum):
     VETO = "veto"
 
 
-@dataclass(frozen=True)
-class Owner:
+class Owner(Frozen):
     """What an arithmetic trap inside a block is reported against: `where` is file:line:col,
     `what` the words naming it (a definition, a flag, a group value, a `when`)."""
     where: str
@@ -67,8 +67,7 @@ class Owner:
 
 
 # ---- the cohort's shapes (used by expressions and steps) ---------------------------
-@dataclass(frozen=True)
-class Partition:
+class Partition(Frozen):
     """Subjects grouped by equal values of `spec` (a field, a tuple of fields, or None:
     the whole cohort); groups in order of first appearance."""
     spec: str | tuple[str, ...] | None
@@ -78,23 +77,20 @@ class Partition:
         return () if self.spec is None else (self.spec,) if isinstance(self.spec, str) else tuple(self.spec)
 
 
-@dataclass(frozen=True)
-class RankKey:
+class RankKey(Frozen):
     name: str
     descending: bool
     by_tier: bool  # the key is a tier set: ranked by tier position (0 = best)
 
 
-@dataclass(frozen=True)
-class Ranking:
+class Ranking(Frozen):
     """A total preorder within each part: keys compared in turn; equal on all = tied."""
     keys: tuple[RankKey, ...]
     partition: Partition
     tie: TieRule
 
 
-@dataclass(frozen=True)
-class HeadCount:
+class HeadCount(Frozen):
     """A count (`percent` False) or a share of the group size rounded as `rounding` says."""
     value: Decimal
     percent: bool
@@ -102,54 +98,46 @@ class HeadCount:
 
 
 # ---- expressions -------------------------------------------------------------------
-@dataclass(frozen=True)
-class Lit:
+class Lit(Frozen):
     value: object
 
 
-@dataclass(frozen=True)
-class Var:
+class Var(Frozen):
     name: str
 
 
-@dataclass(frozen=True)
-class Size:
+class Size(Frozen):
     """The size of the group a value is computed for (`size` in `when`; the cohort else)."""
 
 
-@dataclass(frozen=True)
-class Call:
+class Call(Frozen):
     op: Op
     args: tuple["Expr", ...]
     where: str = ""  # file:line:col, for the errors an operation can raise
     what: str = ""  # INDEX: how its list is named in an error
 
 
-@dataclass(frozen=True)
-class Div:
+class Div(Frozen):
     num: "Expr"
     den: "Expr"
     exactness: Exactness
     where: str
 
 
-@dataclass(frozen=True)
-class Round:
+class Round(Frozen):
     value: "Expr"
     places: "Expr"
     mode: Rounding
 
 
-@dataclass(frozen=True)
-class Cond:
+class Cond(Frozen):
     test: "Expr"
     then: "Expr"
     else_: "Expr"
     source: object = field(default=None, compare=False, repr=False)  # the IR `if` it came from (coverage)
 
 
-@dataclass(frozen=True)
-class RankOf:
+class RankOf(Frozen):
     """1-based competition rank in `ranking` (n + 1 − rank from the bottom). `fact` is the
     key a traced run files the rank under, for the explanation to find (opaque data)."""
     ranking: Ranking
@@ -157,8 +145,7 @@ class RankOf:
     fact: object = None
 
 
-@dataclass(frozen=True)
-class Aggregate:
+class Aggregate(Frozen):
     """`fn` of `arg` over the subject's part: one value per part."""
     fn: AggFn
     arg: "Expr"
@@ -167,8 +154,7 @@ class Aggregate:
     fact: object = None  # as RankOf.fact
 
 
-@dataclass(frozen=True)
-class GroupValue:
+class GroupValue(Frozen):
     """The subject's part's value of `aggregate` (computed once per part, not per subject)."""
     aggregate: Aggregate
 
@@ -177,16 +163,14 @@ Expr = Lit | Var | Size | Call | Div | Round | Cond | RankOf | GroupValue
 
 
 # ---- statements --------------------------------------------------------------------
-@dataclass(frozen=True)
-class Let:
+class Let(Frozen):
     """`name` = `expr`. A later Let of the same name replaces it: an indicator's value
     steps through its adjustments as one name assigned again."""
     name: str
     expr: Expr
 
 
-@dataclass(frozen=True)
-class Guard:
+class Guard(Frozen):
     """If `test` holds run `then`, else `else_`."""
     test: Expr
     then: tuple["Stmt", ...]
@@ -194,16 +178,14 @@ class Guard:
 
 
 # trace events: data a traced run records, ignored otherwise
-@dataclass(frozen=True)
-class OpenIndicator:
+class OpenIndicator(Frozen):
     name: str
     label: str | None
     base: Expr | None  # None: a computed indicator
     weight: Decimal | None
 
 
-@dataclass(frozen=True)
-class Adjusted:
+class Adjusted(Frozen):
     sign: int
     reason: str | None
     amount: Expr
@@ -211,23 +193,20 @@ class Adjusted:
     line: int
 
 
-@dataclass(frozen=True)
-class BoundBit:
+class BoundBit(Frozen):
     kind: str  # clamp cap floor
     before: Expr
     after: Expr
     line: int
 
 
-@dataclass(frozen=True)
-class CloseIndicator:
+class CloseIndicator(Frozen):
     """The indicator's value; a recomputation (post stage) replaces the earlier record."""
     name: str
     value: Expr
 
 
-@dataclass(frozen=True)
-class TierMoved:
+class TierMoved(Frozen):
     """A tier step: the band, or a rule that held (`held`: it left the tier as it was)."""
     tierset: str
     label: str | None
@@ -244,8 +223,7 @@ class TierMoved:
 Event = OpenIndicator | Adjusted | BoundBit | CloseIndicator | TierMoved
 
 
-@dataclass(frozen=True)
-class TierSlots:
+class TierSlots(Frozen):
     """Variables holding a tier set's state after the individual stage."""
     index: str
     ceiling: str
@@ -253,8 +231,7 @@ class TierSlots:
     limit: str
 
 
-@dataclass(frozen=True)
-class Define:
+class Define(Frozen):
     """Run `body`, then `name` = `result`; a decimal trap inside is `owner`'s error.
     `tier`: the tier set's state variables when the value is a tier."""
     name: str
@@ -264,8 +241,7 @@ class Define:
     tier: TierSlots | None = None
 
 
-@dataclass(frozen=True)
-class Flag:
+class Flag(Frozen):
     label: str
     test: Expr
     owner: Owner
@@ -275,8 +251,7 @@ Stmt = Let | Guard | Define | Event
 
 
 # ---- cohort steps ------------------------------------------------------------------
-@dataclass(frozen=True)
-class Quota:
+class Quota(Frozen):
     """Within each part, at most `hi` free holders of `tier` keep it, the best by rank; the
     rest move down one. Vetoed holders keep it and count. `lo` only warns."""
     tierset: str
@@ -289,15 +264,13 @@ class Quota:
     line: int
 
 
-@dataclass(frozen=True)
-class TierBounds:
+class TierBounds(Frozen):
     tier: int
     lo: HeadCount
     hi: HeadCount | None  # None: the group size
 
 
-@dataclass(frozen=True)
-class WhenBounds:
+class WhenBounds(Frozen):
     """Bounds that replace a tier's when `test` holds for the group (read on its first member)."""
     test: Expr
     bounds: tuple[TierBounds, ...]
@@ -305,16 +278,14 @@ class WhenBounds:
     owner: Owner
 
 
-@dataclass(frozen=True)
-class Placement:
+class Placement(Frozen):
     """One tier's cut in forced distribution: k = clamp(q, max(lo', rem − Σhi' of `later`),
     min(hi', rem − Σlo' of `later`)), at most rem; the k best allowed (ceiling ≤ tier) by rank."""
     tier: int
     later: tuple[int, ...]
 
 
-@dataclass(frozen=True)
-class Distribute:
+class Distribute(Frozen):
     """Forced distribution per part: bounds, `when` replacements, feasibility, vetoed
     subjects pinned, then `placements` from the best tier; the last tier takes the rest."""
     tierset: str
@@ -332,8 +303,7 @@ class Distribute:
 CohortStep = Quota | Distribute
 
 
-@dataclass(frozen=True)
-class Program:
+class Program(Frozen):
     """A policy as the core: run `individual` then `flags` on each subject; with a cohort,
     `steps` in order, then `post` (values reading a final tier), `cohort` (ranks, group
     values), and every flag again (`cohort_flags`)."""

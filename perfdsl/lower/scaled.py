@@ -50,9 +50,10 @@ has no node for (rounding to a computed number of places).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
 
+from ..runtime.frozen import Frozen
 from . import core as c
 
 LIMIT = 10 ** 28       # |integer| below this: at most 28 significant digits, the reference's precision
@@ -68,8 +69,7 @@ class Unsupported(Exception):
         super().__init__(f"{feature} ({where})" if where else feature)
 
 
-@dataclass(frozen=True)
-class Num:
+class Num(Frozen):
     """A number's scale and the bounds of its integers."""
     scale: int
     lo: int
@@ -85,8 +85,7 @@ class Num:
 
 
 # ---- plan nodes --------------------------------------------------------------------
-@dataclass(frozen=True)
-class Const:
+class Const(Frozen):
     value: object  # int (a scaled integer or a whole number), bool, str, None
 
     @property
@@ -94,96 +93,82 @@ class Const:
         return isinstance(self.value, int) and not isinstance(self.value, bool) and abs(self.value) > INT64_MAX
 
 
-@dataclass(frozen=True)
-class Column:
+class Column(Frozen):
     name: str
     wide: bool = False
 
 
-@dataclass(frozen=True)
-class Arith:
+class Arith(Frozen):
     op: str
     a: object
     b: object
     wide: bool
 
 
-@dataclass(frozen=True)
-class Quotient:
+class Quotient(Frozen):
     """floor(a / b) where a ≥ 0 and b > 0."""
     a: object
     b: object
     wide: bool
 
 
-@dataclass(frozen=True)
-class Compare:
+class Compare(Frozen):
     op: str
     a: object
     b: object
 
 
-@dataclass(frozen=True)
-class Logic:
+class Logic(Frozen):
     op: str
     args: tuple
 
 
-@dataclass(frozen=True)
-class Case:
+class Case(Frozen):
     arms: tuple  # ((test, value), ...): the first test that holds
     else_: object
     wide: bool = False
 
 
-@dataclass(frozen=True)
-class Extreme:
+class Extreme(Frozen):
     op: str
     args: tuple
     wide: bool = False
 
 
-@dataclass(frozen=True)
-class Pick:
+class Pick(Frozen):
     names: tuple
     index: object
 
 
-@dataclass(frozen=True)
-class Rank:
+class Rank(Frozen):
     ranking: c.Ranking
     from_bottom: bool
 
 
-@dataclass(frozen=True)
-class Window:
+class Window(Frozen):
     fn: str
     arg: object
     fields: tuple
     wide: bool = False
 
 
-@dataclass(frozen=True)
-class ListOf:
+class ListOf(Frozen):
     items: tuple
 
 
-@dataclass(frozen=True)
-class Concat:
+class Concat(Frozen):
     a: object
     b: object
 
 
-@dataclass(frozen=True)
-class ListFn:
+class ListFn(Frozen):
     fn: str
     list: object
     arg: object = None
     wide: bool = False
 
 
-@dataclass(frozen=True)
-class Value:
+class Value(Frozen):
     node: object
     kind: str
     num: Num | None = None

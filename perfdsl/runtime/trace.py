@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from .frozen import Frozen
+
 
 @dataclass
 class AdjustStep:
@@ -62,16 +64,14 @@ class TierTrace:
 
 
 # ---- the cohort stage's decisions ----------------------------------------------------------
-@dataclass(frozen=True)
-class Group:
+class Group(Frozen):
     """Which subjects a cohort rule compared: `fields` = `values` (none: the whole cohort)."""
     fields: tuple[str, ...]
     values: tuple
     size: int
 
 
-@dataclass(frozen=True)
-class Bound:
+class Bound(Frozen):
     """A tier's head-count bounds in one group and where they came from."""
     lo: int
     hi: int
@@ -82,8 +82,7 @@ class Bound:
     has_lo: bool = True        # a quota `at most P%` has no lower bound
 
 
-@dataclass(frozen=True)
-class QuotaGroup:
+class QuotaGroup(Frozen):
     """One quota applied to one group: what every member's decision shares."""
     tierset: str
     tier: str
@@ -99,16 +98,14 @@ class QuotaGroup:
     moved: int
 
 
-@dataclass(frozen=True)
-class QuotaDecision:
+class QuotaDecision(Frozen):
     group: QuotaGroup
     rank: int           # in the group, by the quota's rank order
     outcome: str        # kept moved vetoed other
     place: int | None   # position among the free holders competing for the places
 
 
-@dataclass(frozen=True)
-class DistributeStep:
+class DistributeStep(Frozen):
     """Step 5 for one tier: rem free subjects left, q of them at this tier or better by
     their own tier; k = clamp(q, lo, hi) is taken, `took` in the end (ties share)."""
     tier: int
@@ -121,8 +118,7 @@ class DistributeStep:
     took: int
 
 
-@dataclass(frozen=True)
-class DistributeGroup:
+class DistributeGroup(Frozen):
     tierset: str
     names: tuple[str, ...]
     line: int
@@ -136,8 +132,7 @@ class DistributeGroup:
     counts: tuple[int, ...]      # final head count per tier
 
 
-@dataclass(frozen=True)
-class DistributeDecision:
+class DistributeDecision(Frozen):
     group: DistributeGroup
     rank: int
     individual: int     # tier index after band, downgrade, limit and veto

@@ -5,23 +5,16 @@ policy spelled them; resolution and typing happen in `perfdsl.check`.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import dataclass_transform
 
 from ..diagnostics import Span
+from ..runtime.frozen import Frozen
 
 
-@dataclass_transform(frozen_default=True)
-@dataclass(frozen=True)
-class Node:
+class Node(Frozen):
     """What every node has: the span it was parsed from. A subclass is a frozen dataclass
-    whose fields follow `span`, without saying so again."""
+    (Frozen) whose fields follow `span`."""
     span: Span
-
-    def __init_subclass__(cls, **kwargs):
-        super().__init_subclass__(**kwargs)
-        dataclass(frozen=True)(cls)
 
 
 # ---- expressions -------------------------------------------------------------------
@@ -278,8 +271,7 @@ class LimitRule(TierRule):
     pass
 
 
-@dataclass(frozen=True)
-class CohortOptions:
+class CohortOptions(Frozen):
     rank: RankSpec | None
     rounding: str | None
     rounding_span: Span | None
@@ -376,8 +368,7 @@ Item = (KeySetting | PeriodSetting | ScaleSetting | RankSetting | Input | Let | 
         | Distribute | Flag | Property | Monotone | Example | ExampleDefaults)
 
 
-@dataclass(frozen=True)
-class Module:
+class Module(Frozen):
     """One parsed file: its imports, at most one policy, and top-level items."""
     path: str
     imports: tuple[Import, ...]
