@@ -323,7 +323,7 @@ def _run_table(policy, table, args, plan, keep):
     if keep:
         frame = _with_kept(frame, table, keep, ir)
     shown = not args.quiet or args.output.lower().endswith(".xlsx")
-    results, before = _cohort_columns(ir, frame, table, shown and bool(ir.quotas or ir.distributes))
+    results, before = _cohort_columns(ir, frame, table, result, shown and bool(ir.quotas or ir.distributes))
     done = summary.summarize(ir, results, policy.last_warnings, plan.language, before)
     layout = _layout(plan, args, done)
     notes = frame_io.write_frame(args.output, frame, plan.columns, layout, [f.label for f in ir.flags])
@@ -350,7 +350,7 @@ def _check_kept(table, keep) -> None:
         raise io.DataError(problems)
 
 
-def _cohort_columns(ir, frame, table, moved: bool):
+def _cohort_columns(ir, frame, table, result, moved: bool):
     """The run's results for perfdsl.summary as cohort_counts.Columns (final tiers, group
     fields and, with `moved`, the tiers before the cohort stage), and the `before` to pass."""
     from .cohort_counts import Columns
@@ -364,7 +364,7 @@ def _cohort_columns(ir, frame, table, moved: bool):
     # the row number keeps the height where the policy has no tier sets and no groups
     columns = frame.select(pl.int_range(pl.len()).alias("~row"), *sets).with_columns(table.frame.select(fields))
     if moved:
-        columns = columns.with_columns(_individual_tiers(ir, table, sets))
+        columns = columns.with_columns(_individual_tiers(ir, table, result, sets))
     values = _Columns(frame)
     record = _Columns(table.frame, frozenset(i.name for i in ir.inputs if i.type.kind == "num"))
     return Columns(columns, lambda i: _FrameRow(_RowView(values, i), _RowView(record, i))), \
@@ -374,22 +374,23 @@ def _cohort_columns(ir, frame, table, moved: bool):
 _BEFORE_IN_COLUMNS = {"the tiers before the cohort stage": "are columns of cohort_counts.Columns"}  # truthy
 
 
-def _individual_tiers(ir, table, sets: dict):
+def _individual_tiers(ir, table, result, sets: dict):
     """Each tier set's tier index before the cohort stage (`NAME~before`), as summary.Recorder
-    notes them on the python backend: the columnar backend keeps none, so the policy without
-    its quotas and `distribute` rules is run again for them (its individual stage is cheap)."""
-    import dataclasses
-    import warnings
-
+    notes them on the python backend: run_table's `individual_tiers`, or where the run went
+    per row (and kept none), the policy's run again without its quotas and `distribute` rules."""
     import polars as pl
+    before = result.individual_tiers
+    if before is None:
+        import dataclasses
+        import warnings
 
-    from .columnar import run_table
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        alone = run_table(dataclasses.replace(ir, quotas=(), distributes=()), table.frame, validate=False,
-                          row_numbers=table.numbers).frame
-    return alone.select([pl.col(n).replace_strict(list(t), list(range(len(t)))).alias(f"{n}~before")
-                         for n, t in sets.items()])
+        from .columnar import run_table
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            alone = run_table(dataclasses.replace(ir, quotas=(), distributes=()), table.frame, validate=False,
+                              row_numbers=table.numbers).frame
+        before = alone.select([pl.col(n).replace_strict(list(t), list(range(len(t)))) for n, t in sets.items()])
+    return before.select([pl.col(n).cast(pl.Int64).alias(f"{n}~before") for n in sets if n in before.columns])
 
 
 def _columnar_exact(ir, table) -> bool:
@@ -435,19 +436,26 @@ def _run_records(policy, table, args, plan, keep):
 
 
 class _Columns:
-    """A frame's columns as Python lists, each taken from polars when first read."""
+    """A frame's columns read as Python values: a column read in a few places (a group's
+    first member, for the summary's bounds) cell by cell, one read all over as a list."""
+    _FEW = 256  # cells read one by one before the whole column is made a list
 
     def __init__(self, frame, numbers: frozenset[str] = frozenset()):
-        self.frame, self.names, self.numbers, self.lists = frame, tuple(frame.columns), numbers, {}
+        self.frame, self.names, self.numbers, self.lists, self.reads = frame, tuple(frame.columns), numbers, {}, {}
 
-    def get(self, name: str) -> list:
+    def value(self, name: str, i: int):
         values = self.lists.get(name)
         if values is None:
-            values = self.frame.get_column(name).to_list()
-            if name in self.numbers:
-                from decimal import Decimal
-                values = [Decimal(v) if type(v) is int else v for v in values]
-            self.lists[name] = values
+            reads = self.reads[name] = self.reads.get(name, 0) + 1
+            if reads <= self._FEW:
+                return self._number(name, self.frame.get_column(name).slice(i, 1).to_list())[0]
+            values = self.lists[name] = self._number(name, self.frame.get_column(name).to_list())
+        return values[i]
+
+    def _number(self, name: str, values: list) -> list:
+        if name in self.numbers:
+            from decimal import Decimal
+            return [Decimal(v) if type(v) is int else v for v in values]
         return values
 
 
@@ -461,7 +469,7 @@ class _RowView(Mapping):
     def __getitem__(self, name):
         if name not in self.columns.names:
             raise KeyError(name)
-        return self.columns.get(name)[self.i]
+        return self.columns.value(name, self.i)
 
     def __iter__(self):
         return iter(self.columns.names)

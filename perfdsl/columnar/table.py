@@ -45,6 +45,9 @@ class TableResult:
     warnings: list[str] = field(default_factory=list)   # the cohort stage's, as evaluate_cohort gives
     fallbacks: list[str] = field(default_factory=list)  # what made the run go per row, and why
     timings: dict[str, float] = field(default_factory=dict)  # seconds per stage, for profiling
+    # with a cohort stage: each individual-stage tier set's tier index (0 = best) before it
+    # moved anyone, in input order (what perfdsl.summary.Recorder notes on the python backend)
+    individual_tiers: pl.DataFrame | None = None
 
 
 def evaluate_table(policy, df: pl.DataFrame, *, validate: bool = True,
@@ -78,7 +81,7 @@ def run_table(policy, df: pl.DataFrame, *, validate: bool = True,
     timings["columns"] = time.perf_counter() - t0 - timings["inputs"]
     if run.problems:
         raise CohortError(run.problems)
-    return TableResult(frame, run.warnings, [], timings)
+    return TableResult(frame, run.warnings, [], timings, run.individual_tiers)
 
 
 class _Failed(Exception):
@@ -175,6 +178,7 @@ class _Columns:
         self.warnings: list[str] = []
         self.problems: list[str] = []
         self._ranks: dict[int, str] = {}
+        self.individual_tiers: pl.DataFrame | None = None
 
     def name_expr(self, name: str) -> pl.Expr:
         return self.plan.expr(self.env[name].node)
@@ -345,6 +349,8 @@ class _Columns:
             self.fail(plain.visit(f.test).fails)
         self.flush()
         if p.steps:
+            self.individual_tiers = self.frame.select(
+                [self.plan.expr(self.env[d.tier.index].node).alias(d.name) for d in p.individual if d.tier is not None])
             for step in p.steps:
                 self.distribute(step) if type(step) is c.Distribute else self.quota(step)
             if self.problems:
