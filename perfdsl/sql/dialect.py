@@ -50,9 +50,13 @@ class Dialect:
         return fn("list_transform" if self.name == "duckdb" else "transform", xs, lam([var], body))
 
     def fold(self, xs: exp.Expression, start: exp.Expression, acc: str, var: str, body: exp.Expression) -> exp.Expression:
-        """start combined with each element, left to right."""
+        """start combined with each element, left to right. Spark requires the lambda's type
+        to be exactly the start's (a BIGINT start and DECIMAL(38,0) list elements, the
+        way Spark loads number lists, would not resolve), so there the body is cast to it."""
         if self.name == "duckdb":
             return fn("list_reduce", fn("list_prepend", start, xs), lam([acc, var], body))
+        if isinstance(start, exp.Cast):
+            body = exp.Cast(this=body, to=start.to.copy())
         return fn("aggregate", xs, start, lam([acc, var], body))
 
     def concat(self, a: exp.Expression, b: exp.Expression) -> exp.Expression:
