@@ -9,6 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from perfdsl import cohort
 from perfdsl.check import compile_file
@@ -553,3 +555,19 @@ def test_branch_employees_cohort_examples():
                 got = r.flags if e.name == "flags" else r.values[e.name]
             assert (list(got) if e.name == "flags" else got) == (list(e.value) if e.name == "flags" else e.value), \
                 f"{ex.label}: {e.name} of {e.subject}"
+
+
+@given(st.lists(st.tuples(st.integers(0, 3), st.sampled_from("abc")), max_size=30), st.booleans(), st.booleans())
+def test_ranked_orders_as_compare_and_keeps_input_order_for_ties(rows, first_down, second_down):
+    """lower.ranking.ranked (one key sort per key) orders exactly as its comparison `compare`,
+    tied subjects in input order, whichever way each key runs."""
+    from functools import cmp_to_key
+    from types import SimpleNamespace
+
+    from perfdsl.lower import core as c
+    from perfdsl.lower.ranking import compare, ranked
+    ranking = c.Ranking((c.RankKey("x", first_down, False), c.RankKey("y", second_down, False)),
+                        c.Partition(None), c.TieRule.ERROR)
+    members = [SimpleNamespace(values={"x": x, "y": y}, record={}, tiers={}) for x, y in rows]
+    expected = sorted(members, key=cmp_to_key(lambda a, b: compare(ranking, a, b)))
+    assert [id(m) for m in ranked(ranking, members)] == [id(m) for m in expected]

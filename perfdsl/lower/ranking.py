@@ -3,7 +3,6 @@ cohort step and cohort value of the row-at-a-time evaluator is built from."""
 from __future__ import annotations
 
 from decimal import Decimal
-from functools import cmp_to_key
 
 from .. import runtime as rt
 from ..runtime import Result
@@ -47,8 +46,13 @@ def compare(ranking: c.Ranking, a: Result, b: Result) -> int:
 
 
 def ranked(ranking: c.Ranking, members: list[Result]) -> list[Result]:
-    """Best first; tied subjects keep their input order (a stable sort)."""
-    return sorted(members, key=cmp_to_key(lambda a, b: compare(ranking, a, b)))
+    """Best first; tied subjects keep their input order. One key sort per rank key, the last
+    key first: Python's sort is stable, `reverse` included, so this orders as `compare` does
+    at a fraction of a comparison function's cost."""
+    out = list(members)
+    for k in reversed(ranking.keys):
+        out.sort(key=lambda r, k=k: key_value(r, k), reverse=k.descending)
+    return out
 
 
 def competition_ranks(ranking: c.Ranking, ordered: list[Result]) -> dict[int, int]:
