@@ -276,7 +276,7 @@ def _run_rows(policy, args, plan, keep):
         read, rows = _evaluate_table(policy, args.input, args.sheet, args.encoding, keep)
         ir = policy.ir
         records = policy.validate([r.values for r in read]) if ir.quotas or ir.distributes else [{}] * len(rows)
-        results = [_ColumnarRow(ir, row, record) for row, record in zip(rows, records)]
+        results = [_FrameRow(row, record) for row, record in zip(rows, records)]
     else:
         recorder = policy.backend = summary.Recorder(policy.backend)
         read, results = _read_and_evaluate(policy, args.input, trace=args.explain or bool(args.trace),
@@ -328,11 +328,7 @@ def _run_table(policy, table, args, plan, keep):
     layout = _layout(plan, args, done)
     notes = frame_io.write_frame(args.output, frame, plan.columns, layout, [f.label for f in ir.flags])
     if notes is None:
-        labels = [f.label for f in ir.flags]
-        rows = [{k: list(v) if isinstance(v, tuple) else v for k, v in row.items()} for row in frame.to_dicts()]
-        for row in rows:
-            row["flags"] = io.Flags(_split_flags(row.get("flags") or "", labels))
-        notes = io.write_rows(args.output, plan.columns, rows, layout)
+        notes = io.write_rows(args.output, plan.columns, _frame_rows(frame, ir), layout)
     return done, frame.height, notes
 
 
@@ -344,10 +340,14 @@ def _with_kept(frame, table, keep, ir):
 
 
 def _check_kept(table, keep) -> None:
-    problems = [io.DataProblem(None, k, "--keep: no such column; the file's columns: "
-                               + ", ".join(map(str, table.all_columns))) for k in keep if k not in table.kept]
-    if problems:
-        raise io.DataError(problems)
+    _no_such_columns([k for k in keep if k not in table.kept], table.all_columns)
+
+
+def _no_such_columns(missing: list[str], columns) -> None:
+    """DataError naming each --keep column the file does not have, with the file's columns."""
+    if missing:
+        raise io.DataError([io.DataProblem(None, k, "--keep: no such column; the file's columns: "
+                                           + ", ".join(map(str, columns))) for k in missing])
 
 
 def _cohort_columns(ir, frame, table, result, moved: bool):
@@ -479,8 +479,8 @@ class _RowView(Mapping):
 
 
 class _FrameRow:
-    """A columnar output row seen as a result by perfdsl.summary (final tiers; no tiers
-    before the cohort stage: the columnar backend keeps none)."""
+    """An output row of the columnar or a SQL backend seen as a result by perfdsl.summary
+    (its values and its record; the tiers before the cohort stage are given apart)."""
     __slots__ = ("values", "record")
 
     def __init__(self, values, record):
@@ -503,16 +503,22 @@ def _run_sql(policy, args, keep: tuple[str, ...]):
     except io.DataError as err:
         raise name_columns(err, read.column_of) from None
     policy.last_warnings = read.warnings + policy.last_warnings
-    return read, rows, [_ColumnarRow(policy.ir, row, record) for row, record in zip(rows, records)]
+    _flags_read(rows, policy.ir)
+    return read, rows, [_FrameRow(row, record) for row, record in zip(rows, records)]
 
 
-class _ColumnarRow:
-    """A columnar output row seen as a result by perfdsl.summary (final tiers only); its
-    joined flags become Flags."""
+def _frame_rows(frame, ir) -> list[dict]:
+    """A columnar output frame as output rows: lists as lists, the flags as Flags."""
+    return _flags_read([{k: list(v) if isinstance(v, tuple) else v for k, v in row.items()}
+                        for row in frame.to_dicts()], ir)
 
-    def __init__(self, ir, row: dict, record: dict):
-        self.values, self.record = row, record
-        row["flags"] = io.Flags(_split_flags(row.get("flags") or "", [f.label for f in ir.flags]))
+
+def _flags_read(rows: list[dict], ir) -> list[dict]:
+    """Each row's joined `flags` text as Flags (what perfdsl.io writes and the summary counts)."""
+    labels = [f.label for f in ir.flags]
+    for row in rows:
+        row["flags"] = io.Flags(_split_flags(row.get("flags") or "", labels))
+    return rows
 
 
 def _split_flags(joined: str, labels: list[str]) -> list[str]:
@@ -536,14 +542,8 @@ def _check_keep(keep: tuple[str, ...], ir) -> None:
 
 def _copy_kept(rows: list[dict], read: Read, keep: tuple[str, ...]) -> None:
     """Copy the --keep columns (an input by name, or another column of the file) as read."""
-    problems, source = [], {}
-    for k in keep:
-        source[k] = read.column_of.get(k) or (k if k in read.raw.columns else None)
-        if source[k] is None:
-            problems.append(io.DataProblem(None, k, "--keep: no such column; the file's columns: "
-                                           + ", ".join(map(str, read.raw.columns))))
-    if problems:
-        raise io.DataError(problems)
+    source = {k: read.column_of.get(k) or (k if k in read.raw.columns else None) for k in keep}
+    _no_such_columns([k for k in keep if source[k] is None], read.raw.columns)
     for row, raw in zip(rows, read.raw) if keep else ():
         for k in keep:
             if k not in row:
@@ -570,7 +570,7 @@ def _evaluate_table(policy, data: str, sheet: str | None = None, encoding: str |
     for w in caught:
         if issubclass(w.category, ColumnarFallback):
             _out(f"note: {io.terminal_text(str(w.message))}", err=True)
-    return read, [{k: list(v) if isinstance(v, tuple) else v for k, v in row.items()} for row in frame.to_dicts()]
+    return read, _frame_rows(frame, policy.ir)
 
 
 def output_columns(policy, explain: bool) -> list[str]:
