@@ -105,7 +105,8 @@ class AggFn(Word):
 
 
 class Rounding(Word):
-    """How a cohort rule rounds a share of the group size to a head count."""
+    """A rounding mode: how a cohort rule rounds a share of the group size to a head
+    count, and (in the core) how `round` rounds."""
     HALF_UP = "half_up"
     HALF_EVEN = "half_even"
     FLOOR = "floor"
@@ -113,7 +114,10 @@ class Rounding(Word):
 
 
 class RuleKind(Word):
-    """A rule acting on a tier set, in application order."""
+    """A rule acting on a tier set, in application order. BAND is never a rule's kind:
+    it is the first tier step a trace records (the band the score falls in), before the
+    rules that held."""
+    BAND = "band"
     DOWNGRADE = "downgrade"
     LIMIT = "limit"
     VETO = "veto"

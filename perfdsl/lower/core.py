@@ -14,6 +14,7 @@ import enum
 from dataclasses import field
 from decimal import Decimal
 
+from ..ir import AggFn, Rounding, RuleKind  # noqa: F401 (the IR's kinds, named here for every backend)
 from ..runtime.frozen import Frozen
 from ..operations import CORE_ONLY, operations
 
@@ -30,33 +31,10 @@ class Exactness(enum.Enum):
     ROUNDED = "rounded"  # 28 significant digits, half even (LANGUAGE.md §1)
 
 
-class Rounding(enum.Enum):
-    HALF_UP = "half_up"
-    HALF_EVEN = "half_even"
-    FLOOR = "floor"
-    CEIL = "ceil"
-
-
 class TieRule(enum.Enum):
     """What a cut between tied subjects does: an error naming them, or all get in."""
     ERROR = "error"
     SHARE = "share"
-
-
-class AggFn(enum.Enum):
-    MEAN = "mean"
-    SUM = "sum"
-    COUNT = "count"
-    MIN = "min"
-    MAX = "max"
-
-
-class RuleKind(enum.Enum):
-    """The tier steps a trace records (the band, then each rule that held)."""
-    BAND = "band"
-    DOWNGRADE = "downgrade"
-    LIMIT = "limit"
-    VETO = "veto"
 
 
 class Owner(Frozen):

@@ -70,7 +70,7 @@ class _Lowerer:
 
     def _group(self, e: ir.GroupAgg) -> c.Expr:
         owner = c.Owner(where(e.span), f"`{e.fn}(…)" + (f" per {group_text(e.group)}`" if e.group else "`"))
-        return c.GroupValue(c.Aggregate(c.AggFn(e.fn), self.expr(e.arg), c.Partition(_spec(e.group)), owner, ("group", e)))
+        return c.GroupValue(c.Aggregate(e.fn, self.expr(e.arg), c.Partition(_spec(e.group)), owner, ("group", e)))
 
     def _prim(self, e: ir.Prim) -> c.Expr:
         args = tuple(self.expr(a) for a in e.args)
@@ -153,7 +153,7 @@ class _Lowerer:
                            by=c.Var(by)),
                c.Let(changed, c.Lit(False)), c.Let(slots.pinned, c.Lit(False)), c.Let(slots.limit, c.Lit(0))]
         for rule in body.rules:
-            kind = c.RuleKind(rule.kind)
+            kind = rule.kind
             test = _call(c.Op.AND, _call(c.Op.NOT, c.Var(slots.pinned)), self.expr(rule.cond))
             line = c.Lit(rule.span.line)
             if kind is c.RuleKind.VETO:
@@ -181,13 +181,13 @@ class _Lowerer:
     # ---- cohort rules --------------------------------------------------------------
     def quota(self, q: ir.QuotaDef) -> c.Quota:
         names = self.policy.definition(q.tierset).tiers.names()
-        rounding = c.Rounding(q.rounding)
+        rounding = q.rounding
         return c.Quota(q.tierset, names, q.tier, _count(q.lo, rounding), _count(q.hi, rounding),
                        self.ranking(ir.RankOrder(q.rank.keys, q.group, q.rank.span), q.ties_share), rounding, q.span.line)
 
     def distribute(self, d: ir.DistributeDef) -> c.Distribute:
         names = self.policy.definition(d.tierset).tiers.names()
-        rounding, last = c.Rounding(d.rounding), len(names) - 1
+        rounding, last = d.rounding, len(names) - 1
 
         def bounds(bs):
             return tuple(c.TierBounds(b.tier, _count(b.lo, rounding), _count(b.hi, rounding)) for b in bs)
