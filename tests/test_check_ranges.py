@@ -175,3 +175,24 @@ def test_digits_rounding_needs():
     assert R.magnitude(iv(-7, 3)) == 7 and R.magnitude(iv(None, 3)) is None
     assert R.magnitude(iv(2, 9), smallest=True) == 2 and R.magnitude(iv(-9, -2), smallest=True) == 2
     assert R.magnitude(iv(-1, 1), smallest=True) == 0
+
+
+def test_an_exact_quotient_of_bounds_stays_exact():
+    """(a+b+c)/3 over 0..100 is 0..100 exactly: 300/3 divides exactly, so no 100.000…01
+    (which raised a spurious PW104 against the scale 0..100)."""
+    e = env(a=(0, 100), b=(0, 100), c=(0, 100))
+    mean3 = call(Fn.DIV, call(Fn.ADD, call(Fn.ADD, ref("a"), ref("b")), ref("c")), num(3))
+    assert R.range_of(mean3, e) == iv(0, 100)
+    assert R.div(iv(-6, 9), iv(3, 3)) == iv(-2, 3)
+    assert R.div(iv(1, 2), iv(4, 8)) == iv("0.125", "0.5")
+    assert R.div(iv(None, 6), iv(2, 3)) == iv(None, 3)
+
+
+def test_an_inexact_quotient_bounds_what_28_digits_compute():
+    """2/3 computes as 0.6666666666666666666666666667 (28 digits, half even): the interval
+    must hold that, and 1/3's 0.3333333333333333333333333333, and be no wider than 28 digits."""
+    hi = R.div(iv(2, 2), iv(3, 3))
+    assert hi == iv("0.6666666666666666666666666666", "0.6666666666666666666666666667")
+    assert D(2) / D(3) == hi.hi  # the default context (28 digits, half even) rounds up here
+    lo = R.div(iv(1, 1), iv(3, 3))
+    assert lo == iv("0.3333333333333333333333333333", "0.3333333333333333333333333334")

@@ -201,6 +201,13 @@ def test_a_score_outside_the_scale_warns_and_one_at_its_edge_does_not(tmp_path):
     assert warnings(tmp_path, "  let s = total + 0.5\n") == []  # only scores are held to the scale
 
 
+def test_the_mean_of_three_scores_stays_on_the_scale(tmp_path):
+    """(a+b+c)/3 over 0..100 is 0..100 exactly (300 / 3 divides exactly): no PW104."""
+    head = HEAD + "  input a: decimal in 0..100\n  input b: decimal in 0..100\n"
+    got, ck = run_pass(tmp_path, "  score s = (total + a + b) / 3\n", "warnings", head)
+    assert got == [] and str(ck.policy.definition("s").range) == "0..100"
+
+
 # ---- the properties pass ---------------------------------------------------------------
 def props(tmp_path, body):
     return run_pass(tmp_path, body, "properties")

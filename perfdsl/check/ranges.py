@@ -1,8 +1,9 @@
 """Static interval analysis: the range of every value from the inputs' declared ranges.
 
 Sound over-approximation: the true value always lies inside the computed interval.
-Bounds are computed in a wide context so that inexact division cannot make an
-interval too narrow by a rounding step.
+Sums and products are bounded in a wide context rounded outwards, so no rounding step
+makes an interval too narrow; quotients are bounded as computed, to 28 significant
+digits rounded outwards (see `div`).
 """
 from __future__ import annotations
 
@@ -12,6 +13,8 @@ from ..ir import ANY, Const, Fn, GroupAgg, If, Interval, Prim, Rank, Ref
 
 _DOWN = Context(prec=60, rounding=ROUND_FLOOR, traps=[])
 _UP = Context(prec=60, rounding=ROUND_CEILING, traps=[])
+_DIV_DOWN = Context(prec=28, rounding=ROUND_FLOOR, traps=[])  # a quotient as computed (28 digits), rounded outwards
+_DIV_UP = Context(prec=28, rounding=ROUND_CEILING, traps=[])
 ZERO, ONE = Decimal(0), Decimal(1)
 
 
@@ -69,10 +72,17 @@ def _nonpos(a: Interval) -> bool:
 
 
 def div(a: Interval, b: Interval) -> Interval:
+    """The quotients' interval, from the four corner quotients. Arithmetic divides to 28
+    significant digits (LANGUAGE.md §1) and rounding is monotone, so every computed
+    quotient lies between the lowest corner rounded down and the highest rounded up, both
+    to 28 digits: a corner that divides exactly (300 / 3) stays exact, where a reciprocal
+    (300 · 0.333…4) would leave 100.000…01 and a spurious PW104."""
     if b.lo is None or b.hi is None or (b.lo <= 0 <= b.hi):
         return ANY
-    inv = Interval(_DOWN.divide(ONE, b.hi), _UP.divide(ONE, b.lo))
-    return mul(a, inv)
+    (al, ah), divisors = _ext(a), (b.lo, b.hi)
+    lo = min(_DIV_DOWN.divide(x, y) for x in (al, ah) for y in divisors)
+    hi = max(_DIV_UP.divide(x, y) for x in (al, ah) for y in divisors)
+    return Interval(None if lo.is_infinite() else lo, None if hi.is_infinite() else hi)
 
 
 def clamp(a: Interval, lo: Decimal | None, hi: Decimal | None) -> Interval:
