@@ -77,7 +77,7 @@ def test_shipped_tables_parse_like_freshly_built_ones():
         for grammar in (shipped, fresh):
             builder = parse._Builder(str(path))
             try:
-                outcomes.append(("ok", lalr.parse(grammar, text, grammar.bind(builder)), builder.problems))
+                outcomes.append(("ok", lalr.parse(grammar, text, grammar.bind(builder), str(path)), builder.problems))
             except lalr.ParseError as err:  # a golden file's syntax error: the same error either way
                 outcomes.append(("error", err.line, err.column, err.token, err.expected))
         assert outcomes[0] == outcomes[1], path

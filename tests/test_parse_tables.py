@@ -51,7 +51,7 @@ def _outcome(text: str, file: str) -> tuple:
     grammar = parse._tables()
     builder = parse._Builder(file)
     try:
-        return "ok", lalr.parse(grammar, text, grammar.bind(builder)), builder.problems
+        return "ok", lalr.parse(grammar, text, grammar.bind(builder), file), builder.problems
     except lalr.ParseError as err:
         return "error", parse._syntax_diagnostic(err, file, text), sorted(err.expected)
 

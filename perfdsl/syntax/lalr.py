@@ -26,24 +26,32 @@ from __future__ import annotations
 
 import re
 
+from ..diagnostics import Span
+
 
 class Token(str):
-    """A token's text, with its terminal's name and where it is (lines and columns from 1)."""
+    """A token's text, with its terminal's name, its offset in the text and its place: a
+    Span, the one position type of the syntax tree and the diagnostics. The parser's
+    callbacks read tokens under Lark's attribute names (tests/test_parse_tables.py runs
+    them on Lark's tokens too), so the place is also read as `line`, `column`,
+    `end_line` and `end_column` (lines and columns from 1)."""
 
     type: str
     start_pos: int
-    line: int
-    column: int
-    end_line: int
-    end_column: int
+    span: Span
+
+    line = property(lambda self: self.span.line)
+    column = property(lambda self: self.span.col)
+    end_line = property(lambda self: self.span.end_line)
+    end_column = property(lambda self: self.span.end_col)
 
     def __repr__(self) -> str:
         return f"Token({self.type!r}, {str(self)!r})"
 
 
-def _token(kind: str, value: str, pos: int, line: int, column: int, end_line: int, end_column: int) -> Token:
+def _token(kind: str, value: str, pos: int, span: Span) -> Token:
     tok = str.__new__(Token, value)
-    tok.type, tok.start_pos, tok.line, tok.column, tok.end_line, tok.end_column = kind, pos, line, column, end_line, end_column
+    tok.type, tok.start_pos, tok.span = kind, pos, span
     return tok
 
 
@@ -142,9 +150,10 @@ def _filter(children: list, keep: tuple, append: int) -> list:
     return out
 
 
-def parse(tables: Tables, text: str, rules: list[tuple]):
-    """The start rule's value for `text`, built by the callbacks in `rules` (Tables.bind).
-    Raises ParseError where the text is not in the grammar."""
+def parse(tables: Tables, text: str, rules: list[tuple], file: str):
+    """The start rule's value for `text` (of `file`, named in the tokens' spans), built by
+    the callbacks in `rules` (Tables.bind). Raises ParseError where the text is not in
+    the grammar."""
     states, ignore, newline = tables.states, tables.ignore, tables.newline
     match = tables.scanner.match
     state_stack = [tables.start]
@@ -174,7 +183,7 @@ def parse(tables: Tables, text: str, rules: list[tuple]):
             local = tables.contextual(text, pos, actions, kind)
             if local is None:  # Lark reports the token the whole grammar would read here
                 raise ParseError(line, pos - line_start + 1, pos,
-                                 _lexed(kind, text[pos:end], pos, line, line_start, newline), tables.allowed(actions))
+                                 _lexed(kind, text[pos:end], pos, line, line_start, newline, file), tables.allowed(actions))
             kind, end = local.lastgroup, local.end()
         value = text[pos:end]
         if kind in ignore:
@@ -184,12 +193,11 @@ def parse(tables: Tables, text: str, rules: list[tuple]):
             pos = end
             continue
         if kind in newline and "\n" in value:
-            tok = _lexed(kind, value, pos, line, line_start, newline)
+            tok = _lexed(kind, value, pos, line, line_start, newline, file)
             line, line_start = tok.end_line, end - tok.end_column + 1
         else:
             tok = new(Token, value)
-            tok.type, tok.start_pos, tok.line, tok.column = kind, pos, line, pos - line_start + 1
-            tok.end_line, tok.end_column = line, end - line_start + 1
+            tok.type, tok.start_pos, tok.span = kind, pos, Span(file, line, pos - line_start + 1, line, end - line_start + 1)
         pos = end
         while True:  # reduce as the token calls for, then shift it
             code = actions.get(kind)
@@ -210,8 +218,7 @@ def parse(tables: Tables, text: str, rules: list[tuple]):
                 actions = states[goto]
             else:
                 actions = _reduce(rule, states, state_stack, value_stack)
-    end = _token("$END", "", 0, 1, 1, None, None) if tok is None else \
-        _token("$END", "", tok.start_pos, tok.line, tok.column, tok.end_line, tok.end_column)
+    end = _token("$END", "", 0, Span(file, 1, 1, None, None)) if tok is None else _token("$END", "", tok.start_pos, tok.span)
     end_state = tables.end
     while True:
         code = actions.get("$END")
@@ -234,11 +241,11 @@ def _keyword(spellings: list, text: str, end: int, word: str) -> tuple[str, int]
     return word, end
 
 
-def _lexed(kind: str, value: str, pos: int, line: int, line_start: int, newline: frozenset) -> Token:
-    if kind in newline and "\n" in value:
-        return _token(kind, value, pos, line, pos - line_start + 1, line + value.count("\n"), len(value) - value.rindex("\n"))
+def _lexed(kind: str, value: str, pos: int, line: int, line_start: int, newline: frozenset, file: str) -> Token:
     column = pos - line_start + 1
-    return _token(kind, value, pos, line, column, line, column + len(value))
+    if kind in newline and "\n" in value:
+        return _token(kind, value, pos, Span(file, line, column, line + value.count("\n"), len(value) - value.rindex("\n")))
+    return _token(kind, value, pos, Span(file, line, column, line, column + len(value)))
 
 
 def _units(rules: list, states: list, below: int, rule: tuple, kind: str) -> int:

@@ -60,7 +60,8 @@ class _Builder:
 
     # -- helpers --------------------------------------------------------------------
     def _tok_span(self, tok: Token) -> Span:
-        return Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
+        span = getattr(tok, "span", None)  # ours carry their Span; Lark's (tests/test_parse_tables.py) do not
+        return span if span is not None else Span(self.file, tok.line, tok.column, tok.end_line, tok.end_column)
 
     def span(self, *parts) -> Span:
         """From the start of the first part to the end of the last (parts: tokens, spans,
@@ -501,10 +502,12 @@ _CMP = {"≥": ">=", "≤": "<=", "≠": "!="}  # as a Chinese input method type
 
 def _edges(part) -> tuple[int, int, int, int] | None:
     """(line, col, end line, end col) of a token, span or node; None for anything else."""
-    if isinstance(part, Token):
-        return part.line, part.column, part.end_line, part.end_column
     span = part if isinstance(part, Span) else getattr(part, "span", None)
-    return None if span is None else (span.line, span.col, span.end_line, span.end_col)
+    if span is not None:
+        return span.line, span.col, span.end_line, span.end_col
+    if isinstance(part, Token):  # Lark's token (tests/test_parse_tables.py): no Span of its own
+        return part.line, part.column, part.end_line, part.end_column
+    return None
 
 
 def _group(g):
@@ -588,7 +591,7 @@ def parse_text(text: str, file: str) -> tuple[A.Module | None, list[Diagnostic]]
     grammar = _tables()
     builder = _Builder(file)
     try:
-        items = run_tables(grammar, folded, grammar.bind(builder))
+        items = run_tables(grammar, folded, grammar.bind(builder), file)
     except ParseError as err:
         return None, [_syntax_diagnostic(err, file, folded)]
     problems = builder.problems + check_depth(items)
