@@ -9,7 +9,7 @@ from decimal import Decimal as D
 import pytest
 
 from perfdsl.check import PASSES, check_until, passes, resolve
-from perfdsl.ir import Rounding, RuleKind, Share, Stage
+from perfdsl.ir import ANY, Rounding, RuleKind, Share, Stage
 
 HEAD = '''policy p {
   key id
@@ -34,7 +34,7 @@ def run_pass(tmp_path, body: str, name: str, head: str = HEAD):
 
 
 def test_the_passes_are_one_ordered_tuple():
-    assert [p.name for p in PASSES] == ["resolve", "declare", "order", "define", "flag", "cohort_rules", "assemble",
+    assert [p.name for p in PASSES] == ["resolve", "declare", "order", "type", "ranges", "flag", "cohort_rules", "assemble",
                                         "warnings", "examples", "properties", "uncalled", "tables"]
 
 
@@ -134,7 +134,7 @@ def test_when_reads_group_facts_only_and_records_its_fields(tmp_path):
 
 
 def test_size_is_a_name_only_inside_when(tmp_path):
-    got, _ = run_pass(tmp_path, GRADE + "  let s = size\n", "define")
+    got, _ = run_pass(tmp_path, GRADE + "  let s = size\n", "type")
     assert [c for c, _, _ in got] == ["PD002"]
 
 
@@ -256,16 +256,21 @@ def test_declare_reads_weights_maxima_and_scale(tmp_path):
     assert d.maxima == {"c": D(40)}
 
 
-def test_define_gives_each_definition_its_variant_stage_and_range(tmp_path):
+def test_type_gives_each_definition_its_variant_and_stage_and_ranges_its_range(tmp_path):
     body = GRADE + '''  indicator att "出勤" max 20 { base 20  deduct 2 per late "迟到"  floor 0 }
   let avg = mean(total) per dept
   veto late > 4 -> 不合格 "屡次迟到"
 '''
-    got, ck = run_pass(tmp_path, body, "define")
+    got, ck = run_pass(tmp_path, body, "type")
+    assert got == [] and ck.definitions == []  # typed, not yet bounded
+    assert all(d.range == ANY for d in ck.typed)
+    got, ck = run_pass(tmp_path, body, "ranges")
     assert got == []
     defs = {d.name: d for d in ck.definitions}
+    assert [d.name for d in ck.typed] == list(defs)
     assert type(defs["att"]).__name__ == "IndicatorDef" and defs["att"].tiers is None and defs["att"].max == 20
     assert (defs["att"].range.lo, defs["att"].range.hi) == (D(10), D(20))
+    assert ck.ranges.env.values["att"] == defs["att"].range
     assert type(defs["grade"]).__name__ == "TiersDef" and defs["grade"].expr is None
     assert [r.kind for r in defs["grade"].tiers.rules] == [RuleKind.VETO] and defs["grade"].tiers.rules[0].tier == 3
     assert defs["avg"].stage is Stage.COHORT and defs["grade"].stage is Stage.INDIVIDUAL
@@ -278,7 +283,7 @@ def test_maxima_are_checked_against_the_declared_scale(tmp_path):
   indicator c "成本" max 40 { = late * 8 }
   score s = sum(q, c)
 '''
-    got, _ = run_pass(tmp_path, body, "define")
+    got, _ = run_pass(tmp_path, body, "type")
     assert got == []
-    got, _ = run_pass(tmp_path, body.replace("0..60", "0..100"), "define")
+    got, _ = run_pass(tmp_path, body.replace("0..60", "0..100"), "type")
     assert got == [("PW105", 4, "the indicators' maxima sum to 60, but the scale is 0..100")]

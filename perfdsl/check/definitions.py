@@ -1,8 +1,10 @@
-"""Typed Definitions, in dependency order, each with its static range and stage.
+"""Typed Definitions, in dependency order, each with its stage (the type pass).
 
-Indicators are checked line by line (a line that can never change the value is a
-warning; a `max N` indicator must stay within 0..N), tier sets get constant,
-strictly ordered thresholds and their rules, and flags are typed last.
+Each value is typed once the values it reads are; indicators are checked line by line
+(an empty clamp is an error), tier sets get constant, strictly ordered thresholds and
+their rules, and flags are typed last. Ranges are the next pass's (value_ranges.py):
+a definition leaves this one with an unbounded range, and the checks that need one
+recorded on the typer.
 """
 from __future__ import annotations
 
@@ -10,35 +12,22 @@ from decimal import Decimal
 
 from ..diagnostics import Note
 from ..ir import (BOOL, NUM, Adjustment, BoundStep, Const, DefKind, Definition, FlagDef, Fn, If, IndicatorBody, IndicatorDef,
-                  Interval, Prim, RuleKind, Stage, Tier, TierRule, TiersBody, TiersDef, ValueDef, children, tier_type)
+                  Prim, RuleKind, Stage, Tier, TierRule, TiersBody, TiersDef, ValueDef, children, tier_type)
 from ..numbers import decimal_text as _fmt
 from ..syntax import ast as A
 from . import ranges as R
 from .types import Reads, Typer
 
 
-def input_ranges(inputs) -> R.RangeEnv:
-    """The ranges the inputs declare: where every definition's range starts from."""
-    env = R.RangeEnv()
-    for inp in inputs.values():
-        if inp.type == NUM:
-            env.values[inp.name] = inp.range or R.ANY
-        elif inp.type.kind == "list":
-            env.elems[inp.name] = inp.range or R.ANY
-            env.lengths[inp.name] = inp.length or Interval(Decimal(0), None)
-    return env
-
-
 def build_definitions(program, names, decls, order, cyclic: set[str]) -> tuple[Typer, list[Definition]]:
-    """Type each value in dependency order, with its range: a definition's range is
-    known before any later one reads it (a divisor's, a table argument's, a rounded
-    value's). A definition that fails is left out; its readers stay quiet."""
-    env = input_ranges(decls.inputs)
-    typer = Typer(program, names, decls, env)
+    """Type each value in dependency order (unbounded: the ranges pass bounds them). A
+    definition that fails is left out; its readers stay quiet."""
+    typer = Typer(program, names, decls)
     typer.failed |= cyclic
     definitions = []
     for item in order:
-        d = _definition(program, typer, decls, item)
+        with typer.typing(item.name):
+            d = _definition(program, typer, decls, item)
         if d is not None and not _within_limits(program, d):
             d = None
         if d is None:
@@ -47,17 +36,16 @@ def build_definitions(program, names, decls, order, cyclic: set[str]) -> tuple[T
         definitions.append(d)
         typer.types[d.name] = d.type
         typer.stages[d.name] = Stage.POST if isinstance(d, TiersDef) else d.stage
-        env.values[d.name] = d.range
     return typer, definitions
 
 
-def build_flags(program, typer: Typer, decls) -> list[FlagDef]:
+def build_flags(program, typer: Typer, decls, env: R.RangeEnv) -> list[FlagDef]:
     """Flags, after every value: a flag may read any value, and other flags (`flagged`)."""
     flags = []
     for f in decls.flags:
         cond = typer.expect(f.cond, BOOL, "a flag's condition", reads=Reads.FLAGGED)
         if cond is not None:
-            if R.truth(cond, typer.range_env) is False:  # §10: a rule that can never change anything
+            if R.truth(cond, env) is False:  # §10: a rule that can never change anything
                 program.warn("PW109", f.span, "this flag can never be raised: its condition is false for every input within the declared ranges",
                              "check the condition against the inputs' ranges, or drop the flag")
             flags.append(FlagDef(f.span, f.label, cond, typer.stage_of(cond)))
@@ -93,10 +81,9 @@ def _definition(program, typer: Typer, decls, item) -> Definition | None:
         if e is None:
             return None
         kind = {A.Let: DefKind.LET, A.Score: DefKind.SCORE, A.Outcome: DefKind.OUTCOME}[type(item)]
-        rng = R.range_of(e, typer.range_env) if e.type == NUM else R.ANY
         if typer.reads_inexact(e):
             typer.inexact.add(item.name)
-        return ValueDef(item.span, item.name, kind, getattr(item, "label", None), e.type, typer.stage_of(e), rng, expr=e)
+        return ValueDef(item.span, item.name, kind, getattr(item, "label", None), e.type, typer.stage_of(e), R.ANY, expr=e)
     if isinstance(item, A.Indicator):
         return _indicator(program, typer, item)
     if isinstance(item, A.Tiers):
@@ -109,7 +96,6 @@ def _bound(b) -> Decimal | None:
 
 
 def _indicator(program, typer: Typer, item: A.Indicator) -> Definition | None:
-    env = typer.range_env
     computed = [ln for ln in item.lines if isinstance(ln, A.ComputedLine)]
     bases = [ln for ln in item.lines if isinstance(ln, A.BaseLine)]
     adjusts = [ln for ln in item.lines if isinstance(ln, A.Adjust)]
@@ -124,39 +110,19 @@ def _indicator(program, typer: Typer, item: A.Indicator) -> Definition | None:
     if computed:
         comp = typer.expect(computed[0].expr, NUM, "an indicator's value")
         ok = comp is not None
-        value = R.range_of(comp, env) if ok else R.ANY
         if comp is not None and typer.reads_inexact(comp):
             typer.inexact.add(item.name)
-    else:
-        if bases:
-            base = typer.expect(bases[0].expr, NUM, "`base`")
-            ok = base is not None
-        value = R.range_of(base, env) if base is not None else R.point(Decimal(0))
-    upper = min((b for b in (_bound(ln.hi) for ln in limits) if b is not None), default=None)
-    lower = max((b for b in (_bound(ln.lo) for ln in limits) if b is not None), default=None)
+    elif bases:
+        base = typer.expect(bases[0].expr, NUM, "`base`")
+        ok = base is not None
     steps = []
-    for i, ln in enumerate(adjusts):
+    for ln in adjusts:
         amount = typer.expect(ln.amount, NUM, "the amount")
         per = typer.expect(ln.per, NUM, "what `per` multiplies") if ln.per is not None else None
         cond = typer.expect(ln.cond, BOOL, "the condition") if ln.cond is not None else None
         if amount is None or (ln.per is not None and per is None) or (ln.cond is not None and cond is None):
             ok = False
             continue
-        if cond is not None and R.truth(cond, env) is False:
-            program.warn("PW101", ln.span, f"this line can never change `{item.name}`: its condition is false for every input within the declared ranges",
-                         "check the condition against the inputs' ranges, or drop the line")
-        a_rng = R.range_of(amount, env)
-        moved = R.mul(a_rng, R.range_of(per, env)) if per is not None else R.union(a_rng, R.point(Decimal(0)))
-        if ln.up_to is not None:
-            moved = R.clamp(moved, None, ln.up_to.value)
-        later_same = all(x.sign == ln.sign for x in adjusts[i + 1:])
-        if later_same and ln.sign > 0 and upper is not None and value.lo is not None and value.lo >= upper:
-            program.warn("PW101", ln.span, f"this line can never change `{item.name}`: it is already at its upper bound {_fmt(upper)} before the line",
-                         "raise the cap or the clamp, or drop the line")
-        if later_same and ln.sign < 0 and lower is not None and value.hi is not None and value.hi <= lower:
-            program.warn("PW101", ln.span, f"this line can never change `{item.name}`: it is already at its lower bound {_fmt(lower)} before the line",
-                         "lower the floor, or drop the line")
-        value = R.add(value, moved) if ln.sign > 0 else R.sub(value, moved)
         steps.append(Adjustment(ln.span, ln.sign, amount, per, cond, ln.reason, _bound(ln.up_to)))
     bounds = []
     for ln in limits:
@@ -164,22 +130,16 @@ def _indicator(program, typer: Typer, item: A.Indicator) -> Definition | None:
         if lo is not None and hi is not None and lo > hi:
             program.error("PD037", ln.span, f"`clamp {_fmt(lo)}..{_fmt(hi)}` is empty: the lower end is above the upper")
             ok = False
-        value = R.clamp(value, lo, hi)
         bounds.append(BoundStep(ln.span, ln.kind, lo, hi))
     if not ok:
-        return None
-    mx = item.max.value if item.max is not None else None
-    if mx is not None and not R.contains(Interval(Decimal(0), mx), value):
-        program.error("PD011", item.span, f"indicator `{item.name}` is worth at most {_fmt(mx)} points, but its value can range over {value}",
-                      f"add `clamp 0..{_fmt(mx)}` or fix the amounts")
         return None
     if item.weight is not None and item.weight.value <= 0:
         program.error("PD012", item.weight.span, "a weight must be above 0%")
     body = IndicatorBody(base, tuple(steps), tuple(bounds), comp)
     parts = [x for x in [base, comp] + [s.amount for s in steps] + [s.per for s in steps if s.per] + [s.cond for s in steps if s.cond] if x is not None]
     stage = Stage.latest(typer.stage_of(x) for x in parts)
-    return IndicatorDef(item.span, item.name, DefKind.INDICATOR, item.label, NUM, stage, value, indicator=body,
-                        weight=_bound(item.weight), max=mx)
+    return IndicatorDef(item.span, item.name, DefKind.INDICATOR, item.label, NUM, stage, R.ANY, indicator=body,
+                        weight=_bound(item.weight), max=item.max.value if item.max is not None else None)
 
 
 def _const_threshold(program, e, line) -> Decimal | None:

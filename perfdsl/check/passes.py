@@ -7,6 +7,7 @@ alone on the record the earlier ones leave, which is how the unit tests exercise
 """
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import hashlib
 from typing import Callable, NamedTuple
@@ -21,6 +22,7 @@ from .rules import policy_warnings, properties as _properties
 from .tables import check_tables
 from .text import lookalike_warnings
 from .types import Typer
+from .value_ranges import Ranges, bound_definitions, report
 
 
 @dataclasses.dataclass
@@ -31,8 +33,10 @@ class Checking:
     decls: Declarations | None = None  # declare
     order: list = dataclasses.field(default_factory=list)  # order: value items, each after what it reads
     cyclic: set = dataclasses.field(default_factory=set)  # order: names caught in a cycle
-    typer: Typer | None = None  # define: the names typed so far, for the later passes' expressions
-    definitions: list = dataclasses.field(default_factory=list)  # define
+    typer: Typer | None = None  # type: the names typed so far, for the later passes' expressions
+    typed: list = dataclasses.field(default_factory=list)  # type: the definitions, unbounded
+    ranges: Ranges | None = None  # ranges: every input's and definition's range
+    definitions: list = dataclasses.field(default_factory=list)  # ranges: the typed definitions with their ranges
     flags: list = dataclasses.field(default_factory=list)  # flag
     quotas: list = dataclasses.field(default_factory=list)  # cohort_rules
     distributes: list = dataclasses.field(default_factory=list)  # cohort_rules
@@ -61,19 +65,37 @@ def order(ck: Checking) -> None:
     ck.order, ck.cyclic = _resolve.dependency_order(ck.program, ck.names, ck.decls.rules_of)
 
 
-def define(ck: Checking) -> None:
-    """Type each value in that order with its static range (ranges.py): indicators, tier
-    sets and their rules, the checks that need a range (PD011, PD023, PW101, PW111)."""
-    ck.typer, ck.definitions = build_definitions(ck.program, ck.names, ck.decls, ck.order, ck.cyclic)
+def type(ck: Checking) -> None:  # noqa: A001 (the pass's name in PASSES)
+    """Type each value in that order: indicators, tier sets and their rules. The checks
+    that need a range are recorded on the typer, with the call each was typed under."""
+    ck.typer, ck.typed = build_definitions(ck.program, ck.names, ck.decls, ck.order, ck.cyclic)
+
+
+def ranges(ck: Checking) -> None:
+    """Each definition's static range (ranges.py) in that order, and the checks that need
+    one: PD011, PW101 (indicator lines), PD023, PW110, PW111 (what typing recorded)."""
+    ck.ranges = bound_definitions(ck.program, ck.decls, ck.typed, ck.typer.range_checks)
+    ck.definitions = ck.ranges.definitions
+
+
+@contextlib.contextmanager
+def _range_checked(ck: Checking):
+    """A pass after `ranges` that types expressions decides their range checks over the
+    ranges found, as soon as it has typed them."""
+    start = len(ck.typer.range_checks)
+    yield
+    report(ck.program, ck.typer.range_checks[start:], ck.ranges)
 
 
 def flag(ck: Checking) -> None:
-    ck.flags = build_flags(ck.program, ck.typer, ck.decls)
+    with _range_checked(ck):
+        ck.flags = build_flags(ck.program, ck.typer, ck.decls, ck.ranges.env)
 
 
 def cohort_rules(ck: Checking) -> None:
     """Quotas and forced distribution: tiers, bounds, rank orders, `when`s."""
-    ck.quotas, ck.distributes = _cohort_rules(ck.program, ck.decls, ck.typer)
+    with _range_checked(ck):
+        ck.quotas, ck.distributes = _cohort_rules(ck.program, ck.decls, ck.typer)
 
 
 def assemble(ck: Checking) -> None:
@@ -94,26 +116,29 @@ def assemble(ck: Checking) -> None:
 def warnings(ck: Checking) -> None:
     """§10's warnings that need every value typed: scale, unreachable tiers, inexact
     division feeding thresholds, rules that never fire."""
-    policy_warnings(ck.program, ck.policy, ck.decls, ck.typer)
+    policy_warnings(ck.program, ck.policy, ck.typer, ck.ranges.env)
 
 
 def examples(ck: Checking) -> None:
-    ck.examples = build_examples(ck.program, ck.decls.examples, ck.policy, ck.typer, ck.decls.defaults)
+    with _range_checked(ck):
+        ck.examples = build_examples(ck.program, ck.decls.examples, ck.policy, ck.typer, ck.decls.defaults)
 
 
 def properties(ck: Checking) -> None:
-    ck.properties = _properties(ck.program, ck.decls, ck.typer, ck.policy)
+    with _range_checked(ck):
+        ck.properties = _properties(ck.program, ck.decls, ck.typer, ck.policy)
 
 
 def uncalled(ck: Checking) -> None:
     """Defs and tables no value calls, typed on their own so their errors show."""
-    ck.typer.type_uncalled()
+    with _range_checked(ck):
+        ck.typer.type_uncalled()
 
 
 def tables(ck: Checking) -> None:
-    """Every table against every call (after every expression is typed): coverage
-    (PD014) and rows that can never match (PW103)."""
-    check_tables(ck.program, ck.typer)
+    """Every table against every call (after every expression is typed), over the call's
+    argument range: coverage (PD014) and rows that can never match (PW103)."""
+    check_tables(ck.program, ck.typer, ck.ranges)
 
 
 class Pass(NamedTuple):
@@ -123,8 +148,8 @@ class Pass(NamedTuple):
 
 
 PASSES = (
-    Pass("resolve", resolve), Pass("declare", declare), Pass("order", order), Pass("define", define),
-    Pass("flag", flag), Pass("cohort_rules", cohort_rules), Pass("assemble", assemble),
+    Pass("resolve", resolve), Pass("declare", declare), Pass("order", order), Pass("type", type),
+    Pass("ranges", ranges), Pass("flag", flag), Pass("cohort_rules", cohort_rules), Pass("assemble", assemble),
     Pass("warnings", warnings, whole=True), Pass("examples", examples, whole=True),
     Pass("properties", properties, whole=True), Pass("uncalled", uncalled), Pass("tables", tables),
 )

@@ -152,6 +152,18 @@ class RangeEnv:
         self.lengths: dict[str, Interval] = {}
 
 
+def input_ranges(inputs) -> RangeEnv:
+    """The ranges the inputs declare: where every definition's range starts from."""
+    env = RangeEnv()
+    for inp in inputs.values():
+        if inp.type.kind == "num":
+            env.values[inp.name] = inp.range or ANY
+        elif inp.type.kind == "list":
+            env.elems[inp.name] = inp.range or ANY
+            env.lengths[inp.name] = inp.length or Interval(ZERO, None)
+    return env
+
+
 def range_of(e, env: RangeEnv) -> Interval:
     """The interval of a numeric IR expression (ANY for what it cannot bound)."""
     if isinstance(e, Const):

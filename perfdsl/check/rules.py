@@ -179,25 +179,25 @@ def properties(program, decls, typer, policy) -> list[PropertyDef]:
     return out
 
 
-def policy_warnings(program, policy, decls, typer) -> None:
+def policy_warnings(program, policy, typer, env: R.RangeEnv) -> None:
     scale = policy.scale
     for d in policy.definitions:
         if d.kind is DefKind.SCORE and not R.contains(scale, d.range):
             program.warn("PW104", d.span, f"score `{d.name}` can range over {d.range}, outside the policy's scale {scale}",
                          "set `scale` to the real range, or clamp the score")
         if isinstance(d, TiersDef):
-            _tier_warnings(program, typer, d)
+            _tier_warnings(program, typer, env, d)
 
 
-def _tier_warnings(program, typer, d) -> None:
+def _tier_warnings(program, typer, env: R.RangeEnv, d) -> None:
     body = d.tiers
-    rng = R.range_of(body.by, typer.range_env)
+    rng = R.range_of(body.by, env)
     if typer.reads_inexact(body.by):
         program.warn("PW106", body.by.span, f"an inexact division feeds the thresholds of `{d.name}` without `round`",
                      "round the score first, e.g. `round(total, 2)`, so a boundary value lands where it should")
     live = []
     for r in body.rules:  # §10: a rule that can never change anything
-        if R.truth(r.cond, typer.range_env) is False:
+        if R.truth(r.cond, env) is False:
             program.warn("PW109", r.span, f"this {r.kind} can never fire: its condition is false for every input within the declared ranges",
                          "check the condition against the inputs' ranges, or drop the rule")
         else:

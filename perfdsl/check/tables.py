@@ -9,6 +9,7 @@ from decimal import Decimal
 from ..diagnostics import Note
 from ..numbers import decimal_text
 from ..ir import Const, Fn, Interval, Prim
+from . import ranges as R
 
 # A set of numbers: sorted, disjoint segments (lo, lo_closed, hi, hi_closed); None = infinite.
 Seg = tuple
@@ -112,12 +113,20 @@ def _coverage(arg, rows, arg_range: Interval):
     return dead, intersect(domain, complement(covered)), unknown
 
 
-def check_tables(program, typer) -> None:
-    """Each table against every call the typer inlined (a table no value calls was
-    typed once on its own, with an unbounded argument and no call span)."""
-    for name, calls in typer.table_calls.items():
+def check_tables(program, typer, ranges) -> None:
+    """Each table against every call the typer inlined, once per call and argument range
+    (a def inlined twice calls its tables twice); a table no value calls was typed once
+    on its own, with an unbounded argument and no call span. Calls in a definition whose
+    range failed, or reading one, stay quiet."""
+    for name, typed in typer.table_calls.items():
+        calls = {}
+        for c in typed:
+            if not ranges.quiet(c.owner, c.arg):
+                rng = R.range_of(c.arg, ranges.env) if c.known else R.ANY
+                calls.setdefault((c.span, str(rng)), (c.arg, c.rows, rng, c.span if c.known else None))
         known = [c for c in calls.values() if c[3] is not None]
-        check_table(program, typer.names[name], known or list(calls.values())[:1])
+        if calls:
+            check_table(program, typer.names[name], known or list(calls.values())[:1])
 
 
 def check_table(program, table, calls) -> None:

@@ -11,6 +11,7 @@ import contextlib
 import dataclasses
 import enum
 from decimal import Decimal
+from typing import NamedTuple
 
 from ..diagnostics import Note, Span, did_you_mean
 from ..ir import (BOOL, NUM, TEXT, AggFn, Const, Fn, GroupAgg, If, Interval, Prim, Rank, RankKeyIR, RankOrder, Ref, RefKind,
@@ -21,8 +22,6 @@ from . import ranges as R
 
 MAX_EXPANDED = 100_000  # operations one inlined call may expand to
 MAX_CALL_DEPTH = 40     # nested def calls being inlined
-PRECISION = 28          # significant digits of every backend's arithmetic (LANGUAGE.md §1)
-UNBOUNDED_SAFE_DIGITS = 15  # digits before the point an unbounded value is assumed to need
 ROUND_MODES = {"half_up": Fn.ROUND_HALF_UP, "half_even": Fn.ROUND_HALF_EVEN,
                "floor": Fn.ROUND_FLOOR, "ceil": Fn.ROUND_CEIL}
 BUILTINS = {"min", "max", "abs", "clamp", "round", "floor", "ceil", "sum", "mean", "len", "count",
@@ -50,12 +49,42 @@ class Reads(enum.Flag):
     TOTALS = enum.auto()
 
 
+class RoundCheck(NamedTuple):
+    """`round(x, places)` must fit 28 significant digits over x's range (PD023, PW110):
+    decided by the ranges pass, at the call of the def it was typed in (`call`)."""
+    owner: str | None  # the definition it was typed in (None: a flag, rule, example, ...)
+    span: Span
+    func: str
+    x: object
+    places: int
+    call: Span | None  # the outermost def or table call being inlined, for the note
+
+
+class DivisorCheck(NamedTuple):
+    """A divisor that no constant or guard shows is not 0: PW111 if its range holds 0."""
+    owner: str | None
+    span: Span
+    what: str
+    divisor: object
+    call: Span | None
+
+
+class TableCall(NamedTuple):
+    """A table inlined at a call, for the tables pass (coverage over the argument's range)."""
+    owner: str | None
+    arg: object
+    rows: list  # [(condition IR or None, row AST)]
+    span: Span
+    known: bool  # False: the argument reads an uncalled def's parameter (no range, no call span)
+
+
 class Typer:
     """Typing context shared by every expression of one policy: the names known so far
     (inputs, tier names, each definition once typed) and the facts expressions collect
-    (table calls, inexact values, defs called)."""
+    (table calls, inexact values, defs called, and the range checks the ranges pass
+    decides: `round` digits and divisors, each with the call it was typed under)."""
 
-    def __init__(self, program, names: dict, decls, range_env: R.RangeEnv):
+    def __init__(self, program, names: dict, decls):
         self.program = program
         self.names = names          # every defined item by name (resolve.defined_names)
         self.inputs = decls.inputs  # name -> InputDef
@@ -65,11 +94,13 @@ class Typer:
         self.maxima: dict[str, Decimal] = decls.maxima
         self.scale = decls.scale
         self.tier_sets = decls.tier_sets  # tier set name -> tier names, best first
-        self.range_env = range_env
+        self.lengths = R.input_ranges(decls.inputs)  # list lengths, for a mean's divisor (see _smooth_lengths)
         self.rank = decls.rank
         self.flag_items: dict = {f.label: f for f in decls.flags}  # for `flagged("label")`
         self._reads = Reads.SUBJECT
-        self.table_calls: dict[str, dict] = {}  # table -> {(call span, range): (arg, rows, range, span)}
+        self.table_calls: dict[str, list[TableCall]] = {}  # table -> its calls, in typing order
+        self.range_checks: list[RoundCheck | DivisorCheck] = []
+        self.owner: str | None = None  # the definition being typed (see `typing`)
         self.called: set[str] = set()    # defs and tables inlined somewhere
         self.inexact: set[str] = set()  # definitions fed by an unrounded inexact division
         self.failed: set[str] = set()   # definitions already reported: readers stay quiet
@@ -80,6 +111,16 @@ class Typer:
         self._nonzero: list[tuple] = []  # values a surrounding `if`/`and`/`or` has shown are not 0
 
     # ---- entry points --------------------------------------------------------------
+    @contextlib.contextmanager
+    def typing(self, name: str):
+        """While typing the definition `name`: the range checks and table calls recorded
+        belong to it (the ranges pass skips them when its range fails)."""
+        self.owner = name
+        try:
+            yield
+        finally:
+            self.owner = None
+
     def expr(self, node, want: Type | None = None, scope: dict | None = None, reads: Reads | None = None):
         """Type one expression; returns None (after reporting) when it is ill-typed.
         `reads`: what it may read besides the subject (by default what the expression
@@ -119,7 +160,7 @@ class Typer:
     def _smooth_lengths(self, n) -> bool:
         """A mean divides by the count it averages: exact only when every possible
         count has no prime factor but 2 and 5 (a fixed-length list of 4, say)."""
-        length = R.range_of(Prim(n.span, NUM, Fn.LEN, (n.args[0],)), self.range_env)
+        length = R.range_of(Prim(n.span, NUM, Fn.LEN, (n.args[0],)), self.lengths)
         if length.lo is None or length.hi is None or length.hi - length.lo > 50:
             return False
         drop = 2 * int(n.args[1].value) if n.fn is Fn.TRIMMED_MEAN else 0
@@ -329,16 +370,12 @@ class Typer:
 
     def _divisor_warning(self, src, e, what: str) -> None:
         """PW111: a divisor whose static range includes 0 stops a subject with a data error
-        (division by zero) when it is 0; say so at check time. A parameter of an uncalled
-        def has no range yet: it is judged where the def is called."""
+        (division by zero) when it is 0; the ranges pass says so at check time. A constant
+        or a value a guard shows is not 0 needs no check; a parameter of an uncalled def has
+        no range yet: it is judged where the def is called."""
         if _reads_unknown(e) or (isinstance(e, Const) and isinstance(e.value, Decimal)) or _key(e) in self._nonzero:
             return
-        rng = R.range_of(e, self.range_env)
-        if (rng.lo is None or rng.lo <= 0) and (rng.hi is None or rng.hi >= 0):
-            notes = [Note(self.calls[0], "for the value passed by this call")] if self.calls else []
-            self.program.warn("PW111", src.span, f"{what} can be 0 (its range is {rng}): a subject for whom it is 0 "
-                              "stops with a division-by-zero data error",
-                              "bound what it reads away from 0 (`in 1..`), or guard it: `if d == 0 then ... else x / d`", notes)
+        self.range_checks.append(DivisorCheck(self.owner, src.span, what, e, self.calls[0] if self.calls else None))
 
     @contextlib.contextmanager
     def _guarded(self, cond, holds: bool):
@@ -460,10 +497,8 @@ class Typer:
         self.called.add(item.name)
         # A call reading an uncalled def's parameter has no known range: it is kept without
         # a call span, so only its rows are checked.
-        known = not _reads_unknown(arg)
-        rng = R.range_of(arg, self.range_env) if known else R.ANY
-        calls = self.table_calls.setdefault(item.name, {})
-        calls.setdefault((node.span, str(rng)), (arg, [(c, r) for c, _, r in rows], rng, node.span if known else None))
+        self.table_calls.setdefault(item.name, []).append(
+            TableCall(self.owner, arg, [(c, r) for c, _, r in rows], node.span, not _reads_unknown(arg)))
         # First matching row wins; a table without `otherwise` has been proven to cover,
         # so its last row needs no test. Rows after an `otherwise` are never reached.
         cut = next((i for i, (c, _, _) in enumerate(rows) if c is None), len(rows) - 1)
@@ -564,37 +599,8 @@ class Typer:
             if not isinstance(mode, A.Name) or mode.name not in ROUND_MODES:
                 self._fail(mode.span, "unknown rounding mode", "use half_up (四舍五入), half_even, floor or ceil", code="PD028")
             fn = ROUND_MODES[mode.name]
-        self._check_digits(node, R.range_of(x, self.range_env), places)
+        self.range_checks.append(RoundCheck(self.owner, node.span, f, x, places, self.calls[0] if self.calls else None))
         return Prim(node.span, NUM, fn, (x, Const(node.span, NUM, Decimal(places))))
-
-    def _check_digits(self, node: A.Call, rng: Interval, places: int) -> None:
-        """Rounding to `places` decimals keeps every digit before the point, and arithmetic
-        holds 28 significant digits: `round(x / 3, 27)` cannot be computed for x = 50.
-        Over a bounded range that is an error (with the most places that fit); over an
-        unbounded one it is an error only when every value fails, and a warning when
-        values from 10^15 on (beyond any count or amount of money a policy scores) fail."""
-        big = R.magnitude(rng)
-        notes = [Note(self.calls[0], "for the value passed by this call")] if self.calls else []
-        if big is not None:
-            if R.round_digits(big, places) <= PRECISION:
-                return
-            fits = next((d for d in range(places - 1, -1, -1) if R.round_digits(big, d) <= PRECISION), None)
-            self.program.error(
-                "PD023", node.span,
-                f"`{node.func}` to {places} decimal places needs {R.round_digits(big, places)} significant digits here, "
-                f"but arithmetic keeps {PRECISION}: the value can reach {R.short(big)}",
-                f"round to at most {fits} decimal places" if fits is not None else "narrow the value's range", notes)
-            return
-        small = R.magnitude(rng, smallest=True)
-        if R.round_digits(small, places) > PRECISION:
-            self.program.error("PD023", node.span,
-                               f"`{node.func}` to {places} decimal places needs more than {PRECISION} significant digits "
-                               f"for every value here: the value is at least {R.short(small)}", "round to fewer decimal places", notes)
-        elif PRECISION - places < UNBOUNDED_SAFE_DIGITS:
-            self.program.warn("PW110", node.span,
-                              f"`{node.func}` to {places} decimal places fails for values of 1e{PRECISION - places} or more, "
-                              f"and this value has no bound",
-                              f"round to at most {PRECISION - UNBOUNDED_SAFE_DIGITS} decimal places, or bound the inputs it reads with `in LO..HI`", notes)
 
     def _indicator_args(self, node: A.Call):
         out = []
