@@ -11,6 +11,7 @@ from decimal import Decimal as D
 
 import pytest
 
+from perfdsl.check import check_until, passes, resolve
 from perfdsl.check import ranges as R
 from perfdsl.diagnostics import Span
 from perfdsl.ir import ANY, BOOL, NUM, AggFn, Const, Fn, GroupAgg, If, Interval, Prim, Ref, RefKind, list_type
@@ -196,3 +197,93 @@ def test_an_inexact_quotient_bounds_what_28_digits_compute():
     assert D(2) / D(3) == hi.hi  # the default context (28 digits, half even) rounds up here
     lo = R.div(iv(1, 1), iv(3, 3))
     assert lo == iv("0.3333333333333333333333333333", "0.3333333333333333333333333334")
+
+
+# ---- the ranges pass by itself ---------------------------------------------------------
+HEAD = '''policy p {
+  key id
+  input id: text
+  input a: decimal in 0..100
+  input b: decimal in 0..100
+  input c: decimal in 0..100
+  input n: int in 0..10
+  input pay: decimal in 0..
+'''
+
+
+def ranges_pass(tmp_path, body: str):
+    """(what the type pass added, what the ranges pass then adds, the checking record):
+    diagnostics as (code, line in `body`, message, [(note line, note)])."""
+    path = tmp_path / "t.perf"
+    path.write_text(HEAD + body + "}\n", encoding="utf-8")
+    program = resolve.load(path)
+    ck = check_until(program, "type")
+    typed = len(program.diagnostics)
+    passes.ranges(ck)
+    lines = HEAD.count("\n")
+
+    def rows(diags):
+        return [(d.code, d.span.line - lines, d.message, [(n.span.line - lines, n.message) for n in d.notes]) for d in diags]
+    return rows(program.diagnostics[:typed]), rows(program.diagnostics[typed:]), ck
+
+
+def test_the_ranges_pass_bounds_each_definition_from_the_earlier_ones(tmp_path):
+    typed, got, ck = ranges_pass(tmp_path, '''  let s = (a + b + c) / 3
+  let d = s * 2 - n
+  indicator q "质量" { base 100  deduct 5 per n "每次扣5分"  floor 60 }
+  let t = if a > 50 then q else -1
+''')
+    assert typed == [] and got == []
+    assert [(d.name, str(d.range)) for d in ck.definitions] == [("s", "0..100"), ("d", "-10..200"), ("q", "60..100"), ("t", "-1..100")]
+    assert ck.ranges.env.values["d"] == iv(-10, 200) and ck.ranges.failed == set()
+
+
+def test_round_digits_are_decided_by_the_ranges_pass_at_the_call(tmp_path):
+    """Typing records the check; the ranges pass decides it over the argument's range and
+    names the call it was typed under (PD023 for the bounded call, PW110 unbounded)."""
+    typed, got, _ = ranges_pass(tmp_path, '''  def third(x) = round(x / 3, 27)
+  let fine = third(n / 100)
+  let bad = third(a)
+  let risky = round(pay, 16)
+''')
+    assert typed == []
+    assert got == [
+        ("PD023", 1, "`round` to 27 decimal places needs 29 significant digits here, but arithmetic keeps 28: the value can reach 33.3333",
+         [(3, "for the value passed by this call")]),
+        ("PW110", 4, "`round` to 16 decimal places fails for values of 1e12 or more, and this value has no bound", [])]
+
+
+def test_a_divisor_that_can_be_0_warns_unless_a_guard_shows_it_is_not(tmp_path):
+    typed, got, _ = ranges_pass(tmp_path, '''  def share(x, y) = x / y
+  let r = a / n
+  let g = if n == 0 then 0 else a / n
+  let k = share(a, n + 1)
+  let z = share(a, n - 1)
+''')
+    assert typed == []
+    assert got == [
+        ("PW111", 2, "the divisor can be 0 (its range is 0..10): a subject for whom it is 0 stops with a division-by-zero data error", []),
+        ("PW111", 1, "the divisor can be 0 (its range is -1..9): a subject for whom it is 0 stops with a division-by-zero data error",
+         [(5, "for the value passed by this call")])]
+
+
+def test_an_indicator_leaving_its_maximum_fails_and_its_readers_stay_quiet(tmp_path):
+    typed, got, ck = ranges_pass(tmp_path, '''  indicator bonus "加分" max 4 { add 2 per n "每项加2分" }
+  let r = a / (bonus - 3)
+  let s = round(r, 27)
+  let ok = a / n
+''')
+    assert typed == []
+    assert got == [("PD011", 1, "indicator `bonus` is worth at most 4 points, but its value can range over 0..20", []),
+                   ("PW111", 4, "the divisor can be 0 (its range is 0..10): a subject for whom it is 0 stops with a division-by-zero data error", [])]
+    assert ck.ranges.failed == {"bonus", "r", "s"} and [d.name for d in ck.definitions] == ["ok"]
+
+
+def test_indicator_lines_that_can_never_change_it(tmp_path):
+    typed, got, ck = ranges_pass(tmp_path, '''  indicator q "质量" { base 100  add 3 per n "加分"  clamp 0..100 }
+  indicator r "纪律" { base 50  deduct 1 if a > 200 "不会" }
+''')
+    assert typed == []
+    assert got == [("PW101", 1, "this line can never change `q`: it is already at its upper bound 100 before the line", []),
+                   ("PW101", 2, "this line can never change `r`: its condition is false for every input within the declared ranges", [])]
+    assert [str(d.range) for d in ck.definitions] == ["100..100", "49..50"]
