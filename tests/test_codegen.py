@@ -459,7 +459,7 @@ _ALLOWED_NAMES = {
     # the input check and the output row (templates/validation.j2)
     "raw", "get", "t", "type", "str", "dict", "_ONE", "_BANDED", "_STATE", "_listed", "_read_list", "_read_number", "check", "_row",
 }
-_GENERATED_NAME = re.compile(r"(?:[ivtsuc]_\d+|K\d+|_group_\d+)\Z")
+_GENERATED_NAME = re.compile(r"(?:[ivtsuc]_\d+|K\d+|_group_\d+|(?:moved|uncapped|amount|before)\d+)\Z")
 
 
 def _assert_inert(source: str):

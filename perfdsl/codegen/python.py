@@ -314,6 +314,11 @@ class _Simplify:
         return self.inline(body, keep), result, state
 
 
+def _records(s) -> bool:
+    """`s` records something of the explanation (itself, or a statement inside it)."""
+    return isinstance(s, _EVENTS) or isinstance(s, c.Guard) and any(_records(x) for x in (*s.then, *s.else_))
+
+
 def _records_only(s) -> bool:
     """`s` only records the explanation: a trace event, or a guard that cannot fail around
     such statements only (a run without a trace may skip it: its result is the same)."""
@@ -489,9 +494,10 @@ class _Method(c.Visitor):
             return self.locals[n]
         if "#" in n:
             owner, _, role = n.partition("#")
-            role = role.rstrip("0123456789")
+            number = role[len(role.rstrip("0123456789")):]  # moved0, moved1: one local each
+            role = role[:len(role) - len(number)]
             if owner == self.define_name and role in _ROLES:
-                code = self.m.var_of(owner) if role == "value" else Code(_ROLES[role])
+                code = self.m.var_of(owner) if role == "value" else Code(_ROLES[role] + number)
             else:
                 code = self.m.var_of(n)
             self.locals[n] = code
@@ -739,24 +745,35 @@ class _Method(c.Visitor):
 
     # -- statements
     def block(self, stmts) -> None:
-        """Statements in order; each run of those that only record the explanation inside
-        one `if trace is not None:` (unless already inside one)."""
-        i = 0
-        while i < len(stmts):
-            if self.tracing or not _records_only(stmts[i]):
-                self.visit(stmts[i])
-                i += 1
+        """Statements in order, except that what only records the explanation waits (in its
+        order) until a statement assigns a name it reads or records something itself: each
+        run of it is then printed inside one `if trace is not None:`, which a run without a
+        trace skips (unless already inside one)."""
+        if self.tracing:
+            for s in stmts:
+                self.visit(s)
+            return
+        waiting: list = []
+        reads: set = set()
+        for s in stmts:
+            if _records_only(s):
+                waiting.append(s)
+                reads |= set().union(*[c.reads(e) for e in _exprs_of([s])])
                 continue
-            j = i
-            while j < len(stmts) and _records_only(stmts[j]):
-                j += 1
-            self.line(Code("if trace is not None:"))
-            self.tracing = True
-            try:
-                self._nested(lambda run=stmts[i:j]: self.block(run))
-            finally:
-                self.tracing = False
-            i = j
+            if waiting and (_records(s) or reads.intersection(_assigned([s]))):
+                self._traced(waiting)
+                waiting, reads = [], set()
+            self.visit(s)
+        if waiting:
+            self._traced(waiting)
+
+    def _traced(self, stmts) -> None:
+        self.line(Code("if trace is not None:"))
+        self.tracing = True
+        try:
+            self._nested(lambda: self.block(stmts))
+        finally:
+            self.tracing = False
 
     def visit_Let(self, s: c.Let) -> None:
         target = self.name(s.name)
