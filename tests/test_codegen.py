@@ -613,7 +613,8 @@ def test_header_imports_and_spans():
 def test_module_names_no_machine_path_and_runs_on_the_runtime_alone(tmp_path):
     """A compiled module carries file names relative to the policy's folder and its own
     tables of rank orders and group keys; run in a fresh interpreter it imports nothing
-    of perfdsl but perfdsl.runtime, and gives the reference's values and error places."""
+    of perfdsl but perfdsl.runtime, and gives the reference's values, trace (as data) and
+    error places. Wording an explanation needs the checked policy, which it does not have."""
     folder = tmp_path / "deep folder"
     folder.mkdir()
     text = (ROOT / "policies" / "branch_employees.perf").read_text(encoding="utf-8")
@@ -634,16 +635,30 @@ def test_module_names_no_machine_path_and_runs_on_the_runtime_alone(tmp_path):
         " 'violation_severe': False, 'history': ()}\n"
         "with decimal.localcontext(mod.rt.CONTEXT):\n"
         "    r = b.individual(rec, False)\n"
-        "print(json.dumps([loaded, {k: str(v) for k, v in r.values.items()}, mod.RANKINGS, mod.W[0]]))\n")
+        "    t = b.individual(rec, True)\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('perfdsl'))\n"
+        "try:\n"
+        "    t.explain()\n"
+        "    said = ''\n"
+        "except ValueError as err:\n"
+        "    said = str(err)\n"
+        "print(json.dumps([loaded, {k: str(v) for k, v in r.values.items()}, mod.RANKINGS, mod.W[0], r.trace is None,"
+        " repr(t.trace), said]))\n")
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(folder)], cwd=tmp_path, check=True,
                          capture_output=True, text=True).stdout
     import json
-    loaded, values, rankings, first_site = json.loads(out)
+    loaded, values, rankings, first_site, untraced, trace, said = json.loads(out)
     assert all(m == "perfdsl" or m.startswith("perfdsl.runtime") for m in loaded), loaded
     assert "perfdsl.runtime" in loaded
     assert values["total"] == "93.50" and values["grade"] == "优秀"
     assert rankings  # distribute's order, as data
     assert first_site.startswith(str(folder / "branch_employees.perf") + ":")
+    rec = {"employee_id": "e1", "dist_group": "g", "performance": Decimal("95"), "behavior": Decimal("90"),
+           "dept_rating": "优秀", "violation_minor": False, "violation_severe": False, "history": ()}
+    with decimal.localcontext(runtime.CONTEXT):
+        want = Interpreter(policy).individual(rec, True)
+    assert untraced and trace == repr(want.trace)  # the reference's trace, recorded by the module alone
+    assert "load the policy" in said
 
 
 def test_one_individual_stage_whose_run_without_a_trace_builds_no_trace_objects(monkeypatch):
