@@ -455,11 +455,11 @@ _ALLOWED_NAMES = {
     "GENERATOR", "NODE_KINDS", "_ZERO", "_GLOBALS", "_record", "_annotate", "Backend", "Exception",
     "ValueError", "globals", "getattr", "enumerate", "len", "tuple", "any", "min", "max", "abs", "sum",
     "bool", "int", "id", "bind", "folder", "FILES", "SITES", "RANKINGS", "GROUPS", "PATHS", "W", "f", "line", "col",
-    "amount", "ceiling", "_groups",
+    "amount", "ceiling", "_groups", "by_index",
     # the input check and the output row (templates/validation.j2)
     "raw", "get", "t", "type", "str", "dict", "_ONE", "_BANDED", "_STATE", "_listed", "_read_list", "_read_number", "check", "_row",
 }
-_GENERATED_NAME = re.compile(r"(?:[ivtsuc]_\d+|K\d+|_group_\d+)\Z")
+_GENERATED_NAME = re.compile(r"(?:[ivtsuc]_\d+|K\d+|_group_\d+|(?:moved|uncapped|amount|before)\d+)\Z")
 
 
 def _assert_inert(source: str):
@@ -483,7 +483,7 @@ def _assert_inert(source: str):
                 ast.unparse(node)
         if isinstance(node, (ast.FunctionDef, ast.ClassDef)):
             assert node.name in _ALLOWED_NAMES or _GENERATED_NAME.match(node.name) or node.name in {
-                "__init__", "individual", "_individual_traced", "post", "cohort", "group_arg", "_group_fn",
+                "__init__", "individual", "post", "cohort", "group_arg", "_group_fn",
                 "evaluate", "row"}, node.name
     imports = [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))]
     assert len(imports) == 2  # generated code imports only perfdsl.runtime (and decimal)
@@ -527,6 +527,9 @@ def test_hostile_strings_survive_exactly(hostile):
     assert it.label == policy.definition("rt").label
     assert r.flags == [f.label for f in policy.flags]
     assert r.trace.tiers[0].changes[0].after == "os"
+    with decimal.localcontext(runtime.CONTEXT):
+        plain = gen.individual(rec, False)  # the same one method, its trace blocks skipped
+    assert plain.trace is None and plain.values == r.values and plain.flags == r.flags
 
 
 def test_line_map_is_recorded_while_writing(hostile):
@@ -610,7 +613,8 @@ def test_header_imports_and_spans():
 def test_module_names_no_machine_path_and_runs_on_the_runtime_alone(tmp_path):
     """A compiled module carries file names relative to the policy's folder and its own
     tables of rank orders and group keys; run in a fresh interpreter it imports nothing
-    of perfdsl but perfdsl.runtime, and gives the reference's values and error places."""
+    of perfdsl but perfdsl.runtime, and gives the reference's values, trace (as data) and
+    error places. Wording an explanation needs the checked policy, which it does not have."""
     folder = tmp_path / "deep folder"
     folder.mkdir()
     text = (ROOT / "policies" / "branch_employees.perf").read_text(encoding="utf-8")
@@ -631,23 +635,64 @@ def test_module_names_no_machine_path_and_runs_on_the_runtime_alone(tmp_path):
         " 'violation_severe': False, 'history': ()}\n"
         "with decimal.localcontext(mod.rt.CONTEXT):\n"
         "    r = b.individual(rec, False)\n"
-        "print(json.dumps([loaded, {k: str(v) for k, v in r.values.items()}, mod.RANKINGS, mod.W[0]]))\n")
+        "    t = b.individual(rec, True)\n"
+        "loaded = sorted(m for m in sys.modules if m.startswith('perfdsl'))\n"
+        "try:\n"
+        "    t.explain()\n"
+        "    said = ''\n"
+        "except ValueError as err:\n"
+        "    said = str(err)\n"
+        "print(json.dumps([loaded, {k: str(v) for k, v in r.values.items()}, mod.RANKINGS, mod.W[0], r.trace is None,"
+        " repr(t.trace), said]))\n")
     out = subprocess.run([sys.executable, "-c", script, str(tmp_path), str(folder)], cwd=tmp_path, check=True,
                          capture_output=True, text=True).stdout
     import json
-    loaded, values, rankings, first_site = json.loads(out)
+    loaded, values, rankings, first_site, untraced, trace, said = json.loads(out)
     assert all(m == "perfdsl" or m.startswith("perfdsl.runtime") for m in loaded), loaded
     assert "perfdsl.runtime" in loaded
     assert values["total"] == "93.50" and values["grade"] == "优秀"
     assert rankings  # distribute's order, as data
     assert first_site.startswith(str(folder / "branch_employees.perf") + ":")
+    rec = {"employee_id": "e1", "dist_group": "g", "performance": Decimal("95"), "behavior": Decimal("90"),
+           "dept_rating": "优秀", "violation_minor": False, "violation_severe": False, "history": ()}
+    with decimal.localcontext(runtime.CONTEXT):
+        want = Interpreter(policy).individual(rec, True)
+    assert untraced and trace == repr(want.trace)  # the reference's trace, recorded by the module alone
+    assert "load the policy" in said
 
 
-def test_fast_path_builds_no_trace_objects():
-    source = generate(_check(ROOT / "policies" / "budget_engineer.perf"))
-    fast = source[source.index("    def individual("):source.index("    def _individual_traced(")]
-    assert "rt.Trace" not in fast and "IndicatorTrace" not in fast and "AdjustStep" not in fast
-    assert "record[" in fast and ".get(" not in fast  # locals, not dict lookups per use
+def test_one_individual_stage_whose_run_without_a_trace_builds_no_trace_objects(monkeypatch):
+    """The module holds the individual stage once: every statement that builds or records
+    the explanation sits inside `if trace is not None:`, so a run without a trace builds
+    none (the trace classes failing changes nothing), and a traced run equals the reference."""
+    policy = _check(ROOT / "policies" / "budget_engineer.perf")
+    source = generate(policy)
+    tree = ast.parse(source)
+    methods = [n.name for n in ast.walk(tree) if isinstance(n, ast.FunctionDef)]
+    assert methods.count("individual") == 1 and len(methods) == len(set(methods))
+    individual = next(n for n in ast.walk(tree) if isinstance(n, ast.FunctionDef) and n.name == "individual")
+
+    def guarded(node, inside=False):
+        if isinstance(node, ast.If) and ast.unparse(node.test) == "trace is not None":
+            inside = True
+        if isinstance(node, ast.Attribute) and node.attr in {"IndicatorTrace", "AdjustStep", "BoundHit", "TierTrace",
+                                                             "TierChange", "steps", "bounds", "indicators", "tiers"}:
+            assert inside, ast.unparse(node)
+        if isinstance(node, ast.Name) and node.id in {"it", "tt"}:
+            assert inside, node.id
+        for child in ast.iter_child_nodes(node):
+            guarded(child, inside)
+    guarded(individual)
+    gen = codegen.load_module(policy)
+    record = {"employee_id": "e1", "papers": Decimal(2), "overrun": Decimal(3), "overdue": Decimal(1),
+              "rejections": Decimal(30)}
+    with decimal.localcontext(runtime.CONTEXT):
+        want = Interpreter(policy).individual(record, True)
+        _same_result(gen.individual(record, True), want)
+        for name in ("Trace", "IndicatorTrace", "AdjustStep", "BoundHit", "TierTrace", "TierChange"):
+            monkeypatch.setattr(runtime, name, None)  # calling one would fail
+        fast = gen.individual(record, False)
+    assert fast.trace is None and repr(fast.values) == repr(want.values) and fast.tiers == want.tiers
 
 
 # ---- errors cite the policy ------------------------------------------------------------

@@ -1,8 +1,8 @@
 """IR → a loaded Python backend: `load_module(ir)` generates, compiles and binds it.
 
 Binding gives the module the folder its relative file names are in (error messages name
-the policy's files as the reference does) and the backend the core's rankings and
-aggregates its RANKINGS and GROUPS tables index (what the cohort stage asks by).
+the policy's files as the reference does). Nothing else is handed over: the cohort stage
+maps the module's RANKINGS and GROUPS numbers to the core's nodes itself (lower.walk).
 
 The generated source is cached twice, keyed by the policy's source hash together with
 a fingerprint of the compiler (grammar, checker, IR, this generator and its templates,
@@ -21,8 +21,7 @@ import types
 
 from .. import private_cache
 from ..ir import Policy
-from ..lower.lower import lower_policy
-from .python import cohort_nodes, fingerprint, generate
+from .python import fingerprint, generate
 
 __all__ = ["clear_cache", "generate", "load_module", "policy_site"]
 
@@ -34,7 +33,7 @@ _HEX = re.compile(r"[0-9a-f]{8,128}\Z")
 
 def load_module(ir: Policy):
     """A backend for `ir` with the stages of the reference: individual, post, cohort, group_arg
-    (ranks and group values by index: `nodes` are the core's, for the cohort stage)."""
+    (ranks and group values by index into the module's RANKINGS and GROUPS)."""
     key = _key(ir)
     module = _MODULES.get((ir.source_hash, key))
     if module is None:
@@ -43,9 +42,6 @@ def load_module(ir: Policy):
         _MODULES[(ir.source_hash, key)] = module
     backend = module.Backend(ir)
     backend.module = module
-    if module.RANKINGS or module.GROUPS:
-        rankings, facts, aggregates = cohort_nodes(lower_policy(ir))
-        backend.nodes = (tuple(zip(rankings, facts)), tuple(aggregates))
     return backend
 
 

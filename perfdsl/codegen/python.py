@@ -36,6 +36,7 @@ from .. import runtime as rt
 from ..ir import Policy
 from ..lower import core as c
 from ..lower.lower import lower_policy
+from ..lower.walk import cohort_nodes, exprs_of as _exprs_of, kids as _kids, stmt_exprs as _stmt_exprs
 from . import validation
 
 GENERATOR_VERSION = "3"
@@ -138,7 +139,7 @@ def fingerprint() -> str:
     from ..resources import grammar_path
     files = [grammar_path(), package / "ir.py", package / "language.py"] + sorted((package / "syntax").glob("*.py")) \
         + sorted((package / "check").glob("*.py")) + [package / "lower" / "core.py", package / "lower" / "lower.py",
-                                                      Path(__file__).resolve()] + sorted(_TEMPLATES.glob("*.j2"))
+                                                      package / "lower" / "walk.py", Path(__file__).resolve()] + sorted(_TEMPLATES.glob("*.j2"))
     # the fast input check mirrors the input model and the number rules
     files += [Path(__file__).resolve().parent / "validation.py", package / "validate.py", package / "numbers.py",
               package / "runtime" / "checks.py"]
@@ -146,69 +147,6 @@ def fingerprint() -> str:
     for path in files:
         h.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
     return h.hexdigest()
-
-
-# ---- the cohort's rank orders and group values, by index -------------------------------
-def cohort_nodes(program: c.Program) -> tuple[list[c.Ranking], list[object], list[c.Aggregate]]:
-    """(rankings, their trace keys, aggregates) a generated module refers to by index: the
-    rankings its values read, in program order, then those its cohort steps place by."""
-    rankings: list[c.Ranking] = []
-    facts: list[object] = []  # each ranking's trace key (RankOf.fact)
-    aggregates: list[c.Aggregate] = []
-    exprs: list = []
-    for d in (*program.individual, *program.post, *program.cohort):
-        exprs += _exprs_of(d.body)
-        exprs.append(d.result)
-    exprs.extend(f.test for f in (*program.flags, *program.cohort_flags))
-    for e in exprs:
-        stack = [e]
-        while stack:
-            n = stack.pop()
-            if isinstance(n, c.RankOf):
-                if not any(r is n.ranking for r in rankings):
-                    rankings.append(n.ranking)
-                    facts.append(n.fact)
-            elif isinstance(n, c.GroupValue):
-                if n.aggregate not in aggregates:
-                    aggregates.append(n.aggregate)
-                stack.append(n.aggregate.arg)
-            else:
-                stack.extend(reversed(_kids(n)))
-    for step in program.steps:  # the orders quotas and `distribute` place by
-        if not any(r is step.ranking for r in rankings):
-            rankings.append(step.ranking)
-            facts.append(None)
-    return rankings, facts, aggregates
-
-
-def _kids(e) -> tuple:
-    if isinstance(e, c.Call):
-        return e.args
-    if isinstance(e, c.Div):
-        return (e.num, e.den)
-    if isinstance(e, c.Round):
-        return (e.value, e.places)
-    if isinstance(e, c.Cond):
-        return (e.test, e.then, e.else_)
-    return ()
-
-
-def _stmt_exprs(s) -> tuple:
-    if isinstance(s, c.Let):
-        return (s.expr,)
-    if isinstance(s, c.Guard):
-        return (s.test,)
-    if isinstance(s, c.OpenIndicator):
-        return () if s.base is None else (s.base,)
-    if isinstance(s, c.Adjusted):
-        return (s.amount, s.uncapped)
-    if isinstance(s, c.BoundBit):
-        return (s.before, s.after)
-    if isinstance(s, c.CloseIndicator):
-        return (s.value,)
-    if isinstance(s, c.TierMoved):
-        return tuple(x for x in (s.before, s.after, s.line, s.by) if x is not None)
-    return ()
 
 
 # ---- simplifying one definition's statements before printing -----------------------------
@@ -248,9 +186,6 @@ def _safe(e) -> bool:
 class _Simplify:
     """Constants and copies propagated and folded, dead statements dropped, a temporary
     read once in the next statement inlined there: what keeps flat policies readable."""
-
-    def __init__(self, keep_events: bool):
-        self.keep_events = keep_events
 
     # -- propagation (forwards)
     def subst(self, e, known: dict, test: bool = False):
@@ -294,8 +229,7 @@ class _Simplify:
         out, assigned = [], set()
         for s in stmts:
             if isinstance(s, _EVENTS):
-                if self.keep_events:
-                    out.append(_map_event(s, lambda e: self.subst(e, known)))
+                out.append(_map_event(s, lambda e: self.subst(e, known)))
                 continue
             if isinstance(s, c.Let):
                 e = self.subst(s.expr, known)
@@ -380,6 +314,19 @@ class _Simplify:
         return self.inline(body, keep), result, state
 
 
+def _records(s) -> bool:
+    """`s` records something of the explanation (itself, or a statement inside it)."""
+    return isinstance(s, _EVENTS) or isinstance(s, c.Guard) and any(_records(x) for x in (*s.then, *s.else_))
+
+
+def _records_only(s) -> bool:
+    """`s` only records the explanation: a trace event, or a guard that cannot fail around
+    such statements only (a run without a trace may skip it: its result is the same)."""
+    if isinstance(s, _EVENTS):
+        return True
+    return isinstance(s, c.Guard) and _safe(s.test) and all(_records_only(x) for x in (*s.then, *s.else_))
+
+
 def _map_event(s, f):
     if isinstance(s, c.OpenIndicator):
         return s if s.base is None else c.OpenIndicator(s.name, s.label, f(s.base), s.weight)
@@ -391,16 +338,6 @@ def _map_event(s, f):
         return c.CloseIndicator(s.name, f(s.value))
     return c.TierMoved(s.tierset, s.label, s.kind, s.names, None if s.before is None else f(s.before), f(s.after),
                        s.reason, f(s.line), s.held, None if s.by is None else f(s.by))
-
-
-def _exprs_of(stmts) -> list:
-    """The expressions of statements, nested ones included, in order."""
-    out = []
-    for s in stmts:
-        out += _stmt_exprs(s)
-        if isinstance(s, c.Guard):
-            out += _exprs_of(s.then) + _exprs_of(s.else_)
-    return out
 
 
 def _count_uses(stmts) -> tuple[dict, dict]:
@@ -526,12 +463,13 @@ def _code(p) -> str:
 class _Method(c.Visitor):
     """Prints core statements and expressions of one generated method.
 
-    mode: "fast"    builds no trace objects (individual, trace=False);
-          "traced"  builds them and records them in `trace` (individual, trace=True);
-          "guarded" builds them and records them when `trace is not None` (post, cohort)."""
+    One copy serves both runs: what only records the explanation (the trace events, and
+    the conditions that decide them) is printed inside `if trace is not None:`, so a run
+    without a trace skips it and builds no trace object. `replace`: a closed indicator
+    replaces the explanation of an earlier stage (post, cohort) instead of adding one."""
 
-    def __init__(self, m: _Module, mode: str):
-        self.m, self.mode = m, mode
+    def __init__(self, m: _Module, replace: bool = False):
+        self.m, self.replace = m, replace
         self.preloads: dict[str, Code] = {}
         self.defines: set[str] = set()  # what this method defines (never loaded)
         self.locals: dict[str, Code] = {}  # names of this method: defined here, or its temporaries
@@ -546,6 +484,7 @@ class _Method(c.Visitor):
         self._intern: dict[tuple, int] = {}
         self._held: list = []
         self.cond = 0  # > 0 while printing what is evaluated only conditionally
+        self.tracing = False  # printing inside `if trace is not None:`
 
     # -- names
     def name(self, n: str) -> Code:
@@ -555,9 +494,10 @@ class _Method(c.Visitor):
             return self.locals[n]
         if "#" in n:
             owner, _, role = n.partition("#")
-            role = role.rstrip("0123456789")
+            number = role[len(role.rstrip("0123456789")):]  # moved0, moved1: one local each
+            role = role[:len(role) - len(number)]
             if owner == self.define_name and role in _ROLES:
-                code = self.m.var_of(owner) if role == "value" else Code(_ROLES[role])
+                code = self.m.var_of(owner) if role == "value" else Code(_ROLES[role] + number)
             else:
                 code = self.m.var_of(n)
             self.locals[n] = code
@@ -805,8 +745,35 @@ class _Method(c.Visitor):
 
     # -- statements
     def block(self, stmts) -> None:
+        """Statements in order, except that what only records the explanation waits (in its
+        order) until a statement assigns a name it reads or records something itself: each
+        run of it is then printed inside one `if trace is not None:`, which a run without a
+        trace skips (unless already inside one)."""
+        if self.tracing:
+            for s in stmts:
+                self.visit(s)
+            return
+        waiting: list = []
+        reads: set = set()
         for s in stmts:
+            if _records_only(s):
+                waiting.append(s)
+                reads |= set().union(*[c.reads(e) for e in _exprs_of([s])])
+                continue
+            if waiting and (_records(s) or reads.intersection(_assigned([s]))):
+                self._traced(waiting)
+                waiting, reads = [], set()
             self.visit(s)
+        if waiting:
+            self._traced(waiting)
+
+    def _traced(self, stmts) -> None:
+        self.line(Code("if trace is not None:"))
+        self.tracing = True
+        try:
+            self._nested(lambda: self.block(stmts))
+        finally:
+            self.tracing = False
 
     def visit_Let(self, s: c.Let) -> None:
         target = self.name(s.name)
@@ -859,7 +826,7 @@ class _Method(c.Visitor):
         for name in _assigned(stmts):
             self._invalidate(name)
 
-    # trace events (never in the fast mode: _Simplify dropped them)
+    # trace events (printed by `block` inside `if trace is not None:`)
     def visit_OpenIndicator(self, s: c.OpenIndicator) -> None:
         base = Code("None") if s.base is None else self.expr(s.base)
         weight = self.m.const(s.weight)
@@ -876,11 +843,7 @@ class _Method(c.Visitor):
 
     def visit_CloseIndicator(self, s: c.CloseIndicator) -> None:
         self.line(Code(f"it.value = {self.expr(s.value)}"))
-        if self.mode == "traced":
-            self.line(Code("trace.indicators.append(it)"))
-        else:
-            self.line(Code("if trace is not None:"))
-            self.line(Code("    _record(trace, it)"))
+        self.line(Code("_record(trace, it)" if self.replace else "trace.indicators.append(it)"))
 
     def visit_TierMoved(self, s: c.TierMoved) -> None:
         names = self.m.const(s.names)
@@ -889,11 +852,7 @@ class _Method(c.Visitor):
         if s.kind is c.RuleKind.BAND:
             self.line(Code(f"tt = rt.TierTrace("), Text(s.tierset), Code(", "), Text(s.label),
                       Code(f", {self.expr(s.by)}, [rt.TierChange({self.m.const('band')}, None, {after}, None, {line})])"))
-            if self.mode == "traced":
-                self.line(Code("trace.tiers.append(tt)"))
-            else:
-                self.line(Code("if trace is not None:"))
-                self.line(Code("    trace.tiers.append(tt)"))
+            self.line(Code("trace.tiers.append(tt)"))
             return
         before = self.expr(c.Call(c.Op.PICK, (c.Lit(s.names), s.before)))
         assert names  # the tuple constant is shared with the picks above
@@ -903,7 +862,7 @@ class _Method(c.Visitor):
     # -- one definition, one flag
     def define(self, d: c.Define, record_into: bool) -> Code:
         """Print `d`: its statements inside a guard that names it in a decimal trap."""
-        body, result, state = _Simplify(self.mode != "fast").define(d)
+        body, result, state = _Simplify().define(d)
         var = self.m.var_of(d.name)
         self.define_name, self.site = d.name, self.m.site(d.owner.where)
         self.locals = {}
@@ -943,7 +902,7 @@ class _Method(c.Visitor):
         self.line(Code("flags = []"))
         for f in flags:
             self.site = self.m.site(f.owner.where)
-            test = _Simplify(False).subst(f.test, {})
+            test = _Simplify().subst(f.test, {})
             self.count((), (test,))
             self.line(Code("try:"))
             self.indent += 4
@@ -1073,10 +1032,10 @@ def _is_tuple(e) -> bool:
 
 
 # ---- the module ----------------------------------------------------------------------------
-def _method(m: _Module, mode: str, stage: str, defines, flags, head: list[str], tail) -> None:
+def _method(m: _Module, stage: str, defines, flags, head: list[str], tail) -> None:
     """One method: `head` (trusted text of this file), the preloads of what its body reads,
     then its definitions and flags inside `try` (a failure gets the policy line), then `tail`."""
-    p = _Method(m, mode)
+    p = _Method(m, replace=stage != "individual")
     p.defines = {d.name for d in defines}
     outer, m.lines = m.lines, []
     p.indent = 12
@@ -1098,13 +1057,13 @@ def _method(m: _Module, mode: str, stage: str, defines, flags, head: list[str], 
                 _Line("            raise", None)]
 
 
-def _individual_tail(mode: str, defines):
+def _individual_tail(defines):
     def tail(p: _Method) -> None:
         p.site = None
         p.fixed("return Result(self.policy, record, {")
         for d in defines:
             p.line(Code("    "), Text(d.name), Code(f": {p.m.var_of(d.name)},"))
-        p.fixed(f"}}, flags, {'trace' if mode == 'traced' else 'None'}, {{")
+        p.fixed("}, flags, trace, {")
         for d in defines:
             if d.tier is not None:
                 p.line(Code("    "), Text(d.name), Code(f": s_{p.m.var_of(d.name)[2:]},"))
@@ -1124,7 +1083,7 @@ def _group(m: _Module, i: int, a: c.Aggregate) -> None:
     """group_arg of aggregate `i`: its argument over the subject's record and values."""
     def tail(p: _Method) -> None:
         p.site = m.site(a.owner.where)
-        arg = _Simplify(False).subst(a.arg, {})
+        arg = _Simplify().subst(a.arg, {})
         p.count((), (arg,))
         p.line(Code("try:"))
         p.indent += 4
@@ -1132,7 +1091,7 @@ def _group(m: _Module, i: int, a: c.Aggregate) -> None:
         p.indent -= 4
         p.line(Code("except rt.DecimalException as exc:"))
         p.line(Code(f"    raise rt.arithmetic_error(exc, {m.where(a.owner.where)}, {m.const(a.owner.what)}) from None"))
-    _method(m, "fast", "group", (), None, ["", f"    def _group_{i}(self, result):",
+    _method(m, "group", (), None, ["", f"    def _group_{i}(self, result):",
                                             "        record = result.record", "        values = result.values"], tail)
 
 
@@ -1146,13 +1105,12 @@ def _body(m: _Module) -> None:
     groups = "".join(f"self._group_{i}, " for i in range(len(m.aggregates)))
     m.lines.insert(len(m.lines) - _CLASS_HEAD.split("\n")[::-1].index("    def __init__(self, policy):") + 1,
                    _Line(f"        self._groups = ({groups})", None))
-    for mode, head in (("fast", _FAST_HEAD), ("traced", _TRACED_HEAD)):
-        _method(m, mode, "individual", p.individual, p.flags, head.split("\n"), _individual_tail(mode, p.individual))
+    _method(m, "individual", p.individual, p.flags, _INDIVIDUAL_HEAD.split("\n"), _individual_tail(p.individual))
     if p.post:
-        _method(m, "guarded", "post", p.post, None, _POST_HEAD.split("\n") + _LATER, _no_tail)
+        _method(m, "post", p.post, None, _POST_HEAD.split("\n") + _LATER, _no_tail)
     else:
         m.lines += [_Line(t, None) for t in _POST_HEAD.split("\n")]
-    _method(m, "guarded", "cohort", p.cohort, p.cohort_flags, _COHORT_HEAD.split("\n") + _LATER, _flags_tail)
+    _method(m, "cohort", p.cohort, p.cohort_flags, _COHORT_HEAD.split("\n") + _LATER, _flags_tail)
     m.lines += [_Line(t, None) for t in _GROUP_ARG.split("\n")]
     for i, a in enumerate(m.aggregates):
         _group(m, i, a)
@@ -1163,6 +1121,7 @@ _CLASS_HEAD = """
 class Backend:
     \"\"\"The compiled policy: the stages of perfdsl.eval.interpret.Interpreter, with ranks and
     group values asked of the cohort by index (RANKINGS, GROUPS).\"\"\"
+    by_index = True
 
     def __init__(self, policy):
         self.policy = policy
@@ -1181,16 +1140,12 @@ class Backend:
         if record is None:
             return None
         return self.individual(record, False, _row)"""
-_FAST_HEAD = """
+_INDIVIDUAL_HEAD = """
     def individual(self, record, trace=True, Result=Result):
-        \"\"\"One subject through the individual stage (every definition not of the cohort stage).
-        `Result` makes what is returned (the fast path only: a lazily traced Result, a row).\"\"\"
-        if trace:
-            return self._individual_traced(record)"""
-_TRACED_HEAD = """
-    def _individual_traced(self, record):
-        \"\"\"`individual` that also records the explanation.\"\"\"
-        trace = rt.Trace()"""
+        \"\"\"One subject through the individual stage (every definition not of the cohort stage),
+        its explanation recorded when `trace` (else nothing of it is built). `Result` makes
+        what is returned (a lazily traced Result, a row: the fast paths, without a trace).\"\"\"
+        trace = rt.Trace() if trace else None"""
 _POST_HEAD = """
     def post(self, result):
         \"\"\"After the cohort stage: recompute what reads a final tier (stage `post`).\"\"\""""

@@ -5,12 +5,14 @@ group value's failure each failing member's; the first problem of a row is kept.
 
 `run_cohort` runs `post` and `cohort` on the core Machine, or on a backend with the
 interpreter's protocol (`post`, `cohort`, `group_arg`): the reference's cohort view asks
-for ranks by IR rank order and group values by IR aggregate, generated code by index into
-its RANKINGS and GROUPS (`backend.nodes` holds the core's rankings and aggregates there).
+for ranks by IR rank order and group values by IR aggregate, generated code (`by_index`)
+by number into its RANKINGS and GROUPS, which this stage maps back to the core's nodes
+(walk.cohort_nodes of the policy's program, as the printer numbered them).
 """
 from __future__ import annotations
 
 from decimal import Decimal
+from functools import cached_property
 
 from .. import runtime as rt
 from ..io import DataError, DataProblem
@@ -19,6 +21,7 @@ from . import core as c
 from .evaluate import Machine
 from .ranking import competition_ranks, group_record, part_value, partition, ranked
 from .steps import Steps
+from .walk import cohort_nodes
 
 
 class CohortError(DataError):
@@ -88,11 +91,11 @@ class IndexView(CohortView):
     """The view generated code asks: ranks and group values by index (its RANKINGS, GROUPS)."""
 
     def rank(self, i: int, from_bottom: bool) -> Decimal:
-        ranking, fact = self.shared.backend.nodes[0][i]
-        return super().rank(c.RankOf(ranking, from_bottom, fact))
+        rankings, facts, _ = self.shared.numbered
+        return super().rank(c.RankOf(rankings[i], from_bottom, facts[i]))
 
     def aggregate(self, i: int) -> Decimal:
-        return super().aggregate(self.shared.backend.nodes[1][i])
+        return super().aggregate(self.shared.numbered[2][i])
 
 
 class _Shared:
@@ -103,9 +106,17 @@ class _Shared:
         self._ranks: dict[int, dict[int, tuple[int, int]]] = {}
         self._values: dict[int, dict[object, Decimal]] = {}
         self._lowered: dict[tuple, tuple] = {}
+        self.policy = policy
         if policy is not None:
             from .lower import _Lowerer
             self._lowerer = _Lowerer(policy)
+
+    @cached_property
+    def numbered(self) -> tuple:
+        """(rankings, their trace keys, aggregates) of the policy's program, by the numbers a
+        backend `by_index` asks with (lowered once per cohort, when first asked)."""
+        from .lower import lower_policy
+        return cohort_nodes(lower_policy(self.policy))
 
     def rank_of(self, order, from_bottom: bool) -> c.RankOf:
         key = ("rank", id(order), from_bottom)
@@ -121,8 +132,8 @@ class _Shared:
 
     def _arg(self, a: c.Aggregate, m: Result):
         if self.backend is not None:
-            nodes = getattr(self.backend, "nodes", None)
-            return self.backend.group_arg(a.fact[1] if nodes is None else nodes[1].index(a), m)
+            by_index = getattr(self.backend, "by_index", False)
+            return self.backend.group_arg(self.numbered[2].index(a) if by_index else a.fact[1], m)
         return _guarded(a.owner, lambda: Machine({**m.record, **m.values}).eval(a.arg))
 
     def rank(self, ranking: c.Ranking, r: Result) -> tuple[int, int]:
@@ -200,7 +211,7 @@ def _through(backend, policy, results: list[Result], row: dict, failed: dict) ->
         r.through_cohort = True
         _each_row(lambda: backend.post(r), r, row, failed)
     shared = _Shared(results, policy, backend)
-    view = BackendView if getattr(backend, "nodes", None) is None else IndexView
+    view = IndexView if getattr(backend, "by_index", False) else BackendView
     for r in results:
         if row[id(r)] not in failed:
             _each_row(lambda: backend.cohort(r, view(shared, r)), r, row, failed)

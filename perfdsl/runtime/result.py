@@ -64,6 +64,9 @@ class Result:
         line, inputs, value, text), the text, and `as_json()`. A result of the fast path
         (no trace) is explained by evaluating the subject again with tracing: the same
         semantics, so the same explanation a traced run gives."""
+        if self.policy is None:  # a compiled module run on its own: Backend(None)
+            raise ValueError("this result has no policy to word its explanation with: its trace is plain data "
+                             "(`result.trace`); load the policy (perfdsl.load) to explain it")
         from ..explain import explanation
         if self.trace is not None:
             return explanation(self)
