@@ -5,6 +5,7 @@ columnar backend, or the rows through a SQL engine (perfdsl.run_sql)."""
 from __future__ import annotations
 
 from . import io
+from .cohort_counts import Columns
 from .console import out
 from .kept import check_keep, copy_kept
 from .run_output import file_layout, frame_rows, write_trace
@@ -45,8 +46,8 @@ def run_rows(policy, args, plan, keep):
         rows = [r.as_row() | {"flags": io.Flags(r.flags)} | ({"explanation": r.explain()} if args.explain else {})
                 for r in results]
     copy_kept(rows, read, keep)
-    done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language,
-                             recorder.individual_tiers if recorder else None)
+    columns = recorder.columns(policy.ir, results) if recorder else Columns.of_results(policy.ir, results)
+    done = summary.summarize(policy.ir, columns, policy.last_warnings, plan.language)
     notes = io.write_rows(args.output, plan.columns, rows, file_layout(plan, args, done))
     if args.trace:
         write_trace(args.trace, results)

@@ -41,8 +41,8 @@ def run_frame(policy, table, args, plan, keep):
     if keep:
         frame = with_kept(frame, table, keep)
     shown = not args.quiet or args.output.lower().endswith(".xlsx")
-    results, before = cohort_columns(ir, frame, table, result, shown and bool(ir.quotas or ir.distributes))
-    done = summary.summarize(ir, results, policy.last_warnings, plan.language, before)
+    results = cohort_columns(ir, frame, table, result, shown and bool(ir.quotas or ir.distributes))
+    done = summary.summarize(ir, results, policy.last_warnings, plan.language)
     layout = file_layout(plan, args, done)
     notes = frame_io.write_frame(args.output, frame, plan.columns, layout, [f.label for f in ir.flags])
     if notes is None:
@@ -78,7 +78,7 @@ def _run_records(policy, table, args, plan, keep):
         raise name_columns(err, table.column_of) from None
     policy.last_warnings = table.warnings + policy.last_warnings
     check_kept(table, keep)
-    done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language, recorder.individual_tiers)
+    done = summary.summarize(policy.ir, recorder.columns(policy.ir, results), policy.last_warnings, plan.language)
     layout = file_layout(plan, args, done)
     labels = [f.label for f in policy.ir.flags]
     frame = frame_io.results_frame(policy.ir, results, {k: table.kept[k] for k in keep}, args.output, layout)

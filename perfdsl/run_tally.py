@@ -8,27 +8,20 @@ from collections.abc import Mapping
 
 
 def cohort_columns(ir, frame, table, result, moved: bool):
-    """The run's results for perfdsl.summary as cohort_counts.Columns (final tiers, group
-    fields and, with `moved`, the tiers before the cohort stage), and the `before` to pass."""
-    from .cohort_counts import Columns
-    sets = {d.name: d.tiers.names() for d in ir.definitions if d.tiers is not None and d.name in frame.columns}
-    fields = []
-    for rule in (*ir.quotas, *ir.distributes):
-        for f in ([rule.group] if isinstance(rule.group, str) else rule.group or []):
-            if f not in fields:
-                fields.append(f)
+    """The run's results for perfdsl.summary as cohort_counts.Columns: final tiers, group
+    fields and, with `moved`, the tiers before the cohort stage."""
     import polars as pl
+
+    from .cohort_counts import Columns, grouped_by
+    sets = {d.name: d.tiers.names() for d in ir.definitions if d.tiers is not None and d.name in frame.columns}
     # the row number keeps the height where the policy has no tier sets and no groups
-    columns = frame.select(pl.int_range(pl.len()).alias("~row"), *sets).with_columns(table.frame.select(fields))
+    columns = frame.select(pl.int_range(pl.len()).alias("~row"), *sets).with_columns(
+        table.frame.select(grouped_by(ir)))
     if moved:
         columns = columns.with_columns(_individual_tiers(ir, table, result, sets))
     values = _Columns(frame)
     record = _Columns(table.frame, frozenset(i.name for i in ir.inputs if i.type.kind == "num"))
-    return Columns(columns, lambda i: FrameRow(_RowView(values, i), _RowView(record, i))), \
-        (_BEFORE_IN_COLUMNS if moved else None)
-
-
-_BEFORE_IN_COLUMNS = {"the tiers before the cohort stage": "are columns of cohort_counts.Columns"}  # truthy
+    return Columns(columns, lambda i: FrameRow(_RowView(values, i), _RowView(record, i)))
 
 
 def _individual_tiers(ir, table, result, sets: dict):
