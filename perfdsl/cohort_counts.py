@@ -75,7 +75,7 @@ class Columns:
     index before the cohort stage (column `NAME~before`). Counted in polars; `row(i)` gives
     subject i as a result for what reads one subject (a group's value and a `when` read its
     first member). As a sequence it holds len() subjects. A columnar run builds it from its
-    frames (perfdsl.run_tally), every other run from its results (`of_results`)."""
+    frames (perfdsl.run_tally.cohort_columns), every other run from its results (`of_results`)."""
 
     def __init__(self, frame, row: Callable[[int], object], first: int = 0, counts: dict | None = None,
                  size: int | None = None):

@@ -19,8 +19,8 @@ def cohort_columns(ir, frame, table, result, moved: bool):
         table.frame.select(grouped_by(ir)))
     if moved:
         columns = columns.with_columns(_individual_tiers(ir, table, result, sets))
-    values = _Columns(frame)
-    record = _Columns(table.frame, frozenset(i.name for i in ir.inputs if i.type.kind == "num"))
+    values = _Cells(frame)
+    record = _Cells(table.frame, frozenset(i.name for i in ir.inputs if i.type.kind == "num"))
     return Columns(columns, lambda i: FrameRow(_RowView(values, i), _RowView(record, i)))
 
 
@@ -43,7 +43,7 @@ def _individual_tiers(ir, table, result, sets: dict):
     return before.select([pl.col(n).cast(pl.Int64).alias(f"{n}~before") for n in sets if n in before.columns])
 
 
-class _Columns:
+class _Cells:
     """A frame's columns read as Python values: a column read in a few places (a group's
     first member, for the summary's bounds) cell by cell, one read all over as a list."""
     _FEW = 256  # cells read one by one before the whole column is made a list
@@ -68,10 +68,10 @@ class _Columns:
 
 
 class _RowView(Mapping):
-    """One row of _Columns as a read-only dict."""
+    """One row of _Cells as a read-only dict."""
     __slots__ = ("columns", "i")
 
-    def __init__(self, columns: _Columns, i: int):
+    def __init__(self, columns: _Cells, i: int):
         self.columns, self.i = columns, i
 
     def __getitem__(self, name):
