@@ -6,14 +6,12 @@ the user for any policy or data file.
 from __future__ import annotations
 
 import argparse
-import gc
 import importlib.util
 import sys
-from collections.abc import Mapping
-from contextlib import contextmanager
 from pathlib import Path
 
 from .check import compile_file
+from .console import out as _out
 from .diagnostics import render
 
 
@@ -34,11 +32,6 @@ def _lazy(name: str):
 io = _lazy("perfdsl.io")
 
 OK, FAIL, USAGE = 0, 1, 2
-
-
-def _out(text: str = "", err: bool = False) -> None:
-    stream = sys.stderr if err else sys.stdout
-    stream.write(text + "\n")
 
 
 def _perf_files(paths: list[str]) -> list[Path]:
@@ -118,87 +111,6 @@ def cmd_test(args) -> int:
     return status
 
 
-PROGRESS_FROM = 20_000  # subjects; smaller runs finish before a bar would help
-
-
-def _progress(iterable, total):
-    """A progress bar on stderr, only for a person watching a large run."""
-    if total < PROGRESS_FROM or not sys.stderr.isatty():
-        return iterable
-    from tqdm import tqdm
-    return tqdm(iterable, total=total, unit=" subjects", file=sys.stderr, leave=False)
-
-
-class Read(list):
-    """A data file as read for a run: the rows to evaluate (columns by input name), with
-    the rows as the file has them (`raw`, for --keep), each input's column, and what
-    reading it noted and warned."""
-
-    def __init__(self, rows, raw, column_of, notes, warnings):
-        super().__init__(rows)
-        self.raw, self.column_of, self.notes, self.warnings = raw, column_of, notes, warnings
-
-
-def _read_subjects(policy, data: str, sheet: str | None = None, encoding: str | None = None,
-                   keep: tuple[str, ...] = (), reader=io.read_rows) -> Read:
-    """The rows of a data file, or DataError listing every bad row.
-
-    A reader stops at problems in single rows (a wrong number of cells, a line that is
-    no JSON object); the rows it could read are still validated here, so their field
-    errors are listed in the same run. A file without subjects is an error: an empty
-    table must not replace the previous results. Columns match inputs by name or label
-    (perfdsl.columns): an input without a column is one error, not one per row."""
-    from .columns import key_names, match
-    from .validate import Validator
-    try:
-        rows = reader(data, key=key_names(policy.ir), sheet=sheet, encoding=encoding)
-    except io.DataError as err:
-        if not err.rows:
-            raise
-        _, problems, _ = Validator(policy.ir).many([(r.number, r.values) for r in err.rows])
-        problems = sorted(err.problems + problems, key=lambda p: -1 if p.row is None else p.row)
-        raise io.DataError(problems) from None
-    if not rows:
-        raise io.DataError([io.DataProblem(None, None, "no subjects: the file has no data rows")])
-    matched = match(policy.ir, rows, keep)
-    for note in rows.notes:
-        _out("note: " + io.terminal_text(note), err=True)
-    by_label = Validator(policy.ir).by_label  # columns titled by labels, for every backend
-    renamed = [io.RawRow(r.number, by_label(r.values)) for r in matched.rows]
-    return Read(renamed, rows, matched.column_of, rows.notes, matched.warnings)
-
-
-@contextmanager
-def _collector_paused():
-    """The cyclic garbage collector off (and what is alive frozen) for a run: reading,
-    validating and evaluating make millions of objects that all stay alive, which the
-    collector would otherwise traverse again and again. Restored as it was after."""
-    enabled = gc.isenabled()
-    gc.disable()
-    gc.freeze()
-    try:
-        yield
-    finally:
-        gc.unfreeze()
-        if enabled:
-            gc.enable()
-
-
-def _read_and_evaluate(policy, data: str, trace: bool, sheet: str | None = None, encoding: str | None = None,
-                       keep: tuple[str, ...] = ()):
-    """(Read, results); the column warnings lead the policy's last_warnings."""
-    from .columns import name_columns
-    with _collector_paused():
-        read = _read_subjects(policy, data, sheet, encoding, keep)
-        try:
-            results = policy.evaluate_cohort([r.values for r in read], trace=trace,
-                                             row_numbers=[r.number for r in read], progress=_progress)
-        except io.DataError as err:
-            raise name_columns(err, read.column_of) from None
-    policy.last_warnings = read.warnings + policy.last_warnings
-    return read, results
-
-
 SHOWN = 200  # problems or warnings printed; the rest are counted
 
 
@@ -218,8 +130,17 @@ def _report_data_error(err) -> int:
     return FAIL
 
 
+def _keep_option(args, ir) -> tuple[str, ...]:
+    """`--keep 姓名,部门` (a full-width comma too) as output columns."""
+    from .outputs import kept_columns
+    asked = [k.strip() for k in (args.keep or "").replace("，", ",").split(",") if k.strip()]
+    return tuple(kept_columns(ir, asked))
+
+
 def cmd_run(args) -> int:
     from . import outputs, summary
+    from .run_file import run_file
+    from .run_read import collector_paused
     traced = args.explain or bool(args.trace)
     if args.backend == "columnar" and traced:
         _out("--explain and --trace need the python or reference backend: the columnar backend keeps no explanations",
@@ -228,22 +149,14 @@ def cmd_run(args) -> int:
     policy = _load(args.file, "python" if args.backend == "auto" else args.backend)
     if policy is None:
         return FAIL
-    asked = [k.strip() for k in (args.keep or "").replace("，", ",").split(",") if k.strip()]
-    keep = tuple(outputs.kept_columns(policy.ir, asked))
+    keep = _keep_option(args, policy.ir)
     # the collector stays paused until the output is written: the rows and the writer
     # make objects too, and each collection would traverse everything the run keeps
-    with _collector_paused():
+    with collector_paused():
         try:
             io.file_format(args.output)  # an output we cannot write is said before any data is read
             plan = outputs.plan(policy.ir, explain=args.explain, keep=keep, headers=args.headers)
-            _check_keep(keep, policy.ir)
-            table = None
-            if args.backend in ("auto", "columnar") and not traced:
-                table = _read_table(policy, args.input, keep)
-            if table is not None:
-                done, count, notes = _run_table(policy, table, args, plan, keep)
-            else:
-                done, count, notes = _run_rows(policy, args, plan, keep)
+            done, count, notes = run_file(policy, args, plan, keep)
         except io.DataError as err:
             return _report_data_error(err)
         except OSError as err:
@@ -259,339 +172,13 @@ def cmd_run(args) -> int:
     return OK
 
 
-def _layout(plan, args, done):
-    from . import summary
-    return io.Layout(titles=plan.titles, places=plan.places, encoding=args.encoding,
-                     summary=summary.sheet(done) if args.output.lower().endswith(".xlsx") else None)
-
-
-def _run_rows(policy, args, plan, keep):
-    """A run the row way: every subject as a Python record through the chosen backend
-    (the python backend also for `auto`), written by perfdsl.io. (summary, subjects, notes)"""
-    from . import summary
-    recorder = None
-    if args.backend in ("duckdb", "spark"):
-        read, rows, results = _run_sql(policy, args, keep)
-    elif args.backend == "columnar":
-        read, rows = _evaluate_table(policy, args.input, args.sheet, args.encoding, keep)
-        ir = policy.ir
-        records = policy.validate([r.values for r in read]) if ir.quotas or ir.distributes else [{}] * len(rows)
-        results = [_FrameRow(row, record) for row, record in zip(rows, records)]
-    else:
-        recorder = policy.backend = summary.Recorder(policy.backend)
-        read, results = _read_and_evaluate(policy, args.input, trace=args.explain or bool(args.trace),
-                                           sheet=args.sheet, encoding=args.encoding, keep=keep)
-        rows = [r.as_row() | {"flags": io.Flags(r.flags)} | ({"explanation": r.explain()} if args.explain else {})
-                for r in results]
-    _copy_kept(rows, read, keep)
-    done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language,
-                             recorder.individual_tiers if recorder else None)
-    notes = io.write_rows(args.output, plan.columns, rows, _layout(plan, args, done))
-    if args.trace:
-        _write_trace(args.trace, results)
-    return done, len(rows), notes
-
-
-def _read_table(policy, data: str, keep: tuple[str, ...]):
-    """The file as a checked polars table (perfdsl.frame_io), or None to read it the row way."""
-    from . import frame_io
-    return frame_io.read_table(policy.ir, data, keep=keep)
-
-
-def _run_table(policy, table, args, plan, keep):
-    """A run of a checked table: on the columnar backend where it runs every step as columns
-    (`auto` tries a few rows first and takes the python backend where it would not),
-    written by polars where it writes exactly as perfdsl.io. (summary, subjects, notes)"""
-    import warnings
-    from . import frame_io, summary
-    from .columnar import ColumnarFallback, run_table
-    from .columns import name_columns
-    ir = policy.ir
-    if args.backend == "auto" and not _columnar_exact(ir, table):
-        return _run_records(policy, table, args, plan, keep)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", ColumnarFallback)  # said below, as a note
-        try:
-            result = run_table(ir, table.frame, validate=False, row_numbers=table.numbers)
-        except io.DataError as err:
-            raise name_columns(err, table.column_of) from None
-    policy.last_warnings = table.warnings + result.warnings
-    for why in result.fallbacks:
-        _out(f"note: {io.terminal_text(f'columnar backend, policy {ir.name}: evaluated per row in Python: {why}')}",
-             err=True)
-    frame = result.frame
-    if keep:
-        frame = _with_kept(frame, table, keep, ir)
-    shown = not args.quiet or args.output.lower().endswith(".xlsx")
-    results, before = _cohort_columns(ir, frame, table, result, shown and bool(ir.quotas or ir.distributes))
-    done = summary.summarize(ir, results, policy.last_warnings, plan.language, before)
-    layout = _layout(plan, args, done)
-    notes = frame_io.write_frame(args.output, frame, plan.columns, layout, [f.label for f in ir.flags])
-    if notes is None:
-        notes = io.write_rows(args.output, plan.columns, _frame_rows(frame, ir), layout)
-    return done, frame.height, notes
-
-
-def _with_kept(frame, table, keep, ir):
-    """The --keep columns beside the outputs: an input's column or another column of the file, as read."""
-    import polars as pl
-    _check_kept(table, keep)
-    return frame.with_columns(pl.DataFrame([table.kept[k].alias(k) for k in keep]))
-
-
-def _check_kept(table, keep) -> None:
-    _no_such_columns([k for k in keep if k not in table.kept], table.all_columns)
-
-
-def _no_such_columns(missing: list[str], columns) -> None:
-    """DataError naming each --keep column the file does not have, with the file's columns."""
-    if missing:
-        raise io.DataError([io.DataProblem(None, k, "--keep: no such column; the file's columns: "
-                                           + ", ".join(map(str, columns))) for k in missing])
-
-
-def _cohort_columns(ir, frame, table, result, moved: bool):
-    """The run's results for perfdsl.summary as cohort_counts.Columns (final tiers, group
-    fields and, with `moved`, the tiers before the cohort stage), and the `before` to pass."""
-    from .cohort_counts import Columns
-    sets = {d.name: d.tiers.names() for d in ir.definitions if d.tiers is not None and d.name in frame.columns}
-    fields = []
-    for rule in (*ir.quotas, *ir.distributes):
-        for f in ([rule.group] if isinstance(rule.group, str) else rule.group or []):
-            if f not in fields:
-                fields.append(f)
-    import polars as pl
-    # the row number keeps the height where the policy has no tier sets and no groups
-    columns = frame.select(pl.int_range(pl.len()).alias("~row"), *sets).with_columns(table.frame.select(fields))
-    if moved:
-        columns = columns.with_columns(_individual_tiers(ir, table, result, sets))
-    values = _Columns(frame)
-    record = _Columns(table.frame, frozenset(i.name for i in ir.inputs if i.type.kind == "num"))
-    return Columns(columns, lambda i: _FrameRow(_RowView(values, i), _RowView(record, i))), \
-        (_BEFORE_IN_COLUMNS if moved else None)
-
-
-_BEFORE_IN_COLUMNS = {"the tiers before the cohort stage": "are columns of cohort_counts.Columns"}  # truthy
-
-
-def _individual_tiers(ir, table, result, sets: dict):
-    """Each tier set's tier index before the cohort stage (`NAME~before`), as summary.Recorder
-    notes them on the python backend: run_table's `individual_tiers`, or where the run went
-    per row (and kept none), the policy's run again without its quotas and `distribute` rules."""
-    import polars as pl
-    before = result.individual_tiers
-    if before is None:
-        import dataclasses
-        import warnings
-
-        from .columnar import run_table
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            alone = run_table(dataclasses.replace(ir, quotas=(), distributes=()), table.frame, validate=False,
-                              row_numbers=table.numbers).frame
-        before = alone.select([pl.col(n).replace_strict(list(t), list(range(len(t)))) for n, t in sets.items()])
-    return before.select([pl.col(n).cast(pl.Int64).alias(f"{n}~before") for n in sets if n in before.columns])
-
-
-def _columnar_exact(ir, table) -> bool:
-    """Whether the columnar backend runs this policy on this table as columns throughout:
-    tried on its first rows (a construct it runs per row in Python says so there too)."""
-    from .cohort import CohortError
-    from .columnar import run_table
-    import warnings
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        try:
-            return not run_table(ir, table.frame.head(64), validate=False).fallbacks
-        except (io.DataError, CohortError):
-            return True  # the sample cannot be placed or computed; the whole table may; the run says
-        except Exception:  # noqa: BLE001 — anything else: the python backend, which words every error
-            return False
-
-
-def _run_records(policy, table, args, plan, keep):
-    """A checked table through the python backend (records already validated)."""
-    from . import frame_io, summary
-    from .columns import name_columns
-    recorder = policy.backend = summary.Recorder(policy.backend)
-    try:
-        results = policy.evaluate_cohort(frame_io.records(policy.ir, table.frame), trace=False, validate=False,
-                                         row_numbers=table.numbers, progress=_progress)
-    except io.DataError as err:
-        raise name_columns(err, table.column_of) from None
-    policy.last_warnings = table.warnings + policy.last_warnings
-    _check_kept(table, keep)
-    done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language, recorder.individual_tiers)
-    layout = _layout(plan, args, done)
-    labels = [f.label for f in policy.ir.flags]
-    frame = frame_io.results_frame(policy.ir, results, {k: table.kept[k] for k in keep}, args.output, layout)
-    notes = frame_io.write_frame(args.output, frame, plan.columns, layout, labels) if frame is not None else None
-    if notes is None:
-        rows = [r.as_row() | {"flags": io.Flags(r.flags)} for r in results]
-        for k, values in ((k, table.kept[k].to_list()) for k in keep):
-            for row, v in zip(rows, values):
-                row.setdefault(k, v)
-        notes = io.write_rows(args.output, plan.columns, rows, layout)
-    return done, len(results), notes
-
-
-class _Columns:
-    """A frame's columns read as Python values: a column read in a few places (a group's
-    first member, for the summary's bounds) cell by cell, one read all over as a list."""
-    _FEW = 256  # cells read one by one before the whole column is made a list
-
-    def __init__(self, frame, numbers: frozenset[str] = frozenset()):
-        self.frame, self.names, self.numbers, self.lists, self.reads = frame, tuple(frame.columns), numbers, {}, {}
-
-    def value(self, name: str, i: int):
-        values = self.lists.get(name)
-        if values is None:
-            reads = self.reads[name] = self.reads.get(name, 0) + 1
-            if reads <= self._FEW:
-                return self._number(name, self.frame.get_column(name).slice(i, 1).to_list())[0]
-            values = self.lists[name] = self._number(name, self.frame.get_column(name).to_list())
-        return values[i]
-
-    def _number(self, name: str, values: list) -> list:
-        if name in self.numbers:
-            from decimal import Decimal
-            return [Decimal(v) if type(v) is int else v for v in values]
-        return values
-
-
-class _RowView(Mapping):
-    """One row of _Columns as a read-only dict."""
-    __slots__ = ("columns", "i")
-
-    def __init__(self, columns: _Columns, i: int):
-        self.columns, self.i = columns, i
-
-    def __getitem__(self, name):
-        if name not in self.columns.names:
-            raise KeyError(name)
-        return self.columns.value(name, self.i)
-
-    def __iter__(self):
-        return iter(self.columns.names)
-
-    def __len__(self):
-        return len(self.columns.names)
-
-
-class _FrameRow:
-    """An output row of the columnar or a SQL backend seen as a result by perfdsl.summary
-    (its values and its record; the tiers before the cohort stage are given apart)."""
-    __slots__ = ("values", "record")
-
-    def __init__(self, values, record):
-        self.values, self.record = values, record
-
-
-def _run_sql(policy, args, keep: tuple[str, ...]):
-    """A data file through a SQL backend (perfdsl/sql): (Read, output rows, results)."""
-    from .columns import name_columns
-    from .sql.run import engine_for, evaluate_read, read_rows
-    read = _read_subjects(policy, args.input, args.sheet, args.encoding, keep, reader=read_rows)
-    try:
-        rows, records = evaluate_read(policy, read, engine_for(args.backend, args.spark_master))
-        if args.explain:  # the SQL engines keep no explanations: the python backend words them
-            _out(f"note: explanations come from the python backend re-running the subjects ({args.backend} "
-                 "computed the results)", err=True)
-            explained = policy.evaluate_cohort(records, trace=True, validate=False, row_numbers=[r.number for r in read])
-            for row, r in zip(rows, explained):
-                row["explanation"] = r.explain()
-    except io.DataError as err:
-        raise name_columns(err, read.column_of) from None
-    policy.last_warnings = read.warnings + policy.last_warnings
-    _flags_read(rows, policy.ir)
-    return read, rows, [_FrameRow(row, record) for row, record in zip(rows, records)]
-
-
-def _frame_rows(frame, ir) -> list[dict]:
-    """A columnar output frame as output rows: lists as lists, the flags as Flags."""
-    return _flags_read([{k: list(v) if isinstance(v, tuple) else v for k, v in row.items()}
-                        for row in frame.to_dicts()], ir)
-
-
-def _flags_read(rows: list[dict], ir) -> list[dict]:
-    """Each row's joined `flags` text as Flags (what perfdsl.io writes and the summary counts)."""
-    labels = [f.label for f in ir.flags]
-    for row in rows:
-        row["flags"] = io.Flags(_split_flags(row.get("flags") or "", labels))
-    return rows
-
-
-def _split_flags(joined: str, labels: list[str]) -> list[str]:
-    """The flags of a joined `a;b` string, matched against the labels in their order
-    (a label may itself hold a `;`)."""
-    out, rest = [], joined
-    for label in labels:
-        if rest == label or rest.startswith(label + ";"):
-            out.append(label)
-            rest = rest[len(label) + 1:]
-    return out
-
-
-def _check_keep(keep: tuple[str, ...], ir) -> None:
-    taken = set(ir.output_names()) | {"flags", "explanation"}
-    bad = [k for k in keep if k in taken]
-    if bad:
-        raise io.DataError([io.DataProblem(None, k, "--keep names an output column, which is written anyway")
-                            for k in bad])
-
-
-def _copy_kept(rows: list[dict], read: Read, keep: tuple[str, ...]) -> None:
-    """Copy the --keep columns (an input by name, or another column of the file) as read."""
-    source = {k: read.column_of.get(k) or (k if k in read.raw.columns else None) for k in keep}
-    _no_such_columns([k for k in keep if source[k] is None], read.raw.columns)
-    for row, raw in zip(rows, read.raw) if keep else ():
-        for k in keep:
-            if k not in row:
-                row[k] = raw.values.get(source[k])
-
-
-def _evaluate_table(policy, data: str, sheet: str | None = None, encoding: str | None = None,
-                    keep: tuple[str, ...] = ()):
-    """A data file through the columnar backend, validated row by row as evaluate_cohort does:
-    (Read, output rows)."""
-    import warnings
-
-    from .columnar import ColumnarFallback, frame_from_raw
-    from .columns import name_columns
-    read = _read_subjects(policy, data, sheet, encoding, keep)
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always", ColumnarFallback)
-        try:
-            frame = policy.evaluate_table(frame_from_raw(policy.ir, [r.values for r in read]),
-                                          row_numbers=[r.number for r in read])
-        except io.DataError as err:
-            raise name_columns(err, read.column_of) from None
-    policy.last_warnings = read.warnings + policy.last_warnings
-    for w in caught:
-        if issubclass(w.category, ColumnarFallback):
-            _out(f"note: {io.terminal_text(str(w.message))}", err=True)
-    return read, _frame_rows(frame, policy.ir)
-
-
-def output_columns(policy, explain: bool) -> list[str]:
-    """The output columns of §11 (perfdsl.outputs.plan decides them for every format)."""
-    from .outputs import plan
-    return plan(policy.ir, explain=explain).columns
-
-
-def _write_trace(path: str, results) -> None:
-    """`run --trace OUT.jsonl`: every subject's explanation as versioned JSON, one object a
-    line, in input order (perfdsl.explain: the same steps `explain --format json` prints)."""
-    from .explain import dumps
-    io.write_text_atomic(path, "".join(dumps(r.explanation().as_json()) + "\n" for r in results))
-
-
 def cmd_explain(args) -> int:
+    from .run_read import read_and_evaluate
     policy = _load(args.file)
     if policy is None:
         return FAIL
     try:
-        _, results = _read_and_evaluate(policy, args.input, trace=True, sheet=args.sheet)
+        _, results = read_and_evaluate(policy, args.input, trace=True, sheet=args.sheet)
     except io.DataError as err:
         return _report_data_error(err)
     key = policy.ir.key
@@ -609,24 +196,26 @@ def cmd_explain(args) -> int:
 
 def cmd_report(args) -> int:
     """The self-contained HTML report of one run (perfdsl/report); data errors as `run`."""
-    from . import outputs, report
+    from . import report
+    from .console import progress
+    from .kept import check_keep, copy_kept
+    from .run_read import read_and_evaluate
     if Path(args.output).suffix.lower() not in (".html", ".htm"):
         _out(f"{args.output}: the report is an HTML page: name it .html", err=True)
         return USAGE
     policy = _load(args.file)
     if policy is None:
         return FAIL
-    asked = [k.strip() for k in (args.keep or "").replace("，", ",").split(",") if k.strip()]
-    keep = tuple(outputs.kept_columns(policy.ir, asked))
+    keep = _keep_option(args, policy.ir)
     try:
-        _check_keep(keep, policy.ir)
-        read, results = _read_and_evaluate(policy, args.input, trace=True, sheet=args.sheet,
-                                           encoding=args.encoding, keep=keep)
+        check_keep(keep, policy.ir)
+        read, results = read_and_evaluate(policy, args.input, trace=True, sheet=args.sheet,
+                                          encoding=args.encoding, keep=keep)
         kept = [{} for _ in results]
-        _copy_kept(kept, read, keep)
+        copy_kept(kept, read, keep)
         report.write(args.output, report.render(policy, results, data_path=args.input,
                                                 warnings=policy.last_warnings, kept=(keep, kept),
-                                                progress=_progress))
+                                                progress=progress))
     except io.DataError as err:
         return _report_data_error(err)
     except OSError as err:

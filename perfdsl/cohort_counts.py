@@ -4,9 +4,13 @@ before the cohort stage and after it, and the bounds the stage held each tier to
 Computed once, here, for the run summary and the `汇总` sheet (perfdsl.summary) and for
 the report (perfdsl.report.model): two readings of the same cohort would drift apart,
 and a clerk comparing the printout with the report would find two numbers for one quota.
-The bounds come from the cohort stage's own functions (cohort.group_members,
-cohort.head_count, Placer.bounds), so both state the numbers the run applied rather
-than a second reading of LANGUAGE.md §6.
+The bounds come from the cohort stage's own functions (cohort.head_count, Placer.bounds),
+so both state the numbers the run applied rather than a second reading of LANGUAGE.md §6.
+
+Every backend's results are counted one way: as `Columns`, polars columns of the final
+tiers and group fields, grouped in order of first appearance as the cohort stage groups.
+A columnar run has them as columns already; the others' results are made columns
+(`Columns.of_results`), which costs little beside evaluating them one by one.
 
 Where a subject stood before the cohort stage is the caller's to say (`before`): the
 summary records it while the backend runs (a trace would make a run three times as
@@ -19,7 +23,7 @@ from dataclasses import dataclass
 from typing import Callable
 
 from . import cohort
-from .ir import DistributeDef, QuotaDef, Share
+from .ir import DistributeDef, QuotaDef, Share, group_fields
 from .numbers import decimal_text
 from .runtime import CONTEXT, localcontext
 
@@ -66,16 +70,35 @@ def share_text(share: Share | None) -> str:
 
 
 class Columns:
-    """A cohort's results as polars columns, for a run that keeps no Result per subject (the
-    columnar backend): each tier set's final tier, the fields groups are made by, and, where
-    known, each tier set's tier index before the cohort stage (column `NAME~before`).
-    Counted in polars; `row(i)` gives subject i as a result for what reads one subject (a
-    `when` reads its group's first member). As a sequence it holds len() subjects."""
+    """A cohort's results as polars columns, the one form every count here reads: each tier
+    set's final tier, the fields groups are made by, and, where known, each tier set's tier
+    index before the cohort stage (column `NAME~before`). Counted in polars; `row(i)` gives
+    subject i as a result for what reads one subject (a group's value and a `when` read its
+    first member). As a sequence it holds len() subjects. A columnar run builds it from its
+    frames (perfdsl.run_tally.cohort_columns), every other run from its results (`of_results`)."""
 
     def __init__(self, frame, row: Callable[[int], object], first: int = 0, counts: dict | None = None,
                  size: int | None = None):
         self.frame, self.row, self.first = frame, row, first
         self._counts, self._size = counts, size
+
+    @classmethod
+    def of_results(cls, ir, results, before: Before | None = None) -> Columns:
+        """Results with `values` and `record` (a Result, or an output row with its record) as
+        columns; a group field as the order of first appearance of its value, so that values
+        group as cohort.group_members groups them (by Python equality)."""
+        import polars as pl
+        data = {"~row": pl.Series(range(len(results)), dtype=pl.Int64)}  # the height without tier sets
+        for d in ir.definitions:
+            if d.tiers is not None:
+                data[d.name] = pl.Series([r.values[d.name] for r in results], dtype=pl.String)
+                if before is not None:
+                    index = {t: i for i, t in enumerate(d.tiers.names())}
+                    data[f"{d.name}~before"] = pl.Series([index[before(r, d.name)] for r in results], dtype=pl.Int64)
+        for field in grouped_by(ir):
+            seen: dict = {}
+            data[field] = pl.Series([seen.setdefault(r.record[field], len(seen)) for r in results], dtype=pl.Int64)
+        return cls(pl.DataFrame(data), results.__getitem__)
 
     def __len__(self) -> int:
         return self.frame.height if self._size is None else self._size
@@ -93,15 +116,21 @@ class Columns:
             exprs += [(pl.col(before) == i).sum().alias(f"b{i}") for i in range(len(names))]
         return self.frame.select(exprs).row(0, named=True)
 
-    def count(self, tierset: str, names, before: bool) -> tuple[tuple[int | None, ...], tuple[int, ...]]:
+    def count(self, tierset: str, names) -> tuple[tuple[int | None, ...], tuple[int, ...]]:
+        """(before the cohort stage, final): how many of these subjects hold each tier of
+        `names`; the first is all None where the tiers before it are not known."""
         got = self._counts[tierset] if self._counts is not None else self._tallies(tierset, names)
         final = tuple(got[f"f{i}"] for i in range(len(names)))
-        ahead = tuple(got.get(f"b{i}") for i in range(len(names))) if before else (None,) * len(names)
-        return ahead, final
+        return tuple(got.get(f"b{i}") for i in range(len(names))), final
+
+    def knows_before(self, tierset: str) -> bool:
+        """Whether the tiers before the cohort stage are known for `tierset`."""
+        return f"{tierset}~before" in self.frame.columns
 
     def groups(self, field, tiersets: dict[str, tuple[str, ...]]) -> list[tuple[object, Columns]]:
         """The subjects by their value of `field` (None: one group), in order of first
-        appearance, as cohort.group_members gives them, each with its counts."""
+        appearance, as cohort.group_members gives them, each with its counts; a group's
+        value is its first member's."""
         import polars as pl
         if field is None:
             return [(None, self)]
@@ -114,13 +143,15 @@ class Columns:
         agg = self.frame.with_row_index("~i").group_by(fields, maintain_order=True).agg(exprs)
         out = []
         for g in agg.iter_rows(named=True):
-            value = g[field] if isinstance(field, str) else tuple(g[f] for f in fields)
+            record = self.row(g["~first"]).record
+            value = record[field] if isinstance(field, str) else tuple(record[f] for f in fields)
             counts = {name: {k[len(name) + 1:]: v for k, v in g.items() if k.startswith(name + "~")}
                       for name in tiersets}
             out.append((value, Columns(self.frame, self.row, g["~first"], counts, g["~n"])))
         return out
 
     def moves(self, tierset: str, names) -> Counter:
+        """(tier before the cohort stage, final tier) → how many subjects it moved so."""
         import polars as pl
         before = pl.col(f"{tierset}~before")
         was = pl.lit(pl.Series(list(names))).gather(before)
@@ -128,49 +159,28 @@ class Columns:
         return Counter({(w, t): n for w, t, n in moved.iter_rows()})
 
 
-def count(members, tierset: str, names, before: Before | None) -> tuple[tuple[int | None, ...], tuple[int, ...]]:
-    """(before the cohort stage, final): how many of `members` hold each tier of `names`;
-    the first is all None without `before`."""
-    if isinstance(members, Columns):
-        return members.count(tierset, names, before is not None)
-    index = {t: i for i, t in enumerate(names)}
-    ahead, final = [0] * len(names), [0] * len(names)
-    for r in members:
-        final[index[r.values[tierset]]] += 1
-        if before is not None:
-            ahead[index[before(r, tierset)]] += 1
-    return (tuple(ahead) if before is not None else (None,) * len(names)), tuple(final)
+def grouped_by(ir) -> list[str]:
+    """The fields some quota or `distribute` rule groups by, each once."""
+    return list(dict.fromkeys(f for rule in (*ir.quotas, *ir.distributes) for f in group_fields(rule.group)))
 
 
-def moves(results, tierset: str, names, before: Before) -> Counter:
-    """(tier before the cohort stage, final tier) → how many subjects it moved so."""
-    if isinstance(results, Columns):
-        return results.moves(tierset, names)
-    return Counter((was, r.values[tierset]) for r in results if (was := before(r, tierset)) != r.values[tierset])
-
-
-def _groups(ir, results, field) -> list:
-    if isinstance(results, Columns):
-        return results.groups(field, {d.name: d.tiers.names() for d in ir.definitions
-                                      if d.tiers is not None and d.name in results.frame.columns})
-    return cohort.group_members(results, field)
-
-
-def rules(ir, results, before: Before | None) -> list[RuleCounts]:
+def rules(ir, results: Columns) -> list[RuleCounts]:
     """Every quota and `distribute` rule in the order the cohort stage applies them
     (cohort.apply: quotas best tier first, then each distribution), group by group."""
+    tiersets = {d.name: d.tiers.names() for d in ir.definitions
+                if d.tiers is not None and d.name in results.frame.columns}
     with localcontext(CONTEXT):
-        placer = cohort.Placer(ir, [] if isinstance(results, Columns) else results)
-        return [*(_quota(ir, q, results, before) for q in sorted(ir.quotas, key=lambda q: q.tier)),
-                *(_distribute(ir, d, results, before, placer) for d in ir.distributes)]
+        placer = cohort.Placer(ir, [])
+        return [*(_quota(ir, q, results, tiersets) for q in sorted(ir.quotas, key=lambda q: q.tier)),
+                *(_distribute(ir, d, results, tiersets, placer) for d in ir.distributes)]
 
 
-def _quota(ir, q: QuotaDef, results, before) -> RuleCounts:
+def _quota(ir, q: QuotaDef, results: Columns, tiersets: dict) -> RuleCounts:
     names = ir.definition(q.tierset).tiers.names()
     groups = []
-    for value, members in _groups(ir, results, q.group):
+    for value, members in results.groups(q.group, tiersets):
         n = len(members)
-        ahead, final = count(members, q.tierset, names, before)
+        ahead, final = members.count(q.tierset, names)
         tiers = [TierCounts(t, ahead[i], final[i]) for i, t in enumerate(names)]
         tiers[q.tier] = TierCounts(names[q.tier], ahead[q.tier], final[q.tier],
                                    cohort.head_count(q.lo, n, q.rounding) if q.lo is not None else 0,
@@ -180,11 +190,11 @@ def _quota(ir, q: QuotaDef, results, before) -> RuleCounts:
     return RuleCounts(q, names, frozenset({q.tier}), tuple(groups))
 
 
-def _distribute(ir, d: DistributeDef, results, before, placer: cohort.Placer) -> RuleCounts:
+def _distribute(ir, d: DistributeDef, results: Columns, tiersets: dict, placer: cohort.Placer) -> RuleCounts:
     names = ir.definition(d.tierset).tiers.names()
     groups = []
-    for value, members in _groups(ir, results, d.group):
-        ahead, final = count(members, d.tierset, names, before)
+    for value, members in results.groups(d.group, tiersets):
+        ahead, final = members.count(d.tierset, names)
         got = placer.bounds(d, names, members, "")  # None: a `when` failed (the run said so)
         if got is None:
             tiers = [TierCounts(t, ahead[i], final[i]) for i, t in enumerate(names)]

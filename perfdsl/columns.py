@@ -48,12 +48,19 @@ def match(ir: Policy, rows: Rows, keep: tuple[str, ...] = ()) -> Matched:
     Raises DataError, one problem per input without a column in a table (CSV, XLSX;
     each JSON object missing a field is that row's problem). A table's columns that
     match no input are left out with one warning each (none for a column in `keep`);
-    JSON objects keep theirs, which validation warns about once per field."""
+    JSON objects keep theirs, which validation warns about once per field. A column in
+    `keep` that is no input is copied from the rows as read (perfdsl.kept), so it is left
+    out here too: kept on purpose, it is no unknown field to warn about."""
     column_of, warnings = match_columns(ir, rows.columns, keep, rows.table)
     if not rows.table:
-        return Matched(list(rows), column_of)
-    kept = set(column_of.values()) | set(keep)
-    renamed = [RawRow(r.number, {k: v for k, v in r.values.items() if k in kept}) for r in rows]
+        names = {i.name for i in ir.inputs}
+        copied = {k for k in keep if k not in names}
+        if not copied:
+            return Matched(list(rows), column_of)
+        return Matched([RawRow(r.number, {k: v for k, v in r.values.items() if k not in copied}) for r in rows],
+                       column_of)
+    inputs = set(column_of.values())
+    renamed = [RawRow(r.number, {k: v for k, v in r.values.items() if k in inputs}) for r in rows]
     return Matched(renamed, column_of, warnings)
 
 

@@ -514,15 +514,15 @@ def _workbook(sheets: list[tuple[str, str, str]]) -> bytes:
 
 
 def _check_file(case: Case, policy, validator, tally: Tally) -> None:
-    from .cli import _read_subjects
+    from .run_read import read_subjects
     from .io import DataError
     what = f"{case.path.suffix} file {case.path.name}"
     try:
         if case.unchecked:
             with contextlib.suppress(DataError):
-                _read_subjects(policy, str(case.path))
+                read_subjects(policy, str(case.path))
             return
-        rows = _read_subjects(policy, str(case.path))
+        rows = read_subjects(policy, str(case.path))
         records, problems, _ = validator.many([(r.number, r.values) for r in rows])
         if problems:
             raise DataError(problems)

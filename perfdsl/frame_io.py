@@ -228,9 +228,6 @@ def _checked(ir: Policy, raw: pl.DataFrame, first: int, keep: tuple[str, ...]) -
     typed = source.lazy().select(*values, pl.all_horizontal(oks).alias(OK)).collect()
     ok = typed.get_column(OK)
     typed = typed.drop(OK)
-    inputs = set(column_of.values())  # kept columns that are no input: the row validator warns of each
-    warnings += [str(io.DataProblem(numbers[0], k, "unknown field, ignored")) for k in keep
-                 if k in raw.columns and k not in inputs and k not in column_of]
     try:
         typed = _resolve(ir, source, typed, ok, numbers)
     except io.DataError as err:

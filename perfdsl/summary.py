@@ -41,6 +41,13 @@ class Recorder:
     def __getattr__(self, name):
         return getattr(self._backend, name)
 
+    def columns(self, ir, results) -> cohort_counts.Columns:
+        """`results` (of a run through this backend) as the summary counts them, with the
+        tiers noted before the cohort stage (none where the backend was not called per
+        subject, e.g. a cached run: then nothing counts as moved)."""
+        return cohort_counts.Columns.of_results(ir, results, _recorded(ir, self.individual_tiers)
+                                                if self.individual_tiers else None)
+
 
 @dataclass
 class SummaryGroup:
@@ -80,20 +87,18 @@ def _text(v) -> str:
     return str(v)
 
 
-def summarize(ir, results, warnings: list[str], language: str, before: dict | None = None) -> Summary:
-    """The summary of a finished cohort; `before` maps id(result) to its tiers' indexes
-    after the individual stage (a Recorder's), without it nothing counts as moved."""
+def summarize(ir, results: cohort_counts.Columns, warnings: list[str], language: str) -> Summary:
+    """The summary of a finished cohort; what moved where the tiers before the cohort
+    stage are known (Recorder.columns, or a columnar run's)."""
     w = phrases(PHRASES, language)
-    recorded = _recorded(ir, before) if before else None  # empty: the backend was not called per subject
     sets = [d for d in ir.definitions if d.tiers is not None]
-    tiers = [(d.label or d.name, d.tiers.names(), list(cohort_counts.count(results, d.name, d.tiers.names(), None)[1]))
-             for d in sets]
+    tiers = [(d.label or d.name, d.tiers.names(), list(results.count(d.name, d.tiers.names())[1])) for d in sets]
     labels = {i.name: i.label.strip() for i in ir.inputs if i.label and i.label.strip()} if language == "zh" else {}
-    rules = [_rule(counted, w, labels) for counted in cohort_counts.rules(ir, results, recorded)]
+    rules = [_rule(counted, w, labels) for counted in cohort_counts.rules(ir, results)]
     moves: dict[str, Counter] = {}
-    if recorded is not None:
-        for name in dict.fromkeys(r.tierset for r in rules):  # in the rules' order, every run
-            moves[name] = cohort_counts.moves(results, name, ir.definition(name).tiers.names(), recorded)
+    for name in dict.fromkeys(r.tierset for r in rules):  # in the rules' order, every run
+        if results.knows_before(name):
+            moves[name] = results.moves(name, ir.definition(name).tiers.names())
     return Summary(language, len(results), tiers, rules, moves, list(warnings))
 
 

@@ -16,7 +16,7 @@ def test_seven_towns_keep_two_of_three_under_a_quarter_quota():
     # round(1.75) = 2, so 西平乐乡 moves down to 合格.
     policy = perfdsl.load(TOWNS)
     results = policy.evaluate_cohort(example_records(TOWNS, "七个乡镇评出两个先进"))
-    (rule,) = cohort_counts.rules(policy.ir, results, individual_tier)
+    (rule,) = cohort_counts.rules(policy.ir, cohort_counts.Columns.of_results(policy.ir, results, individual_tier))
     assert rule.names == ("先进", "合格", "不合格") and rule.bounds == {0}
     (group,) = rule.groups
     assert (group.value, group.size) == (None, 7)
@@ -26,7 +26,7 @@ def test_seven_towns_keep_two_of_three_under_a_quarter_quota():
     assert top.shares == (None, rule.rule.hi) and cohort_counts.share_text(top.shares[1]) == "25%"
     assert all((t.lo, t.hi, t.bounded) == (None, None, False) for t in others)
     # without a source for the tiers before the cohort stage, those counts are unknown
-    (unknown,) = cohort_counts.rules(policy.ir, results, None)[0].groups
+    (unknown,) = cohort_counts.rules(policy.ir, cohort_counts.Columns.of_results(policy.ir, results))[0].groups
     assert [t.before for t in unknown.tiers] == [None] * 3
     assert [t.final for t in unknown.tiers] == [2, 3, 2]
 
@@ -53,7 +53,7 @@ def test_distribute_bounds_per_group_and_the_when_that_set_them(policy_file):
     scores = {"X": [95, 93, 91, 85, 50], "Y": [99, 70, 65]}
     results = policy.evaluate_cohort([{"id": f"{dept}{i}", "dept": dept, "score": s}
                                       for dept, row in scores.items() for i, s in enumerate(row)])
-    (rule,) = cohort_counts.rules(policy.ir, results, individual_tier)
+    (rule,) = cohort_counts.rules(policy.ir, cohort_counts.Columns.of_results(policy.ir, results, individual_tier))
     assert rule.bounds == {0, 1, 3}  # D by a `when` that holds for no group here
     x, y = rule.groups
     # X, 5 subjects: A 20%..40% = round(1)..round(2) = 1..2 of the three at 90 or more; the

@@ -206,6 +206,42 @@ def _policy(tmp_path) -> str:
     return str(path)
 
 
+EXTRA = ("工号,部门,考核得分,迟到次数,基本工资,姓名,备注\n"
+         "a1,办公室,95,0,10000,张三,x\n"
+         "a2,财务科,50,4,7000,李四,y\n")
+
+
+@pytest.mark.parametrize("backend", ["auto", "python", "columnar", "duckdb"])
+def test_a_kept_column_is_no_unknown_field(run, backend):
+    """A column kept with --keep is copied on purpose: no "unknown field" warning for it on
+    any backend; a column neither an input nor kept is still said once, by its title."""
+    code, out, err, path = run(EXTRA, "o.csv", "--keep", "姓名", "--backend", backend)
+    assert code == 0, err
+    assert [r[:2] for r in csv_rows(path)] == [["id", "姓名"], ["a1", "张三"], ["a2", "李四"]]
+    assert "姓名" not in err
+    assert err.count("warning: ") == 1 and "warning: column 备注: unknown field, ignored\n" in err
+    assert "警告 1 条（见上）" in out.splitlines()
+
+
+@pytest.mark.parametrize("backend", ["auto", "python", "duckdb"])
+def test_a_kept_json_field_is_no_unknown_field(run, backend):
+    data = json.dumps([{"工号": "a1", "部门": "办公室", "考核得分": 95, "迟到次数": 0, "基本工资": 10000,
+                        "姓名": "张三", "备注": "x"}], ensure_ascii=False)
+    code, _, err, path = run(data, "o.csv", "--keep", "姓名", "--backend", backend, name="in.json")
+    assert code == 0, err
+    assert [r[:2] for r in csv_rows(path)] == [["id", "姓名"], ["a1", "张三"]]
+    assert err.splitlines() == ["warning: row 1, field 备注: unknown field, ignored"]
+
+
+def test_a_kept_column_is_no_unknown_field_in_the_report(tmp_path, policy_file, capsys):
+    data = tmp_path / "in.csv"
+    data.write_text(EXTRA, encoding="utf-8")
+    code = main(["report", str(policy_file(POLICY)), "--input", str(data), "--output", str(tmp_path / "r.html"),
+                 "--keep", "姓名"])
+    assert code == 0
+    assert capsys.readouterr().err.splitlines() == ["warning: column 备注: unknown field, ignored"]
+
+
 def test_keep_an_unknown_column_is_an_error(run):
     code, _, err, path = run(HEADER + DATA, "o.csv", "--keep", "电话")
     assert code == 1 and not path.exists()

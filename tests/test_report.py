@@ -271,7 +271,7 @@ def test_report_and_run_summary_state_the_same_numbers(path, label):
     policy = perfdsl.load(path)
     recorder = policy.backend = summary.Recorder(policy.backend)
     results = policy.evaluate_cohort(example_records(path, label))
-    told = summary.summarize(policy.ir, results, [], "zh", recorder.individual_tiers)
+    told = summary.summarize(policy.ir, recorder.columns(policy.ir, results), [], "zh")
     shown = model.rules(policy.ir, results, ZH)
     assert len(told.rules) == len(shown)
     for rule, view in zip(told.rules, shown):

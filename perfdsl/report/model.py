@@ -101,7 +101,7 @@ def overall(ir, results, words) -> GroupBlock | None:
     if tierset is None:
         return None
     names = ir.definition(tierset).tiers.names()
-    ind, fin = cohort_counts.count(results, tierset, names, individual_tier)
+    ind, fin = cohort_counts.Columns.of_results(ir, results, individual_tier).count(tierset, names)
     return GroupBlock(words["overall"], len(results),
                       [TierRow(t, ind[i], fin[i]) for i, t in enumerate(names)])
 
@@ -110,7 +110,7 @@ def rules(ir, results, words) -> list[RuleView]:
     """Each quota and `distribute` rule, in the order the cohort stage applies them,
     group by group, with the bounds it applied."""
     return [_quota_view(ir, c, words) if isinstance(c.rule, QuotaDef) else _distribute_view(ir, c, words)
-            for c in cohort_counts.rules(ir, results, individual_tier)]
+            for c in cohort_counts.rules(ir, cohort_counts.Columns.of_results(ir, results, individual_tier))]
 
 
 def _rule_title(ir, kind: str, text: str, rule, words) -> str:
