@@ -195,7 +195,7 @@ class Given:
     def __init__(self, records: list[dict], numbers: list[int]):
         self.records, self.numbers = records, numbers
 
-    def rows(self, positions: list[int] | None) -> list[tuple[int, dict]]:
+    def rows(self, positions: list[int] | None, names: set[str] | None = None) -> list[tuple[int, dict]]:
         if positions is None:
             return list(zip(self.numbers, self.records))
         return [(self.numbers[n], self.records[n]) for n in positions]

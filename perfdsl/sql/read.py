@@ -93,7 +93,12 @@ def load_file(ir, path: str, con, keep: tuple[str, ...] = ()) -> Loaded | None:
         columns = [c for c in types if c != "file_row_number" or suffix == ".csv"]
         if suffix == ".csv" and columns != first:
             return None
-        column_of, warnings = match_columns(ir, columns, keep)
+        try:
+            column_of, warnings = match_columns(ir, columns, keep)
+        except io.DataError:
+            if con.execute(f"SELECT count(*) FROM {reader}").fetchone()[0] == 0:
+                return None  # no subjects, which the row reader says first
+            raise
         _source(con, ir, reader, suffix, column_of, keep, types)
     except duckdb.Error:
         return None  # ragged rows, stray quotes, a file DuckDB cannot read: the row reader words it
@@ -365,18 +370,20 @@ class Stored:
     def __init__(self, con, inputs: list[Input]):
         self.con, self.inputs = con, inputs
 
-    def rows(self, positions: list[int] | None) -> list[tuple[int, dict]]:
-        """(number, record) of the subjects at these positions (ROW; None: all), in their order."""
+    def rows(self, positions: list[int] | None, names: set[str] | None = None) -> list[tuple[int, dict]]:
+        """(number, record) of the subjects at these positions (ROW; None: all), in their
+        order; with `names`, records of those inputs only."""
         from .engine import value
-        inputs = self.inputs
+        inputs = [i for i in self.inputs if names is None or i.name in names]
+        kinds = [i.value() for i in inputs]
         where = f" WHERE {ident(ROW)} IN ({', '.join(str(int(n)) for n in positions)})" if positions is not None else ""
         got = self.con.execute(f"SELECT {', '.join([ident(NUMBER)] + [ident(i.name) for i in inputs])}"
                                f" FROM subjects{where} ORDER BY {ident(ROW)}").fetchall()
         out = []
         for row in got:
             rec = {}
-            for i, x in zip(inputs, row[1:]):
-                v = value(i.value(), x)
+            for i, kind, x in zip(inputs, kinds, row[1:]):
+                v = value(kind, x)
                 rec[i.name] = tuple(v) if isinstance(v, list) else v
             out.append((row[0], rec))
         return out

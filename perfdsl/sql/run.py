@@ -13,6 +13,7 @@ the writers every backend shares.
 from __future__ import annotations
 
 from .. import io
+from ..ir import group_fields
 from .engine import Engine, Given, evaluate_loaded, describe
 
 
@@ -46,8 +47,10 @@ def evaluate_read(policy, read, engine: Engine):
 
 
 def summary_records(ir, source, count: int) -> list[dict]:
-    """The records the run summary reads (the groups of cohort rules, the fields of their
-    `when`s): fetched from the engine only for a policy with cohort rules."""
-    if not (ir.quotas or ir.distributes):
+    """What the run summary reads of each subject's record: the fields its cohort rules
+    group by and their `when`s read (nothing without cohort rules), fetched only then."""
+    names = {f for rule in (*ir.quotas, *ir.distributes) for f in group_fields(rule.group)}
+    names |= {f for d in ir.distributes for f in d.when_fields}
+    if not names:
         return [{}] * count
-    return [r for _, r in source.rows(None)]
+    return [r for _, r in source.rows(None, names)]
