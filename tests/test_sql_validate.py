@@ -72,6 +72,12 @@ BAD_BUDGET = [
     "1000,0,0,0,0\n\"1,000\",0,0,0,0\n",  # keys are text: both kept
     "'=1,0,0,0,0\n'@x,0,0,0,0\n'=1,0,0,0,0\n",  # formula guards read off, then repeated
     "e01,0,0,1e-1,0\ne02,0,0,95%,0\ne03,0,0,\"1,234.5\",0\n",  # accepted doubtful rows, rescaled
+    "e01,0,0,0,0\ne02,1,0,0\rx,0\n",  # a bare CR ends a record for Python's csv
+    "e01,0,0,0,0\n\"e0\"2,1,0,0,0\n",  # text after a closing quote
+    "e01,0,0,0,0\ne02,1,0,\"1\"  ,0\n",
+    "e01,0,0,0,0\ne02,1,0,0,0,,\n",  # empty trailing cells are no cells
+    "e01,0,0,0,0\ne02,1,0,0\n",  # a short row
+    "e01,0,0,0,0\r\ne02,1,0,\"0\r\n\",0\r\n",  # CRLF, a line break in a quoted number
 ]
 
 
@@ -256,3 +262,36 @@ def test_only_doubtful_rows_reach_the_python_validator(tmp_path, capsys, monkeyp
                         "--output", str(tmp_path / "out.csv"), "--backend", "duckdb", "--quiet")
     assert code == 1 and "row 6, field employee_id: duplicate key 'e03' (first at row 4)" in err
     assert seen == [3, 4, 6]  # the percent, and both rows of the repeated key
+
+
+DIVIDE = """policy div "div" {
+  key id
+  input id: text
+  input a: decimal in 0..100
+  input b: decimal in 0..100
+  score total = a / b
+  tiers grade by total {
+    high >= 2
+    low otherwise
+  }
+}
+"""
+
+
+def test_rows_the_engine_marks_are_worded_from_its_table(tmp_path, capsys):
+    """A row the engine marks as possibly failing is fetched from the engine's table and
+    run through the reference, which names it by the file's row number (an empty row
+    skipped in between counts, as perfdsl.io counts it)."""
+    policy = tmp_path / "div.perf"
+    policy.write_text(DIVIDE, encoding="utf-8")
+    data = _csv(tmp_path, "id,a,b\nx1,1,2\n,,\nx2,3,0\nx3,4,1.5\nx4,5,0\n")
+    duck, python = _both(tmp_path, capsys, str(policy), data)
+    assert duck == python and duck[0] == 1 and duck[3] is None
+    assert duck[2].startswith("row 4: ") and "\nrow 6: " in duck[2] and "division by zero" in duck[2]
+    parquet = tmp_path / "in.parquet"
+    pl.DataFrame({"id": ["x1", "x2", "x3"], "a": ["1", "3", "4"], "b": ["2", "0.5", "0"]}).write_parquet(parquet)
+    duck, python = _both(tmp_path, capsys, str(policy), parquet)
+    assert duck == python and duck[2].startswith("row 3: ")
+    good = _csv(tmp_path, "id,a,b\nx1,1,2\n,,\nx2,3,0.25\n")
+    duck, python = _both(tmp_path, capsys, str(policy), good)
+    assert duck == python and duck[0] == 0

@@ -289,14 +289,22 @@ def _checked(ir, con, column_of: dict, columns: list[str], warnings: list[str], 
             else ident(i.name) for i in inputs]
     rows = f"SELECT {ident(ROW)}, {ident(NUMBER)}, " + ", ".join(
         f"{g} AS {ident(i.name)}" for g, i in zip(good, inputs)) + f" FROM {CHECKED} WHERE {ident(OK)}"
-    if fixed:
-        rows += f" UNION ALL SELECT {ident(ROW)}, {ident(NUMBER)}, {inputs_sql} FROM {FIXED} ORDER BY {ident(ROW)}"
-    con.execute(f"CREATE OR REPLACE TEMP TABLE subjects AS {rows}")
-    con.execute(f"DROP TABLE {CHECKED}")
+    con.execute("DROP TABLE IF EXISTS subjects")
+    if not doubtful:  # every row surely fine: the checked table is the table of subjects, not copied
+        con.execute(f"ALTER TABLE {CHECKED} RENAME TO subjects")
+    else:
+        if fixed:
+            rows += f" UNION ALL SELECT {ident(ROW)}, {ident(NUMBER)}, {inputs_sql} FROM {FIXED} ORDER BY {ident(ROW)}"
+        con.execute(f"CREATE TEMP TABLE subjects AS {rows}")
+        con.execute(f"DROP TABLE {CHECKED}")
     kept = [k for k in keep if k in columns and k not in column_of.values() and k not in column_of]
     warnings = warnings + [str(io.DataProblem(con.execute(f"SELECT min({ident(NUMBER)}) FROM subjects").fetchone()[0],
                                               k, "unknown field, ignored")) for k in kept]
-    return Loaded(describe(con, inputs), count, column_of, columns, warnings, _kept(con, keep, column_of, columns))
+    loaded = Loaded(describe(con, inputs), count, column_of, columns, warnings, _kept(con, keep, column_of, columns))
+    con.execute(f"DROP TABLE IF EXISTS {FIXED}")
+    if text:
+        con.execute(f"DROP TABLE {SOURCE}")  # the file's text, read: only the checked table is needed now
+    return loaded
 
 
 def _kept(con, keep: tuple[str, ...], column_of: dict, columns: list[str]) -> list:
