@@ -40,7 +40,6 @@ from .query import ROW, Input
 NUMBER = "#number"  # the row's number as the user sees it (a CSV file's header is row 1)
 OK = "#ok"
 SOURCE, CHECKED, FIXED = "perfdsl_source", "perfdsl_checked", "perfdsl_fixed"
-WHOLE_DECIMAL = r"^[+-]?[0-9]{1,18}(\.0+)?$"  # a whole number in a Decimal column's text
 # the characters str.strip() removes besides the space: a list cell holding one is doubtful
 OTHER_SPACE = r"[\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{200a}\x{2028}\x{2029}\x{202f}\x{205f}\x{3000}]"
 _INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
@@ -176,17 +175,24 @@ def _test(spec: tuple, dtype: str, text: bool) -> _Test:
     name, kind, lo, hi, choices, elem, min_len, max_len = spec
     c = ident(name)
     if kind in ("num", "whole"):
-        if dtype == "VARCHAR" or dtype in _INTEGERS or dtype.startswith("DECIMAL"):
-            t = c if dtype == "VARCHAR" else f"CAST({c} AS VARCHAR)"
-            whole = INT_TEXT if dtype == "VARCHAR" else WHOLE_DECIMAL
-            digits = f"regexp_extract({t}, '^([+-]?[0-9]+)', 1)"
+        if dtype == "VARCHAR":
+            digits = f"regexp_extract({c}, '^([+-]?[0-9]+)', 1)"
             if kind == "whole":
-                ok = f"regexp_full_match({t}, {lit(whole)})"
+                ok = f"regexp_full_match({c}, {lit(INT_TEXT)})"
                 return _ranged(ok, lambda s: f"(CAST({digits} AS HUGEINT) * {10 ** s})", lo, hi)
-            frac = f"rtrim(regexp_extract({t}, '\\.([0-9]+)$', 1), '0')"
-            ok = f"regexp_full_match({t}, {lit(DEC_TEXT)})"
+            frac = f"rtrim(regexp_extract({c}, '\\.([0-9]+)$', 1), '0')"
+            ok = f"regexp_full_match({c}, {lit(DEC_TEXT)})"
             return _ranged(ok, lambda s: f"CAST({digits} || rpad({frac}, {s}, '0') AS HUGEINT)", lo, hi,
                            f"length({frac})")
+        if dtype in _INTEGERS:
+            return _ranged(f"{c} IS NOT NULL", lambda s: f"(CAST({c} AS HUGEINT) * {10 ** s})", lo, hi, "0")
+        if dtype.startswith("DECIMAL("):  # exact; its places by arithmetic, not through its text
+            scale = int(dtype.rstrip(")").split(",")[1])
+            if kind == "whole":
+                return _ranged(f"{c} IS NOT NULL AND {c} % 1 = 0", lambda s: f"(CAST({c} AS HUGEINT) * {10 ** s})",
+                               lo, hi)
+            places = "CASE " + " ".join(f"WHEN ({c} * {10 ** k}) % 1 = 0 THEN {k}" for k in range(scale)) + f" ELSE {scale} END"
+            return _ranged(f"{c} IS NOT NULL", lambda s: f"CAST({c} * {10 ** s} AS HUGEINT)", lo, hi, places)
         return _Test("false", lambda s: "NULL::HUGEINT")
     if kind == "bool":
         if dtype == "VARCHAR":
@@ -204,11 +210,11 @@ def _test(spec: tuple, dtype: str, text: bool) -> _Test:
                      "x -> x <> '')")
             ok = f"NOT starts_with(ltrim({c}, ' '), '[') AND NOT regexp_matches({c}, {lit(OTHER_SPACE)})"
         elif dtype == "VARCHAR[]":
-            items, ok = c, f"{c} IS NOT NULL AND list_bool_and(list_transform({c}, x -> x IS NOT NULL))"
+            items, ok = c, f"{c} IS NOT NULL AND list_count({c}) = len({c})"
         else:
             return _Test("false", lambda s: f"NULL::VARCHAR[]")
         if choices is not None:
-            ok += f" AND coalesce(list_bool_and(list_transform({items}, x -> list_contains({_strings(choices)}, x))), true)"
+            ok += f" AND list_has_all({_strings(choices)}, {items})"
         if min_len:
             ok += f" AND len({items}) >= {int(min_len)}"
         if max_len is not None:
