@@ -157,7 +157,8 @@ def _budget_frame(rows: list[tuple]) -> pl.DataFrame:
                                                                    dtype=pl.Decimal(38, 2))}),  # text, decimals
     pl.DataFrame({"employee_id": [1, 2], "rejections": [0, 0], "overdue": [0, 0], "overrun": [0, 0],
                   "papers": [0, 0]}),  # a key that is no text
-], ids=["good", "bad", "floats", "text-and-decimals", "int-keys"])
+    _budget_frame([("a", 0, 0, Decimal("1234567890123456789.25"), 0), ("b", 2, 1, Decimal("0.5"), 1)]),  # past 64 bits
+], ids=["good", "bad", "floats", "text-and-decimals", "int-keys", "wide"])
 def test_parquet_as_the_python_backend(tmp_path, capsys, frame):
     data = tmp_path / "in.parquet"
     frame.write_parquet(data)

