@@ -78,6 +78,7 @@ BAD_BUDGET = [
     "e01,0,0,0,0\ne02,1,0,0,0,,\n",  # empty trailing cells are no cells
     "e01,0,0,0,0\ne02,1,0,0\n",  # a short row
     "e01,0,0,0,0\r\ne02,1,0,\"0\r\n\",0\r\n",  # CRLF, a line break in a quoted number
+    "e01,0,0,0,0\ne" + "x" * 140000 + ",0,0,0,0\n",  # a cell past Python's csv field limit
 ]
 
 

@@ -81,6 +81,7 @@ def load_file(ir, path: str, con, keep: tuple[str, ...] = ()) -> Loaded | None:
             return None
         reader = (f"read_csv({lit(str(p))}, all_varchar = true, header = true, delim = ',', quote = '\"', "
                   "escape = '\"', strict_mode = true, null_padding = false, auto_detect = false, "
+                  f"max_line_size = {csv.field_size_limit()}, "
                   "columns = {" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in first) + "})")
     elif suffix == ".parquet":
         reader = f"read_parquet({lit(str(p))}, file_row_number = true)"
