@@ -28,7 +28,7 @@ import polars as pl
 from . import io
 from .columns import key_names, match_columns, name_columns
 from .ir import InputDef, Policy
-from .runtime.checks import FALSE_WORDS, TRUE_WORDS
+from .runtime.checks import bool_spellings
 
 INT_TEXT = r"^[+-]?[0-9]{1,18}$"  # fits an Int64 whatever the digits
 DEC_TEXT = r"^[+-]?[0-9]{1,20}(\.[0-9]{1,18})?$"  # fits a Decimal(38, s) for any s ≤ 18
@@ -114,14 +114,6 @@ def _unescaped(c: pl.Expr) -> pl.Expr:
 
 
 # ---- the checks ------------------------------------------------------------------------------
-_TRUE = tuple(sorted(TRUE_WORDS))
-_FALSE = tuple(sorted(FALSE_WORDS))
-
-
-def _spellings(words: tuple[str, ...]) -> list[str]:
-    return sorted({f(w) for w in words for f in (str, str.upper, str.capitalize)})
-
-
 @dataclass
 class _Check:
     ok: pl.Expr       # the cell is surely valid, and `value` is its value
@@ -147,7 +139,7 @@ def _check(ir: Policy, inp: InputDef, dtype: pl.DataType) -> _Check:
         return _Check(pl.lit(False), c)  # floats and the rest: the validator says why
     if kind == "bool":
         if text:
-            return _Check(c.is_in(_spellings(_TRUE + _FALSE)), c.is_in(_spellings(_TRUE)))
+            return _Check(c.is_in(bool_spellings(True) + bool_spellings(False)), c.is_in(bool_spellings(True)))
         return _Check(c.is_not_null() if dtype == pl.Boolean else pl.lit(False), c)
     if kind in ("text", "tier"):
         if dtype != pl.String:

@@ -4,27 +4,34 @@ reads them."""
 from __future__ import annotations
 
 from . import io
-from .console import out as _out
-from .run_output import flags_read as _flags_read
-from .run_read import read_subjects as _read_subjects
-from .run_tally import FrameRow as _FrameRow
+from .console import out
+from .run_output import flags_read
+from .run_read import Read, read_subjects
+from .run_tally import FrameRow
 
 
 def run_sql(policy, args, keep: tuple[str, ...]):
-    """A data file through a SQL backend (perfdsl/sql): (Read, output rows, results)."""
+    """A data file through a SQL backend (perfdsl/sql): (Read, output rows, results). The
+    engine reads and checks the file where it can (Engine.load_file), else perfdsl.io."""
     from .columns import name_columns
-    from .sql.run import engine_for, evaluate_read, read_rows
-    read = _read_subjects(policy, args.input, args.sheet, args.encoding, keep, reader=read_rows)
+    from .sql.run import engine_for, evaluate_file, evaluate_read, summary_records
+    engine = engine_for(args.backend, args.spark_master)
+    loaded = engine.load_file(policy.ir, args.input, keep) if args.sheet is None and args.encoding is None else None
+    if loaded is not None:
+        read = Read([], io.Rows(loaded.kept, loaded.columns, table=True), loaded.column_of, [], loaded.warnings)
+    else:
+        read = read_subjects(policy, args.input, args.sheet, args.encoding, keep)
     try:
-        rows, records = evaluate_read(policy, read, engine_for(args.backend, args.spark_master))
+        rows, source = evaluate_file(policy, loaded, engine) if loaded is not None else evaluate_read(policy, read, engine)
         if args.explain:  # the SQL engines keep no explanations: the python backend words them
-            _out(f"note: explanations come from the python backend re-running the subjects ({args.backend} "
-                 "computed the results)", err=True)
-            explained = policy.evaluate_cohort(records, trace=True, validate=False, row_numbers=[r.number for r in read])
+            out(f"note: explanations come from the python backend re-running the subjects ({args.backend} "
+                "computed the results)", err=True)
+            records, numbers = source.everything()
+            explained = policy.evaluate_cohort(records, trace=True, validate=False, row_numbers=numbers)
             for row, r in zip(rows, explained):
                 row["explanation"] = r.explain()
     except io.DataError as err:
         raise name_columns(err, read.column_of) from None
     policy.last_warnings = read.warnings + policy.last_warnings
-    _flags_read(rows, policy.ir)
-    return read, rows, [_FrameRow(row, record) for row, record in zip(rows, records)]
+    flags_read(rows, policy.ir)
+    return read, rows, [FrameRow(row, record) for row, record in zip(rows, summary_records(policy.ir, source, len(rows)))]

@@ -53,6 +53,14 @@ TRUE_WORDS = frozenset({"true", "1", "yes", "y", "是", "真", "t"})
 FALSE_WORDS = frozenset({"false", "0", "no", "n", "否", "假", "f"})
 
 
+def bool_spellings(true: bool) -> list[str]:
+    """The cells a column check (perfdsl.frame_io on polars, perfdsl.sql.read in SQL) takes
+    as surely meaning `true` (or false) without the model: each word as written, in capitals
+    or capitalized; any other spelling is doubtful, and the model reads it."""
+    words = TRUE_WORDS if true else FALSE_WORDS
+    return sorted({f(w) for w in words for f in (str, str.upper, str.capitalize)})
+
+
 def bool_word(text: str) -> bool | None:
     """The bool a cell's text means, or None for any other text."""
     low = text.strip().lower()

@@ -34,6 +34,8 @@ from .dialect import DIALECTS
 from .printer import Query
 from .query import FAILS, LATE_FAILS, ROW, Input, build, outputs, select
 
+NUMBER = "#number"  # a loaded file's row number as the user sees it (perfdsl.sql.read)
+
 
 def describe(ir, records: list[dict]) -> list[Input]:
     """Each input as the records hold it: numbers at the fewest decimals that hold all
@@ -69,6 +71,11 @@ class Engine:
     def load(self, inputs: list[Input], records: list[dict]) -> None:
         raise NotImplementedError
 
+    def load_file(self, ir, path: str, keep: tuple[str, ...] = ()):
+        """The file checked into the table of subjects by the engine, or None: this engine
+        takes records validated in Python (load)."""
+        return None
+
     def fetch(self, query: exp.Select) -> list[tuple]:
         raise NotImplementedError
 
@@ -87,27 +94,42 @@ class DuckDB(Engine):
         import duckdb
         self.con = con if con is not None else duckdb.connect()
 
-    def load(self, inputs: list[Input], records: list[dict]) -> None:
+    def load(self, inputs: list[Input], records: list[dict], table: str = "subjects",
+             rows: list[int] | None = None, numbers: list[int] | None = None) -> None:
         """The records as a table, through a Parquet file polars writes (numbers as the
-        text of their integers, cast to HUGEINT by DuckDB: no value passes a float)."""
+        text of their integers, cast to HUGEINT by DuckDB: no value passes a float); their
+        positions are `rows` (else 0, 1, …), with the row numbers `numbers` if given."""
         import tempfile
 
         import polars as pl
         types = {"num": pl.String, "bool": pl.Boolean, "text": pl.String}
-        columns = {ROW: pl.Series(ROW, range(len(records)), dtype=pl.Int64)}
+        columns = {ROW: pl.Series(ROW, range(len(records)) if rows is None else rows, dtype=pl.Int64)}
+        if numbers is not None:
+            columns[NUMBER] = pl.Series(NUMBER, numbers, dtype=pl.Int64)
         for i in inputs:
             cells = [_text(i, _cell(i, r[i.name])) for r in records]
             dtype = pl.List(types[i.item]) if i.kind == "list" else types[i.kind]
             columns[i.name] = pl.Series(i.name, cells, dtype=dtype)
-        casts = [_ident(ROW)] + [
+        casts = [_ident(c) for c in columns if c in (ROW, NUMBER)] + [
             f"CAST({_ident(i.name)} AS HUGEINT) AS {_ident(i.name)}" if i.kind == "num" else
             f"CAST({_ident(i.name)} AS HUGEINT[]) AS {_ident(i.name)}" if i.kind == "list" and i.item == "num" else
             _ident(i.name) for i in inputs]
         with tempfile.TemporaryDirectory() as tmp:
             path = f"{tmp}/subjects.parquet"
             pl.DataFrame(list(columns.values())).write_parquet(path)
-            self.con.execute("CREATE OR REPLACE TEMP TABLE subjects AS SELECT " + ", ".join(casts)
+            self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(table)} AS SELECT " + ", ".join(casts)
                              + " FROM read_parquet(?)", [path])
+
+    def load_file(self, ir, path: str, keep: tuple[str, ...] = ()):
+        """A CSV or Parquet file checked into the table of subjects in the engine
+        (perfdsl.sql.read): its read.Loaded, or None when the row reader must read it."""
+        from .read import load_file
+        return load_file(ir, path, self.con, keep)
+
+    def stored(self, inputs: list[Input]):
+        """The records of the loaded subjects, fetched where the reference words something."""
+        from .read import Stored
+        return Stored(self.con, inputs)
 
     def fetch(self, query: exp.Select) -> list[tuple]:
         return self.con.execute(query.sql("duckdb")).fetchall()
@@ -160,21 +182,47 @@ def evaluate(ir, records: list[dict], engine: Engine, program: c.Program | None 
     """(output rows, warnings) of validated records, or the reference's DataError (rows
     numbered as `numbers` says, else from 1). What the plan cannot hold exactly in 38
     digits is a DataError saying so (scaled.Unsupported names it)."""
-    program = program or lower_policy(ir)
     numbers = numbers or list(range(1, len(records) + 1))
     inputs = describe(ir, records)
+    return evaluate_loaded(ir, inputs, len(records), Given(records, numbers), engine, program,
+                           lambda: engine.load(inputs, records))
+
+
+class Given:
+    """Records held in Python (with their row numbers), as evaluate_loaded reads the
+    marked ones; engine.stored gives the same for subjects loaded from a file."""
+
+    def __init__(self, records: list[dict], numbers: list[int]):
+        self.records, self.numbers = records, numbers
+
+    def rows(self, positions: list[int] | None, names: set[str] | None = None) -> list[tuple[int, dict]]:
+        if positions is None:
+            return list(zip(self.numbers, self.records))
+        return [(self.numbers[n], self.records[n]) for n in positions]
+
+    def everything(self) -> tuple[list[dict], list[int]]:
+        return self.records, self.numbers
+
+
+def evaluate_loaded(ir, inputs: list[Input], count: int, source, engine: Engine, program: c.Program | None = None,
+                    load=None):
+    """(output rows, warnings) of `count` subjects described by `inputs`, in the engine's
+    table of subjects (or put there by `load` once the query is known to compute them);
+    `source` gives the records of the rows the reference must word (Given or stored)."""
+    program = program or lower_policy(ir)
     try:
-        q = query(program, tuple(inputs), engine.dialect, 1 << max(0, len(records) - 1).bit_length())
+        q = query(program, tuple(inputs), engine.dialect, 1 << max(0, count - 1).bit_length())
     except sc.Unsupported as err:
         raise DataError([DataProblem(None, None, f"the SQL backends cannot compute this exactly: {err}; "
                                                  "run it with --backend python")]) from None
-    engine.load(inputs, records)
+    if load is not None:
+        load()
     engine.materialize(select(q, None))
-    _row_errors(ir, program, q, records, engine, FAILS, numbers)
+    _row_errors(ir, program, q, source, engine, FAILS)
     warnings, problems = _cohort_messages(program, q, engine)
     if problems:
         raise CohortError(problems)
-    _row_errors(ir, program, q, records, engine, LATE_FAILS, numbers)
+    _row_errors(ir, program, q, source, engine, LATE_FAILS)
     out = outputs(program, q)
     rows = engine.fetch(select(q, out, table=RESULT))
     return [{n: value(v, x) for (n, v), x in zip(out, row)} for row in rows], warnings
@@ -186,7 +234,7 @@ def query(program: c.Program, inputs: tuple[Input, ...], dialect: str, cohort_si
     return build(program, list(inputs), DIALECTS[dialect], cohort_size)
 
 
-def _row_errors(ir, program, q: Query, records, engine: Engine, column: str, numbers: list[int]) -> None:
+def _row_errors(ir, program, q: Query, source, engine: Engine, column: str) -> None:
     """The reference's errors for the rows the engine marks as possibly failing."""
     if column not in q.columns:
         return
@@ -195,15 +243,15 @@ def _row_errors(ir, program, q: Query, records, engine: Engine, column: str, num
         return
     from ..lower.evaluate import evaluate_cohort, individual
     if column == LATE_FAILS:  # a value after the cohort stage: the reference runs it all
-        evaluate_cohort(program, ir, records, numbers)
+        evaluate_cohort(program, ir, *source.everything())
         return
     problems = []
     with rt.localcontext(rt.CONTEXT):
-        for n in marked:
+        for number, record in source.rows(marked):
             try:
-                individual(program, ir, records[n])
+                individual(program, ir, record)
             except rt.EvalError as err:
-                problems.append(DataProblem(numbers[n], None, str(err)))
+                problems.append(DataProblem(number, None, str(err)))
     if problems:
         raise DataError(problems)
 

@@ -1,64 +1,56 @@
 """`perfdsl run --backend duckdb|spark`: a data file through the SQL backends.
 
-DuckDB reads CSV, Parquet and JSON (an array or one object a line) itself; an .xlsx
-workbook goes through perfdsl.io's reader. The rows are validated as every backend
-validates them (the policy's generated check, the pydantic model wording what it
-rejects, every bad row listed, nothing written), the query of perfdsl.sql computes every
-value and placement on the engine, and the rows come back as the python backend gives
-them, for the writers every backend shares.
+On DuckDB a CSV or Parquet file is read, validated and loaded by the engine itself
+(perfdsl.sql.read: only rows a column test doubts pass through the Python validator).
+Any other file (JSON, an .xlsx workbook, an encoding named, a CSV file DuckDB would not
+read as perfdsl.io does), and every file on Spark, is read by perfdsl.io and validated
+row by row as every backend validates it (the policy's generated check, the pydantic
+model wording what it rejects), then loaded. Either way every bad row is listed with
+its field and nothing is written; the query of perfdsl.sql computes every value and
+placement on the engine, and the rows come back as the python backend gives them, for
+the writers every backend shares.
 """
 from __future__ import annotations
 
-from pathlib import Path
-
 from .. import io
-from .engine import DuckDB, Engine, evaluate
-
-TEXT_FORMATS = {".csv", ".json", ".jsonl", ".parquet"}
-
-
-def read_rows(path: str, key=None, sheet: str | None = None, encoding: str | None = None) -> io.Rows:
-    """The file's records (io.read_rows' contract), read by DuckDB unless a workbook, an
-    encoding named, or a file DuckDB cannot read (then perfdsl.io reads it, with its notes)."""
-    p = Path(path)
-    suffix = p.suffix.lower()
-    if suffix not in TEXT_FORMATS or sheet is not None or encoding is not None:
-        return io.read_rows(path, key=key, sheet=sheet, encoding=encoding)
-    import duckdb
-    con = duckdb.connect()
-    reader = {".csv": "read_csv", ".parquet": "read_parquet", ".json": "read_json", ".jsonl": "read_json"}[suffix]
-    options = {".csv": ", all_varchar = true, header = true", ".jsonl": ", format = 'newline_delimited'",
-               ".json": ", format = 'array'", ".parquet": ""}[suffix]
-    try:
-        rel = con.sql(f"SELECT * FROM {reader}(?{options})", params=[str(p)])
-        columns, data = rel.columns, rel.fetchall()
-    except duckdb.Error:
-        if suffix == ".parquet":
-            raise io.DataError([io.DataProblem(None, None, f"{p.name}: not a Parquet file DuckDB can read")]) from None
-        return io.read_rows(path, key=key, sheet=sheet, encoding=encoding)
-    first = 2 if suffix == ".csv" else 1  # a CSV file's header is row 1
-    if suffix == ".csv":  # a CSV cell is text: an empty one is "", as perfdsl.io reads it, not NULL
-        rows = [io.RawRow(n, {c: "" if v is None else v for c, v in zip(columns, row)})
-                for n, row in enumerate(data, start=first)]
-    else:
-        rows = [io.RawRow(n, {c: v for c, v in zip(columns, row) if v is not None})
-                for n, row in enumerate(data, start=first)]
-    return io.Rows(rows, list(columns), table=suffix in (".csv", ".parquet"))
+from ..ir import group_fields
+from .engine import Engine, Given, evaluate_loaded, describe
 
 
 def engine_for(backend: str, master: str | None = None) -> Engine:
     if backend == "spark":
         from .spark import Spark
         return Spark(master or "local[*]")
+    from .engine import DuckDB
     return DuckDB()
 
 
+def evaluate_file(policy, loaded, engine: Engine):
+    """(output rows, the subjects' record source) of a file the engine loaded (Engine.load_file)."""
+    source = engine.stored(loaded.inputs)
+    rows, warnings = evaluate_loaded(policy.ir, loaded.inputs, loaded.count, source, engine)
+    policy.last_warnings = warnings
+    return rows, source
+
+
 def evaluate_read(policy, read, engine: Engine):
-    """(output rows, validated records) of the rows read; DataError names every bad row."""
+    """(output rows, the records' source) of the rows read; DataError names every bad row."""
     numbers = [r.number for r in read]
     good, problems, unknown = policy._validator.many(list(zip(numbers, [r.values for r in read])), policy._check)
     if problems:
         raise io.DataError(problems)
-    rows, warnings = evaluate(policy.ir, good, engine, numbers=numbers)
+    inputs = describe(policy.ir, good)
+    rows, warnings = evaluate_loaded(policy.ir, inputs, len(good), Given(good, numbers), engine,
+                                     load=lambda: engine.load(inputs, good))
     policy.last_warnings = [str(w) for w in unknown] + warnings
-    return rows, good
+    return rows, Given(good, numbers)
+
+
+def summary_records(ir, source, count: int) -> list[dict]:
+    """What the run summary reads of each subject's record: the fields its cohort rules
+    group by and their `when`s read (nothing without cohort rules), fetched only then."""
+    names = {f for rule in (*ir.quotas, *ir.distributes) for f in group_fields(rule.group)}
+    names |= {f for d in ir.distributes for f in d.when_fields}
+    if not names:
+        return [{}] * count
+    return [r for _, r in source.rows(None, names)]
