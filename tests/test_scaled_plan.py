@@ -176,3 +176,26 @@ def test_a_mean_of_a_list_and_its_empty_list():
     env = {"xs": s.Value(s.Column("xs"), "list", s.Num(1, 0, 1000), None, "num", 12)}
     v = s.Scaler(env).visit(c.Call(c.Op.MEAN, (var("xs"),), "t.perf:1:1"))
     assert v.kind == "num" and v.fails is not None
+
+
+def test_a_quotient_below_one_is_sized_by_its_own_arm():
+    """Drawn sales data (test_explain.py:173): quotients from 10^-5 to 10^3. The arm of
+    the smallest quotients holds numerators below D / 10^5, not below D: no refusal."""
+    agree(c.Div(var("a"), var("b"), c.Exactness.ROUNDED, "t.perf:1:1"),
+          {"a": [Decimal(x) for x in ("1000", "1000", "89.59", "0", "7.79", "0.01")],
+           "b": [Decimal(x) for x in ("1001", "1001", "135.69", "1", "1001", "1001")]})
+
+
+nonneg = st.decimals(min_value=Decimal(0), max_value=Decimal("1E9"), places=2, allow_nan=False, allow_infinity=False)
+targets = st.decimals(min_value=Decimal(1), max_value=Decimal("1E8"), places=2, allow_nan=False, allow_infinity=False)
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(nonneg, targets), min_size=1, max_size=6))
+def test_a_ratio_of_numbers_spanning_twenty_powers_of_ten(pairs):
+    """ratio(revenue, target) with revenue 0..10^9, target 1..10^8: quotients from 10^-10 to
+    10^9, which no one scale holds; only those below 1 are computed, so none is refused.
+    (10^-11 is the edge: 28 digits of it need scale 38, where 1 is 10^38, one digit too many.)"""
+    agree(c.Call(c.Op.RATIO, (var("a"), var("b")), "t.perf:1:1"),
+          {"a": [p[0] for p in pairs] + [Decimal("0.01"), Decimal("1E9"), Decimal(5)],
+           "b": [p[1] for p in pairs] + [Decimal("1E8"), Decimal(1), Decimal(5)]})

@@ -380,10 +380,14 @@ def _exp10(p: int, q: int) -> int:
     return e if (p * 10 ** max(0, -e) >= q * 10 ** max(0, e)) else e - 1
 
 
-def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "") -> Value:
+def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "", at_most_one: bool = False) -> Value:
     """a / b as runtime.divide: fails where b is 0, else the quotient rounded to 28
     significant digits half even (exact when it has no more). TERMINATING: b is a
-    constant 2^i·5^j, so the quotient is a · (1/b), a finite decimal."""
+    constant 2^i·5^j, so the quotient is a · (1/b), a finite decimal.
+
+    `at_most_one` (a ≥ 0 and b ≥ 0 only): min(a / b, 1), runtime.ratio. Only quotients
+    below 1 are computed, so their scale is decided by the smallest alone: a ratio of
+    numbers spanning twenty powers of ten still fits 38 digits."""
     zero = Compare("==", b.node, _int(0))
     fails = either(a.fails, b.fails, zero if b.num.lo <= 0 <= b.num.hi else None)
     if b.num.magnitude == 0:
@@ -400,9 +404,13 @@ def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "") -> Value
     up_n, up_d = max(0, y.scale - x.scale), max(0, x.scale - y.scale)
     e_min = _exp10(max(n_lo, 1) * 10 ** up_n, d_hi * 10 ** up_d)
     e_max = _exp10(n_hi * 10 ** up_n, d_lo * 10 ** up_d)
+    capped = at_most_one and e_max >= 0
+    if capped:  # quotients of 1 or more are 1: the arms need only those below
+        e_max = max(-1, e_min)
     scale = max(0, 27 - e_min)
     # the largest quotient at this scale, and what rounding its 28th digit may add
-    bound = (n_hi * 10 ** (up_n + scale)) // (d_lo * 10 ** up_d) + 10 ** max(0, e_max + scale - 27)
+    bound = 10 ** scale if capped else \
+        (n_hi * 10 ** (up_n + scale)) // (d_lo * 10 ** up_d) + 10 ** max(0, e_max + scale - 27)
     _checked(Num(scale, 0, bound), "`/`", where)
     safe = Case(((zero, _int(1)),), b.node, y.wide) if y.lo <= 0 <= y.hi else b.node
 
@@ -411,15 +419,16 @@ def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "") -> Value
     n_top, d_top = n_hi * 10 ** up_n, d_hi * 10 ** up_d
     arms = []
     for e in range(e_max, e_min - 1, -1):
-        # rows of this arm have 10^e <= N/D < 10^(e+1); the others are clamped below
-        # 10^(e+1)·D first, so no row's integers grow past 10^38 (a SQL engine would trap)
+        # rows of this arm have 10^e <= N/D < 10^(e+1), so N <= 10^(e+1)·D − 1 (for
+        # e + 1 < 0: N <= (D − 1) // 10^-(e+1)); the others are clamped there first, so no
+        # row's integers grow past 10^38 (a SQL engine would trap)
         p = 27 - e
-        if e == e_max:
+        if e == e_max and not capped:
             n_e, n_e_hi = n_node, n_top
         else:
-            cap = _scale_up(d_node, e + 1, d_top) if e + 1 >= 0 else \
-                _arith("+", Quotient(d_node, _int(10 ** -(e + 1)), d_top > INT64_MAX), _int(1), 0, d_top + 1)
-            n_e_hi = min(n_top, d_top * 10 ** (e + 1) + 1 if e + 1 >= 0 else d_top + 1)
+            cap = _arith("-", _scale_up(d_node, e + 1, d_top), _int(1), 0, d_top * 10 ** (e + 1)) if e + 1 >= 0 else \
+                Quotient(_arith("-", d_node, _int(1), 0, d_top), _int(10 ** -(e + 1)), d_top > INT64_MAX)
+            n_e_hi = min(n_top, d_top * 10 ** (e + 1) - 1 if e + 1 >= 0 else (d_top - 1) // 10 ** -(e + 1))
             n_e = Extreme("min", (n_node, cap), max(n_top, d_top * 10 ** max(0, e + 1)) > INT64_MAX)
         num_hi, den_hi = n_e_hi * 10 ** max(0, p), d_top * 10 ** max(0, -p)
         _checked(Num(0, 0, max(num_hi, 2 * den_hi, d_top * 10 ** max(0, e + 1))), "`/`", where)
@@ -434,6 +443,9 @@ def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "") -> Value
             test = Compare(">=", _scale_up(n_node, max(0, -e), n_top), _scale_up(d_node, max(0, e), d_top))
             arms.append((test, value))
     node = Case(tuple(arms[:-1]), arms[-1][1], bound > INT64_MAX) if len(arms) > 1 else arms[0][1]
+    if capped:
+        _checked(Num(0, 0, max(n_top, d_top)), "`ratio`", where)
+        node = Case(((Compare(">=", n_node, d_node), _int(10 ** scale)),), node, bound > INT64_MAX)
     lo = 0
     if x.lo < 0 or y.lo < 0:
         negative = Logic("or", (Logic("and", (Compare("<", a.node, _int(0)), Compare(">", b.node, _int(0)))),
@@ -754,6 +766,8 @@ class Scaler(c.Visitor):
             x, lo, hi = args
             return cond(compare("<", x, lo, w), lo, cond(compare(">", x, hi, w), hi, x, w), w)
         if op is c.Op.RATIO:
+            if args[0].kind == "num" and args[1].kind == "num" and args[0].num.lo >= 0 and args[1].num.lo >= 0:
+                return divide(args[0], args[1], c.Exactness.ROUNDED, w, at_most_one=True)
             q = divide(args[0], args[1], c.Exactness.ROUNDED, w)
             one = const(Decimal(1))
             return cond(compare(">", q, one, w), one, q, w)
