@@ -702,7 +702,7 @@ def list_call(op: c.Op, args: list[Value], where: str = "") -> Value:
         return _list_sum(xs, where)
     if op is c.Op.MEAN:
         out = divide(_list_sum(xs, where), _count(xs), c.Exactness.ROUNDED, where)
-        return replace(out, fails=either(xs.fails, empty))
+        return replace(out, fails=either(out.fails, empty))
     if op in (c.Op.LIST_MIN, c.Op.LIST_MAX):
         fn = "min" if op is c.Op.LIST_MIN else "max"
         return Value(ListFn(fn, xs.node, None, xs.num.wide), "num", xs.num, either(xs.fails, empty))
@@ -717,7 +717,7 @@ def list_call(op: c.Op, args: list[Value], where: str = "") -> Value:
                          Num(0, 1, max(1, xs.length - 2 * kk)))
         out = divide(kept_sum, kept_len, c.Exactness.ROUNDED, where)
         short = Compare("<=", ListFn("len", xs.node), _int(2 * kk))
-        return replace(out, fails=either(xs.fails, short))
+        return replace(out, fails=either(out.fails, short))
     raise Unsupported(f"`{op.value}`", where)
 
 
