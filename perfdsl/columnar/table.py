@@ -73,8 +73,10 @@ def run_table(policy, df: pl.DataFrame, *, validate: bool = True,
         frame = run.run()
     except (s.Unsupported, _Failed) as why:
         frame, warnings = _per_row(ir, program, inputs, numbers)  # a failing row: raises the reference's error
-        # else a row marked failing passed: a partial sum reached 28 digits, which the reference rounds
-        note = str(why) if isinstance(why, s.Unsupported) else "a partial sum reached 28 digits, which the reference rounds"
+        # else a row marked failing passed: a partial sum reached 28 digits, which the reference
+        # rounds, or a quotient lay below the span one scale holds (scaled.divide)
+        note = str(why) if isinstance(why, s.Unsupported) else \
+            "a row's value lies outside what one scale holds (a partial sum of 28 digits, or a quotient too small)"
         pywarnings.warn(f"columnar backend, policy {ir.name}: evaluated per row in Python: {note}",
                         ColumnarFallback, stacklevel=2)
         return TableResult(frame, warnings, [note], timings)

@@ -380,10 +380,20 @@ def _exp10(p: int, q: int) -> int:
     return e if (p * 10 ** max(0, -e) >= q * 10 ** max(0, e)) else e - 1
 
 
-def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "") -> Value:
+def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "", at_most_one: bool = False) -> Value:
     """a / b as runtime.divide: fails where b is 0, else the quotient rounded to 28
     significant digits half even (exact when it has no more). TERMINATING: b is a
-    constant 2^i·5^j, so the quotient is a · (1/b), a finite decimal."""
+    constant 2^i·5^j, so the quotient is a · (1/b), a finite decimal.
+
+    `at_most_one` (a ≥ 0 and b ≥ 0 only): min(a / b, 1), runtime.ratio. Only quotients
+    below 1 are computed, so their scale is decided by the smallest alone: a ratio of
+    numbers spanning twenty powers of ten still fits 38 digits.
+
+    One scale holds 28 significant digits of quotients over about ten powers of ten.
+    When the bounds allow a wider spread, the quotient is held over the widest span
+    that fits, from the largest down, and a row whose nonzero quotient lies below it
+    fails (`Value.fails`): a table run then goes per row and says so, a compiled query
+    reports the row. Never a wrong digit."""
     zero = Compare("==", b.node, _int(0))
     fails = either(a.fails, b.fails, zero if b.num.lo <= 0 <= b.num.hi else None)
     if b.num.magnitude == 0:
@@ -400,40 +410,24 @@ def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "") -> Value
     up_n, up_d = max(0, y.scale - x.scale), max(0, x.scale - y.scale)
     e_min = _exp10(max(n_lo, 1) * 10 ** up_n, d_hi * 10 ** up_d)
     e_max = _exp10(n_hi * 10 ** up_n, d_lo * 10 ** up_d)
-    scale = max(0, 27 - e_min)
-    # the largest quotient at this scale, and what rounding its 28th digit may add
-    bound = (n_hi * 10 ** (up_n + scale)) // (d_lo * 10 ** up_d) + 10 ** max(0, e_max + scale - 27)
-    _checked(Num(scale, 0, bound), "`/`", where)
+    capped = at_most_one and e_max >= 0
+    if capped:  # quotients of 1 or more are 1: the arms need only those below
+        e_max = max(-1, e_min)
     safe = Case(((zero, _int(1)),), b.node, y.wide) if y.lo <= 0 <= y.hi else b.node
-
-    n_node = _scale_up(_magnitude(a.node, x), up_n, n_hi)
-    d_node = _scale_up(_magnitude(safe, y), up_d, d_hi)
-    n_top, d_top = n_hi * 10 ** up_n, d_hi * 10 ** up_d
-    arms = []
-    for e in range(e_max, e_min - 1, -1):
-        # rows of this arm have 10^e <= N/D < 10^(e+1); the others are clamped below
-        # 10^(e+1)·D first, so no row's integers grow past 10^38 (a SQL engine would trap)
-        p = 27 - e
-        if e == e_max:
-            n_e, n_e_hi = n_node, n_top
-        else:
-            cap = _scale_up(d_node, e + 1, d_top) if e + 1 >= 0 else \
-                _arith("+", Quotient(d_node, _int(10 ** -(e + 1)), d_top > INT64_MAX), _int(1), 0, d_top + 1)
-            n_e_hi = min(n_top, d_top * 10 ** (e + 1) + 1 if e + 1 >= 0 else d_top + 1)
-            n_e = Extreme("min", (n_node, cap), max(n_top, d_top * 10 ** max(0, e + 1)) > INT64_MAX)
-        num_hi, den_hi = n_e_hi * 10 ** max(0, p), d_top * 10 ** max(0, -p)
-        _checked(Num(0, 0, max(num_hi, 2 * den_hi, d_top * 10 ** max(0, e + 1))), "`/`", where)
-        r = _round_div(_scale_up(n_e, max(0, p), n_e_hi), _scale_up(d_node, max(0, -p), d_top), num_hi, den_hi,
-                       "half_even")
-        shift = scale - p
-        value = _arith("*", r, _int(10 ** shift), 0, bound) if shift else r
-        if e == e_min:
-            arms.append((None, value))
-        else:
-            _checked(Num(0, 0, max(n_top * 10 ** max(0, -e), d_top * 10 ** max(0, e))), "`/`", where)
-            test = Compare(">=", _scale_up(n_node, max(0, -e), n_top), _scale_up(d_node, max(0, e), d_top))
-            arms.append((test, value))
-    node = Case(tuple(arms[:-1]), arms[-1][1], bound > INT64_MAX) if len(arms) > 1 else arms[0][1]
+    # the arms compute on |a| and |b| as they are: quotient = (A / B) · 10^s
+    q = _Quotient(_magnitude(a.node, x), _magnitude(safe, y), n_hi, d_hi, y.scale - x.scale, where)
+    refused = None
+    for e_lo in range(e_min, e_max + 1):
+        try:
+            node, scale, bound = q.held(d_lo, e_lo, e_max, capped)
+        except Unsupported as why:
+            refused = refused or why
+            continue
+        if e_lo > e_min:  # below the span: a nonzero quotient under 10^e_lo
+            fails = either(fails, Logic("and", (Compare("!=", a.node, _int(0)), negate(q.at_least(e_lo)))))
+        break
+    else:
+        raise refused
     lo = 0
     if x.lo < 0 or y.lo < 0:
         negative = Logic("or", (Logic("and", (Compare("<", a.node, _int(0)), Compare(">", b.node, _int(0)))),
@@ -441,6 +435,81 @@ def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "") -> Value
         node = Case(((negative, _arith("-", _int(0), node, 0, bound)),), node, bound > INT64_MAX)
         lo = -bound
     return Value(node, "num", Num(scale, lo, bound), fails)
+
+
+class _Quotient:
+    """A / B · 10^s for integers A ≥ 0 (below a_hi), B > 0 (below b_hi), rounded to 28
+    significant digits: one arm per power of ten of the quotient."""
+
+    def __init__(self, a, b, a_hi: int, b_hi: int, s: int, where: str):
+        self.a, self.b, self.a_hi, self.b_hi, self.s, self.where = a, b, a_hi, b_hi, s, where
+
+    def at_least(self, e: int):
+        """The test A/B · 10^s ≥ 10^e."""
+        k = e - self.s  # A/B ≥ 10^k
+        _checked(Num(0, 0, max(self.a_hi * 10 ** max(0, -k), self.b_hi * 10 ** max(0, k))), "`/`", self.where)
+        return Compare(">=", _scale_up(self.a, max(0, -k), self.a_hi), _scale_up(self.b, max(0, k), self.b_hi))
+
+    def held(self, b_lo: int, e_min: int, e_max: int, capped: bool):
+        """(node, scale, bound): the quotient at one scale for the rows where it is 0 or
+        in [10^e_min, 10^(e_max+1)) (capped: 1 where it is 1 or more); `b_lo`: the least
+        B but 0. Unsupported when an integer could pass 10^38."""
+        a, b, a_hi, b_hi, s, where = self.a, self.b, self.a_hi, self.b_hi, self.s, self.where
+        scale = max(0, 27 - e_min)
+        # the largest quotient at this scale, and what rounding its 28th digit may add
+        up = scale + s
+        bound = 10 ** scale if capped else \
+            a_hi * 10 ** max(0, up) // (b_lo * 10 ** max(0, -up)) + 1 + 10 ** max(0, e_max + scale - 27)
+        _checked(Num(scale, 0, bound), "`/`", where)
+        arms = []
+        for e in range(e_max, e_min - 1, -1):
+            # rows of this arm have 10^k <= A/B < 10^(k+1), so A <= 10^(k+1)·B − 1 (for
+            # k + 1 < 0: A <= (B − 1) // 10^-(k+1)); the others are clamped there first, so
+            # no row's integers grow past 10^38 (a SQL engine would trap)
+            k, p = e - s, 27 - e  # 28 digits of the arm: round(A · 10^(27 − k) / B) · 10^-p
+            if e == e_max and not capped:
+                a_e, a_e_hi = a, a_hi
+            else:
+                _checked(Num(0, 0, b_hi * 10 ** max(0, k + 1)), "`/`", where)
+                cap = _arith("-", _scale_up(b, k + 1, b_hi), _int(1), 0, b_hi * 10 ** (k + 1)) if k + 1 >= 0 else \
+                    Quotient(_arith("-", b, _int(1), 0, b_hi), _int(10 ** -(k + 1)), b_hi > INT64_MAX)
+                a_e_hi = min(a_hi, b_hi * 10 ** (k + 1) - 1 if k + 1 >= 0 else (b_hi - 1) // 10 ** -(k + 1))
+                a_e = Extreme("min", (a, cap), max(a_hi, b_hi * 10 ** max(0, k + 1)) > INT64_MAX)
+            if 27 - k >= 0:
+                r = _shifted_round_div(a_e, b, a_e_hi, b_hi, 27 - k, where)
+            else:
+                den_hi = b_hi * 10 ** (k - 27)
+                _checked(Num(0, 0, max(a_e_hi, 2 * den_hi)), "`/`", where)
+                r = _round_div(a_e, _scale_up(b, k - 27, b_hi), a_e_hi, den_hi, "half_even")
+            shift = scale - p
+            value = _arith("*", r, _int(10 ** shift), 0, bound) if shift else r
+            arms.append((None if e == e_min else self.at_least(e), value))
+        node = Case(tuple(arms[:-1]), arms[-1][1], bound > INT64_MAX) if len(arms) > 1 else arms[0][1]
+        if capped:
+            node = Case(((self.at_least(0), _int(10 ** scale)),), node, bound > INT64_MAX)
+        return node, scale, bound
+
+
+def _shifted_round_div(n, d, n_hi: int, d_hi: int, p: int, where: str):
+    """round(n · 10^p / d) half even, for n ≥ 0, d > 0, p ≥ 0, in a division arm (its
+    quotient below 10^28). When n · 10^p could pass
+    10^38 (a large denominator: a 28-digit quotient needs n up to d · 10^28), two steps of
+    long division: q1 = n·10^p1 // d, then the remainder r1 < d carries on,
+    round(r1 · 10^p2 / d), whose parity is the whole quotient's (p2 ≥ 1)."""
+    if n_hi * 10 ** p < WIDE_LIMIT and 2 * d_hi < WIDE_LIMIT:
+        return _round_div(_scale_up(n, p, n_hi), d, n_hi * 10 ** p, d_hi, "half_even")
+    p2 = min(p, 37 - len(str(d_hi)))  # 2 · d · 10^p2 < 10^38
+    p1 = p - p2
+    if p2 < 1:
+        raise Unsupported("`/`: its exact value could need more than 38 digits", where)
+    x_hi = n_hi * 10 ** p1
+    _checked(Num(0, 0, max(x_hi, d_hi)), "`/`", where)
+    x = _scale_up(n, p1, n_hi)
+    q1 = Quotient(x, d, x_hi > INT64_MAX)
+    r1 = _arith("-", x, _arith("*", q1, d, 0, x_hi), 0, d_hi)
+    q2 = _round_div(_scale_up(r1, p2, d_hi), d, d_hi * 10 ** p2, d_hi, "half_even")
+    q_hi = 10 ** 28 + 10 ** p2  # an arm's n/d is below 10^(e+1): its 28 digits stay below 10^28
+    return _arith("+", _arith("*", q1, _int(10 ** p2), 0, q_hi), q2, 0, q_hi)
 
 
 def _exact_inverse(u: int, scale: int) -> Decimal:
@@ -633,7 +702,7 @@ def list_call(op: c.Op, args: list[Value], where: str = "") -> Value:
         return _list_sum(xs, where)
     if op is c.Op.MEAN:
         out = divide(_list_sum(xs, where), _count(xs), c.Exactness.ROUNDED, where)
-        return replace(out, fails=either(xs.fails, empty))
+        return replace(out, fails=either(out.fails, empty))
     if op in (c.Op.LIST_MIN, c.Op.LIST_MAX):
         fn = "min" if op is c.Op.LIST_MIN else "max"
         return Value(ListFn(fn, xs.node, None, xs.num.wide), "num", xs.num, either(xs.fails, empty))
@@ -648,7 +717,7 @@ def list_call(op: c.Op, args: list[Value], where: str = "") -> Value:
                          Num(0, 1, max(1, xs.length - 2 * kk)))
         out = divide(kept_sum, kept_len, c.Exactness.ROUNDED, where)
         short = Compare("<=", ListFn("len", xs.node), _int(2 * kk))
-        return replace(out, fails=either(xs.fails, short))
+        return replace(out, fails=either(out.fails, short))
     raise Unsupported(f"`{op.value}`", where)
 
 
@@ -754,6 +823,8 @@ class Scaler(c.Visitor):
             x, lo, hi = args
             return cond(compare("<", x, lo, w), lo, cond(compare(">", x, hi, w), hi, x, w), w)
         if op is c.Op.RATIO:
+            if args[0].kind == "num" and args[1].kind == "num" and args[0].num.lo >= 0 and args[1].num.lo >= 0:
+                return divide(args[0], args[1], c.Exactness.ROUNDED, w, at_most_one=True)
             q = divide(args[0], args[1], c.Exactness.ROUNDED, w)
             one = const(Decimal(1))
             return cond(compare(">", q, one, w), one, q, w)

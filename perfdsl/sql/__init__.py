@@ -15,12 +15,16 @@ from sqlglot import exp
 from ..lower import scaled as sc
 from ..lower.lower import lower_policy
 from .dialect import DIALECTS
-from .query import ROW, Input, build, outputs, select
-from .values import col
+from .query import FAILS, LATE_FAILS, ROW, Input, build, outputs, select
+from .values import col, lit_str
 
 COHORT = 10 ** 9  # subjects a compiled query is made for (the bounds of ranks, counts, group sums)
 LIST_ITEMS = 64  # items a list input holds at most when its length is not declared
 UNBOUNDED = 10 ** 15  # a number input without a declared bound: |value| below this
+ERROR = "#error"  # a compiled query's column: set on a row whose values it cannot give
+ROW_ERROR = ("this row has no value here: the reference reports an error for it (e.g. a division by zero), "
+             "or a value lies outside what this query holds at one scale; run perfdsl run on it for the message, "
+             "or recompile with narrower declared ranges")
 
 
 def declared(ir, scale: int) -> list[Input]:
@@ -60,6 +64,9 @@ def compile_sql(ir, dialect: str, table: str = "subjects", scale: int = 4) -> st
                      expression=exp.Literal.number(1))
     first.columns = [(ROW, number)] + [(i.name, _scaled_input(i, d)) for i in inputs]
     shown = [(n, _decimal(q, v)) for n, v in outputs(program, q)]
+    marks = [q.columns[m].node for m in (FAILS, LATE_FAILS) if m in q.columns]
+    if marks:  # never a silent value: a row the plan marks says so in its own column
+        shown.append((ERROR, exp.Case(ifs=[exp.If(this=q.sql(sc.either(*marks)), true=lit_str(ROW_ERROR))])))
     query = select(q, [(ROW, q.columns[ROW])] + shown).sql(d.name, pretty=True)
     head = [f"-- {ir.name}: the policy as one {dialect} query over the table {table} (perfdsl compile --sql)",
             "-- Numbers are carried as scaled integers (value × 10^scale); every division and rounding is",
