@@ -15,7 +15,7 @@ from sqlglot import exp
 from ..lower import scaled as sc
 from ..lower.lower import lower_policy
 from .dialect import DIALECTS
-from .query import ROW, Input, build, outputs, select
+from .query import ROW, Input, build, decimal, outputs, select
 from .values import col
 
 COHORT = 10 ** 9  # subjects a compiled query is made for (the bounds of ranks, counts, group sums)
@@ -59,7 +59,7 @@ def compile_sql(ir, dialect: str, table: str = "subjects", scale: int = 4) -> st
     number = exp.Sub(this=exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=key) if key else None),
                      expression=exp.Literal.number(1))
     first.columns = [(ROW, number)] + [(i.name, _scaled_input(i, d)) for i in inputs]
-    shown = [(n, _decimal(q, v)) for n, v in outputs(program, q)]
+    shown = [(n, q.sql(v.node) if decimal(q, v) is None else decimal(q, v)) for n, v in outputs(program, q)]
     query = select(q, [(ROW, q.columns[ROW])] + shown).sql(d.name, pretty=True)
     head = [f"-- {ir.name}: the policy as one {dialect} query over the table {table} (perfdsl compile --sql)",
             "-- Numbers are carried as scaled integers (value × 10^scale); every division and rounding is",
@@ -76,10 +76,3 @@ def _scaled_input(i: Input, d) -> exp.Expression:
         return d.transform(col(i.name), "x", d.cast_int(exp.Mul(this=exp.column("x"), expression=factor), i.num.wide))
     return d.cast_int(exp.Mul(this=col(i.name), expression=factor), i.num.wide)
 
-
-def _decimal(q, v: sc.Value) -> exp.Expression:
-    """An output number as an exact DECIMAL: its integer times 10^-scale (no division)."""
-    if v.kind != "num":
-        return q.sql(v.node)
-    unit = exp.Literal.number(f"{Decimal(1).scaleb(-v.num.scale):f}")
-    return exp.Mul(this=exp.Cast(this=q.sql(v.node), to=exp.DataType.build("DECIMAL(38,0)")), expression=unit)
