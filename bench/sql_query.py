@@ -106,8 +106,8 @@ def main() -> None:
               f"{backend[0] / hand[0]:11.2f} {backend[1] / hand[1]:10.2f}", flush=True)
         if args.explain:
             q = e.query(program, tuple(inputs), "duckdb", 1 << max(0, args.n - 1).bit_length())
-            con.execute("PRAGMA enable_profiling = 'query_tree'")
-            print(con.execute("EXPLAIN ANALYZE " + select(q, None).sql("duckdb")).fetchall()[0][1])
+            kept = e.Ran(engine, program, q, args.n).kept()
+            print(con.execute("EXPLAIN ANALYZE " + select(q, kept).sql("duckdb")).fetchall()[0][1])
 
 
 if __name__ == "__main__":

@@ -269,9 +269,13 @@ def _run_rows(policy, args, plan, keep):
     """A run the row way: every subject as a Python record through the chosen backend
     (the python backend also for `auto`), written by perfdsl.io. (summary, subjects, notes)"""
     from . import summary
-    recorder = None
+    recorder, before = None, None
     if args.backend in ("duckdb", "spark"):
-        read, rows, results = _run_sql(policy, args, keep)
+        read, ran, records = _run_sql(policy, args, keep)
+        streamed = None if args.explain or args.trace or keep else _write_sql_frames(policy, args, plan, ran, records)
+        if streamed is not None:
+            return streamed
+        rows, results, before = _sql_rows(policy, args, read, ran, records)
     elif args.backend == "columnar":
         read, rows = _evaluate_table(policy, args.input, args.sheet, args.encoding, keep)
         ir = policy.ir
@@ -285,7 +289,7 @@ def _run_rows(policy, args, plan, keep):
                 for r in results]
     _copy_kept(rows, read, keep)
     done = summary.summarize(policy.ir, results, policy.last_warnings, plan.language,
-                             recorder.individual_tiers if recorder else None)
+                             recorder.individual_tiers if recorder else before)
     notes = io.write_rows(args.output, plan.columns, rows, _layout(plan, args, done))
     if args.trace:
         _write_trace(args.trace, results)
@@ -488,23 +492,55 @@ class _FrameRow:
 
 
 def _run_sql(policy, args, keep: tuple[str, ...]):
-    """A data file through a SQL backend (perfdsl/sql): (Read, output rows, results)."""
+    """A data file through a SQL backend (perfdsl/sql): (Read, the run on the engine, records)."""
     from .columns import name_columns
     from .sql.run import engine_for, evaluate_read, read_rows
     read = _read_subjects(policy, args.input, args.sheet, args.encoding, keep, reader=read_rows)
     try:
-        rows, records = evaluate_read(policy, read, engine_for(args.backend, args.spark_master))
-        if args.explain:  # the SQL engines keep no explanations: the python backend words them
-            _out(f"note: explanations come from the python backend re-running the subjects ({args.backend} "
-                 "computed the results)", err=True)
-            explained = policy.evaluate_cohort(records, trace=True, validate=False, row_numbers=[r.number for r in read])
-            for row, r in zip(rows, explained):
-                row["explanation"] = r.explain()
+        ran, records = evaluate_read(policy, read, engine_for(args.backend, args.spark_master))
     except io.DataError as err:
         raise name_columns(err, read.column_of) from None
     policy.last_warnings = read.warnings + policy.last_warnings
-    _flags_read(rows, policy.ir)
-    return read, rows, [_FrameRow(row, record) for row, record in zip(rows, records)]
+    return read, ran, records
+
+
+def _write_sql_frames(policy, args, plan, ran, records):
+    """The SQL run's output streamed from the engine to polars' writers in batches, the
+    summary counted on its columns (cohort_counts.Columns): (summary, subjects, notes), or
+    None, nothing written, where the engine or the format does not allow it."""
+    from . import frame_io, summary
+    from .cohort_counts import Columns
+    frames = ran.frames()
+    if frames is None:
+        return None
+    ir = policy.ir
+    fields = list(dict.fromkeys(f for rule in (*ir.quotas, *ir.distributes)
+                                for f in ([rule.group] if isinstance(rule.group, str) else rule.group or [])))
+    columns = Columns(ran.summary_frame(fields), lambda i: _FrameRow(ran.row(i), records[i]))
+    done = summary.summarize(ir, columns, policy.last_warnings, plan.language,
+                             _BEFORE_IN_COLUMNS if ran.q.before else None)
+    notes = frame_io.write_frames(args.output, frames, plan.columns, _layout(plan, args, done), [f.label for f in ir.flags])
+    return None if notes is None else (done, ran.n, notes)
+
+
+def _sql_rows(policy, args, read, ran, records):
+    """The SQL run's output rows (explained by the python backend with --explain), the
+    results perfdsl.summary reads and the tiers before the cohort stage by id(result)."""
+    from .columns import name_columns
+    rows = _flags_read(ran.rows(), policy.ir)
+    if args.explain:  # the SQL engines keep no explanations: the python backend words them
+        _out(f"note: explanations come from the python backend re-running the subjects ({args.backend} "
+             "computed the results)", err=True)
+        try:
+            explained = policy.evaluate_cohort(records, trace=True, validate=False, row_numbers=[r.number for r in read])
+        except io.DataError as err:
+            raise name_columns(err, read.column_of) from None
+        for row, r in zip(rows, explained):
+            row["explanation"] = r.explain()
+    results = [_FrameRow(row, record) for row, record in zip(rows, records)]
+    tiers = ran.individual_tiers()
+    before = {id(r): {ts: at[i] for ts, at in tiers.items()} for i, r in enumerate(results)} if tiers else None
+    return rows, results, before
 
 
 def _frame_rows(frame, ir) -> list[dict]:

@@ -231,9 +231,32 @@ class Ran:
         names = {FAILS, LATE_FAILS} | {n for n in q.columns if n.endswith("?says")}
         read = [q.columns[n].node for n in names if n in q.columns]
         read += [v.node for state in q.snapshots.values() for v in state.values()]
+        read += [q.columns[ts].node for ts in q.tier_index]  # the final tiers, for the summary
         cols += [(name, sc.Value(sc.Column(name), "int")) for name in sorted(_columns(read)) if name != ROW]
         cols += [(f"#before {k}", v) for k, v in enumerate(self.q.before.values())]
         return cols
+
+    def _out(self) -> list[tuple[str, exp.Expression]]:
+        return [(n, col(f"#out {k}")) for k, (n, _) in enumerate(self.out)]
+
+    def row(self, i: int) -> dict:
+        """Output row i (0-based) of a run that frames() reads, as rows() gives it."""
+        fetched = self.engine.fetch(_from_result(self._out(), exp.EQ(this=exp.column("rowid"), expression=exp.Literal.number(i))))
+        return {n: x for (n, _), x in zip(self.out, fetched[0])}
+
+    def summary_frame(self, fields: list[str]):
+        """For perfdsl.summary (cohort_counts.Columns), a run that frames() reads: each tier
+        set's final tier, the group `fields` as the records hold them, and each tier set's
+        position before the cohort stage (`NAME~before`)."""
+        import polars as pl
+        q, cols = self.q, [("~row", col(ROW))]
+        for ts in q.tier_index:
+            cols.append((ts, q.sql(q.columns[ts].node)))
+        for f in fields:
+            v = q.columns[f]
+            cols.append((f, q.sql(v.node) if decimal(q, v) is None else decimal(q, v)))
+        cols += [(f"{ts}~before", col(f"#before {k}")) for k, ts in enumerate(q.before)]
+        return pl.concat(list(self.engine.frames(_from_result(cols), self.n, BATCH)))
 
     def _converted(self, k: int, raw):
         return raw if self.shown[k] is not None else value(self.out[k][1], raw)
@@ -241,17 +264,16 @@ class Ran:
     def rows(self) -> list[dict]:
         """The output rows as the reference's Result.as_row gives them (numbers as Decimals)."""
         names = [n for n, _ in self.out]
-        fetched = self.engine.fetch(_from_result([(n, col(f"#out {k}")) for k, n in enumerate(names)]))
+        fetched = self.engine.fetch(_from_result(self._out()))
         return [{n: self._converted(k, x) for k, (n, x) in enumerate(zip(names, row))} for row in fetched]
 
-    def frames(self, size: int = BATCH):
+    def frames(self, size: int | None = None):
         """The output rows as polars frames of at most `size` rows, in input order, numbers
         as Decimal columns: None where the engine does not give them so (Spark, or a number
         of more than 38 decimals), then read rows()."""
         if not self.engine.shown_in_sql or any(e is None and v.num is not None for e, (_, v) in zip(self.shown, self.out)):
             return None
-        return self.engine.frames(_from_result([(n, col(f"#out {k}")) for k, (n, _) in enumerate(self.out)]),
-                                  self.n, size)
+        return self.engine.frames(_from_result(self._out()), self.n, size or BATCH)
 
     def individual_tiers(self) -> dict[str, list[int]]:
         """Each tier set's position (0 = best) before the cohort stage, per subject in input
@@ -262,9 +284,11 @@ class Ran:
         return {ts: [int(r[k]) for r in rows] for k, ts in enumerate(self.q.before)}
 
 
-def _from_result(columns: list[tuple[str, exp.Expression]]) -> exp.Select:
+def _from_result(columns: list[tuple[str, exp.Expression]], where: exp.Expression | None = None) -> exp.Select:
     out = exp.Select(expressions=[exp.alias_(e, exp.to_identifier(n, quoted=True), copy=False) for n, e in columns])
     out.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(RESULT, quoted=True))))
+    if where is not None:
+        out.set("where", exp.Where(this=where))
     out.set("order", exp.Order(expressions=[exp.Ordered(this=col(ROW))]))
     return out
 

@@ -142,10 +142,11 @@ class Builder:
         cols = [(ROW, col(ROW))]
         self.q.used.add(ROW)
         self.q.columns[ROW] = s.Value(s.Column(ROW), "int")
-        for i in inputs:
+        for i in inputs:  # a number held in 64 bits is read as BIGINT: no 128-bit arithmetic follows from it
             self.q.used.add(i.name)
             self.q.columns[i.name] = i.value()
-            cols.append((i.name, col(i.name)))
+            narrow = i.kind == "num" and not i.num.wide
+            cols.append((i.name, self.q.dialect.cast_int(col(i.name), False) if narrow else col(i.name)))
         self.q.steps.append(Step("input", cols, source=table))
 
     def flags(self, flags: tuple[c.Flag, ...]) -> None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import io
-from .engine import DuckDB, Engine, evaluate
+from .engine import DuckDB, Engine, run
 
 TEXT_FORMATS = {".csv", ".json", ".jsonl", ".parquet"}
 
@@ -54,11 +54,12 @@ def engine_for(backend: str, master: str | None = None) -> Engine:
 
 
 def evaluate_read(policy, read, engine: Engine):
-    """(output rows, validated records) of the rows read; DataError names every bad row."""
+    """(the run on the engine (engine.Ran), validated records) of the rows read; DataError
+    names every bad row."""
     numbers = [r.number for r in read]
     good, problems, unknown = policy._validator.many(list(zip(numbers, [r.values for r in read])), policy._check)
     if problems:
         raise io.DataError(problems)
-    rows, warnings = evaluate(policy.ir, good, engine, numbers=numbers)
-    policy.last_warnings = [str(w) for w in unknown] + warnings
-    return rows, good
+    ran = run(policy.ir, good, engine, numbers=numbers)
+    policy.last_warnings = [str(w) for w in unknown] + ran.warnings
+    return ran, good
