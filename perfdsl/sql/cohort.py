@@ -41,26 +41,27 @@ def _col(q, name: str) -> exp.Expression:
 
 
 def head_count_sql(h: c.HeadCount, n: exp.Expression) -> exp.Expression:
-    """round(share · n) as the rule rounds it, in integers (share = a / 10^s exactly)."""
+    """round(share · n) as the rule rounds it, in integers (share = a / 10^s exactly), each
+    operand printed once: floor (n·a) DIV u, ceil (n·a + u − 1) DIV u, half up
+    (2·n·a + u) DIV 2u; half even from the quotient and remainder."""
     if not h.percent:
         return lit_int(head_count(h, 0))
     sign, digits, e = h.value.as_tuple()
     a, unit = int("".join(map(str, digits))) * 10 ** max(0, e), 10 ** max(0, -e)
     num = exp.Paren(this=exp.Mul(this=n, expression=lit_int(a)))
-    quotient = exp.IntDiv(this=num, expression=lit_int(unit))
-    rest = exp.Paren(this=exp.Mod(this=num, expression=lit_int(unit)))
     if h.rounding is c.Rounding.FLOOR:
-        return quotient
+        return exp.IntDiv(this=num, expression=lit_int(unit))
     if h.rounding is c.Rounding.CEIL:
-        up = exp.GT(this=rest, expression=exp.Literal.number(0))
-    elif h.rounding is c.Rounding.HALF_UP:
-        up = exp.GTE(this=exp.Mul(this=lit_int(2), expression=rest), expression=lit_int(unit))
-    else:
-        twice = exp.Mul(this=lit_int(2), expression=rest)
-        up = exp.Or(this=exp.GT(this=twice, expression=lit_int(unit)),
-                    expression=exp.And(this=exp.EQ(this=twice, expression=lit_int(unit)),
-                                       expression=exp.EQ(this=exp.Mod(this=quotient, expression=lit_int(2)),
-                                                         expression=exp.Literal.number(1))))
+        return exp.IntDiv(this=exp.Paren(this=exp.Add(this=num, expression=lit_int(unit - 1))), expression=lit_int(unit))
+    if h.rounding is c.Rounding.HALF_UP:
+        return exp.IntDiv(this=exp.Paren(this=exp.Add(this=exp.Mul(this=n, expression=lit_int(2 * a)), expression=lit_int(unit))),
+                          expression=lit_int(2 * unit))
+    quotient = exp.IntDiv(this=num, expression=lit_int(unit))
+    twice = exp.Mul(this=lit_int(2), expression=exp.Paren(this=exp.Mod(this=num, expression=lit_int(unit))))
+    up = exp.Or(this=exp.GT(this=twice, expression=lit_int(unit)),
+                expression=exp.And(this=exp.EQ(this=twice, expression=lit_int(unit)),
+                                   expression=exp.EQ(this=exp.Mod(this=quotient, expression=lit_int(2)),
+                                                     expression=exp.Literal.number(1))))
     return exp.Add(this=quotient, expression=case(up, exp.Literal.number(1), exp.Literal.number(0)))
 
 
