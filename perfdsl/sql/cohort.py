@@ -85,8 +85,14 @@ class _Cols:
 
 def _cut(b, x: _Cols, p: c.Partition, ranking: c.Ranking, label: str, candidate: str, k: str, n: str, t: str = "") -> None:
     """Where the k-th candidate's block ends: `?tie{t}` (a block straddles the cut) and
-    `?took{t}` (the candidate gets in: by position, or its whole block when shared)."""
+    `?took{t}` (the candidate gets in: by position, or its whole block when shared).
+    Ranked by the policy's key (unique in validated data) no two subjects tie: no blocks."""
     q = b.q
+    if _unique(b, ranking):
+        took = exp.And(this=x[candidate], expression=exp.And(this=exp.GT(this=x[k], expression=exp.Literal.number(0)),
+                                                             expression=exp.LTE(this=x[f"#pos{t}"], expression=x[k])))
+        x.add(f"take {t}".strip(), **{f"?tie{t}": exp.Boolean(this=False), f"?took{t}": took})
+        return
     x.add(f"cut {t}".strip(), **{
         f"#cut{t}": _over(q, exp.Max(this=case(exp.And(this=x[candidate], expression=exp.EQ(this=x[f"#pos{t}"], expression=x[k])),
                                                x["#block"], exp.Null())), p),
@@ -104,6 +110,18 @@ def _cut(b, x: _Cols, p: c.Partition, ranking: c.Ranking, label: str, candidate:
     x.add(f"take {t}".strip(), **{f"?tie{t}": tie, f"?took{t}": took})
 
 
+def _unique(b, ranking: c.Ranking) -> bool:
+    """Whether the ranking orders by the policy's key, so no two subjects ever tie."""
+    return bool(b.program.key) and any(not k.by_tier and k.name == b.program.key for k in ranking.keys)
+
+
+def _blocks(b, p: c.Partition, ranking: c.Ranking, order: list) -> dict:
+    """`#block`: each subject's block of equal keys (none where none can tie)."""
+    if _unique(b, ranking):
+        return {}
+    return {"#block": _over(b.q, exp.Anonymous(this="dense_rank", expressions=[]), p, order)}
+
+
 def _ranked(b, x: _Cols, ranking: c.Ranking) -> list:
     return order_by(b.q, ranking)
 
@@ -118,7 +136,7 @@ def quota(b, s: c.Quota, i: int) -> None:
     n = _over(q, exp.Count(this=exp.Star()), p)
     x.add("rank", **{"#n": n, "?free": free,
                      "#pins": _over(q, _sum(exp.And(this=holder, expression=pinned)), p),
-                     "#block": _over(q, exp.Anonymous(this="dense_rank", expressions=[]), p, order),
+                     **_blocks(b, p, s.ranking, order),
                      "#pos": _over(q, _sum(free), p, order + [exp.Ordered(this=col(ROW))], running=True),
                      "#free": _over(q, _sum(free), p)})
     hi = head_count_sql(s.hi, x["#n"]) if s.hi is not None else x["#n"]
@@ -153,7 +171,7 @@ def distribute(b, d: c.Distribute, i: int) -> None:
     varies = [exp.NEQ(this=_over(q, exp.Min(this=_col(q, f)), p), expression=_over(q, exp.Max(this=_col(q, f)), p))
               for f in d.constant_fields]
     x.add("group", **{"#n": _over(q, exp.Count(this=exp.Star()), p),
-                      "#block": _over(q, exp.Anonymous(this="dense_rank", expressions=[]), p, order),
+                      **_blocks(b, p, d.ranking, order),
                       "?varies": _any(varies),
                       "#cap": greatest(_col(q, d.slots.ceiling), expressions=[_col(q, d.slots.limit)]),
                       **{f"#pins{t}": _over(q, _sum(exp.And(this=pinned, expression=exp.EQ(this=index, expression=lit_int(t)))), p)
