@@ -15,6 +15,8 @@ Only those groups are read back and worded by the reference's own step (engine.p
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlglot import exp
 
 from ..lower import core as c
@@ -148,11 +150,12 @@ def quota(b, s: c.Quota, i: int) -> None:
     new = exp.Case(ifs=[exp.If(this=failed, true=index), exp.If(this=moved, true=lit_int(s.tier + 1))], default=index)
     x.add("placed", **{"#index": new})
     _settle(b, s.tierset, s.names, f"{x.prefix}#index")
-    x.add("kept", **{"#kept": exp.Add(this=x["#pins"], expression=_over(q, _sum(x["?took"]), p))})
-    kept = x["#kept"]
-    says = exp.Or(this=exp.Or(this=exp.GT(this=kept, expression=x["#hi"]), expression=exp.LT(this=kept, expression=x["#lo"])),
-                  expression=x["?tie"])
-    x.add("says", **{"?says": _over(q, exp.Max(this=case(says, exp.Literal.number(1), exp.Literal.number(0))), p)})
+
+    def says(over) -> exp.Expression:
+        kept = exp.Add(this=over(exp.Max(this=x["#pins"])), expression=over(_sum(x["?took"])))
+        return _any([exp.GT(this=kept, expression=over(exp.Max(this=x["#hi"]))),
+                     exp.LT(this=kept.copy(), expression=over(exp.Max(this=x["#lo"]))), _held(over, x["?tie"])])
+    _says(b, i, p, says)
 
 
 def _settle(b, tierset: str, names, index: str) -> None:
@@ -221,13 +224,14 @@ def distribute(b, d: c.Distribute, i: int) -> None:
     final = case(x[failed], index, exp.Coalesce(this=x[placed], expressions=[lit_int(last)]))
     x.add("placed", **{"#index": final})
     _settle(b, d.tierset, d.names, f"{x.prefix}#index")
-    x.add("counts", **{f"#count{t}": _over(q, _sum(exp.EQ(this=x["#index"], expression=lit_int(t))), p)
-                       for t in range(last + 1)})
-    counts = {t: x[f"#count{t}"] for t in range(last + 1)}
-    out = [exp.Or(this=exp.GT(this=counts[t], expression=x[f"#hi{t}"]), expression=exp.LT(this=counts[t], expression=x[f"#lo{t}"]))
-           for t in range(last + 1)]
-    says = _any([x["?varies"], x["?infeasible"], *warn, *out])
-    x.add("says", **{"?says": _over(q, exp.Max(this=case(says, exp.Literal.number(1), exp.Literal.number(0))), p)})
+
+    def says(over) -> exp.Expression:
+        count = {t: over(_sum(exp.EQ(this=x["#index"], expression=lit_int(t)))) for t in range(last + 1)}
+        out = [exp.Or(this=exp.GT(this=count[t], expression=over(exp.Max(this=x[f"#hi{t}"]))),
+                      expression=exp.LT(this=count[t].copy(), expression=over(exp.Max(this=x[f"#lo{t}"]))))
+               for t in range(last + 1)]
+        return _any([_held(over, _any([x["?varies"], x["?infeasible"], *[w.copy() for w in warn]])), *out])
+    _says(b, i, p, says)
 
 
 def greatest(this, expressions):
@@ -279,7 +283,22 @@ def snapshot(b, s) -> dict[str, sc.Value]:
     return state
 
 
-def says_column(s, i: int) -> str:
-    """The column telling whether a group of step i has something to say."""
-    kind = f"quota {s.names[s.tier]}" if isinstance(s, c.Quota) else f"distribute {s.tierset}"
-    return f"{kind} ({i})?says"
+def _held(over, test: exp.Expression) -> exp.Expression:
+    """A test that holds for some member of the group."""
+    return exp.EQ(this=over(exp.Max(this=case(test, exp.Literal.number(1), exp.Literal.number(0)))),
+                  expression=exp.Literal.number(1))
+
+
+def _says(b, i: int, p: c.Partition, test) -> None:
+    """Record how to tell the groups of step i that have something to say (a warning, a
+    problem): `test(over)`, each aggregate of the group's members passed through `over`
+    (the identity under GROUP BY, a window over the group otherwise). It is no column of
+    the query: the run asks it of the result afterwards (engine.py), usually finding none."""
+    b.q.says[i] = Says(p.fields, test, {c.name for c in test(lambda a: a).find_all(exp.Column)})
+
+
+@dataclass(frozen=True)
+class Says:
+    fields: tuple[str, ...]  # the group's fields
+    test: object  # over → the test (see _says)
+    reads: set  # the columns the test reads

@@ -29,9 +29,8 @@ from ..lower.ranking import group_record
 from ..lower.steps import Steps
 from ..lower.wording import group_label, shown
 from ..result import Result, TierState
-from . import cohort as sql_cohort
 from .dialect import DIALECTS
-from .printer import Query
+from .printer import Query, window
 from .query import FAILS, LATE_FAILS, ROW, Input, build, decimal, outputs, select
 from .values import col
 
@@ -228,8 +227,8 @@ class Ran:
         q = self.q
         cols = [(ROW, q.columns[ROW])] + [(f"#out {k}", q.sql(v.node) if e is None else e)
                                          for k, ((_, v), e) in enumerate(zip(self.out, self.shown))]
-        names = {FAILS, LATE_FAILS} | {n for n in q.columns if n.endswith("?says")}
-        read = [q.columns[n].node for n in names if n in q.columns]
+        read = [q.columns[n].node for n in (FAILS, LATE_FAILS) if n in q.columns]
+        read += [sc.Column(n) for says in q.says.values() for n in says.reads]
         read += [v.node for state in q.snapshots.values() for v in state.values()]
         read += [q.columns[ts].node for ts in q.tier_index]  # the final tiers, for the summary
         cols += [(name, sc.Value(sc.Column(name), "int")) for name in sorted(_columns(read)) if name != ROW]
@@ -284,9 +283,13 @@ class Ran:
         return {ts: [int(r[k]) for r in rows] for k, ts in enumerate(self.q.before)}
 
 
+def _result() -> exp.Table:
+    return exp.Table(this=exp.to_identifier(RESULT, quoted=True))
+
+
 def _from_result(columns: list[tuple[str, exp.Expression]], where: exp.Expression | None = None) -> exp.Select:
     out = exp.Select(expressions=[exp.alias_(e, exp.to_identifier(n, quoted=True), copy=False) for n, e in columns])
-    out.set("from_", exp.From(this=exp.Table(this=exp.to_identifier(RESULT, quoted=True))))
+    out.set("from_", exp.From(this=_result()))
     if where is not None:
         out.set("where", exp.Where(this=where))
     out.set("order", exp.Order(expressions=[exp.Ordered(this=col(ROW))]))
@@ -341,14 +344,22 @@ def _cohort_messages(program: c.Program, q: Query, engine: Engine):
     """Warnings and problems of the groups whose step says something, by the reference."""
     warnings, problems = [], []
     for i, s in enumerate(program.steps, start=1):
-        says = q.columns.get(sql_cohort.says_column(s, i))
+        says = q.says.get(i)
         if says is None:
+            continue
+        parts = [q.sql(q.columns[f].node) for f in says.fields]
+        probe = exp.select("1").from_(_result()).having(says.test(lambda a: a)).limit(1)
+        if parts:
+            probe = probe.group_by(*parts)
+        if not engine.fetch(probe):  # no group says anything: the usual case, one aggregate pass
             continue
         state = q.snapshots[i]
         names = list(state)
-        rows = engine.fetch(select(q, [(n, state[n]) for n in names], sc.Compare("==", says.node, sc.Const(1)), RESULT))
-        if not rows:
-            continue
+        inner = exp.select(*[exp.alias_(q.sql(state[n].node), exp.to_identifier(n, quoted=True)) for n in names],
+                           exp.alias_(says.test(lambda a: window(q, a, says.fields)), exp.to_identifier("#says", quoted=True))
+                           ).from_(_result())
+        rows = engine.fetch(exp.select(*[col(n) for n in names]).from_(inner.subquery("said")).where(col("#says"))
+                            .order_by(col(ROW)))
         steps = _Steps(program, [])
         p = s.ranking.partition
         groups: dict = {}
