@@ -77,7 +77,8 @@ class Query:
         rounding reads its operand in its quotient, its remainder and its test) read from a
         column instead, computed in steps before: innermost first, one step per level.
         A node reading a list by position is left in place: outside its guard it could
-        read a position that does not exist."""
+        read a position that does not exist; so is Spark's wide quotient, whose DECIMAL
+        division fails (ANSI) on values its guard keeps from it."""
         uses: dict[int, int] = {}
         nodes: dict[int, object] = {}
         unsafe: set[int] = set()
@@ -92,7 +93,8 @@ class Query:
                 return id(node) in unsafe
             nodes[id(node)] = node
             risky = any([walk(getattr(node, f)) for f in node.__dataclass_fields__])
-            if risky or (isinstance(node, s.ListFn) and node.fn == "get"):
+            if risky or (isinstance(node, s.ListFn) and node.fn == "get") or (
+                    isinstance(node, s.Quotient) and node.wide and self.dialect.name == "spark"):
                 unsafe.add(id(node))
                 return True
             return False
