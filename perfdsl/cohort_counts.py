@@ -155,7 +155,8 @@ class Columns:
         import polars as pl
         before = pl.col(f"{tierset}~before")
         was = pl.lit(pl.Series(list(names))).gather(before)
-        moved = self.frame.filter(was != pl.col(tierset)).group_by([was.alias("was"), pl.col(tierset)]).len()
+        moved = self.frame.filter(was != pl.col(tierset)).group_by([was.alias("was"), pl.col(tierset)],
+                                                                    maintain_order=True).len()  # as the rows come
         return Counter({(w, t): n for w, t, n in moved.iter_rows()})
 
 

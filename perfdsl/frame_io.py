@@ -361,31 +361,76 @@ def write_frame(path: str, frame: pl.DataFrame, columns: list[str], layout: io.L
     or Parquet with polars, exactly as perfdsl.io writes the same values (Parquet: flags
     as a list); None, with nothing written, for what polars cannot write so (another
     format or encoding, a column of Python objects, a flag label holding `;`)."""
-    suffix = Path(path).suffix.lower()
+    return write_frames(path, iter([frame]), columns, layout, labels)
+
+
+def write_frames(path: str, frames, columns: list[str], layout: io.Layout,
+                 labels: list[str]) -> list[str] | None:
+    """write_frame for an output handed over in frames of one schema (a SQL engine's
+    batches, in order), each written as it comes: CSV the same bytes as the whole frame
+    gives; Parquet the same cells (the parts streamed into one file by polars). The file
+    is replaced only once all is written; None, with nothing written and no frame read
+    past the first, where write_frame would give None."""
+    first = next(frames)
+    encode = _encoder(Path(path).suffix.lower(), first.schema, columns, layout, labels)
+    if encode is None:
+        return None
+    target = Path(path)
+    rest = next(frames, None)
+    if rest is None:  # one frame: one write
+        io.write_atomically(target, encode(first, True))
+        return layout.notes
+    import itertools
+    import os
+    import tempfile
+    with tempfile.TemporaryDirectory(dir=target.parent, prefix=f".{target.name}.") as tmp:
+        out = Path(tmp) / target.name
+        if target.suffix.lower() == ".parquet":
+            parts = []
+            for k, frame in enumerate(itertools.chain([first, rest], frames)):
+                parts.append(Path(tmp) / f"part-{k:06d}.parquet")
+                parts[-1].write_bytes(encode(frame, k == 0))
+            pl.scan_parquet(parts).sink_parquet(out)
+        else:
+            with open(out, "wb") as f:
+                for k, frame in enumerate(itertools.chain([first, rest], frames)):
+                    f.write(encode(frame, k == 0))
+                f.flush()
+                os.fsync(f.fileno())
+        if target.exists():
+            import shutil
+            shutil.copymode(target, out)
+        os.replace(out, target)
+    return layout.notes
+
+
+def _encoder(suffix: str, schema, columns: list[str], layout: io.Layout, labels: list[str]):
+    """frame, first → the bytes write_frame writes of it (the header only with the first)."""
     if suffix not in (".csv", ".parquet") or (suffix == ".csv" and layout.encoding is not None):
         return None
-    if suffix == ".parquet" and "flags" in columns:
-        if any(";" in label for label in labels):
-            return None
-        flags = pl.col("flags")
-        frame = frame.with_columns(pl.when(flags == "").then(pl.lit([], dtype=pl.List(pl.String)))
-                                   .otherwise(flags.str.split(";")).alias("flags"))
-    schema = frame.schema
-    if not all(_writable(schema[c], suffix) for c in columns):
+    if suffix == ".parquet" and "flags" in columns and any(";" in label for label in labels):
+        return None
+    if not all(_writable(schema[c], suffix) for c in columns if not (suffix == ".parquet" and c == "flags")):
         return None
     titles = layout.titles or columns
     io.check_columns(titles)
     if suffix == ".parquet":
-        data = io.parquet_bytes(frame.select([_parquet_column(c, schema[c], layout.places.get(c, 0)).alias(t)
-                                              for c, t in zip(columns, titles)]))
-    else:
+        def parquet(frame: pl.DataFrame, first: bool) -> bytes:
+            if "flags" in columns:
+                flags = pl.col("flags")
+                frame = frame.with_columns(pl.when(flags == "").then(pl.lit([], dtype=pl.List(pl.String)))
+                                           .otherwise(flags.str.split(";")).alias("flags"))
+            return io.parquet_bytes(frame.select([_parquet_column(c, frame.schema[c], layout.places.get(c, 0)).alias(t)
+                                                  for c, t in zip(columns, titles)]))
+        return parquet
+    header = codecs.BOM_UTF8 + io.csv_line([io.csv_escape(t) for t in titles]).encode("utf-8")
+
+    def csv(frame: pl.DataFrame, first: bool) -> bytes:
         cells = [_csv_cell(pl.col(c), schema[c], layout.places.get(c, 0)) for c in columns]
         body = frame.select(pl.concat_str(cells, separator=",").alias("line")).write_csv(
             include_header=False, quote_style="never")
-        header = io.csv_line([io.csv_escape(t) for t in titles])
-        data = codecs.BOM_UTF8 + header.encode("utf-8") + body.encode("utf-8")
-    io.write_atomically(Path(path), data)
-    return layout.notes
+        return (header if first else b"") + body.encode("utf-8")
+    return csv
 
 
 def _writable(dtype: pl.DataType, suffix: str) -> bool:

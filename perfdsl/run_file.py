@@ -1,7 +1,7 @@
 """`perfdsl run`: a data file through the chosen backend into the output file, with the
 run's summary. A checked polars table where the file reads as one (perfdsl.run_frame),
 else the row way: every subject a Python record through the python, reference or
-columnar backend, or the rows through a SQL engine (perfdsl.run_sql)."""
+columnar backend; or the file through a SQL engine (perfdsl.run_sql)."""
 from __future__ import annotations
 
 from . import io
@@ -31,10 +31,10 @@ def run_rows(policy, args, plan, keep):
     """A run the row way: every subject as a Python record through the chosen backend
     (the python backend also for `auto`), written by perfdsl.io. (summary, subjects, notes)"""
     from . import summary
-    recorder = None
     if args.backend in ("duckdb", "spark"):
-        read, rows, results = run_sql(policy, args, keep)
-    elif args.backend == "columnar":
+        return run_sql(policy, args, plan, keep)
+    recorder = None
+    if args.backend == "columnar":
         read, rows = evaluate_table(policy, args.input, args.sheet, args.encoding, keep)
         ir = policy.ir
         records = policy.validate([r.values for r in read]) if ir.quotas or ir.distributes else [{}] * len(rows)

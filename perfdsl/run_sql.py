@@ -1,20 +1,34 @@
-"""`perfdsl run --backend duckdb|spark`: a data file through a SQL backend (perfdsl.sql.run),
-its output rows read back as the other backends give them, the results as the summary
-reads them."""
+"""`perfdsl run --backend duckdb|spark`: a data file through a SQL backend (perfdsl.sql.run)
+into the output file. The engine reads and checks the file where it can (Engine.load_file),
+else perfdsl.io reads it; the output is streamed from the engine to polars' writers in
+batches where the engine and the format allow (a run at 100M subjects never holds its
+rows in Python), else read back as the other backends' rows for perfdsl.io's writers."""
 from __future__ import annotations
 
 from . import io
+from .cohort_counts import Columns, grouped_by
 from .console import out
-from .run_output import flags_read
+from .kept import copy_kept
+from .run_output import file_layout, flags_read, write_trace
 from .run_read import Read, read_subjects
 from .run_tally import FrameRow
 
 
-def run_sql(policy, args, keep: tuple[str, ...]):
-    """A data file through a SQL backend (perfdsl/sql): (Read, output rows, results). The
-    engine reads and checks the file where it can (Engine.load_file), else perfdsl.io."""
+def run_sql(policy, args, plan, keep: tuple[str, ...]):
+    """Run `args.input` on the SQL engine `args.backend` into `args.output`:
+    (summary, subjects, notes of the writer)."""
+    read, ran, source = _run(policy, args, keep)
+    if not (args.explain or args.trace or keep):
+        streamed = _write_frames(policy, args, plan, ran, source)
+        if streamed is not None:
+            return streamed
+    return _write_rows(policy, args, plan, keep, read, ran, source)
+
+
+def _run(policy, args, keep: tuple[str, ...]):
+    """(Read, the run on the engine (sql.engine.Ran), the subjects' record source)."""
     from .columns import name_columns
-    from .sql.run import engine_for, evaluate_file, evaluate_read, summary_records
+    from .sql.run import engine_for, evaluate_file, evaluate_read
     engine = engine_for(args.backend, args.spark_master)
     loaded = engine.load_file(policy.ir, args.input, keep) if args.sheet is None and args.encoding is None else None
     if loaded is not None:
@@ -22,16 +36,56 @@ def run_sql(policy, args, keep: tuple[str, ...]):
     else:
         read = read_subjects(policy, args.input, args.sheet, args.encoding, keep)
     try:
-        rows, source = evaluate_file(policy, loaded, engine) if loaded is not None else evaluate_read(policy, read, engine)
-        if args.explain:  # the SQL engines keep no explanations: the python backend words them
-            out(f"note: explanations come from the python backend re-running the subjects ({args.backend} "
-                "computed the results)", err=True)
-            records, numbers = source.everything()
-            explained = policy.evaluate_cohort(records, trace=True, validate=False, row_numbers=numbers)
-            for row, r in zip(rows, explained):
-                row["explanation"] = r.explain()
+        ran, source = evaluate_file(policy, loaded, engine) if loaded is not None else evaluate_read(policy, read, engine)
     except io.DataError as err:
         raise name_columns(err, read.column_of) from None
     policy.last_warnings = read.warnings + policy.last_warnings
-    flags_read(rows, policy.ir)
-    return read, rows, [FrameRow(row, record) for row, record in zip(rows, summary_records(policy.ir, source, len(rows)))]
+    return read, ran, source
+
+
+def _write_frames(policy, args, plan, ran, source):
+    """The output streamed from the engine to polars' writers in batches, the summary
+    counted on the engine's columns: (summary, subjects, notes), or None, nothing written,
+    where the engine or the format does not allow it."""
+    from . import frame_io, summary
+    frames = ran.frames()
+    if frames is None:
+        return None
+    ir = policy.ir
+    columns = Columns(ran.summary_frame(grouped_by(ir)), lambda i: FrameRow(ran.row(i), source.rows([i])[0][1]))
+    done = summary.summarize(ir, columns, policy.last_warnings, plan.language)
+    notes = frame_io.write_frames(args.output, frames, plan.columns, file_layout(plan, args, done),
+                                  [f.label for f in ir.flags])
+    return None if notes is None else (done, ran.n, notes)
+
+
+def _write_rows(policy, args, plan, keep, read, ran, source):
+    """The output as rows for perfdsl.io's writers (explained by the python backend with
+    --explain or --trace): (summary, subjects, notes)."""
+    from . import summary
+    from .columns import name_columns
+    from .sql.run import summary_records
+    ir = policy.ir
+    rows = flags_read(ran.rows(), ir)
+    explained = None
+    if args.explain or args.trace:  # the SQL engines keep no explanations: the python backend words them
+        out(f"note: explanations come from the python backend re-running the subjects ({args.backend} "
+            "computed the results)", err=True)
+        records, numbers = source.everything()
+        try:
+            explained = policy.evaluate_cohort(records, trace=True, validate=False, row_numbers=numbers)
+        except io.DataError as err:
+            raise name_columns(err, read.column_of) from None
+        if args.explain:
+            for row, r in zip(rows, explained):
+                row["explanation"] = r.explain()
+    copy_kept(rows, read, keep)
+    results = [FrameRow(row, record) for row, record in zip(rows, summary_records(ir, source, len(rows)))]
+    tiers = ran.individual_tiers()
+    before = summary.tiers_before(ir, {id(r): {ts: at[i] for ts, at in tiers.items()}
+                                       for i, r in enumerate(results)}) if tiers else None
+    done = summary.summarize(ir, Columns.of_results(ir, results, before), policy.last_warnings, plan.language)
+    notes = io.write_rows(args.output, plan.columns, rows, file_layout(plan, args, done))
+    if args.trace:
+        write_trace(args.trace, explained)
+    return done, len(rows), notes

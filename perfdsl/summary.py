@@ -45,7 +45,7 @@ class Recorder:
         """`results` (of a run through this backend) as the summary counts them, with the
         tiers noted before the cohort stage (none where the backend was not called per
         subject, e.g. a cached run: then nothing counts as moved)."""
-        return cohort_counts.Columns.of_results(ir, results, _recorded(ir, self.individual_tiers)
+        return cohort_counts.Columns.of_results(ir, results, tiers_before(ir, self.individual_tiers)
                                                 if self.individual_tiers else None)
 
 
@@ -102,7 +102,7 @@ def summarize(ir, results: cohort_counts.Columns, warnings: list[str], language:
     return Summary(language, len(results), tiers, rules, moves, list(warnings))
 
 
-def _recorded(ir, before: dict) -> cohort_counts.Before:
+def tiers_before(ir, before: dict) -> cohort_counts.Before:
     """A Recorder's tier indexes as the tier a subject held before the cohort stage (its
     final tier where nothing was recorded for it)."""
     names = {d.name: d.tiers.names() for d in ir.definitions if d.tiers is not None}

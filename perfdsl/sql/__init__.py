@@ -15,7 +15,7 @@ from sqlglot import exp
 from ..lower import scaled as sc
 from ..lower.lower import lower_policy
 from .dialect import DIALECTS
-from .query import FAILS, LATE_FAILS, ROW, Input, build, outputs, select
+from .query import FAILS, LATE_FAILS, ROW, Input, build, decimal, outputs, select
 from .values import col, lit_str
 
 COHORT = 10 ** 9  # subjects a compiled query is made for (the bounds of ranks, counts, group sums)
@@ -63,7 +63,7 @@ def compile_sql(ir, dialect: str, table: str = "subjects", scale: int = 4) -> st
     number = exp.Sub(this=exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=key) if key else None),
                      expression=exp.Literal.number(1))
     first.columns = [(ROW, number)] + [(i.name, _scaled_input(i, d)) for i in inputs]
-    shown = [(n, _decimal(q, v)) for n, v in outputs(program, q)]
+    shown = [(n, q.sql(v.node) if decimal(q, v) is None else decimal(q, v)) for n, v in outputs(program, q)]
     marks = [q.columns[m].node for m in (FAILS, LATE_FAILS) if m in q.columns]
     if marks:  # never a silent value: a row the plan marks says so in its own column
         shown.append((ERROR, exp.Case(ifs=[exp.If(this=q.sql(sc.either(*marks)), true=lit_str(ROW_ERROR))])))
@@ -83,10 +83,3 @@ def _scaled_input(i: Input, d) -> exp.Expression:
         return d.transform(col(i.name), "x", d.cast_int(exp.Mul(this=exp.column("x"), expression=factor), i.num.wide))
     return d.cast_int(exp.Mul(this=col(i.name), expression=factor), i.num.wide)
 
-
-def _decimal(q, v: sc.Value) -> exp.Expression:
-    """An output number as an exact DECIMAL: its integer times 10^-scale (no division)."""
-    if v.kind != "num":
-        return q.sql(v.node)
-    unit = exp.Literal.number(f"{Decimal(1).scaleb(-v.num.scale):f}")
-    return exp.Mul(this=exp.Cast(this=q.sql(v.node), to=exp.DataType.build("DECIMAL(38,0)")), expression=unit)

@@ -15,6 +15,8 @@ Only those groups are read back and worded by the reference's own step (engine.p
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlglot import exp
 
 from ..lower import core as c
@@ -41,26 +43,27 @@ def _col(q, name: str) -> exp.Expression:
 
 
 def head_count_sql(h: c.HeadCount, n: exp.Expression) -> exp.Expression:
-    """round(share · n) as the rule rounds it, in integers (share = a / 10^s exactly)."""
+    """round(share · n) as the rule rounds it, in integers (share = a / 10^s exactly), each
+    operand printed once: floor (n·a) DIV u, ceil (n·a + u − 1) DIV u, half up
+    (2·n·a + u) DIV 2u; half even from the quotient and remainder."""
     if not h.percent:
         return lit_int(head_count(h, 0))
     sign, digits, e = h.value.as_tuple()
     a, unit = int("".join(map(str, digits))) * 10 ** max(0, e), 10 ** max(0, -e)
     num = exp.Paren(this=exp.Mul(this=n, expression=lit_int(a)))
-    quotient = exp.IntDiv(this=num, expression=lit_int(unit))
-    rest = exp.Paren(this=exp.Mod(this=num, expression=lit_int(unit)))
     if h.rounding is c.Rounding.FLOOR:
-        return quotient
+        return exp.IntDiv(this=num, expression=lit_int(unit))
     if h.rounding is c.Rounding.CEIL:
-        up = exp.GT(this=rest, expression=exp.Literal.number(0))
-    elif h.rounding is c.Rounding.HALF_UP:
-        up = exp.GTE(this=exp.Mul(this=lit_int(2), expression=rest), expression=lit_int(unit))
-    else:
-        twice = exp.Mul(this=lit_int(2), expression=rest)
-        up = exp.Or(this=exp.GT(this=twice, expression=lit_int(unit)),
-                    expression=exp.And(this=exp.EQ(this=twice, expression=lit_int(unit)),
-                                       expression=exp.EQ(this=exp.Mod(this=quotient, expression=lit_int(2)),
-                                                         expression=exp.Literal.number(1))))
+        return exp.IntDiv(this=exp.Paren(this=exp.Add(this=num, expression=lit_int(unit - 1))), expression=lit_int(unit))
+    if h.rounding is c.Rounding.HALF_UP:
+        return exp.IntDiv(this=exp.Paren(this=exp.Add(this=exp.Mul(this=n, expression=lit_int(2 * a)), expression=lit_int(unit))),
+                          expression=lit_int(2 * unit))
+    quotient = exp.IntDiv(this=num, expression=lit_int(unit))
+    twice = exp.Mul(this=lit_int(2), expression=exp.Paren(this=exp.Mod(this=num, expression=lit_int(unit))))
+    up = exp.Or(this=exp.GT(this=twice, expression=lit_int(unit)),
+                expression=exp.And(this=exp.EQ(this=twice, expression=lit_int(unit)),
+                                   expression=exp.EQ(this=exp.Mod(this=quotient, expression=lit_int(2)),
+                                                     expression=exp.Literal.number(1))))
     return exp.Add(this=quotient, expression=case(up, exp.Literal.number(1), exp.Literal.number(0)))
 
 
@@ -84,8 +87,14 @@ class _Cols:
 
 def _cut(b, x: _Cols, p: c.Partition, ranking: c.Ranking, label: str, candidate: str, k: str, n: str, t: str = "") -> None:
     """Where the k-th candidate's block ends: `?tie{t}` (a block straddles the cut) and
-    `?took{t}` (the candidate gets in: by position, or its whole block when shared)."""
+    `?took{t}` (the candidate gets in: by position, or its whole block when shared).
+    Ranked by the policy's key (unique in validated data) no two subjects tie: no blocks."""
     q = b.q
+    if _unique(b, ranking):
+        took = exp.And(this=x[candidate], expression=exp.And(this=exp.GT(this=x[k], expression=exp.Literal.number(0)),
+                                                             expression=exp.LTE(this=x[f"#pos{t}"], expression=x[k])))
+        x.add(f"take {t}".strip(), **{f"?tie{t}": exp.Boolean(this=False), f"?took{t}": took})
+        return
     x.add(f"cut {t}".strip(), **{
         f"#cut{t}": _over(q, exp.Max(this=case(exp.And(this=x[candidate], expression=exp.EQ(this=x[f"#pos{t}"], expression=x[k])),
                                                x["#block"], exp.Null())), p),
@@ -103,6 +112,18 @@ def _cut(b, x: _Cols, p: c.Partition, ranking: c.Ranking, label: str, candidate:
     x.add(f"take {t}".strip(), **{f"?tie{t}": tie, f"?took{t}": took})
 
 
+def _unique(b, ranking: c.Ranking) -> bool:
+    """Whether the ranking orders by the policy's key, so no two subjects ever tie."""
+    return bool(b.program.key) and any(not k.by_tier and k.name == b.program.key for k in ranking.keys)
+
+
+def _blocks(b, p: c.Partition, ranking: c.Ranking, order: list) -> dict:
+    """`#block`: each subject's block of equal keys (none where none can tie)."""
+    if _unique(b, ranking):
+        return {}
+    return {"#block": _over(b.q, exp.Anonymous(this="dense_rank", expressions=[]), p, order)}
+
+
 def _ranked(b, x: _Cols, ranking: c.Ranking) -> list:
     return order_by(b.q, ranking)
 
@@ -117,7 +138,7 @@ def quota(b, s: c.Quota, i: int) -> None:
     n = _over(q, exp.Count(this=exp.Star()), p)
     x.add("rank", **{"#n": n, "?free": free,
                      "#pins": _over(q, _sum(exp.And(this=holder, expression=pinned)), p),
-                     "#block": _over(q, exp.Anonymous(this="dense_rank", expressions=[]), p, order),
+                     **_blocks(b, p, s.ranking, order),
                      "#pos": _over(q, _sum(free), p, order + [exp.Ordered(this=col(ROW))], running=True),
                      "#free": _over(q, _sum(free), p)})
     hi = head_count_sql(s.hi, x["#n"]) if s.hi is not None else x["#n"]
@@ -129,11 +150,12 @@ def quota(b, s: c.Quota, i: int) -> None:
     new = exp.Case(ifs=[exp.If(this=failed, true=index), exp.If(this=moved, true=lit_int(s.tier + 1))], default=index)
     x.add("placed", **{"#index": new})
     _settle(b, s.tierset, s.names, f"{x.prefix}#index")
-    x.add("kept", **{"#kept": exp.Add(this=x["#pins"], expression=_over(q, _sum(x["?took"]), p))})
-    kept = x["#kept"]
-    says = exp.Or(this=exp.Or(this=exp.GT(this=kept, expression=x["#hi"]), expression=exp.LT(this=kept, expression=x["#lo"])),
-                  expression=x["?tie"])
-    x.add("says", **{"?says": _over(q, exp.Max(this=case(says, exp.Literal.number(1), exp.Literal.number(0))), p)})
+
+    def says(over) -> exp.Expression:
+        kept = exp.Add(this=over(exp.Max(this=x["#pins"])), expression=over(_sum(x["?took"])))
+        return _any([exp.GT(this=kept, expression=over(exp.Max(this=x["#hi"]))),
+                     exp.LT(this=kept.copy(), expression=over(exp.Max(this=x["#lo"]))), _held(over, x["?tie"])])
+    _says(b, i, p, says)
 
 
 def _settle(b, tierset: str, names, index: str) -> None:
@@ -152,7 +174,7 @@ def distribute(b, d: c.Distribute, i: int) -> None:
     varies = [exp.NEQ(this=_over(q, exp.Min(this=_col(q, f)), p), expression=_over(q, exp.Max(this=_col(q, f)), p))
               for f in d.constant_fields]
     x.add("group", **{"#n": _over(q, exp.Count(this=exp.Star()), p),
-                      "#block": _over(q, exp.Anonymous(this="dense_rank", expressions=[]), p, order),
+                      **_blocks(b, p, d.ranking, order),
                       "?varies": _any(varies),
                       "#cap": greatest(_col(q, d.slots.ceiling), expressions=[_col(q, d.slots.limit)]),
                       **{f"#pins{t}": _over(q, _sum(exp.And(this=pinned, expression=exp.EQ(this=index, expression=lit_int(t)))), p)
@@ -202,13 +224,14 @@ def distribute(b, d: c.Distribute, i: int) -> None:
     final = case(x[failed], index, exp.Coalesce(this=x[placed], expressions=[lit_int(last)]))
     x.add("placed", **{"#index": final})
     _settle(b, d.tierset, d.names, f"{x.prefix}#index")
-    x.add("counts", **{f"#count{t}": _over(q, _sum(exp.EQ(this=x["#index"], expression=lit_int(t))), p)
-                       for t in range(last + 1)})
-    counts = {t: x[f"#count{t}"] for t in range(last + 1)}
-    out = [exp.Or(this=exp.GT(this=counts[t], expression=x[f"#hi{t}"]), expression=exp.LT(this=counts[t], expression=x[f"#lo{t}"]))
-           for t in range(last + 1)]
-    says = _any([x["?varies"], x["?infeasible"], *warn, *out])
-    x.add("says", **{"?says": _over(q, exp.Max(this=case(says, exp.Literal.number(1), exp.Literal.number(0))), p)})
+
+    def says(over) -> exp.Expression:
+        count = {t: over(_sum(exp.EQ(this=x["#index"], expression=lit_int(t)))) for t in range(last + 1)}
+        out = [exp.Or(this=exp.GT(this=count[t], expression=over(exp.Max(this=x[f"#hi{t}"]))),
+                      expression=exp.LT(this=count[t].copy(), expression=over(exp.Max(this=x[f"#lo{t}"]))))
+               for t in range(last + 1)]
+        return _any([_held(over, _any([x["?varies"], x["?infeasible"], *[w.copy() for w in warn]])), *out])
+    _says(b, i, p, says)
 
 
 def greatest(this, expressions):
@@ -260,7 +283,22 @@ def snapshot(b, s) -> dict[str, sc.Value]:
     return state
 
 
-def says_column(s, i: int) -> str:
-    """The column telling whether a group of step i has something to say."""
-    kind = f"quota {s.names[s.tier]}" if isinstance(s, c.Quota) else f"distribute {s.tierset}"
-    return f"{kind} ({i})?says"
+def _held(over, test: exp.Expression) -> exp.Expression:
+    """A test that holds for some member of the group."""
+    return exp.EQ(this=over(exp.Max(this=case(test, exp.Literal.number(1), exp.Literal.number(0)))),
+                  expression=exp.Literal.number(1))
+
+
+def _says(b, i: int, p: c.Partition, test) -> None:
+    """Record how to tell the groups of step i that have something to say (a warning, a
+    problem): `test(over)`, each aggregate of the group's members passed through `over`
+    (the identity under GROUP BY, a window over the group otherwise). It is no column of
+    the query: the run asks it of the result afterwards (engine.py), usually finding none."""
+    b.q.says[i] = Says(p.fields, test, {c.name for c in test(lambda a: a).find_all(exp.Column)})
+
+
+@dataclass(frozen=True)
+class Says:
+    fields: tuple[str, ...]  # the group's fields
+    test: object  # over → the test (see _says)
+    reads: set  # the columns the test reads

@@ -29,10 +29,10 @@ from ..lower.ranking import group_record
 from ..lower.steps import Steps
 from ..lower.wording import group_label, shown
 from ..result import Result, TierState
-from . import cohort as sql_cohort
 from .dialect import DIALECTS
-from .printer import Query
-from .query import FAILS, LATE_FAILS, ROW, Input, build, outputs, select
+from .printer import Query, window
+from .query import FAILS, LATE_FAILS, ROW, Input, build, decimal, outputs, select
+from .values import col
 
 NUMBER = "#number"  # a loaded file's row number as the user sees it (perfdsl.sql.read)
 
@@ -67,6 +67,7 @@ def _num(values: list[Decimal]) -> sc.Num:
 class Engine:
     """One engine connection: load a table of subjects, run a query, fetch rows."""
     dialect = "duckdb"
+    shown_in_sql = False  # output numbers come as exact DECIMALs (else as integers, engine.value reads them)
 
     def load(self, inputs: list[Input], records: list[dict]) -> None:
         raise NotImplementedError
@@ -89,6 +90,7 @@ RESULT = "perfdsl_result"
 
 class DuckDB(Engine):
     dialect = "duckdb"
+    shown_in_sql = True
 
     def __init__(self, con=None):
         import duckdb
@@ -135,7 +137,18 @@ class DuckDB(Engine):
         return self.con.execute(query.sql("duckdb")).fetchall()
 
     def materialize(self, query: exp.Select) -> None:
+        """The result in input order (the query's ORDER BY): row i is at rowid i."""
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(RESULT)} AS " + query.sql("duckdb"))
+
+    def frames(self, query: exp.Select, n: int, size: int):
+        """The result's rows as polars frames of `size` rows (through Arrow, no Python values):
+        a range of rowids each, which DuckDB reads without scanning the rest."""
+        import polars as pl
+        query = query.copy()
+        query.set("order", None)
+        for start in range(0, max(n, 1), size):
+            where = f"rowid >= {start} AND rowid < {start + size}" if n else "FALSE"
+            yield pl.DataFrame(self.con.sql(query.sql("duckdb") + " WHERE " + where))
 
 
 def _ident(name: str) -> str:
@@ -182,10 +195,18 @@ def evaluate(ir, records: list[dict], engine: Engine, program: c.Program | None 
     """(output rows, warnings) of validated records, or the reference's DataError (rows
     numbered as `numbers` says, else from 1). What the plan cannot hold exactly in 38
     digits is a DataError saying so (scaled.Unsupported names it)."""
+    ran = run(ir, records, engine, program, numbers)
+    return ran.rows(), ran.warnings
+
+
+def run(ir, records: list[dict], engine: Engine, program: c.Program | None = None,
+        numbers: list[int] | None = None) -> Ran:
+    """The validated records loaded into the engine and the policy's query run on them
+    (rows numbered as `numbers` says, else from 1)."""
     numbers = numbers or list(range(1, len(records) + 1))
     inputs = describe(ir, records)
-    return evaluate_loaded(ir, inputs, len(records), Given(records, numbers), engine, program,
-                           lambda: engine.load(inputs, records))
+    return run_loaded(ir, inputs, len(records), Given(records, numbers), engine, program,
+                      lambda: engine.load(inputs, records))
 
 
 class Given:
@@ -204,28 +225,132 @@ class Given:
         return self.records, self.numbers
 
 
-def evaluate_loaded(ir, inputs: list[Input], count: int, source, engine: Engine, program: c.Program | None = None,
-                    load=None):
-    """(output rows, warnings) of `count` subjects described by `inputs`, in the engine's
-    table of subjects (or put there by `load` once the query is known to compute them);
-    `source` gives the records of the rows the reference must word (Given or stored)."""
+def run_loaded(ir, inputs: list[Input], n: int, source, engine: Engine, program: c.Program | None = None,
+               load=None) -> Ran:
+    """The policy's query on the n subjects described by `inputs`, in the engine's table of
+    subjects (or put there by `load` once the query is known to compute them), its result
+    kept in the engine (Ran); the reference's DataError or CohortError where a row or group
+    fails, worded from `source` (Given, or engine.stored for subjects loaded from a file)."""
     program = program or lower_policy(ir)
     try:
-        q = query(program, tuple(inputs), engine.dialect, 1 << max(0, count - 1).bit_length())
+        q = query(program, tuple(inputs), engine.dialect, 1 << max(0, n - 1).bit_length())
     except sc.Unsupported as err:
         raise DataError([DataProblem(None, None, f"the SQL backends cannot compute this exactly: {err}; "
                                                  "run it with --backend python")]) from None
     if load is not None:
         load()
-    engine.materialize(select(q, None))
+    ran = Ran(engine, program, q, n)
+    engine.materialize(select(q, ran.kept()))
     _row_errors(ir, program, q, source, engine, FAILS)
     warnings, problems = _cohort_messages(program, q, engine)
     if problems:
         raise CohortError(problems)
     _row_errors(ir, program, q, source, engine, LATE_FAILS)
-    out = outputs(program, q)
-    rows = engine.fetch(select(q, out, table=RESULT))
-    return [{n: value(v, x) for (n, v), x in zip(out, row)} for row in rows], warnings
+    ran.warnings = warnings
+    return ran
+
+
+BATCH = 1 << 20  # output rows handed to the writers at a time
+
+
+class Ran:
+    """A query run on an engine, the table RESULT holding, in input order, only what is read
+    after it: the output columns (`#out k`; numbers as exact DECIMALs where the engine
+    makes them, `shown_in_sql`), the fail marks, each cohort step's `#says` and snapshot
+    columns, and each tier set's position before the cohort stage (`#before k`)."""
+
+    def __init__(self, engine: Engine, program: c.Program, q: Query, n: int):
+        self.engine, self.q, self.n, self.warnings = engine, q, n, []
+        self.out = outputs(program, q)
+        self.shown = [decimal(q, v) if engine.shown_in_sql else None for _, v in self.out]
+
+    def kept(self) -> list[tuple[str, object]]:
+        q = self.q
+        cols = [(ROW, q.columns[ROW])] + [(f"#out {k}", q.sql(v.node) if e is None else e)
+                                         for k, ((_, v), e) in enumerate(zip(self.out, self.shown))]
+        read = [q.columns[n].node for n in (FAILS, LATE_FAILS) if n in q.columns]
+        read += [sc.Column(n) for says in q.says.values() for n in says.reads]
+        read += [v.node for state in q.snapshots.values() for v in state.values()]
+        read += [q.columns[ts].node for ts in q.tier_index]  # the final tiers, for the summary
+        cols += [(name, sc.Value(sc.Column(name), "int")) for name in sorted(_columns(read)) if name != ROW]
+        cols += [(f"#before {k}", v) for k, v in enumerate(self.q.before.values())]
+        return cols
+
+    def _out(self) -> list[tuple[str, exp.Expression]]:
+        return [(n, col(f"#out {k}")) for k, (n, _) in enumerate(self.out)]
+
+    def row(self, i: int) -> dict:
+        """Output row i (0-based) of a run that frames() reads, as rows() gives it."""
+        fetched = self.engine.fetch(_from_result(self._out(), exp.EQ(this=exp.column("rowid"), expression=exp.Literal.number(i))))
+        return {n: x for (n, _), x in zip(self.out, fetched[0])}
+
+    def summary_frame(self, fields: list[str]):
+        """For perfdsl.summary (cohort_counts.Columns), a run that frames() reads: each tier
+        set's final tier, the group `fields` as the records hold them, and each tier set's
+        position before the cohort stage (`NAME~before`)."""
+        import polars as pl
+        q, cols = self.q, [("~row", col(ROW))]
+        for ts in q.tier_index:
+            cols.append((ts, q.sql(q.columns[ts].node)))
+        for f in fields:
+            v = q.columns[f]
+            cols.append((f, q.sql(v.node) if decimal(q, v) is None else decimal(q, v)))
+        cols += [(f"{ts}~before", col(f"#before {k}")) for k, ts in enumerate(q.before)]
+        return pl.concat(list(self.engine.frames(_from_result(cols), self.n, BATCH)))
+
+    def _converted(self, k: int, raw):
+        return raw if self.shown[k] is not None else value(self.out[k][1], raw)
+
+    def rows(self) -> list[dict]:
+        """The output rows as the reference's Result.as_row gives them (numbers as Decimals)."""
+        names = [n for n, _ in self.out]
+        fetched = self.engine.fetch(_from_result(self._out()))
+        return [{n: self._converted(k, x) for k, (n, x) in enumerate(zip(names, row))} for row in fetched]
+
+    def frames(self, size: int | None = None):
+        """The output rows as polars frames of at most `size` rows, in input order, numbers
+        as Decimal columns: None where the engine does not give them so (Spark, or a number
+        of more than 38 decimals), then read rows()."""
+        if not self.engine.shown_in_sql or any(e is None and v.num is not None for e, (_, v) in zip(self.shown, self.out)):
+            return None
+        return self.engine.frames(_from_result(self._out()), self.n, size or BATCH)
+
+    def individual_tiers(self) -> dict[str, list[int]]:
+        """Each tier set's position (0 = best) before the cohort stage, per subject in input
+        order: what summary.Recorder notes on the python backend (empty: no cohort stage)."""
+        if not self.q.before:
+            return {}
+        rows = self.engine.fetch(_from_result([(ts, col(f"#before {k}")) for k, ts in enumerate(self.q.before)]))
+        return {ts: [int(r[k]) for r in rows] for k, ts in enumerate(self.q.before)}
+
+
+def _result() -> exp.Table:
+    return exp.Table(this=exp.to_identifier(RESULT, quoted=True))
+
+
+def _from_result(columns: list[tuple[str, exp.Expression]], where: exp.Expression | None = None) -> exp.Select:
+    out = exp.Select(expressions=[exp.alias_(e, exp.to_identifier(n, quoted=True), copy=False) for n, e in columns])
+    out.set("from_", exp.From(this=_result()))
+    if where is not None:
+        out.set("where", exp.Where(this=where))
+    out.set("order", exp.Order(expressions=[exp.Ordered(this=col(ROW))]))
+    return out
+
+
+def _columns(nodes) -> set[str]:
+    """The names of the columns the plan nodes read."""
+    out, todo, seen = set(), list(nodes), set()
+    while todo:
+        node = todo.pop()
+        if isinstance(node, tuple):
+            todo.extend(node)
+        elif hasattr(node, "__dataclass_fields__") and id(node) not in seen:
+            seen.add(id(node))
+            if isinstance(node, sc.Column):
+                out.add(node.name)
+            else:
+                todo.extend(getattr(node, f) for f in node.__dataclass_fields__)
+    return out
 
 
 @functools.lru_cache(maxsize=64)
@@ -260,14 +385,22 @@ def _cohort_messages(program: c.Program, q: Query, engine: Engine):
     """Warnings and problems of the groups whose step says something, by the reference."""
     warnings, problems = [], []
     for i, s in enumerate(program.steps, start=1):
-        says = q.columns.get(sql_cohort.says_column(s, i))
+        says = q.says.get(i)
         if says is None:
+            continue
+        parts = [q.sql(q.columns[f].node) for f in says.fields]
+        probe = exp.select("1").from_(_result()).having(says.test(lambda a: a)).limit(1)
+        if parts:
+            probe = probe.group_by(*parts)
+        if not engine.fetch(probe):  # no group says anything: the usual case, one aggregate pass
             continue
         state = q.snapshots[i]
         names = list(state)
-        rows = engine.fetch(select(q, [(n, state[n]) for n in names], sc.Compare("==", says.node, sc.Const(1)), RESULT))
-        if not rows:
-            continue
+        inner = exp.select(*[exp.alias_(q.sql(state[n].node), exp.to_identifier(n, quoted=True)) for n in names],
+                           exp.alias_(says.test(lambda a: window(q, a, says.fields)), exp.to_identifier("#says", quoted=True))
+                           ).from_(_result())
+        rows = engine.fetch(exp.select(*[col(n) for n in names]).from_(inner.subquery("said")).where(col("#says"))
+                            .order_by(col(ROW)))
         steps = _Steps(program, [])
         p = s.ranking.partition
         groups: dict = {}

@@ -20,6 +20,7 @@ from .values import case, col, lit_int, lit_str
 
 _CMP = {"==": exp.EQ, "!=": exp.NEQ, "<": exp.LT, "<=": exp.LTE, ">": exp.GT, ">=": exp.GTE}
 _ARITH = {"+": exp.Add, "-": exp.Sub, "*": exp.Mul}
+_REPEATED = 8  # nodes a part read more than once would repeat before it gets a column (Query.shared)
 
 
 @dataclass
@@ -40,6 +41,8 @@ class Query:
     fails: list = field(default_factory=list)  # plan tests: where one holds, the row fails
     tier_index: dict[str, str] = field(default_factory=dict)  # tier set → the name of its position
     snapshots: dict[int, dict] = field(default_factory=dict)  # cohort step → what it reads, before it
+    before: dict[str, s.Value] = field(default_factory=dict)  # tier set → its position before the cohort stage
+    says: dict[int, object] = field(default_factory=dict)  # cohort step → how to find its groups that say something
 
     def fresh(self, name: str) -> str:
         """A column name not used yet: `name`, else `name@2`, `name@3` …"""
@@ -55,7 +58,9 @@ class Query:
 
     def add(self, step: str, values: list[tuple[str, s.Value]]) -> None:
         """A step giving each value a column of its own (what is one already, or a tier's
-        name picked from a column, is only recorded)."""
+        name picked from a column, is only recorded); a part the values read more than once
+        is named in a step before (`shared`), so each is printed once."""
+        values = self.shared(step, values)
         cols = []
         for name, v in values:
             if _cheap(v.node):
@@ -66,6 +71,85 @@ class Query:
             wide = bool(v.num and v.num.wide)
             self.columns[name] = replace(v, node=s.Column(column, wide), fails=None)
         self.push(step, cols)
+
+    def shared(self, step: str, values: list[tuple[str, s.Value]]) -> list[tuple[str, s.Value]]:
+        """The values with each plan node they read more than once (the plan is a DAG: a
+        rounding reads its operand in its quotient, its remainder and its test) read from a
+        column instead, computed in steps before: innermost first, one step per level.
+        A node reading a list by position is left in place: outside its guard it could
+        read a position that does not exist; so is Spark's wide quotient, whose DECIMAL
+        division fails (ANSI) on values its guard keeps from it."""
+        uses: dict[int, int] = {}
+        nodes: dict[int, object] = {}
+        unsafe: set[int] = set()
+
+        def walk(node) -> bool:  # whether node reads a list by position
+            if isinstance(node, tuple):
+                return any([walk(x) for x in node])
+            if not hasattr(node, "__dataclass_fields__") or isinstance(node, c.Ranking):
+                return False
+            uses[id(node)] = uses.get(id(node), 0) + 1
+            if uses[id(node)] > 1:
+                return id(node) in unsafe
+            nodes[id(node)] = node
+            risky = any([walk(getattr(node, f)) for f in node.__dataclass_fields__])
+            if risky or (isinstance(node, s.ListFn) and node.fn == "get") or (
+                    isinstance(node, s.Quotient) and node.wide and self.dialect.name == "spark"):
+                unsafe.add(id(node))
+                return True
+            return False
+        for _, v in values:
+            walk(v.node)
+        sizes: dict[int, int] = {}
+
+        def size(node) -> int:  # nodes as printed (a node read twice counts twice)
+            if isinstance(node, tuple):
+                return sum(size(x) for x in node)
+            if not hasattr(node, "__dataclass_fields__") or isinstance(node, c.Ranking):
+                return 0
+            if id(node) not in sizes:
+                sizes[id(node)] = 1 + sum(size(getattr(node, f)) for f in node.__dataclass_fields__)
+            return sizes[id(node)]
+        hoist = {i for i, n in uses.items() if n > 1 and i not in unsafe and size(nodes[i]) * (n - 1) > _REPEATED
+                 and not isinstance(nodes[i], (s.Column, s.Const, s.Pick, s.ListOf))}
+        if not hoist:
+            return values
+        named: dict[int, s.Column] = {}
+        done: dict[int, object] = {}
+        level: dict[int, int] = {}
+
+        def depth(node) -> int:  # 1 + the deepest hoisted node below (0: none)
+            if isinstance(node, tuple):
+                return max([depth(x) for x in node], default=0)
+            if not hasattr(node, "__dataclass_fields__") or isinstance(node, c.Ranking):
+                return 0
+            if id(node) not in level:
+                below = max([depth(getattr(node, f)) for f in node.__dataclass_fields__], default=0)
+                level[id(node)] = below + 1 if id(node) in hoist else below
+            return level[id(node)]
+
+        def swap(node):
+            if isinstance(node, tuple):
+                return tuple(swap(x) for x in node)
+            if not hasattr(node, "__dataclass_fields__") or isinstance(node, c.Ranking):
+                return node
+            if id(node) in named:
+                return named[id(node)]
+            if id(node) not in done:
+                changed = {f: swap(getattr(node, f)) for f in node.__dataclass_fields__}
+                done[id(node)] = replace(node, **{f: x for f, x in changed.items() if x is not getattr(node, f)})
+            return done[id(node)]
+        for _, v in values:
+            depth(v.node)
+        for k in range(1, max(level[i] for i in hoist) + 1):
+            cols = []
+            for i in sorted((i for i in hoist if level[i] == k), key=lambda i: list(nodes).index(i)):
+                name = self.fresh(f"{step}#shared")
+                cols.append((name, self.sql(swap(nodes[i]))))
+                named[i] = s.Column(name, bool(getattr(nodes[i], "wide", False)))
+            self.push(f"{step}: shared", cols)
+        done.clear()
+        return [(n, replace(v, node=swap(v.node))) for n, v in values]
 
     def push(self, step: str, cols: list[tuple[str, exp.Expression]]) -> None:
         if not cols:

@@ -17,6 +17,7 @@ in, make the `#fails` columns the runner reads (engine.py).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlglot import exp
 
@@ -141,10 +142,11 @@ class Builder:
         cols = [(ROW, col(ROW))]
         self.q.used.add(ROW)
         self.q.columns[ROW] = s.Value(s.Column(ROW), "int")
-        for i in inputs:
+        for i in inputs:  # a number held in 64 bits is read as BIGINT: no 128-bit arithmetic follows from it
             self.q.used.add(i.name)
             self.q.columns[i.name] = i.value()
-            cols.append((i.name, col(i.name)))
+            narrow = i.kind == "num" and not i.num.wide
+            cols.append((i.name, self.q.dialect.cast_int(col(i.name), False) if narrow else col(i.name)))
         self.q.steps.append(Step("input", cols, source=table))
 
     def flags(self, flags: tuple[c.Flag, ...]) -> None:
@@ -175,6 +177,8 @@ def build(program: c.Program, inputs: list[Input], dialect: Dialect, cohort_size
     for d in program.individual:
         b.define(d, d.name)
     b.fails(FAILS)
+    if program.steps:  # what the run summary counts as moved by the cohort stage
+        b.q.before = {ts: b.q.columns[name] for ts, name in b.q.tier_index.items()}
     for i, step in enumerate(program.steps, start=1):
         cohort.step(b, step, i)
     for d in program.post:
@@ -190,6 +194,19 @@ def outputs(program: c.Program, q: Query) -> list[tuple[str, s.Value]]:
     """The output columns: the key, each output value, the flags."""
     names = ([program.key] if program.key else []) + [n for n in program.outputs if n != program.key] + [FLAGS]
     return [(n, q.columns[n]) for n in names]
+
+
+def decimal(q: Query, v: s.Value) -> exp.Expression | None:
+    """A number (or a list of numbers) as an exact DECIMAL: its integer times 10^-scale (no
+    division); None where no DECIMAL(38, s) holds it (more than 38 decimals)."""
+    if v.num is None or v.num.scale > 38:
+        return None
+    unit = exp.Literal.number(f"{Decimal(1).scaleb(-v.num.scale):f}")
+    def shown(e):
+        return exp.Mul(this=exp.Cast(this=e, to=exp.DataType.build("DECIMAL(38,0)")), expression=unit)
+    if v.kind == "list":
+        return q.dialect.transform(q.sql(v.node), "x", shown(exp.column("x")))
+    return shown(q.sql(v.node))
 
 
 def render(program: c.Program, q: Query) -> str:

@@ -215,7 +215,7 @@ def _test(spec: tuple, dtype: str, text: bool) -> _Test:
         elif dtype == "VARCHAR[]":
             items, ok = c, f"{c} IS NOT NULL AND list_count({c}) = len({c})"
         else:
-            return _Test("false", lambda s: f"NULL::VARCHAR[]")
+            return _Test("false", lambda s: "NULL::VARCHAR[]")
         if choices is not None:
             ok += f" AND list_has_all({_strings(choices)}, {items})"
         if min_len:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from .. import io
 from ..ir import group_fields
-from .engine import Engine, Given, evaluate_loaded, describe
+from .engine import Engine, Given, Ran, describe, run_loaded
 
 
 def engine_for(backend: str, master: str | None = None) -> Engine:
@@ -25,25 +25,26 @@ def engine_for(backend: str, master: str | None = None) -> Engine:
     return DuckDB()
 
 
-def evaluate_file(policy, loaded, engine: Engine):
-    """(output rows, the subjects' record source) of a file the engine loaded (Engine.load_file)."""
+def evaluate_file(policy, loaded, engine: Engine) -> tuple[Ran, object]:
+    """(the run on the engine, the subjects' record source) of a file the engine loaded
+    (Engine.load_file)."""
     source = engine.stored(loaded.inputs)
-    rows, warnings = evaluate_loaded(policy.ir, loaded.inputs, loaded.count, source, engine)
-    policy.last_warnings = warnings
-    return rows, source
+    ran = run_loaded(policy.ir, loaded.inputs, loaded.count, source, engine)
+    policy.last_warnings = ran.warnings
+    return ran, source
 
 
 def evaluate_read(policy, read, engine: Engine):
-    """(output rows, the records' source) of the rows read; DataError names every bad row."""
+    """(the run on the engine, the records' source) of the rows read; DataError names every bad row."""
     numbers = [r.number for r in read]
     good, problems, unknown = policy._validator.many(list(zip(numbers, [r.values for r in read])), policy._check)
     if problems:
         raise io.DataError(problems)
     inputs = describe(policy.ir, good)
-    rows, warnings = evaluate_loaded(policy.ir, inputs, len(good), Given(good, numbers), engine,
-                                     load=lambda: engine.load(inputs, good))
-    policy.last_warnings = [str(w) for w in unknown] + warnings
-    return rows, Given(good, numbers)
+    source = Given(good, numbers)
+    ran = run_loaded(policy.ir, inputs, len(good), source, engine, load=lambda: engine.load(inputs, good))
+    policy.last_warnings = [str(w) for w in unknown] + ran.warnings
+    return ran, source
 
 
 def summary_records(ir, source, count: int) -> list[dict]:

@@ -22,7 +22,9 @@ def session(master: str = "local[*]"):
         _SESSIONS[master] = (SparkSession.builder.master(master).appName("perfdsl")
                              .config("spark.ui.enabled", "false").config("spark.ui.showConsoleProgress", "false")
                              .config("spark.sql.shuffle.partitions", "4")
-                             .config("spark.sql.ansi.enabled", "true").getOrCreate())
+                             .config("spark.sql.ansi.enabled", "true")
+                             # a query of many named steps takes more rounds to resolve than the default 100
+                             .config("spark.sql.analyzer.maxIterations", "1000").getOrCreate())
         _SESSIONS[master].sparkContext.setLogLevel("ERROR")
     return _SESSIONS[master]
 
