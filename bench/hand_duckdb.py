@@ -1,7 +1,7 @@
 """budget_engineer and branch_employees written by hand as DuckDB queries over Parquet,
 exact, Parquet out (the baseline of bench/sql_scale.py, issue 11 item 6).
 
-    python bench/hand_duckdb.py SCHEME IN.parquet OUT.parquet [--memory 8GB] [--temp DIR]
+    python bench/hand_duckdb.py SCHEME IN.parquet OUT.parquet [--memory 5GB] [--temp DIR]
 
 The same work as `perfdsl run policies/SCHEME.perf --input IN.parquet --output OUT.parquet`,
 written from the policy text and LANGUAGE.md §1/§6, checks included:
@@ -265,7 +265,7 @@ def _check(con, scheme: str, source: str) -> None:
                                 + [f"rows {', '.join(map(str, rows))}: duplicate key {key!r}" for key, rows in dups]))
 
 
-def run(scheme: str, source: str, target: str, memory: str = "8GB", temp: str | None = None) -> list:
+def run(scheme: str, source: str, target: str, memory: str = "5GB", temp: str | None = None) -> list:
     """Check, compute and write; returns perfdsl's warnings as rows (branch_employees' groups)."""
     import duckdb
     con = duckdb.connect()
@@ -291,7 +291,7 @@ def main() -> None:
     ap.add_argument("scheme", choices=sorted(QUERIES))
     ap.add_argument("source")
     ap.add_argument("target")
-    ap.add_argument("--memory", default="8GB", help="DuckDB memory_limit (default 8GB)")
+    ap.add_argument("--memory", default="5GB", help="DuckDB memory_limit (default 5GB)")
     ap.add_argument("--temp", default=None, help="where DuckDB spills (default: the system's temporary directory)")
     args = ap.parse_args()
     try:
