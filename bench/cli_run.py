@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import argparse
 import csv
+import os
 import re
+import signal
 import subprocess
 import sys
 import tempfile
@@ -83,11 +85,12 @@ def run_once(scheme: str, data: Path, out: Path, backend: str | None, explain: b
     return timed(cmd, scheme)
 
 
-def timed(cmd: list[str], scheme: str, timeout: float | None = None, memory_gb: float | None = None) -> dict:
-    """Run cmd under /usr/bin/time -v: wall and CPU seconds, peak RSS in MB (a run past
-    `timeout` seconds is stopped and reported as {"timeout": seconds}; with `memory_gb`,
-    the child's address space is capped there, so a run that would exhaust a shared
-    machine fails instead)."""
+def measure(cmd: list[str], timeout: float | None = None, memory_gb: float | None = None) -> dict:
+    """Run cmd under /usr/bin/time -v: {"rc", "wall", "cpu", "peak_mb", "said"} (peak RSS in
+    MB, what the command said on stderr), also for a command that failed; a run past
+    `timeout` seconds is stopped: {"timeout": seconds}. With `memory_gb`, the child's
+    address space is capped there, so a run that would exhaust a shared machine fails
+    instead."""
     cmd = ["/usr/bin/time", "-v", *cmd]
 
     def cap() -> None:
@@ -95,19 +98,31 @@ def timed(cmd: list[str], scheme: str, timeout: float | None = None, memory_gb: 
         limit = int(memory_gb * 2 ** 30)
         resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     t0 = time.perf_counter()
+    # its own process group, so that a timeout stops the command and not only /usr/bin/time
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
+                         preexec_fn=cap if memory_gb else None, start_new_session=True)
     try:
-        p = subprocess.run(cmd, capture_output=True, text=True, cwd=ROOT, timeout=timeout,
-                           preexec_fn=cap if memory_gb else None)
+        _, stderr = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
+        os.killpg(p.pid, signal.SIGKILL)
+        p.communicate()
         return {"timeout": timeout}
     wall = time.perf_counter() - t0
-    if p.returncode != 0:
-        said = "\n".join(line for line in p.stderr.split("\tCommand being timed")[0].splitlines()
-                         if not line.startswith("Command exited")).strip() or f"exit {p.returncode}"
-        raise SystemExit(f"{scheme}: {' '.join(cmd[2:5])} failed:\n{said[-3000:]}")
-    user, system = float(_field(p.stderr, "User time (seconds)")), float(_field(p.stderr, "System time (seconds)"))
-    return {"wall": _wall(p.stderr) or wall, "cpu": user + system,
-            "peak_mb": int(_field(p.stderr, "Maximum resident set size (kbytes)")) / 1024}
+    said = "\n".join(line for line in stderr.split("\tCommand being timed")[0].splitlines()
+                     if not line.startswith("Command exited")).strip()
+    user, system = _field(stderr, "User time (seconds)"), _field(stderr, "System time (seconds)")
+    peak = _field(stderr, "Maximum resident set size (kbytes)")
+    return {"rc": p.returncode, "wall": _wall(stderr) or wall, "cpu": float(user or 0) + float(system or 0),
+            "peak_mb": int(peak or 0) / 1024, "said": said}
+
+
+def timed(cmd: list[str], scheme: str, timeout: float | None = None, memory_gb: float | None = None) -> dict:
+    """measure(), exiting with what the command said when it failed."""
+    r = measure(cmd, timeout, memory_gb)
+    if r.get("rc"):
+        said = r["said"] or f"exit {r['rc']}"
+        raise SystemExit(f"{scheme}: {' '.join(cmd[:3])} failed:\n{said[-3000:]}")
+    return r
 
 
 def main() -> None:

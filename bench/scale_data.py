@@ -20,6 +20,7 @@ import polars as pl
 CHUNK = 1_000_000
 RATINGS = ["优秀", "良好", "合格", "欠佳"]
 PER_GROUP = 25
+HISTORY = 3  # most past ratings a subject has
 SEEDS = {"budget_engineer": 1, "branch_employees": 3}
 
 
@@ -28,6 +29,17 @@ def _decimal(name: str, units: np.ndarray, scale: int) -> pl.Series:
     s = pl.Series(units)
     text = (s // 10 ** scale).cast(pl.String) + "." + (s % 10 ** scale).cast(pl.String).str.zfill(scale)
     return text.cast(pl.Decimal(38, scale)).alias(name)
+
+
+def _lists(lengths: np.ndarray, flat: np.ndarray) -> pl.Series:
+    """Row k's history: the next lengths[k] items of flat as ratings, built as columns (item
+    j of every row, then each list cut to its length) rather than a Python list per row."""
+    start = np.concatenate([[0], np.cumsum(lengths)[:-1]])
+    last = max(len(flat) - 1, 0)
+    names = pl.Series(RATINGS)
+    items = [names.gather(flat[np.minimum(start + j, last)]).alias(f"x{j}") for j in range(HISTORY)]
+    return pl.DataFrame([*items, pl.Series("length", lengths)]).select(
+        pl.concat_list([f"x{j}" for j in range(HISTORY)]).list.head(pl.col("length")).alias("history")).to_series()
 
 
 def chunk(scheme: str, start: int, n: int) -> pl.DataFrame:
@@ -41,11 +53,8 @@ def chunk(scheme: str, start: int, n: int) -> pl.DataFrame:
             _decimal("overrun", rng.integers(0, 4000, n), 2),
             pl.Series("papers", rng.integers(0, 3, n)))
     group = pl.col("i") // PER_GROUP
-    history_len = rng.integers(0, 4, n)
-    flat = rng.integers(0, 4, int(history_len.sum()))
-    offsets = np.concatenate([[0], np.cumsum(history_len)])
-    history = pl.Series("history", [[RATINGS[x] for x in flat[offsets[k]:offsets[k + 1]]] for k in range(n)],
-                        dtype=pl.List(pl.String))
+    history_len = rng.integers(0, HISTORY + 1, n)
+    history = _lists(history_len, rng.integers(0, 4, int(history_len.sum())))
     return frame.select(
         (pl.lit("e") + pl.col("i").cast(pl.String).str.zfill(9)).alias("employee_id"),
         (pl.lit("g") + group.cast(pl.String)).alias("dist_group"),
@@ -66,8 +75,9 @@ def write(scheme: str, n: int, out: Path) -> Path:
     parts.mkdir(parents=True, exist_ok=True)
     for k, start in enumerate(range(0, n, CHUNK)):
         part = parts / f"part-{k:05d}.parquet"
-        if not part.exists():
-            chunk(scheme, start, min(CHUNK, n - start)).write_parquet(part)
+        if not part.exists():  # written whole or not at all, so a stopped run can go on
+            chunk(scheme, start, min(CHUNK, n - start)).write_parquet(part.with_suffix(".partial"))
+            part.with_suffix(".partial").rename(part)
     partial = target.with_suffix(".partial")
     pl.scan_parquet(sorted(parts.glob("part-*.parquet"))).sink_parquet(partial)
     partial.rename(target)
