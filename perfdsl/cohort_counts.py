@@ -78,9 +78,11 @@ class Columns:
     frames (perfdsl.run_tally.cohort_columns), every other run from its results (`of_results`)."""
 
     def __init__(self, frame, row: Callable[[int], object], first: int = 0, counts: dict | None = None,
-                 size: int | None = None):
+                 size: int | None = None, rows: Callable[[list[int]], list] | None = None):
         self.frame, self.row, self.first = frame, row, first
         self._counts, self._size = counts, size
+        # many rows at once (positions ascending), where one read is cheaper than many
+        self.rows = rows or (lambda positions: [row(i) for i in positions])
 
     @classmethod
     def of_results(cls, ir, results, before: Before | None = None) -> Columns:
@@ -141,13 +143,18 @@ class Columns:
             if f"{name}~before" in self.frame.columns:
                 exprs += [(pl.col(f"{name}~before") == i).sum().alias(f"{name}~b{i}") for i in range(len(names))]
         agg = self.frame.with_row_index("~i").group_by(fields, maintain_order=True).agg(exprs)
+        firsts = agg.get_column("~first").to_list()
+        read = dict(zip(firsts, self.rows(firsts)))  # each group's first member, read once
+
+        def row(i: int):
+            return read[i] if i in read else self.row(i)
         out = []
         for g in agg.iter_rows(named=True):
-            record = self.row(g["~first"]).record
+            record = read[g["~first"]].record
             value = record[field] if isinstance(field, str) else tuple(record[f] for f in fields)
             counts = {name: {k[len(name) + 1:]: v for k, v in g.items() if k.startswith(name + "~")}
                       for name in tiersets}
-            out.append((value, Columns(self.frame, self.row, g["~first"], counts, g["~n"])))
+            out.append((value, Columns(self.frame, row, g["~first"], counts, g["~n"], self.rows)))
         return out
 
     def moves(self, tierset: str, names) -> Counter:

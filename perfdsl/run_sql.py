@@ -52,7 +52,9 @@ def _write_frames(policy, args, plan, ran, source):
     if frames is None:
         return None
     ir = policy.ir
-    columns = Columns(ran.summary_frame(grouped_by(ir)), lambda i: FrameRow(ran.row(i), source.rows([i])[0][1]))
+    def rows(positions: list[int]) -> list[FrameRow]:
+        return [FrameRow(values, record) for values, (_, record) in zip(ran.rows_at(positions), source.rows(positions))]
+    columns = Columns(ran.summary_frame(grouped_by(ir)), lambda i: rows([i])[0], rows=rows)
     done = summary.summarize(ir, columns, policy.last_warnings, plan.language)
     notes = frame_io.write_frames(args.output, frames, plan.columns, file_layout(plan, args, done),
                                   [f.label for f in ir.flags])

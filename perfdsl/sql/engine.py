@@ -136,6 +136,11 @@ class DuckDB(Engine):
     def fetch(self, query: exp.Select) -> list[tuple]:
         return self.con.execute(query.sql("duckdb")).fetchall()
 
+    def fetch_at(self, query: exp.Select, positions: list[int]) -> list[tuple]:
+        """The query's rows, where it reads the table positions_table() as the positions."""
+        register_positions(self.con, positions)
+        return self.fetch(query)
+
     def materialize(self, query: exp.Select) -> None:
         """The result in input order (the query's ORDER BY): row i is at rowid i."""
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(RESULT)} AS " + query.sql("duckdb"))
@@ -149,6 +154,20 @@ class DuckDB(Engine):
         for start in range(0, max(n, 1), size):
             where = f"rowid >= {start} AND rowid < {start + size}" if n else "FALSE"
             yield pl.DataFrame(self.con.sql(query.sql("duckdb") + " WHERE " + where))
+
+
+POSITIONS = "perfdsl_positions"
+
+
+def register_positions(con, positions: list[int]) -> None:
+    """The positions as the one-column table POSITIONS of the connection (a semi-join on it
+    stays one hash join however many positions are asked, where an IN list would not)."""
+    con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(POSITIONS)} AS SELECT unnest(?::BIGINT[]) AS pos",
+                [positions])
+
+
+def positions_table() -> exp.Subquery:
+    return exp.select("pos").from_(exp.to_identifier(POSITIONS, quoted=True)).subquery()
 
 
 def _ident(name: str) -> str:
@@ -279,10 +298,13 @@ class Ran:
     def _out(self) -> list[tuple[str, exp.Expression]]:
         return [(n, col(f"#out {k}")) for k, (n, _) in enumerate(self.out)]
 
-    def row(self, i: int) -> dict:
-        """Output row i (0-based) of a run that frames() reads, as rows() gives it."""
-        fetched = self.engine.fetch(_from_result(self._out(), exp.EQ(this=exp.column("rowid"), expression=exp.Literal.number(i))))
-        return {n: x for (n, _), x in zip(self.out, fetched[0])}
+    def rows_at(self, positions: list[int]) -> list[dict]:
+        """The output rows at these positions (0-based, input order) of a run that frames()
+        reads, in the order asked: one query for them all (the summary reads each group's
+        first member, and a large cohort has millions of groups)."""
+        query = _from_result([("#at", col(ROW))] + self._out(), exp.In(this=col(ROW), query=positions_table()))
+        by = {r[0]: {n: x for (n, _), x in zip(self.out, r[1:])} for r in self.engine.fetch_at(query, positions)}
+        return [by[i] for i in positions]
 
     def summary_frame(self, fields: list[str]):
         """For perfdsl.summary (cohort_counts.Columns), a run that frames() reads: each tier

@@ -387,10 +387,13 @@ class Stored:
     def rows(self, positions: list[int] | None, names: set[str] | None = None) -> list[tuple[int, dict]]:
         """(number, record) of the subjects at these positions (ROW; None: all), in their
         order; with `names`, records of those inputs only."""
-        from .engine import value
+        from .engine import POSITIONS, register_positions, value
         inputs = [i for i in self.inputs if names is None or i.name in names]
         kinds = [i.value() for i in inputs]
-        where = f" WHERE {ident(ROW)} IN ({', '.join(str(int(n)) for n in positions)})" if positions is not None else ""
+        where = ""
+        if positions is not None:
+            register_positions(self.con, positions)
+            where = f" WHERE {ident(ROW)} IN (SELECT pos FROM {ident(POSITIONS)})"
         got = self.con.execute(f"SELECT {', '.join([ident(NUMBER)] + [ident(i.name) for i in inputs])}"
                                f" FROM subjects{where} ORDER BY {ident(ROW)}").fetchall()
         out = []
