@@ -297,3 +297,15 @@ def test_rows_the_engine_marks_are_worded_from_its_table(tmp_path, capsys):
     good = _csv(tmp_path, "id,a,b\nx1,1,2\n,,\nx2,3,0.25\n")
     duck, python = _both(tmp_path, capsys, str(policy), good)
     assert duck == python and duck[0] == 0
+
+
+def test_duckdb_memory_limit_from_the_environment(monkeypatch):
+    """PERFDSL_DUCKDB_MEMORY bounds DuckDB (it spills past it); a value DuckDB cannot read
+    is a message, not a traceback."""
+    from perfdsl.io import DataError
+    from perfdsl.sql.engine import DuckDB
+    monkeypatch.setenv("PERFDSL_DUCKDB_MEMORY", "512MB")
+    assert DuckDB().con.execute("SELECT current_setting('memory_limit')").fetchone()[0] in ("488.2 MiB", "512.0 MB")
+    monkeypatch.setenv("PERFDSL_DUCKDB_MEMORY", "lots")
+    with pytest.raises(DataError, match="PERFDSL_DUCKDB_MEMORY='lots': not an amount of memory"):
+        DuckDB()

@@ -15,6 +15,7 @@ the reference's, word for word:
 from __future__ import annotations
 
 import functools
+import os
 from decimal import Decimal
 
 from sqlglot import exp
@@ -86,6 +87,7 @@ class Engine:
 
 
 RESULT = "perfdsl_result"
+MEMORY_LIMIT = "PERFDSL_DUCKDB_MEMORY"  # the environment variable bounding DuckDB's memory
 
 
 class DuckDB(Engine):
@@ -95,6 +97,12 @@ class DuckDB(Engine):
     def __init__(self, con=None):
         import duckdb
         self.con = con if con is not None else duckdb.connect()
+        if con is None and os.environ.get(MEMORY_LIMIT):  # e.g. 5GB: DuckDB spills past it to disk
+            try:
+                self.con.execute("SET memory_limit = ?", [os.environ[MEMORY_LIMIT]])
+            except duckdb.Error:
+                raise DataError([DataProblem(None, None, f"{MEMORY_LIMIT}={os.environ[MEMORY_LIMIT]!r}: "
+                                                         "not an amount of memory DuckDB reads (e.g. 5GB)")]) from None
 
     def load(self, inputs: list[Input], records: list[dict], table: str = "subjects",
              rows: list[int] | None = None, numbers: list[int] | None = None) -> None:
