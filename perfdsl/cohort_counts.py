@@ -59,7 +59,8 @@ class RuleCounts:
     rule: QuotaDef | DistributeDef
     names: tuple[str, ...]  # the tier set's tiers, best first
     bounds: frozenset[int]  # the tiers some line of the rule bounds (a `when`'s, whether or not it holds)
-    groups: tuple[GroupCounts, ...]
+    groups: tuple[GroupCounts, ...]  # empty where the rule has more groups than were asked for (`rules`)
+    count: int  # how many groups the rule has
 
 
 def share_text(share: Share | None) -> str:
@@ -129,6 +130,12 @@ class Columns:
         """Whether the tiers before the cohort stage are known for `tierset`."""
         return f"{tierset}~before" in self.frame.columns
 
+    def group_count(self, field) -> int:
+        """How many groups the subjects make by their value of `field` (None: one group)."""
+        if field is None:
+            return 1
+        return self.frame.select(*([field] if isinstance(field, str) else field)).n_unique()
+
     def groups(self, field, tiersets: dict[str, tuple[str, ...]]) -> list[tuple[object, Columns]]:
         """The subjects by their value of `field` (None: one group), in order of first
         appearance, as cohort.group_members gives them, each with its counts; a group's
@@ -172,15 +179,32 @@ def grouped_by(ir) -> list[str]:
     return list(dict.fromkeys(f for rule in (*ir.quotas, *ir.distributes) for f in group_fields(rule.group)))
 
 
-def rules(ir, results: Columns) -> list[RuleCounts]:
+def rules(ir, results: Columns, listed: int | None = None) -> list[RuleCounts]:
     """Every quota and `distribute` rule in the order the cohort stage applies them
-    (cohort.apply: quotas best tier first, then each distribution), group by group."""
+    (cohort.apply: quotas best tier first, then each distribution), group by group; a rule
+    with more groups than `listed` (None: no limit) only says how many it has, for a
+    summary that would not list them (40,000 groups cost seconds to count one by one)."""
     tiersets = {d.name: d.tiers.names() for d in ir.definitions
                 if d.tiers is not None and d.name in results.frame.columns}
     with localcontext(CONTEXT):
         placer = cohort.Placer(ir, [])
-        return [*(_quota(ir, q, results, tiersets) for q in sorted(ir.quotas, key=lambda q: q.tier)),
-                *(_distribute(ir, d, results, tiersets, placer) for d in ir.distributes)]
+        out = []
+        for rule in (*sorted(ir.quotas, key=lambda q: q.tier), *ir.distributes):
+            count = results.group_count(rule.group)
+            if listed is not None and count > listed:
+                out.append(RuleCounts(rule, ir.definition(rule.tierset).tiers.names(), _bounded(rule), (), count))
+            elif isinstance(rule, QuotaDef):
+                out.append(_quota(ir, rule, results, tiersets))
+            else:
+                out.append(_distribute(ir, rule, results, tiersets, placer))
+        return out
+
+
+def _bounded(rule: QuotaDef | DistributeDef) -> frozenset[int]:
+    """The tiers some line of the rule bounds (a `when`'s, whether or not it holds)."""
+    if isinstance(rule, QuotaDef):
+        return frozenset({rule.tier})
+    return frozenset({b.tier for b in rule.bounds} | {b.tier for w in rule.whens for b in w.bounds})
 
 
 def _quota(ir, q: QuotaDef, results: Columns, tiersets: dict) -> RuleCounts:
@@ -195,7 +219,7 @@ def _quota(ir, q: QuotaDef, results: Columns, tiersets: dict) -> RuleCounts:
                                    cohort.head_count(q.hi, n, q.rounding) if q.hi is not None else n,
                                    True, (q.lo, q.hi))
         groups.append(GroupCounts(value, n, tuple(tiers)))
-    return RuleCounts(q, names, frozenset({q.tier}), tuple(groups))
+    return RuleCounts(q, names, _bounded(q), tuple(groups), len(groups))
 
 
 def _distribute(ir, d: DistributeDef, results: Columns, tiersets: dict, placer: cohort.Placer) -> RuleCounts:
@@ -213,8 +237,7 @@ def _distribute(ir, d: DistributeDef, results: Columns, tiersets: dict, placer: 
                                 records[i].when_line)
                      for i, t in enumerate(names)]
         groups.append(GroupCounts(value, len(members), tuple(tiers)))
-    bounds = {b.tier for b in d.bounds} | {b.tier for w in d.whens for b in w.bounds}
-    return RuleCounts(d, names, frozenset(bounds), tuple(groups))
+    return RuleCounts(d, names, _bounded(d), tuple(groups), len(groups))
 
 
 def _written(d: DistributeDef, tier: int, when: int | None) -> tuple[Share | None, Share | None]:

@@ -8,7 +8,7 @@ from . import io
 from .cohort_counts import Columns
 from .console import out
 from .kept import check_keep, copy_kept
-from .run_output import file_layout, frame_rows, write_trace
+from .run_output import file_layout, frame_rows, groups_listed, write_trace
 from .run_read import read_and_evaluate, read_subjects
 from .run_sql import run_sql
 from .run_tally import FrameRow
@@ -47,7 +47,8 @@ def run_rows(policy, args, plan, keep):
                 for r in results]
     copy_kept(rows, read, keep)
     columns = recorder.columns(policy.ir, results) if recorder else Columns.of_results(policy.ir, results)
-    done = summary.summarize(policy.ir, columns, policy.last_warnings, plan.language)
+    done = summary.summarize(policy.ir, columns, policy.last_warnings, plan.language,
+                             groups_listed(args))
     notes = io.write_rows(args.output, plan.columns, rows, file_layout(plan, args, done))
     if args.trace:
         write_trace(args.trace, results)

@@ -6,7 +6,7 @@ from __future__ import annotations
 from . import io
 from .console import out, progress
 from .kept import check_kept, with_kept
-from .run_output import file_layout, frame_rows
+from .run_output import file_layout, frame_rows, groups_listed
 from .run_tally import cohort_columns
 
 
@@ -42,7 +42,8 @@ def run_frame(policy, table, args, plan, keep):
         frame = with_kept(frame, table, keep)
     shown = not args.quiet or args.output.lower().endswith(".xlsx")
     results = cohort_columns(ir, frame, table, result, shown and bool(ir.quotas or ir.distributes))
-    done = summary.summarize(ir, results, policy.last_warnings, plan.language)
+    done = summary.summarize(ir, results, policy.last_warnings, plan.language,
+                             groups_listed(args))
     layout = file_layout(plan, args, done)
     notes = frame_io.write_frame(args.output, frame, plan.columns, layout, [f.label for f in ir.flags])
     if notes is None:
@@ -78,7 +79,8 @@ def _run_records(policy, table, args, plan, keep):
         raise name_columns(err, table.column_of) from None
     policy.last_warnings = table.warnings + policy.last_warnings
     check_kept(table, keep)
-    done = summary.summarize(policy.ir, recorder.columns(policy.ir, results), policy.last_warnings, plan.language)
+    done = summary.summarize(policy.ir, recorder.columns(policy.ir, results), policy.last_warnings, plan.language,
+                             groups_listed(args))
     layout = file_layout(plan, args, done)
     labels = [f.label for f in policy.ir.flags]
     frame = frame_io.results_frame(policy.ir, results, {k: table.kept[k] for k in keep}, args.output, layout)

@@ -6,6 +6,14 @@ from __future__ import annotations
 from . import io
 
 
+def groups_listed(args) -> int | None:
+    """How many groups of a rule the run's summary lists: every one for the `汇总` sheet
+    of an XLSX output (None), none where nothing is printed (--quiet), else as many as the
+    terminal lists (past them it gives their number)."""
+    from .summary import MAX_GROUPS
+    return None if args.output.lower().endswith(".xlsx") else 0 if args.quiet else MAX_GROUPS
+
+
 def file_layout(plan, args, done):
     from . import summary
     return io.Layout(titles=plan.titles, places=plan.places, encoding=args.encoding,

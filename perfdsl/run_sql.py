@@ -9,7 +9,7 @@ from . import io
 from .cohort_counts import Columns, grouped_by
 from .console import out
 from .kept import copy_kept
-from .run_output import file_layout, flags_read, write_trace
+from .run_output import file_layout, flags_read, groups_listed, write_trace
 from .run_read import Read, read_subjects
 from .run_tally import FrameRow
 
@@ -55,7 +55,8 @@ def _write_frames(policy, args, plan, ran, source):
     def rows(positions: list[int]) -> list[FrameRow]:
         return [FrameRow(values, record) for values, (_, record) in zip(ran.rows_at(positions), source.rows(positions))]
     columns = Columns(ran.summary_frame(grouped_by(ir)), lambda i: rows([i])[0], rows=rows)
-    done = summary.summarize(ir, columns, policy.last_warnings, plan.language)
+    done = summary.summarize(ir, columns, policy.last_warnings, plan.language,
+                             groups_listed(args))
     notes = frame_io.write_frames(args.output, frames, plan.columns, file_layout(plan, args, done),
                                   [f.label for f in ir.flags])
     return None if notes is None else (done, ran.n, notes)
@@ -86,7 +87,8 @@ def _write_rows(policy, args, plan, keep, read, ran, source):
     tiers = ran.individual_tiers()
     before = summary.tiers_before(ir, {id(r): {ts: at[i] for ts, at in tiers.items()}
                                        for i, r in enumerate(results)}) if tiers else None
-    done = summary.summarize(ir, Columns.of_results(ir, results, before), policy.last_warnings, plan.language)
+    done = summary.summarize(ir, Columns.of_results(ir, results, before), policy.last_warnings, plan.language,
+                             groups_listed(args))
     notes = io.write_rows(args.output, plan.columns, rows, file_layout(plan, args, done))
     if args.trace:
         write_trace(args.trace, explained)

@@ -64,7 +64,8 @@ class SummaryRule:
     title: str
     tierset: str
     names: tuple[str, ...]
-    groups: list[SummaryGroup] = field(default_factory=list)
+    count: int  # how many groups the rule has
+    groups: list[SummaryGroup] = field(default_factory=list)  # empty where they are not listed
 
 
 @dataclass
@@ -87,14 +88,16 @@ def _text(v) -> str:
     return str(v)
 
 
-def summarize(ir, results: cohort_counts.Columns, warnings: list[str], language: str) -> Summary:
+def summarize(ir, results: cohort_counts.Columns, warnings: list[str], language: str,
+              listed: int | None = None) -> Summary:
     """The summary of a finished cohort; what moved where the tiers before the cohort
-    stage are known (Recorder.columns, or a columnar run's)."""
+    stage are known (Recorder.columns, or a columnar run's). A rule's groups are listed
+    where it has at most `listed` (None: always, as the `汇总` sheet lists them)."""
     w = phrases(PHRASES, language)
     sets = [d for d in ir.definitions if d.tiers is not None]
     tiers = [(d.label or d.name, d.tiers.names(), list(results.count(d.name, d.tiers.names())[1])) for d in sets]
     labels = {i.name: i.label.strip() for i in ir.inputs if i.label and i.label.strip()} if language == "zh" else {}
-    rules = [_rule(counted, w, labels) for counted in cohort_counts.rules(ir, results)]
+    rules = [_rule(counted, w, labels) for counted in cohort_counts.rules(ir, results, listed)]
     moves: dict[str, Counter] = {}
     for name in dict.fromkeys(r.tierset for r in rules):  # in the rules' order, every run
         if results.knows_before(name):
@@ -123,7 +126,7 @@ def _rule(counted: cohort_counts.RuleCounts, w: dict, labels: dict) -> SummaryRu
         title = w["quota"].format(tier=counted.names[rule.tier], share=share, line=rule.span.line)
     else:
         title = w["distribute"].format(line=rule.span.line)
-    return SummaryRule(title, rule.tierset, counted.names, [
+    return SummaryRule(title, rule.tierset, counted.names, counted.count, [
         SummaryGroup(_group(rule.group, g.value, w, labels), g.size, [t.before for t in g.tiers],
                      [t.final for t in g.tiers], [t.lo if i in counted.bounds else None for i, t in enumerate(g.tiers)],
                      [t.hi if i in counted.bounds else None for i, t in enumerate(g.tiers)])
@@ -153,9 +156,9 @@ def lines(s: Summary, data: str, out: str | None = None) -> list[str]:
         text.append(w["tiers"].format(label=title) + ("" if s.language == "zh" else " ") + w["sep"].join(
             f"{t} {n}" for t, n in zip(names, final)))
     for rule in s.rules:
-        text.append(rule.title + w["colon"].rstrip() + (" " + w["groups"].format(n=len(rule.groups))
-                                                        if len(rule.groups) > MAX_GROUPS else ""))
-        if len(rule.groups) <= MAX_GROUPS:
+        text.append(rule.title + w["colon"].rstrip() + (" " + w["groups"].format(n=rule.count)
+                                                        if rule.count > MAX_GROUPS else ""))
+        if rule.count <= MAX_GROUPS:
             for g in rule.groups:
                 shown = [f"{t} {g.final[i]}{_bounds(w, g.lo[i], g.hi[i])}" for i, t in enumerate(rule.names)
                          if g.lo[i] is not None or g.final[i]]

@@ -66,13 +66,14 @@ def test_every_backend_states_the_same_counts(tmp_path, policy_file, capsys, bac
 
 def test_the_duckdb_summary_reads_group_members_in_one_query_however_many_groups(tmp_path, policy_file,
                                                                                    capsys, monkeypatch):
-    """The summary reads each group's first member; on duckdb that is one query for all the
-    groups (at 100k subjects in 4,000 groups, one query a group took 40 s of a 2 s run)."""
+    """The summary reads each group's first member where it lists every group (the `汇总`
+    sheet of an XLSX output); on duckdb that is one query for all the groups (at 100k
+    subjects in 4,000 groups, one query a group took 40 s of a 2 s run)."""
     from perfdsl.sql.engine import DuckDB
     policy = policy_file(POLICY.replace("int in 1..3", "int in 1..1000"))
     queries = {}
     for groups in (3, 300):
-        data, out = tmp_path / f"in{groups}.csv", tmp_path / f"out{groups}.csv"
+        data, out = tmp_path / f"in{groups}.csv", tmp_path / f"out{groups}.xlsx"
         with open(data, "w", encoding="utf-8", newline="") as fh:
             csv.writer(fh).writerows([["id", "level", "score"]]
                                      + [[f"s{i}", str(1 + i % groups), str(50 + i % 50)] for i in range(900)])
@@ -83,7 +84,59 @@ def test_the_duckdb_summary_reads_group_members_in_one_query_however_many_groups
         assert main(["run", str(policy), "--input", str(data), "--output", str(out), "--backend", "duckdb"]) == 0
         monkeypatch.undo()
         queries[groups] = len(seen)
-        duck = capsys.readouterr().out
+        duck, duck_sheet = capsys.readouterr().out, _sheet(out)
+        assert len(duck_sheet) == 1 + 3 + 3 * groups  # the tiers, then every group's three tiers
         assert main(["run", str(policy), "--input", str(data), "--output", str(out), "--backend", "python"]) == 0
         assert duck == capsys.readouterr().out  # the same summary, "moved" line included
+        assert duck_sheet == _sheet(out)
     assert queries[300] == queries[3]
+
+
+def _sheet(path) -> list[list]:
+    return [list(r) for r in openpyxl.load_workbook(path)["汇总"].iter_rows(values_only=True)]
+
+
+DISTRIBUTED = """policy s {
+  key id
+  input id: text
+  input team: int in 1..30
+  input rating: one of ("good", "fair")
+  input score: decimal in 0..100
+  tiers grade by score { A >= 90  B >= 60  C otherwise }
+  distribute per team rank by score desc then id asc {
+    A 0%..50%
+    B 0%..100%
+    C 0%..100%
+    when rating == "fair": A 0..0
+  }
+}
+"""
+
+
+@pytest.mark.parametrize("backend", ["python", "columnar", "duckdb"])
+def test_a_summary_of_many_groups_says_how_many_and_lists_them_only_in_the_sheet(tmp_path, policy_file, capsys,
+                                                                                  monkeypatch, backend):
+    """Past 20 groups the terminal gives the number of groups, and the run does not work out
+    each group's bounds for it (a CSV output); the `汇总` sheet lists every group with its
+    bounds. Groups alike share their bounds (cohort.Placer.bounds), groups unlike do not:
+    teams 2k-1 and 2k both have k + 1 members, all at 95; the even ones are rated fair, so
+    they get no A, the odd ones at most round-half-up(50% of k + 1) = (k + 2) // 2."""
+    from perfdsl import cohort_counts
+    policy = policy_file(DISTRIBUTED)
+    data = tmp_path / "in.csv"
+    size = {t: 2 + (t - 1) // 2 for t in range(1, 31)}
+    with open(data, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([["id", "team", "rating", "score"]] + [
+            [f"s{t}-{j}", str(t), "fair" if t % 2 == 0 else "good", "95"] for t in range(1, 31) for j in range(size[t])])
+    worked = []
+    original = cohort_counts._distribute
+    monkeypatch.setattr(cohort_counts, "_distribute", lambda *a: worked.append(1) or original(*a))
+    assert main(["run", str(policy), "--input", str(data), "--output", str(tmp_path / "o.csv"),
+                 "--backend", backend]) == 0
+    assert "distribute (line 8): 30 groups" in capsys.readouterr().out.splitlines() and not worked
+    assert main(["run", str(policy), "--input", str(data), "--output", str(tmp_path / "o.xlsx"),
+                 "--backend", backend]) == 0
+    a = [(r[1], r[2], r[5], r[6], r[7]) for r in _sheet(tmp_path / "o.xlsx") if r[0] == "distribute (line 8)"
+         and r[3] == "A"]
+    assert a == [(f"team={t}", size[t], 0 if t % 2 == 0 else (size[t] + 1) // 2, 0,
+                  0 if t % 2 == 0 else (size[t] + 1) // 2) for t in range(1, 31)]
