@@ -85,12 +85,13 @@ def run_once(scheme: str, data: Path, out: Path, backend: str | None, explain: b
     return timed(cmd, scheme)
 
 
-def measure(cmd: list[str], timeout: float | None = None, memory_gb: float | None = None) -> dict:
+def measure(cmd: list[str], timeout: float | None = None, memory_gb: float | None = None,
+            env: dict[str, str] | None = None) -> dict:
     """Run cmd under /usr/bin/time -v: {"rc", "wall", "cpu", "peak_mb", "said"} (peak RSS in
     MB, what the command said on stderr), also for a command that failed; a run past
     `timeout` seconds is stopped: {"timeout": seconds}. With `memory_gb`, the child's
     address space is capped there, so a run that would exhaust a shared machine fails
-    instead."""
+    instead. `env` adds to the environment the command runs in."""
     cmd = ["/usr/bin/time", "-v", *cmd]
 
     def cap() -> None:
@@ -100,7 +101,8 @@ def measure(cmd: list[str], timeout: float | None = None, memory_gb: float | Non
     t0 = time.perf_counter()
     # its own process group, so that a timeout stops the command and not only /usr/bin/time
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT,
-                         preexec_fn=cap if memory_gb else None, start_new_session=True)
+                         preexec_fn=cap if memory_gb else None, start_new_session=True,
+                         env={**os.environ, **(env or {})})
     try:
         _, stderr = p.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:

@@ -110,7 +110,9 @@ def measure_one(run: str, scheme: str, args) -> dict:
            "memory_gb": args.memory_gb, "duckdb_memory": args.duckdb_memory}
     if run != "hand" and not has_backend(BACKENDS[run]):
         return {**row, "status": f"not measured: perfdsl run has no --backend {BACKENDS[run]} here"}
-    r = measure(command(run, scheme, data, out, args), args.timeout, args.memory_gb)
+    # the duckdb backend under the hand-written query's memory limit (PERFDSL_DUCKDB_MEMORY)
+    env = {"PERFDSL_DUCKDB_MEMORY": args.duckdb_memory} if run == "duckdb" else None
+    r = measure(command(run, scheme, data, out, args), args.timeout, args.memory_gb, env)
     row |= {k: round(r[k], 2) for k in ("wall", "cpu", "peak_mb") if k in r}
     row["status"] = status(r, args)
     if row["status"] != "ok":

@@ -1,8 +1,9 @@
 """`perfdsl run --backend duckdb|spark`: a data file through a SQL backend (perfdsl.sql.run)
 into the output file. The engine reads and checks the file where it can (Engine.load_file),
-else perfdsl.io reads it; the output is streamed from the engine to polars' writers in
-batches where the engine and the format allow (a run at 100M subjects never holds its
-rows in Python), else read back as the other backends' rows for perfdsl.io's writers."""
+else perfdsl.io reads it; DuckDB writes a Parquet output itself (sql.parquet_out), other
+outputs are streamed from the engine to polars' writers in batches where the engine and
+the format allow (a run at 100M subjects never holds its rows in Python), else read back
+as the other backends' rows for perfdsl.io's writers."""
 from __future__ import annotations
 
 from . import io
@@ -44,7 +45,7 @@ def _run(policy, args, keep: tuple[str, ...]):
 
 
 def _write_frames(policy, args, plan, ran, source):
-    """The output streamed from the engine to polars' writers in batches, the summary
+    """The output written by DuckDB (Parquet) or streamed from the engine to polars' writers in batches, the summary
     counted on the engine's columns: (summary, subjects, notes), or None, nothing written,
     where the engine or the format does not allow it."""
     from . import frame_io, summary
@@ -57,8 +58,11 @@ def _write_frames(policy, args, plan, ran, source):
     columns = Columns(ran.summary_frame(grouped_by(ir)), lambda i: rows([i])[0], rows=rows)
     done = summary.summarize(ir, columns, policy.last_warnings, plan.language,
                              groups_listed(args))
-    notes = frame_io.write_frames(args.output, frames, plan.columns, file_layout(plan, args, done),
-                                  [f.label for f in ir.flags])
+    layout, labels = file_layout(plan, args, done), [f.label for f in ir.flags]
+    notes = ran.write_parquet(args.output, plan.columns, layout, labels) \
+        if args.output.lower().endswith(".parquet") else None
+    if notes is None:
+        notes = frame_io.write_frames(args.output, frames, plan.columns, layout, labels)
     return None if notes is None else (done, ran.n, notes)
 
 

@@ -350,6 +350,18 @@ class Ran:
             return None
         return self.engine.frames(_from_result(self._out()), self.n, size or BATCH)
 
+    def write_parquet(self, path: str, columns: list[str], layout, labels: list[str]) -> list[str] | None:
+        """The output columns written to Parquet by the engine itself (DuckDB; see
+        sql.parquet_out): the writer's notes, or None, nothing written, where frames() must."""
+        from .parquet_out import copy_parquet, parquet_columns
+        if not isinstance(self.engine, DuckDB):
+            return None
+        cells = parquet_columns(self, columns, layout, labels)
+        if cells is None:
+            return None
+        copy_parquet(self.engine.con, _result(), cells, path)
+        return layout.notes
+
     def individual_tiers(self) -> dict[str, list[int]]:
         """Each tier set's position (0 = best) before the cohort stage, per subject in input
         order: what summary.Recorder notes on the python backend (empty: no cohort stage)."""
