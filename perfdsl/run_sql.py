@@ -45,9 +45,9 @@ def _run(policy, args, keep: tuple[str, ...]):
 
 
 def _write_frames(policy, args, plan, ran, source):
-    """The output written by DuckDB (Parquet) or streamed from the engine to polars' writers in batches, the summary
-    counted on the engine's columns: (summary, subjects, notes), or None, nothing written,
-    where the engine or the format does not allow it."""
+    """The output written by DuckDB (Parquet) or streamed from the engine to polars'
+    writers in batches, the summary counted on the engine's columns: (summary, subjects,
+    notes), or None, nothing written, where the engine or the format does not allow it."""
     from . import frame_io, summary
     frames = ran.frames()
     if frames is None:
