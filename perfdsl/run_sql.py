@@ -17,13 +17,37 @@ from .run_tally import FrameRow
 
 def run_sql(policy, args, plan, keep: tuple[str, ...]):
     """Run `args.input` on the SQL engine `args.backend` into `args.output`:
-    (summary, subjects, notes of the writer)."""
-    read, ran, source = _run(policy, args, keep)
-    if not (args.explain or args.trace or keep):
-        streamed = _write_frames(policy, args, plan, ran, source)
-        if streamed is not None:
-            return streamed
-    return _write_rows(policy, args, plan, keep, read, ran, source)
+    (summary, subjects, notes of the writer). The engine failing (out of memory, its
+    disk full while it spills) is said in a line, nothing written, like bad data."""
+    try:
+        read, ran, source = _run(policy, args, keep)
+        if not (args.explain or args.trace or keep):
+            streamed = _write_frames(policy, args, plan, ran, source)
+            if streamed is not None:
+                return streamed
+        return _write_rows(policy, args, plan, keep, read, ran, source)
+    except Exception as err:
+        if not _engine_error(err):
+            raise
+        raise io.DataError([io.DataProblem(None, None, _engine_failed(args.backend, err))]) from None
+
+
+def _engine_error(err: Exception) -> bool:
+    """Whether the error is the SQL engine's own (DuckDB's, or Spark's through pyspark/py4j)."""
+    if type(err).__module__.split(".")[0] in ("pyspark", "py4j"):
+        return True
+    import duckdb
+    return isinstance(err, duckdb.Error)
+
+
+def _engine_failed(backend: str, err: Exception) -> str:
+    """The engine's first line, with what to do where it ran out of memory."""
+    from .sql.engine import MEMORY_LIMIT
+    said = (str(err).strip().splitlines() or [type(err).__name__])[0]
+    if "memory" in said.lower() and backend == "duckdb":
+        return (f"DuckDB ran out of memory ({said}); set {MEMORY_LIMIT} (e.g. {MEMORY_LIMIT}=4GB) below the "
+                "memory this machine has free: DuckDB then spills to disk")
+    return f"the {backend} engine failed: {said}"
 
 
 def _run(policy, args, keep: tuple[str, ...]):

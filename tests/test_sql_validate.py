@@ -309,3 +309,17 @@ def test_duckdb_memory_limit_from_the_environment(monkeypatch):
     monkeypatch.setenv("PERFDSL_DUCKDB_MEMORY", "lots")
     with pytest.raises(DataError, match="PERFDSL_DUCKDB_MEMORY='lots': not an amount of memory"):
         DuckDB()
+
+
+def test_duckdb_out_of_memory_is_a_line_saying_what_to_do_and_nothing_is_written(monkeypatch, tmp_path, capsys):
+    """DuckDB out of memory (here a limit of 100KB) is the run's error, not a traceback:
+    the engine's line and the setting to change; no output file."""
+    monkeypatch.setenv("PERFDSL_DUCKDB_MEMORY", "100KB")
+    out = tmp_path / "out.parquet"
+    code = main(["run", str(ROOT / "policies" / "budget_engineer.perf"), "--input",
+                 str(ROOT / "policies" / "data" / "budget_engineer.csv"), "--output", str(out), "--backend", "duckdb"])
+    err = capsys.readouterr().err
+    assert code == 1 and not out.exists() and list(tmp_path.iterdir()) == []
+    assert err.startswith("DuckDB ran out of memory (Out of Memory Error")
+    assert "set PERFDSL_DUCKDB_MEMORY (e.g. PERFDSL_DUCKDB_MEMORY=4GB) below the memory this machine has free" in err
+    assert "Traceback" not in err and err.rstrip().endswith("1 problem(s); nothing was written")
