@@ -76,12 +76,18 @@ class Columns:
     index before the cohort stage (column `NAME~before`). Counted in polars; `row(i)` gives
     subject i as a result for what reads one subject (a group's value and a `when` read its
     first member). As a sequence it holds len() subjects. A columnar run builds it from its
-    frames (perfdsl.run_tally.cohort_columns), every other run from its results (`of_results`)."""
+    frames (perfdsl.run_tally.cohort_columns), every other run from its results (`of_results`).
+
+    Column `~row` is each subject's position. A SQL run hands over its subjects already
+    counted (100M rows would not fit): a row per distinct combination of the columns, `~w`
+    the subjects it stands for and `~row` the first of them; and `group_counts`, the
+    number of groups of each rule's `group`, where its fields are left out of the frame."""
 
     def __init__(self, frame, row: Callable[[int], object], first: int = 0, counts: dict | None = None,
-                 size: int | None = None, rows: Callable[[list[int]], list] | None = None):
+                 size: int | None = None, rows: Callable[[list[int]], list] | None = None,
+                 group_counts: dict | None = None):
         self.frame, self.row, self.first = frame, row, first
-        self._counts, self._size = counts, size
+        self._counts, self._size, self._group_counts = counts, size, group_counts or {}
         # many rows at once (positions ascending), where one read is cheaper than many
         self.rows = rows or (lambda positions: [row(i) for i in positions])
 
@@ -104,7 +110,20 @@ class Columns:
         return cls(pl.DataFrame(data), results.__getitem__)
 
     def __len__(self) -> int:
-        return self.frame.height if self._size is None else self._size
+        if self._size is not None:
+            return self._size
+        return self.frame.get_column("~w").sum() if self._weighted else self.frame.height
+
+    @property
+    def _weighted(self) -> bool:
+        return "~w" in self.frame.columns
+
+    def _how_many(self, test=None):
+        """The subjects for which `test` holds (None: all), as a polars aggregate."""
+        import polars as pl
+        if not self._weighted:
+            return pl.len() if test is None else test.sum()
+        return pl.col("~w").sum() if test is None else pl.when(test).then(pl.col("~w")).otherwise(0).sum()
 
     def __getitem__(self, i: int):
         if i != 0:
@@ -114,9 +133,9 @@ class Columns:
     def _tallies(self, tierset: str, names) -> dict:
         import polars as pl
         before = f"{tierset}~before"
-        exprs = [(pl.col(tierset) == t).sum().alias(f"f{i}") for i, t in enumerate(names)]
+        exprs = [self._how_many(pl.col(tierset) == t).alias(f"f{i}") for i, t in enumerate(names)]
         if before in self.frame.columns:
-            exprs += [(pl.col(before) == i).sum().alias(f"b{i}") for i in range(len(names))]
+            exprs += [self._how_many(pl.col(before) == i).alias(f"b{i}") for i in range(len(names))]
         return self.frame.select(exprs).row(0, named=True)
 
     def count(self, tierset: str, names) -> tuple[tuple[int | None, ...], tuple[int, ...]]:
@@ -134,6 +153,8 @@ class Columns:
         """How many groups the subjects make by their value of `field` (None: one group)."""
         if field is None:
             return 1
+        if field in self._group_counts:
+            return self._group_counts[field]
         return self.frame.select(*([field] if isinstance(field, str) else field)).n_unique()
 
     def groups(self, field, tiersets: dict[str, tuple[str, ...]]) -> list[tuple[object, Columns]]:
@@ -144,12 +165,13 @@ class Columns:
         if field is None:
             return [(None, self)]
         fields = [field] if isinstance(field, str) else list(field)
-        exprs = [pl.len().alias("~n"), pl.col("~i").first().alias("~first")]
+        exprs = [self._how_many().alias("~n"), pl.col("~row").min().alias("~first")]
         for name, names in tiersets.items():
-            exprs += [(pl.col(name) == t).sum().alias(f"{name}~f{i}") for i, t in enumerate(names)]
+            exprs += [self._how_many(pl.col(name) == t).alias(f"{name}~f{i}") for i, t in enumerate(names)]
             if f"{name}~before" in self.frame.columns:
-                exprs += [(pl.col(f"{name}~before") == i).sum().alias(f"{name}~b{i}") for i in range(len(names))]
-        agg = self.frame.with_row_index("~i").group_by(fields, maintain_order=True).agg(exprs)
+                exprs += [self._how_many(pl.col(f"{name}~before") == i).alias(f"{name}~b{i}")
+                          for i in range(len(names))]
+        agg = self.frame.group_by(fields).agg(exprs).sort("~first")
         firsts = agg.get_column("~first").to_list()
         read = dict(zip(firsts, self.rows(firsts)))  # each group's first member, read once
 
@@ -169,8 +191,9 @@ class Columns:
         import polars as pl
         before = pl.col(f"{tierset}~before")
         was = pl.lit(pl.Series(list(names))).gather(before)
-        moved = self.frame.filter(was != pl.col(tierset)).group_by([was.alias("was"), pl.col(tierset)],
-                                                                    maintain_order=True).len()  # as the rows come
+        moved = (self.frame.filter(was != pl.col(tierset))
+                 .group_by([was.alias("was"), pl.col(tierset)]).agg(self._how_many(), pl.col("~row").min())
+                 .sort("~row").drop("~row"))  # as the rows come
         return Counter({(w, t): n for w, t, n in moved.iter_rows()})
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 from . import io
 from .cohort_counts import Columns, grouped_by
 from .console import out
+from .ir import group_fields
 from .kept import copy_kept
 from .run_output import file_layout, flags_read, groups_listed, write_trace
 from .run_read import Read, read_subjects
@@ -79,9 +80,12 @@ def _write_frames(policy, args, plan, ran, source):
     ir = policy.ir
     def rows(positions: list[int]) -> list[FrameRow]:
         return [FrameRow(values, record) for values, (_, record) in zip(ran.rows_at(positions), source.rows(positions))]
-    columns = Columns(ran.summary_frame(grouped_by(ir)), lambda i: rows([i])[0], rows=rows)
-    done = summary.summarize(ir, columns, policy.last_warnings, plan.language,
-                             groups_listed(args))
+    listed = groups_listed(args)
+    counts = ran.group_counts(list(dict.fromkeys(r.group for r in (*ir.quotas, *ir.distributes) if r.group is not None)))
+    shown = [f for f in grouped_by(ir) if any(listed is None or n <= listed for g, n in counts.items()
+                                              if f in group_fields(g))]
+    columns = Columns(ran.summary_frame(shown), lambda i: rows([i])[0], rows=rows, group_counts=counts)
+    done = summary.summarize(ir, columns, policy.last_warnings, plan.language, listed)
     layout, labels = file_layout(plan, args, done), [f.label for f in ir.flags]
     notes = ran.write_parquet(args.output, plan.columns, layout, labels) \
         if args.output.lower().endswith(".parquet") else None

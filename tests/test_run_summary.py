@@ -140,3 +140,43 @@ def test_a_summary_of_many_groups_says_how_many_and_lists_them_only_in_the_sheet
          and r[3] == "A"]
     assert a == [(f"team={t}", size[t], 0 if t % 2 == 0 else (size[t] + 1) // 2, 0,
                   0 if t % 2 == 0 else (size[t] + 1) // 2) for t in range(1, 31)]
+
+
+PAIRED = """policy s {
+  key id
+  input id: text
+  input dept: text
+  input kind: text
+  input score: decimal in 0..100
+  tiers grade by score { A >= 90  B >= 60  C otherwise }
+  quota A at most 50% per (dept, kind) rank by score desc then id asc
+}
+"""
+
+
+@pytest.mark.parametrize("depts", [2, 15])
+def test_duckdb_counts_groups_of_several_fields_in_the_engine_as_python_does(tmp_path, policy_file, capsys, depts):
+    """A SQL run sends the summary its subjects already counted (Ran.summary_frame) and the
+    number of each rule's groups (Ran.group_counts, COUNT(DISTINCT (dept, kind))): 2 depts ×
+    2 kinds = 4 groups are listed, 15 × 2 = 30 only counted; either way the duckdb lines are
+    the python backend's. Each group: scores 95, 93, 91 and 50 → A at most 2 of 4, so the
+    91 moves to B: A 2, B 1, C 1 per group, and `moved: A→B` one per group."""
+    policy = policy_file(PAIRED)
+    data = tmp_path / "in.csv"
+    with open(data, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([["id", "dept", "kind", "score"]] + [
+            [f"{d}-{k}-{s}", f"部门{d}", k, str(s)] for d in range(depts) for k in ("甲", "乙") for s in (95, 93, 91, 50)])
+    printed = {}
+    for backend in ("python", "duckdb"):
+        out = tmp_path / f"{backend}.parquet"
+        assert main(["run", str(policy), "--input", str(data), "--output", str(out), "--backend", backend]) == 0
+        printed[backend] = capsys.readouterr().out.replace(str(out), "OUT").splitlines()
+    groups = depts * 2
+    assert printed["duckdb"] == printed["python"]
+    assert f"grade: A {2 * groups}, B {groups}, C {groups}" in printed["duckdb"]
+    assert f"moved: A→B {groups}" in printed["duckdb"]
+    listed = [line for line in printed["duckdb"] if line.startswith("  dept/kind=")]
+    if groups <= 20:
+        assert listed[0] == "  dept/kind=部门0 / 甲 (4): A 2 (at most 2), B 1, C 1" and len(listed) == groups
+    else:
+        assert not listed and f"quota A at most 50% (line 8): {groups} groups" in printed["duckdb"]

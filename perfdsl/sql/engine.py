@@ -153,6 +153,11 @@ class DuckDB(Engine):
         """The result in input order (the query's ORDER BY): row i is at rowid i."""
         self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(RESULT)} AS " + query.sql("duckdb"))
 
+    def frame(self, query: exp.Select):
+        """The query's rows as one polars frame (through Arrow, no Python values)."""
+        import polars as pl
+        return pl.DataFrame(self.con.sql(query.sql("duckdb")))
+
     def frames(self, query: exp.Select, n: int, size: int):
         """The result's rows as polars frames of `size` rows (through Arrow, no Python values):
         a range of rowids each, which DuckDB reads without scanning the rest."""
@@ -320,18 +325,39 @@ class Ran:
         return [by[i] for i in positions]
 
     def summary_frame(self, fields: list[str]):
-        """For perfdsl.summary (cohort_counts.Columns), a run that frames() reads: each tier
-        set's final tier, the group `fields` as the records hold them, and each tier set's
-        position before the cohort stage (`NAME~before`)."""
+        """For perfdsl.summary (cohort_counts.Columns), a run that frames() reads, counted in
+        the engine: a row per distinct combination of each tier set's final tier, the group
+        `fields` as the records hold them and each tier set's position before the cohort
+        stage (`NAME~before`), with the subjects it stands for (`~w`) and the first of them
+        (`~row`), so that 100M subjects come over as a few rows."""
         import polars as pl
-        q, cols = self.q, [("~row", col(ROW))]
+        q, cols = self.q, []
         for ts in q.tier_index:
             cols.append((ts, q.sql(q.columns[ts].node)))
         for f in fields:
             v = q.columns[f]
             cols.append((f, q.sql(v.node) if decimal(q, v) is None else decimal(q, v)))
         cols += [(f"{ts}~before", col(f"#before {k}")) for k, ts in enumerate(q.before)]
-        return pl.concat(list(self.engine.frames(_from_result(cols), self.n, BATCH)))
+        select = _from_result(cols + [("~w", exp.Count(this=exp.Star())), ("~row", exp.Min(this=col(ROW)))])
+        select.set("order", None)
+        if cols:
+            select.set("group", exp.Group(expressions=[exp.Literal.number(k + 1) for k in range(len(cols))]))
+        frame = self.engine.frame(select)
+        return frame.filter(pl.col("~w") > 0) if not cols else frame  # no subjects: COUNT(*) of none is a row
+
+    def group_counts(self, groups: list) -> dict:
+        """How many groups each of `groups` (a field, or a tuple of fields) makes, counted
+        in the engine (for a summary that lists no groups, their fields stay there)."""
+        q = self.q
+        def distinct(g) -> exp.Expression:
+            fields = [g] if isinstance(g, str) else list(g)
+            keys = [q.sql(q.columns[f].node) for f in fields]
+            return exp.Count(this=exp.Distinct(expressions=[keys[0] if len(keys) == 1 else exp.Tuple(expressions=keys)]))
+        if not groups:
+            return {}
+        select = _from_result([(f"g{k}", distinct(g)) for k, g in enumerate(groups)])
+        select.set("order", None)
+        return dict(zip(groups, self.engine.fetch(select)[0]))
 
     def _converted(self, k: int, raw):
         return raw if self.shown[k] is not None else value(self.out[k][1], raw)
