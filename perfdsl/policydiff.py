@@ -235,7 +235,6 @@ def _cohort_stage(old, new, seed, witness: dict | None = None) -> str:
 
 # ---- text for the terminal and the CHANGES file ------------------------------------
 def render(report: DiffReport, old_name: str = "old", new_name: str = "new") -> list[str]:
-    from .verify.properties import given_line
     lines = [f"note: {n}" for n in report.notes]
     if report.compared:
         lines.append(f"{len(report.subjects)} of {report.compared} subject(s) changed")

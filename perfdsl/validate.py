@@ -8,7 +8,6 @@ duplicate keys. Numbers become exact Decimals; tiers and choices stay strings.
 """
 from __future__ import annotations
 
-import json
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
@@ -19,7 +18,7 @@ from .columns import input_labels
 from .io import DataProblem as Problem
 from .ir import InputDef, Policy
 from .runtime.checks import bool_word, list_text
-from .numbers import NumberError, brief, check_number, decimal_text, json_int, parse_number
+from .numbers import NumberError, brief, check_number, decimal_text, parse_number
 
 
 

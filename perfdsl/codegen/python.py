@@ -850,7 +850,7 @@ class _Method(c.Visitor):
         after = self.expr(c.Call(c.Op.PICK, (c.Lit(s.names), s.after)))
         line = self.expr(s.line)
         if s.kind is c.RuleKind.BAND:
-            self.line(Code(f"tt = rt.TierTrace("), Text(s.tierset), Code(", "), Text(s.label),
+            self.line(Code("tt = rt.TierTrace("), Text(s.tierset), Code(", "), Text(s.label),
                       Code(f", {self.expr(s.by)}, [rt.TierChange({self.m.const('band')}, None, {after}, None, {line})])"))
             self.line(Code("trace.tiers.append(tt)"))
             return

@@ -23,7 +23,6 @@ from decimal import Decimal
 
 import polars as pl
 
-from ..io import DataError
 from ..ir import Policy
 from ..lower import core as c
 from ..lower import scaled as s
