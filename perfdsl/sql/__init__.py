@@ -170,7 +170,7 @@ def _read_input(inp, i: Input, d, tiers: dict) -> tuple[exp.Expression, exp.Expr
         return exp.Case(ifs=[exp.If(this=t, true=fill) for t, _ in problems], default=scaled), _first(problems)
     problems = [(exp.Is(this=x, expression=exp.Null()), f"{name}: missing")]
     if i.kind == "num":
-        problems += _number_problems(inp, i.num, x)
+        problems += _number_problems(inp, i.num, x, d)
         safe = d.cast_int(lit_int(_safe(i.num)), i.num.wide)
         scaled = d.cast_int(exp.Mul(this=x, expression=exp.Literal.number(10 ** i.num.scale)), i.num.wide)
         return exp.Case(ifs=[exp.If(this=t, true=safe) for t, _ in problems], default=scaled), _first(problems)
@@ -195,14 +195,20 @@ def _bounds(inp, num: sc.Num) -> tuple[str, str, str]:
     return lo, hi, f"the range this query holds (an open side is taken as at most {UNBOUNDED:,}: declare the range)"
 
 
-def _number_problems(inp, num: sc.Num, x: exp.Expression, item: bool = False) -> list[tuple[exp.Expression, str]]:
-    """A number (a list's item) outside its bounds, or with more decimals than its scale
-    (a cast to that scale changes it), each worded."""
+def _number_problems(inp, num: sc.Num, x: exp.Expression, d, item: bool = False) -> list[tuple[exp.Expression, str]]:
+    """A number (a list's item) outside its bounds, or with more decimals than its scale,
+    each worded. DuckDB: a cast to that scale changes it; Spark: its remainder by
+    10^-scale is not 0 (Spark compares two DECIMALs at the scale of the narrower one
+    when their common type would pass 38 digits, so a cast would compare equal)."""
     lo, hi, which = _bounds(inp, num)
     a = "an item " if item else ""
     outside = exp.Or(this=exp.LT(this=x, expression=exp.Literal.number(lo)),
                      expression=exp.GT(this=x, expression=exp.Literal.number(hi)))
-    finer = exp.NEQ(this=x, expression=exp.Cast(this=x, to=exp.DataType.build(f"DECIMAL(38,{num.scale})")))
+    if d.name == "spark":
+        finer = exp.NEQ(this=exp.Mod(this=x, expression=exp.Literal.number(f"{Decimal(1).scaleb(-num.scale):f}")),
+                        expression=exp.Literal.number(0))
+    else:
+        finer = exp.NEQ(this=x, expression=exp.Cast(this=x, to=exp.DataType.build(f"DECIMAL(38,{num.scale})")))
     decimals = f"{a}not a whole number" if inp.is_int else \
         f"{'an item with ' if item else ''}more than {num.scale} decimals (compile with a larger --scale to hold them)"
     return [(outside, f"{inp.name}: {a}outside {lo}..{hi}, {which}"), (finer, f"{inp.name}: {decimals}")]
@@ -227,7 +233,7 @@ def _list_problems(inp, i: Input, x: exp.Expression, d, tiers: dict) -> list[tup
     missing = exp.Is(this=item, expression=exp.Null())
     problems.append((some(missing), f"{name}: an item is missing"))
     if i.num is not None:
-        problems += [(some(test), message) for test, message in _number_problems(inp, i.num, item, True)]
+        problems += [(some(test), message) for test, message in _number_problems(inp, i.num, item, d, True)]
     else:
         names = tiers.get(inp.type.elem.tierset) if inp.type.elem.kind == "tier" else inp.choices
         if names is not None:

@@ -207,8 +207,14 @@ def decimal(q: Query, v: s.Value) -> exp.Expression | None:
     if v.num is None or v.num.scale > 38:
         return None
     unit = exp.Literal.number(f"{Decimal(1).scaleb(-v.num.scale):f}")
+    whole = exp.DataType.build("DECIMAL(38,0)")
     def shown(e):
-        return exp.Mul(this=exp.Cast(this=e, to=exp.DataType.build("DECIMAL(38,0)")), expression=unit)
+        if q.dialect.name == "spark" and v.num.scale:  # Spark's product would drop decimals past 6: the
+            text = exp.Anonymous(this="concat", expressions=[  # integer's digits read with their exponent
+                exp.Cast(this=exp.Cast(this=e, to=whole), to=exp.DataType.build("STRING")),
+                exp.Literal.string(f"E-{v.num.scale}")])
+            return exp.Cast(this=text, to=exp.DataType.build(f"DECIMAL(38,{v.num.scale})"))
+        return exp.Mul(this=exp.Cast(this=e, to=whole), expression=unit)
     if v.kind == "list":
         return q.dialect.transform(q.sql(v.node), "x", shown(exp.column("x")))
     return shown(q.sql(v.node))
