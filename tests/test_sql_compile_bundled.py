@@ -184,3 +184,24 @@ def test_a_bad_row_in_a_cohort_leaves_every_row_without_values():
     e1, e2 = _compiled(con, ir)
     assert e2[ERROR].startswith("overrun: more than 4 decimals")
     assert e1[ERROR].startswith("no value: the cohort stage reads every row") and e1["total"] is None
+
+
+@pytest.mark.parametrize("name", ["tied_quota", "tied_distribute"])
+def test_a_group_the_reference_refuses_leaves_every_row_without_values(name, tmp_path):
+    """Four equal scores where a 25% quota cuts one (ties an error): the reference refuses
+    the cohort (CohortError), so the compiled query gives no row values and says why."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
+    from lower_policies import TIED
+    path = tmp_path / f"{name}.perf"
+    path.write_text(TIED[name], encoding="utf-8")
+    ir = compile_file(path).policy
+    con = duckdb.connect()
+    extra = {"rating": "好", "minor": False, "late": False} if name == "tied_distribute" else {}
+    records = [{"id": f"s{i}", "dept": "甲", "score": Decimal(95), "severe": False, **extra} for i in range(4)]
+    _table(con, ir, records)
+    with pytest.raises(Exception, match="tie|并列"):
+        Policy(ir, backend="python").evaluate_cohort(records, trace=False)
+    rows = _compiled(con, ir)
+    assert all(r["grade"] is None for r in rows)
+    assert all("grade: the cohort step" in r[ERROR] and "fails in this row's group" in r[ERROR] for r in rows)

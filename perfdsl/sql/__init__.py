@@ -92,6 +92,10 @@ def compile_sql(ir, dialect: str, table: str = "subjects", scale: int = 4) -> st
             step = next(st for st in q.steps if st.name == mark)
             step.columns = _worded(q, q.failing[mark], said)
             errors += [col(name) for name, _ in step.columns]
+    errors += [exp.Case(ifs=[exp.If(this=test, true=lit_str(
+        f"{tierset}: the cohort step {step.strip()} fails in this row's group (a tie at a cut the policy makes an "
+        "error, a field that must be constant varies, or bounds no count meets); perfdsl run gives the reference's "
+        "message"))]) for tierset, step, test in q.group_fails]
     whole = exp.Coalesce(this=errors[0], expressions=[_joined(errors[1:])]) if len(errors) > 1 else errors[0]
     if program.steps or program.post or program.cohort:
         any_ = exp.Window(this=exp.Max(this=exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=whole, expression=exp.Null())),

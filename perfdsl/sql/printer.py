@@ -40,6 +40,7 @@ class Query:
     used: set[str] = field(default_factory=set)
     fails: list = field(default_factory=list)  # (definition, plan test): where the test holds, the row fails
     failing: dict[str, list] = field(default_factory=dict)  # a #fails column → the (definition, test)s it joins
+    group_fails: list = field(default_factory=list)  # (tier set, cohort step, SQL test): the group fails there
     tier_index: dict[str, str] = field(default_factory=dict)  # tier set → the name of its position
     snapshots: dict[int, dict] = field(default_factory=dict)  # cohort step → what it reads, before it
     before: dict[str, s.Value] = field(default_factory=dict)  # tier set → its position before the cohort stage
