@@ -205,3 +205,19 @@ def test_a_group_the_reference_refuses_leaves_every_row_without_values(name, tmp
     rows = _compiled(con, ir)
     assert all(r["grade"] is None for r in rows)
     assert all("grade: the cohort step" in r[ERROR] and "fails in this row's group" in r[ERROR] for r in rows)
+
+
+def test_hostile_names_and_choices_stay_literals_in_the_checks(tmp_path):
+    """The input checks print a policy's choices and names only as string literals: a cell
+    that is no choice is named in #error, and nothing it holds runs."""
+    import sys
+    sys.path.insert(0, str(ROOT / "tests"))
+    from test_hostile import PAYLOAD, hostile_policy
+    ir = compile_file(tmp_path / "hostile.perf", hostile_policy()).policy
+    con = duckdb.connect()
+    _table(con, ir, [{"eval": "a", "exec": Decimal(60), "self": False, "os": PAYLOAD},
+                     {"eval": "b", "exec": Decimal(60), "self": False, "os": "'); DROP TABLE subjects; --"}])
+    a, b = _compiled(con, ir)
+    assert a[ERROR] is None and a["Decimal"] == Decimal(61)
+    assert b[ERROR] == f"os: not one of {PAYLOAD}, a\"b, 正常" and b["Decimal"] is None
+    assert con.execute("SELECT count(*) FROM subjects").fetchone() == (2,)
