@@ -142,7 +142,7 @@ def test_hostile_cells_leave_their_row_without_values_and_name_the_field():
     _table(con, ir, [{"manager_id": "a", **good},
                      {**good, "manager_id": "b", "retention": Decimal("9.12345")},  # 5 decimals, --scale 4
                      {**good, "manager_id": "c", "team_scores": (Decimal("123456789012.5"),)},  # beyond 10^9
-                     {**good, "manager_id": "d", "impression": Decimal("123456789012345.5")},  # 15 digits: BIGINT cast would overflow
+                     {**good, "manager_id": "d", "impression": Decimal("1234567890123456789.5")},  # × 10^4 is past BIGINT
                      {**good, "manager_id": "e", "team_scores": (Decimal(0), Decimal(0), Decimal("0.1"))}])  # mean 0.0333…
     a, b, c, d, e = _compiled(con, ir)
     assert (a["team_average"], a["total"], a[ERROR]) == (Decimal(88), Decimal("105.5"), None)
