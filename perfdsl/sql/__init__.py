@@ -82,29 +82,11 @@ def compile_sql(ir, dialect: str, table: str = "subjects", scale: int = 4) -> st
     key = [exp.Ordered(this=col(ir.key))] if ir.key else None
     number = exp.Sub(this=exp.Window(this=exp.RowNumber(), order=exp.Order(expressions=key) if key else None),
                      expression=exp.Literal.number(1))
-    read = [_read_input(inp, i, d, _tier_names(ir)) for inp, i in zip(ir.inputs, inputs)]
+    tiers = _tier_names(ir)
+    read = [_read_input(inp, i, d, tiers) for inp, i in zip(ir.inputs, inputs)]
     first.columns = [(ROW, number)] + [(i.name, value) for i, (value, _) in zip(inputs, read)] + [
         (q.fresh(INPUT), _joined([m for _, m in read]))]
-    errors = [col(first.columns[-1][0])]
-    said: set[str] = set()
-    for mark in (FAILS, LATE_FAILS):  # a #fails step becomes one worded column per definition that can fail
-        if mark in q.failing:
-            step = next(st for st in q.steps if st.name == mark)
-            step.columns = _worded(q, q.failing[mark], said)
-            errors += [col(name) for name, _ in step.columns]
-    errors += [exp.Case(ifs=[exp.If(this=test, true=lit_str(
-        f"{tierset}: the cohort step {step.strip()} fails in this row's group (a tie at a cut the policy makes an "
-        "error, a field that must be constant varies, or bounds no count meets); perfdsl run gives the reference's "
-        "message"))]) for tierset, step, test in q.group_fails]
-    whole = exp.Coalesce(this=errors[0], expressions=[_joined(errors[1:])]) if len(errors) > 1 else errors[0]
-    if program.steps or program.post or program.cohort:
-        any_ = exp.Window(this=exp.Max(this=exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=whole, expression=exp.Null())),
-                                                                   true=exp.Literal.number(1))],
-                                                     default=exp.Literal.number(0))))
-        whole = exp.Coalesce(this=whole, expressions=[exp.Case(ifs=[exp.If(
-            this=exp.EQ(this=any_, expression=exp.Literal.number(1)),
-            true=lit_str("no value: the cohort stage reads every row, and another row has none (see its #error)"))])])
-    q.push(ERROR, [(q.fresh(ERROR), whole)])
+    q.push(ERROR, [(q.fresh(ERROR), _why(q, program, col(first.columns[-1][0])))])
     error = col(q.steps[-1].columns[0][0])
     given = exp.Is(this=error, expression=exp.Null())
     shown = [(n, _given(given, q.sql(v.node) if decimal(q, v) is None else decimal(q, v), n == ir.key))
@@ -117,6 +99,31 @@ def compile_sql(ir, dialect: str, table: str = "subjects", scale: int = 4) -> st
             "-- or whose value the reference fails or this query cannot hold, says why in #error, no values.",
             "-- Each named step adds columns to the one before; read them top to bottom."]
     return "\n".join(head) + "\n" + query + ";\n"
+
+
+def _why(q, program, bad_input: exp.Expression) -> exp.Expression:
+    """The row's #error: its bad inputs, else each definition that fails on it and each
+    cohort group the reference refuses; with a cohort stage, any row's failure is every
+    row's (each #fails step of the query becomes one worded column per definition)."""
+    errors = []
+    said: set[str] = set()
+    for mark in (FAILS, LATE_FAILS):
+        if mark in q.failing:
+            step = next(st for st in q.steps if st.name == mark)
+            step.columns = _worded(q, q.failing[mark], said)
+            errors += [col(name) for name, _ in step.columns]
+    errors += [exp.Case(ifs=[exp.If(this=test, true=lit_str(
+        f"{tierset}: the cohort step {at.strip()} fails in this row's group (a tie at a cut the policy makes an "
+        "error, a field that must be constant varies, or bounds no count meets); perfdsl run gives the reference's "
+        "message"))]) for tierset, at, test in q.group_fails]
+    whole = exp.Coalesce(this=bad_input, expressions=[_joined(errors)]) if errors else bad_input
+    if not (program.steps or program.post or program.cohort):
+        return whole
+    some = exp.Window(this=exp.Max(this=exp.Case(ifs=[exp.If(this=exp.Not(this=exp.Is(this=whole, expression=exp.Null())),
+                                                               true=exp.Literal.number(1))], default=exp.Literal.number(0))))
+    return exp.Coalesce(this=whole, expressions=[exp.Case(ifs=[exp.If(
+        this=exp.EQ(this=some, expression=exp.Literal.number(1)),
+        true=lit_str("no value: the cohort stage reads every row, and another row has none (see its #error)"))])])
 
 
 def _given(given: exp.Expression, value: exp.Expression, key: bool) -> exp.Expression:
