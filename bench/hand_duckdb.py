@@ -272,18 +272,29 @@ def run(scheme: str, source: str, target: str, memory: str = "5GB", temp: str | 
     with tempfile.TemporaryDirectory(dir=temp) as spill:
         for s in settings(memory, spill):
             con.execute(s)
-        _check(con, scheme, source)
-        warnings = []
-        if scheme == "branch_employees":
-            con.execute(_fill(GROUPS, source))
-            problems = con.execute(GROUP_PROBLEMS).fetchall()
-            if problems:
-                raise Refused("\n".join(f"group {g}: {p}" for g, p in problems))
-            con.execute(_fill(RESULT, source))
-            warnings = con.execute(WARNINGS).fetchall()
+        warnings = compute(con, scheme, source)
         con.execute(_fill(QUERIES[scheme], source, target))
         con.close()
     return warnings
+
+
+def compute(con, scheme: str, source: str) -> list:
+    """Everything before the output is written: the checks, and for branch_employees the
+    temp tables `groups` and `result` its output reads; perfdsl's warnings as rows."""
+    _check(con, scheme, source)
+    if scheme != "branch_employees":
+        return []
+    con.execute(_fill(GROUPS, source))
+    problems = con.execute(GROUP_PROBLEMS).fetchall()
+    if problems:
+        raise Refused("\n".join(f"group {g}: {p}" for g, p in problems))
+    con.execute(_fill(RESULT, source))
+    return con.execute(WARNINGS).fetchall()
+
+
+def output(scheme: str, source: str) -> str:
+    """The SELECT of the output rows (what QUERIES copies to the target), after compute()."""
+    return _fill(QUERIES[scheme], source).split("COPY (", 1)[1].rsplit(") TO", 1)[0]
 
 
 def main() -> None:

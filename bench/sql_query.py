@@ -7,7 +7,9 @@ on the same data, in one process, around the input side (reading and validating)
 The subjects are loaded once from bench/scale_data.py's Parquet into the table the printed
 query reads (numbers as scaled integers, cast in SQL: no Python per row). Then, best of
 `--repeat`, wall and CPU seconds of
-  hand     bench/hand_duckdb.py's query over the Parquet file, fetched as a polars frame;
+  hand     bench/hand_duckdb.py over the Parquet file: its checks, its temp tables
+           (branch_employees' groups and result) and its output query, fetched as a
+           polars frame;
   backend  what perfdsl.sql.engine.evaluate does after loading: the query materialized,
            the fail marks and cohort messages read, the output fetched as polars frames
            with the numbers as exact decimals (Ran.frames).
@@ -23,7 +25,7 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from hand_duckdb import QUERIES  # noqa: E402
+import hand_duckdb  # noqa: E402
 from scale_data import write  # noqa: E402
 from workloads import ROOT  # noqa: E402
 
@@ -51,7 +53,9 @@ def _inputs(con, ir, source: str):
 
 
 def _load(con, inputs, source: str) -> None:
-    cols = ['CAST(file_row_number AS BIGINT) AS "#row"']
+    """The table the printed query reads, with the row numbers a message would give
+    (perfdsl.sql.read's: file_row_number + 1) for the records the reference words."""
+    cols = ['CAST(file_row_number AS BIGINT) AS "#row"', 'CAST(file_row_number + 1 AS BIGINT) AS "#number"']
     for i in inputs:
         if i.kind == "num":
             cols.append(f'CAST("{i.name}" * {10 ** i.num.scale} AS HUGEINT) AS "{i.name}"')
@@ -97,11 +101,12 @@ def main() -> None:
         inputs = _inputs(con, policy.ir, source)
         _load(con, inputs, source)
         engine = e.DuckDB(con)
-        hand_sql = QUERIES[scheme].split("COPY (", 1)[1].rsplit(") TO", 1)[0].replace("{source}", source)
-        hand = _best(lambda: pl.DataFrame(con.sql(hand_sql)), args.repeat)
+        hand = _best(lambda: (hand_duckdb.compute(con, scheme, source),
+                              pl.DataFrame(con.sql(hand_duckdb.output(scheme, source)))), args.repeat)
         program = lower_policy(policy.ir)
-        backend = _best(lambda: [f.height for f in e.run_loaded(policy.ir, inputs, args.n, engine, program).frames()],
-                        args.repeat)
+        stored = engine.stored(inputs)
+        backend = _best(lambda: [f.height for f in e.run_loaded(policy.ir, inputs, args.n, stored, engine,
+                                                                 program).frames()], args.repeat)
         print(f"{scheme:<18} {hand[0]:6.2f} / {hand[1]:5.2f} {backend[0]:6.2f} / {backend[1]:5.2f} "
               f"{backend[0] / hand[0]:11.2f} {backend[1] / hand[1]:10.2f}", flush=True)
         if args.explain:

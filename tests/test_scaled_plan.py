@@ -48,6 +48,8 @@ def _run(node, env, memo):
     if t is s.Compare:
         a, b = run(node.a, env), run(node.b, env)
         return {"==": a == b, "!=": a != b, "<": a < b, "<=": a <= b, ">": a > b, ">=": a >= b}[node.op]
+    if t is s.Why:
+        return run(node.test, env)
     if t is s.Logic:
         if node.op == "not":
             return not run(node.args[0], env)

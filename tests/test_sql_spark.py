@@ -64,3 +64,29 @@ def test_run_spark_writes_the_python_backends_file(spark, tmp_path):
         assert main(["run", str(policy), "--input", str(data), "--output", str(tmp_path / f"{backend}.csv"),
                      "--backend", backend, "--spark-master", "local[2]", "--quiet"]) == 0
     assert [r.values for r in io.read_rows(tmp_path / "spark.csv")] == [r.values for r in io.read_rows(tmp_path / "python.csv")]
+
+
+def test_compiled_for_spark_gives_budget_managers_means_and_names_bad_cells(spark):
+    """`perfdsl compile --sql spark` run as is on a view of DECIMAL(38,10) columns: 264 / 3 = 88,
+    + 8 + 9.5 = 105.5; 100 / 3 to 28 digits; a value outside its declared range and one with
+    more decimals than --scale 4 named in #error with no values."""
+    from decimal import Decimal
+
+    from pyspark.sql import types as T
+
+    from perfdsl.sql import ERROR, compile_sql
+    ir = compile_file(ROOT / "policies" / "budget_manager.perf").policy
+    d = T.DecimalType(38, 10)
+    schema = T.StructType([T.StructField("manager_id", T.StringType()), T.StructField("team_scores", T.ArrayType(d)),
+                           T.StructField("impression", d), T.StructField("retention", d)])
+    rows = [("m1", [Decimal(96), Decimal(88), Decimal(80)], Decimal(8), Decimal("9.5")),
+            ("m2", [Decimal(100), Decimal(0), Decimal(0)], Decimal(0), Decimal(0)),
+            ("m3", [Decimal(1)], Decimal("123456789012345.5"), Decimal(0)),
+            ("m4", [Decimal(1)], Decimal(1), Decimal("0.12345"))]
+    spark.spark.createDataFrame(rows, schema).createOrReplaceTempView("subjects")
+    got = [r.asDict() for r in spark.spark.sql(compile_sql(ir, "spark").rstrip().rstrip(";")).collect()]
+    assert [(r["team_average"], r["total"], r[ERROR]) for r in got[:2]] == [
+        (Decimal(88), Decimal("105.5"), None), (Decimal("33." + "3" * 26), Decimal("33." + "3" * 26), None)]
+    assert got[2][ERROR] == "impression: outside 0..10, its declared range" and got[2]["total"] is None
+    assert got[3][ERROR] == "retention: more than 4 decimals (compile with a larger --scale to hold them)"
+    assert got[3]["team_average"] is None

@@ -63,6 +63,9 @@ class PolarsPlan:
             out = (out & a) if n.op == "and" else (out | a)
         return out
 
+    def _Why(self, n: s.Why) -> pl.Expr:
+        return self.expr(n.test)
+
     def _Case(self, n: s.Case) -> pl.Expr:
         chain = None
         for test, value in n.arms:

@@ -168,6 +168,15 @@ class ListFn(Frozen):
     wide: bool = False
 
 
+class Why(Frozen):
+    """A failure test and what it means: printed as its test; `reason` words it where a
+    printer says why a row has no value (a compiled query's `#error`), e.g. "division by
+    zero (policy.perf:7:17)". Every failure the plan finds is one, so the reasons of a
+    value's `fails` are read off its tree (`reasons`, `only`)."""
+    reason: str
+    test: object
+
+
 class Value(Frozen):
     node: object
     kind: str
@@ -194,6 +203,35 @@ def either(*tests):
 
 def negate(t):
     return Logic("not", (t,))
+
+
+def why(reason: str, test, where: str = ""):
+    """`test`, worded: the reason a row where it holds has no value (None: no test)."""
+    return None if test is None else Why(f"{reason} ({where})" if where else reason, test)
+
+
+def reasons(test) -> list[str]:
+    """The reasons of a failure test, in the order they appear (each once)."""
+    out: list[str] = []
+    def walk(t):
+        if isinstance(t, Why):
+            if t.reason not in out:
+                out.append(t.reason)
+        elif isinstance(t, Logic):
+            for a in t.args:
+                walk(a)
+    walk(test)
+    return out
+
+
+def only(test, reason: str):
+    """The part of a failure test with this reason: its other reasons' tests made false
+    (guards, which hold no Why, are kept)."""
+    if isinstance(test, Why):
+        return test.test if test.reason == reason else Const(False)
+    if isinstance(test, Logic) and test.op != "not":
+        return Logic(test.op, tuple(only(a, reason) for a in test.args))
+    return test
 
 
 def _fails(*values: Value):
@@ -380,7 +418,8 @@ def _exp10(p: int, q: int) -> int:
     return e if (p * 10 ** max(0, -e) >= q * 10 ** max(0, e)) else e - 1
 
 
-def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "", at_most_one: bool = False) -> Value:
+def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "", at_most_one: bool = False,
+           most: Decimal | None = None) -> Value:
     """a / b as runtime.divide: fails where b is 0, else the quotient rounded to 28
     significant digits half even (exact when it has no more). TERMINATING: b is a
     constant 2^i·5^j, so the quotient is a · (1/b), a finite decimal.
@@ -393,11 +432,15 @@ def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "", at_most_
     When the bounds allow a wider spread, the quotient is held over the widest span
     that fits, from the largest down, and a row whose nonzero quotient lies below it
     fails (`Value.fails`): a table run then goes per row and says so, a compiled query
-    reports the row. Never a wrong digit."""
+    reports the row. Never a wrong digit.
+
+    `most`: the largest |quotient| known from elsewhere (a mean lies within its items),
+    where the bounds of a and b alone allow more (a sum of 64 items over a count of 1):
+    the span, and so how far down one scale reaches, is planned from it."""
     zero = Compare("==", b.node, _int(0))
-    fails = either(a.fails, b.fails, zero if b.num.lo <= 0 <= b.num.hi else None)
+    fails = either(a.fails, b.fails, why("division by zero", zero, where) if b.num.lo <= 0 <= b.num.hi else None)
     if b.num.magnitude == 0:
-        return Value(_int(0), "num", Num(0, 0, 0), either(a.fails, Const(True)))
+        return Value(_int(0), "num", Num(0, 0, 0), either(a.fails, why("division by zero", Const(True), where)))
     if exactness is c.Exactness.TERMINATING and isinstance(b.node, Const):
         return replace(mul(a, const(_exact_inverse(b.node.value, b.num.scale)), where), fails=fails)
     x, y = a.num, b.num
@@ -410,21 +453,25 @@ def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "", at_most_
     up_n, up_d = max(0, y.scale - x.scale), max(0, x.scale - y.scale)
     e_min = _exp10(max(n_lo, 1) * 10 ** up_n, d_hi * 10 ** up_d)
     e_max = _exp10(n_hi * 10 ** up_n, d_lo * 10 ** up_d)
+    if most is not None and most > 0:
+        e_max = min(e_max, most.adjusted())
     capped = at_most_one and e_max >= 0
     if capped:  # quotients of 1 or more are 1: the arms need only those below
         e_max = max(-1, e_min)
     safe = Case(((zero, _int(1)),), b.node, y.wide) if y.lo <= 0 <= y.hi else b.node
     # the arms compute on |a| and |b| as they are: quotient = (A / B) · 10^s
-    q = _Quotient(_magnitude(a.node, x), _magnitude(safe, y), n_hi, d_hi, y.scale - x.scale, where)
+    q = _Quotient(_magnitude(a.node, x), _magnitude(safe, y), n_hi, d_hi, y.scale - x.scale, where, most)
     refused = None
     for e_lo in range(e_min, e_max + 1):
         try:
             node, scale, bound = q.held(d_lo, e_lo, e_max, capped)
-        except Unsupported as why:
-            refused = refused or why
+        except Unsupported as err:
+            refused = refused or err
             continue
         if e_lo > e_min:  # below the span: a nonzero quotient under 10^e_lo
-            fails = either(fails, Logic("and", (Compare("!=", a.node, _int(0)), negate(q.at_least(e_lo)))))
+            below = Logic("and", (Compare("!=", a.node, _int(0)), negate(q.at_least(e_lo))))
+            fails = either(fails, why(f"the quotient lies below 10^{e_lo}, outside the span one scale holds "
+                                      f"for this query's ranges", below, where))
         break
     else:
         raise refused
@@ -441,8 +488,9 @@ class _Quotient:
     """A / B · 10^s for integers A ≥ 0 (below a_hi), B > 0 (below b_hi), rounded to 28
     significant digits: one arm per power of ten of the quotient."""
 
-    def __init__(self, a, b, a_hi: int, b_hi: int, s: int, where: str):
+    def __init__(self, a, b, a_hi: int, b_hi: int, s: int, where: str, most: Decimal | None = None):
         self.a, self.b, self.a_hi, self.b_hi, self.s, self.where = a, b, a_hi, b_hi, s, where
+        self.most = most  # the largest quotient, when known tighter than a_hi / b_lo
 
     def at_least(self, e: int):
         """The test A/B · 10^s ≥ 10^e."""
@@ -458,8 +506,12 @@ class _Quotient:
         scale = max(0, 27 - e_min)
         # the largest quotient at this scale, and what rounding its 28th digit may add
         up = scale + s
-        bound = 10 ** scale if capped else \
-            a_hi * 10 ** max(0, up) // (b_lo * 10 ** max(0, -up)) + 1 + 10 ** max(0, e_max + scale - 27)
+        slack = 1 + 10 ** max(0, e_max + scale - 27)
+        bound = 10 ** scale if capped else a_hi * 10 ** max(0, up) // (b_lo * 10 ** max(0, -up)) + slack
+        if self.most is not None and not capped:
+            p = places(self.most)
+            top = unscaled(self.most, p) * 10 ** max(0, scale - p)
+            bound = min(bound, -(-top // 10 ** max(0, p - scale)) + slack)
         _checked(Num(scale, 0, bound), "`/`", where)
         arms = []
         for e in range(e_max, e_min - 1, -1):
@@ -560,7 +612,8 @@ def round_to(x: Value, places_: int, mode: c.Rounding, where: str = "") -> Value
             num = _checked(Num(0, coef_num.lo * f, coef_num.hi * f), "`round`", where)
             out = Value(_arith("*", coef, _int(f), num.lo, num.hi), "num", num, x.fails)
     if coef_num.magnitude >= LIMIT:
-        too_many = Logic("or", (Compare(">=", coef, _int(LIMIT)), Compare("<=", coef, _int(-LIMIT))))
+        too_many = why("rounding needs more than 28 significant digits",
+                       Logic("or", (Compare(">=", coef, _int(LIMIT)), Compare("<=", coef, _int(-LIMIT)))), where)
         out = replace(out, fails=either(out.fails, too_many))
     return out
 
@@ -694,18 +747,22 @@ def list_call(op: c.Op, args: list[Value], where: str = "") -> Value:
         else:
             outside = Logic("or", (Compare("<", i.node, _arith("-", _int(0), length, -xs.length, 0)),
                                    Compare(">=", i.node, length)))
+        outside = why("the list has no item at that position", outside, where)
         return Value(ListFn("get", xs.node, i.node, bool(xs.num and xs.num.wide)), xs.item, xs.num, either(xs.fails, i.fails, outside))
     if xs.item != "num":
         raise Unsupported(f"`{op.value}` of a list that is not of numbers", where)
     empty = Compare("==", ListFn("len", xs.node), _int(0))
+
+    def of_empty(what: str):
+        return why(f"{what} of an empty list", empty, where)
     if op is c.Op.SUM:
         return _list_sum(xs, where)
     if op is c.Op.MEAN:
-        out = divide(_list_sum(xs, where), _count(xs), c.Exactness.ROUNDED, where)
-        return replace(out, fails=either(out.fails, empty))
+        out = divide(_list_sum(xs, where), _count(xs), c.Exactness.ROUNDED, where, most=_largest(xs.num))
+        return replace(out, fails=either(of_empty("mean"), out.fails))
     if op in (c.Op.LIST_MIN, c.Op.LIST_MAX):
         fn = "min" if op is c.Op.LIST_MIN else "max"
-        return Value(ListFn(fn, xs.node, None, xs.num.wide), "num", xs.num, either(xs.fails, empty))
+        return Value(ListFn(fn, xs.node, None, xs.num.wide), "num", xs.num, either(xs.fails, of_empty(fn)))
     if op is c.Op.TRIMMED_MEAN:
         k = args[1]
         if not isinstance(k.node, Const) or k.num.scale != 0:
@@ -715,9 +772,10 @@ def list_call(op: c.Op, args: list[Value], where: str = "") -> Value:
         kept_sum = Value(ListFn("trimmed_sum", xs.node, _int(kk), total_.num.wide), "num", total_.num, xs.fails)
         kept_len = Value(_arith("-", ListFn("len", xs.node), _int(2 * kk), 0, xs.length), "num",
                          Num(0, 1, max(1, xs.length - 2 * kk)))
-        out = divide(kept_sum, kept_len, c.Exactness.ROUNDED, where)
-        short = Compare("<=", ListFn("len", xs.node), _int(2 * kk))
-        return replace(out, fails=either(out.fails, short))
+        out = divide(kept_sum, kept_len, c.Exactness.ROUNDED, where, most=_largest(xs.num))
+        short = why(f"trimmed_mean drops {kk} highest and {kk} lowest, but the list has only {2 * kk} item(s) or fewer",
+                    Compare("<=", ListFn("len", xs.node), _int(2 * kk)), where)
+        return replace(out, fails=either(short, out.fails))
     raise Unsupported(f"`{op.value}`", where)
 
 
@@ -870,9 +928,15 @@ def group_value(a: c.Aggregate, arg: Value, n: int) -> Value:
     num = _checked(Num(x.scale, min(0, n * x.lo), max(0, n * x.hi)), "a group sum", a.owner.where)
     fails = arg.fails
     if num.magnitude >= LIMIT:  # the reference would round a partial sum of 28 digits or more
-        fails = either(fails, Compare(">=", Window("reach", arg.node, fields, True), _int(LIMIT)))
+        fails = either(fails, why("a partial group sum needs 28 digits or more",
+                                  Compare(">=", Window("reach", arg.node, fields, True), _int(LIMIT)), a.owner.where))
     total_ = Value(Window("sum", arg.node, fields, num.wide), "num", num, fails)
     if a.fn is c.AggFn.SUM:
         return total_
     members = Value(Window("len", Const(True), fields), "num", Num(0, 1, max(n, 1)))
-    return divide(total_, members, c.Exactness.ROUNDED, a.owner.where)
+    return divide(total_, members, c.Exactness.ROUNDED, a.owner.where, most=_largest(x))
+
+
+def _largest(n: Num) -> Decimal:
+    """The largest |value| a number's bounds allow: what a mean of such numbers stays within."""
+    return to_decimal(n.magnitude, n.scale)

@@ -12,6 +12,9 @@ keeps its tiers as they were, as the reference does.
 
 Each step ends with a `#says` column: the group has a warning or a problem to report.
 Only those groups are read back and worded by the reference's own step (engine.py).
+Where a group fails (a tie at a cut the policy makes an error, a field that must be
+constant varies, bounds no count meets) the test is kept in `Query.group_fails`: the
+reference refuses such a cohort, so a compiled query gives no row values then.
 """
 from __future__ import annotations
 
@@ -146,6 +149,8 @@ def quota(b, s: c.Quota, i: int) -> None:
     x.add("bounds", **{"#hi": hi, "#lo": lo, "#k": exp.Sub(this=hi, expression=x["#pins"])})
     _cut(b, x, p, s.ranking, "cut", "?free", "#k", "#free")
     failed = x["?tie"] if s.ranking.tie is c.TieRule.ERROR else exp.Boolean(this=False)
+    if s.ranking.tie is c.TieRule.ERROR:
+        q.group_fails.append((s.tierset, x.prefix, failed.copy()))
     moved = exp.And(this=x["?free"], expression=exp.Not(this=x["?took"]))
     new = exp.Case(ifs=[exp.If(this=failed, true=index), exp.If(this=moved, true=lit_int(s.tier + 1))], default=index)
     x.add("placed", **{"#index": new})
@@ -222,6 +227,7 @@ def distribute(b, d: c.Distribute, i: int) -> None:
         placed, failed = f"#placed{t}", f"?failed{t}"
         warn += [exp.LT(this=x[f"#na{t}"], expression=x[f"#k{t}"]), x[f"?tie{t}"]]
     final = case(x[failed], index, exp.Coalesce(this=x[placed], expressions=[lit_int(last)]))
+    q.group_fails.append((d.tierset, x.prefix, x[failed]))
     x.add("placed", **{"#index": final})
     _settle(b, d.tierset, d.names, f"{x.prefix}#index")
 

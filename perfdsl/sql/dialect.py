@@ -41,7 +41,11 @@ class Dialect:
         return self.cast_int(exp.Div(this=whole, expression=b))
 
     def length(self, xs: exp.Expression) -> exp.Expression:
-        return fn("len" if self.name == "duckdb" else "size", xs)
+        """A list's length as BIGINT: Spark's size() is an INT, and an INT times an INT
+        literal (a count times 10^9 in a quotient's arm) overflows under ANSI."""
+        if self.name == "duckdb":
+            return fn("len", xs)
+        return exp.Cast(this=fn("size", xs), to=exp.DataType.build("BIGINT"))
 
     def filter(self, xs: exp.Expression, var: str, test: exp.Expression) -> exp.Expression:
         return fn("list_filter" if self.name == "duckdb" else "filter", xs, lam([var], test))

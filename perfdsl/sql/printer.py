@@ -38,7 +38,9 @@ class Query:
     steps: list[Step] = field(default_factory=list)
     columns: dict[str, s.Value] = field(default_factory=dict)
     used: set[str] = field(default_factory=set)
-    fails: list = field(default_factory=list)  # plan tests: where one holds, the row fails
+    fails: list = field(default_factory=list)  # (definition, plan test): where the test holds, the row fails
+    failing: dict[str, list] = field(default_factory=dict)  # a #fails column → the (definition, test)s it joins
+    group_fails: list = field(default_factory=list)  # (tier set, cohort step, SQL test): the group fails there
     tier_index: dict[str, str] = field(default_factory=dict)  # tier set → the name of its position
     snapshots: dict[int, dict] = field(default_factory=dict)  # cohort step → what it reads, before it
     before: dict[str, s.Value] = field(default_factory=dict)  # tier set → its position before the cohort stage
@@ -211,6 +213,9 @@ class Printer(c.Visitor):
         for a in args[1:]:
             out = node(this=out, expression=a)
         return exp.Paren(this=out)
+
+    def visit_Why(self, n: s.Why):
+        return self.visit(n.test)
 
     def visit_Case(self, n: s.Case):
         arms = [exp.If(this=self.visit(t), true=self.wide(self.visit(v), n.wide)) for t, v in n.arms]

@@ -12,7 +12,8 @@ value, each guard a CASE; an intermediate value that grows large gets a step of 
 so no expression is repeated without bound. Trace events are not printed: the SQL
 backends keep no explanations. Each value's plan (perfdsl.lower.scaled) says where it
 fails (a division by zero, a list too short …): those tests, under the guards they sit
-in, make the `#fails` columns the runner reads (engine.py).
+in, make the `#fails` columns the runner reads (engine.py); each is kept with the name of
+the definition it fails (`Query.failing`), so a compiled query words it there.
 """
 from __future__ import annotations
 
@@ -74,6 +75,7 @@ class Builder:
     def __init__(self, program: c.Program, dialect: Dialect, cohort_size: int):
         self.program = program
         self.q = Query(dialect, cohort_size)
+        self.field = ""  # the definition being built: what a failure found now fails
 
     def scaler(self, local: dict | None = None, size: s.Value | None = None, label: str = "") -> Scaler:
         env = dict(self.q.columns)
@@ -92,7 +94,7 @@ class Builder:
 
     def fail(self, path, v: s.Value) -> None:
         if v.fails is not None:
-            self.q.fails.append(s.both(path, v.fails))
+            self.q.fails.append((self.field, s.both(path, v.fails)))
 
     # ---- statements ----------------------------------------------------------------
     def run(self, stmts, local: dict, path, label: str) -> None:
@@ -126,6 +128,7 @@ class Builder:
         return self.q.columns[name]
 
     def define(self, d: c.Define, label: str) -> None:
+        self.field = d.name
         local: dict[str, s.Value] = {}
         self.run(d.body, local, None, label)
         if d.tier is not None:  # the tier's position first: its name reads it
@@ -150,6 +153,7 @@ class Builder:
         self.q.steps.append(Step("input", cols, source=table))
 
     def flags(self, flags: tuple[c.Flag, ...]) -> None:
+        self.field = FLAGS
         parts = []
         for f in flags:
             v = self.scaler().visit(f.test)
@@ -162,7 +166,8 @@ class Builder:
     def fails(self, name: str) -> None:
         tests, self.q.fails = self.q.fails, []
         if tests:
-            any_ = s.either(*tests)
+            self.q.failing[name] = tests
+            any_ = s.either(*(t for _, t in tests))
             self.q.push(name, [(name, exp.Coalesce(this=self.q.sql(any_), expressions=[exp.Boolean(this=False)]))])
             self.q.used.add(name)
             self.q.columns[name] = s.Value(s.Column(name), "bool")
@@ -202,8 +207,14 @@ def decimal(q: Query, v: s.Value) -> exp.Expression | None:
     if v.num is None or v.num.scale > 38:
         return None
     unit = exp.Literal.number(f"{Decimal(1).scaleb(-v.num.scale):f}")
+    whole = exp.DataType.build("DECIMAL(38,0)")
     def shown(e):
-        return exp.Mul(this=exp.Cast(this=e, to=exp.DataType.build("DECIMAL(38,0)")), expression=unit)
+        if q.dialect.name == "spark" and v.num.scale:  # Spark's product would drop decimals past 6: the
+            text = exp.Anonymous(this="concat", expressions=[  # integer's digits read with their exponent
+                exp.Cast(this=exp.Cast(this=e, to=whole), to=exp.DataType.build("STRING")),
+                exp.Literal.string(f"E-{v.num.scale}")])
+            return exp.Cast(this=text, to=exp.DataType.build(f"DECIMAL(38,{v.num.scale})"))
+        return exp.Mul(this=exp.Cast(this=e, to=whole), expression=unit)
     if v.kind == "list":
         return q.dialect.transform(q.sql(v.node), "x", shown(exp.column("x")))
     return shown(q.sql(v.node))
