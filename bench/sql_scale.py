@@ -175,7 +175,22 @@ def main() -> None:
                 row = measure_one(run, scheme, args)
                 args.results.write_text(json.dumps(load(args.results) + [row], ensure_ascii=False, indent=1) + "\n")
                 print(json.dumps({k: v for k, v in row.items() if k != "said"}, ensure_ascii=False), flush=True)
+                if run == "hand" and row["status"] == "ok":
+                    compare_earlier(scheme, args)
     print(table(load(args.results)))
+
+
+def compare_earlier(scheme: str, args) -> None:
+    """A contender measured before the hand-written query of the same scheme and n (a
+    100M run takes long: each is run when the machine is free) is compared now, its
+    output still in DIR, and its latest row updated."""
+    rows, where = load(args.results), Path(args.dir)
+    latest = {r["contender"]: r for r in rows if (r["scheme"], r["n"]) == (scheme, args.n)}
+    for run, r in latest.items():
+        out = where / f"out-{scheme}-{args.n}-{run}.parquet"
+        if r.get("output") == "no hand output to compare" and out.exists():
+            r["output"] = same(where / f"out-{scheme}-{args.n}-hand.parquet", out, where, args.duckdb_memory)
+    args.results.write_text(json.dumps(rows, ensure_ascii=False, indent=1) + "\n")
 
 
 if __name__ == "__main__":
