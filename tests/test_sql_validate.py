@@ -113,6 +113,22 @@ def test_branch_csv_as_the_python_backend(tmp_path, capsys, body):
     assert duck == python
 
 
+MANAGER = str(ROOT / "policies" / "budget_manager.perf")
+MANAGER_HEAD = "manager_id,team_scores,impression,retention\n"
+BAD_MANAGER = [
+    "m1,90;80.5,5,5\nm2,70；60.25 ; 50,5.5,5\nm3,100,0,10\n",  # number lists in SQL, rescaled
+    "m1,90;80.5,5,5\nm2,,5,5\nm3,90;x,5,5\nm4,-1;2,5,5\n",  # too short, an item no number, out of range
+    "m1,90;80.5,5,5\nm2,\"[1, 2.5]\",5,5\nm3,1.5e1;95%,5,5\nm4,\"1,5\",5,5\n",  # JSON, other forms
+    "m1,90;80.5,5,5\nm2,1.123456789012345678901;2,5,5\nm3,007.50;+3,5,5\n",  # a long fraction, signs
+]
+
+
+@pytest.mark.parametrize("body", BAD_MANAGER)
+def test_number_list_csv_as_the_python_backend(tmp_path, capsys, body):
+    duck, python = _both(tmp_path, capsys, MANAGER, _csv(tmp_path, MANAGER_HEAD + body))
+    assert duck == python
+
+
 def test_hostile_cells_and_kept_columns(tmp_path, capsys):
     text = ('employee_id,rejections,overdue,overrun,papers,姓名\n'
             '"=cmd|\' /C calc\'!A0",0,0,0,0,"a,b"\n'
@@ -255,6 +271,11 @@ def test_sure_rows_never_reach_the_python_validator(tmp_path, capsys, monkeypatc
                         "--backend", "duckdb", "--quiet")
     assert code == 0, err
     assert seen == []
+    code, _, err = _run(capsys, MANAGER, "--input", str(_csv(tmp_path, MANAGER_HEAD + BAD_MANAGER[0])),
+                        "--output", str(out), "--backend", "duckdb", "--quiet")  # number lists
+    assert code == 0, err
+    assert seen == []
+    assert out.read_text(encoding="utf-8-sig").splitlines()[2].startswith("m2,")
 
 
 def test_only_doubtful_rows_reach_the_python_validator(tmp_path, capsys, monkeypatch):

@@ -118,6 +118,10 @@ class Words:
     def length(self, items: str) -> str:
         return f"{'len' if self.name == 'duckdb' else 'size'}({items})"
 
+    def every(self, items: str, test: str) -> str:
+        """The test (of `x`) holds for every item."""
+        return f"{self.length(self.filter(items, f'NOT ({test})'))} = 0"
+
     def has_all(self, values, items: str) -> str:
         """Every item is one of the values."""
         if self.name == "duckdb":
@@ -276,12 +280,8 @@ def _test(w: Words, spec: tuple, dtype: str) -> _Test:
     c = w.ident(name)
     if kind in ("num", "whole"):
         if dtype == "text":
-            digits = w.extract(c, "^([+-]?[0-9]+)")
-            if kind == "whole":
-                return _ranged(w, w.full_match(c, INT_TEXT), lambda s: f"({w.to_wide(digits)} * {10 ** s})", lo, hi)
-            frac = f"trim(TRAILING '0' FROM {w.extract(c, FRACTION)})"
-            return _ranged(w, w.full_match(c, DEC_TEXT), lambda s: w.to_wide(f"{digits} || rpad({frac}, {s}, '0')"),
-                           lo, hi, f"length({frac})")
+            return _ranged(w, _written(w, c, kind), lambda s: _scaled(w, c, kind, s), lo, hi,
+                           None if kind == "whole" else _places(w, c))
         if dtype == "int":
             return _ranged(w, f"{c} IS NOT NULL", lambda s: f"(CAST({c} AS {w.wide}) * {10 ** s})", lo, hi, "0")
         if dtype.startswith("decimal("):  # exact; its places by arithmetic, not through its text
@@ -303,22 +303,76 @@ def _test(w: Words, spec: tuple, dtype: str) -> _Test:
         if dtype != "text":
             return _Test("false", lambda s: c)
         return _Test(f"{c} IS NOT NULL" if choices is None else w.one_of(c, choices), lambda s: c)
+    if kind == "list" and elem in ("num", "whole"):
+        if dtype != "text":
+            return _Test("false", lambda s: "NULL")
+        items = _items(w, c)
+        form = f"{_plain_list(w, c)} AND {w.every(items, _written(w, 'x', elem))}{_lengths(w, items, min_len, max_len)}"
+
+        def ranged(s: int) -> str:
+            bounds = []
+            if lo is not None:
+                bounds.append(f"{_scaled(w, 'x', elem, s)} >= CAST({w.lit(str(math.ceil(Fraction(lo) * 10 ** s)))} AS {w.wide})")
+            if hi is not None:
+                bounds.append(f"{_scaled(w, 'x', elem, s)} <= CAST({w.lit(str(math.floor(Fraction(hi) * 10 ** s)))} AS {w.wide})")
+            return f"({form}{''.join(f' AND {w.every(items, b)}' for b in bounds)})"
+        places = None if elem == "whole" else f"coalesce({w.extreme(w.transform(items, _places(w, 'x')), True)}, 0)"
+        return _Test(ranged, lambda s: w.transform(items, _scaled(w, "x", elem, s)), places, f"({form})")
     if kind == "list" and elem in ("text", "choice"):
-        if dtype == "text":  # `a;b` (or `a；b`), spaces around items dropped; JSON lists are the validator's
-            items = w.filter(w.transform(w.split(f"replace({c}, '；', ';')", ";"), "trim(BOTH ' ' FROM x)"), "x <> ''")
-            ok = f"NOT {w.contains(c, JSON_LIST)} AND NOT {w.contains(c, OTHER_SPACE)}"
+        if dtype == "text":
+            items, ok = _items(w, c), _plain_list(w, c)
         elif dtype == "text[]":
             items, ok = c, f"{c} IS NOT NULL AND {w.no_nulls(c)}"
         else:
             return _Test("false", lambda s: w.null("text[]"))
         if choices is not None:
             ok += f" AND {w.has_all(choices, items)}"
-        if min_len:
-            ok += f" AND {w.length(items)} >= {int(min_len)}"
-        if max_len is not None:
-            ok += f" AND {w.length(items)} <= {int(max_len)}"
-        return _Test(f"({ok})", lambda s: items)
+        return _Test(f"({ok}{_lengths(w, items, min_len, max_len)})", lambda s: items)
     return _Test("false", lambda s: "NULL")
+
+
+def _written(w: Words, cell: str, kind: str) -> str:
+    """The text is a number in the plainest form (frame_io's patterns): a whole number, or
+    (kind num) a decimal."""
+    return w.full_match(cell, INT_TEXT if kind == "whole" else DEC_TEXT)
+
+
+def _scaled(w: Words, cell: str, kind: str, s: int) -> str:
+    """A number written plainly, as the integer of its value at scale s."""
+    digits = w.extract(cell, "^([+-]?[0-9]+)")
+    if kind == "whole":
+        return f"({w.to_wide(digits)} * {10 ** s})"
+    return w.to_wide(f"{digits} || rpad({_fraction(w, cell)}, {s}, '0')")
+
+
+def _fraction(w: Words, cell: str) -> str:
+    return f"trim(TRAILING '0' FROM {w.extract(cell, FRACTION)})"
+
+
+def _places(w: Words, cell: str) -> str:
+    """The decimals a number written plainly needs."""
+    return f"length({_fraction(w, cell)})"
+
+
+def _items(w: Words, cell: str) -> str:
+    """A list cell's items as runtime.checks.list_text reads them: `a;b` (or `a；b`), spaces
+    around items dropped, empty items none."""
+    return w.filter(w.transform(w.split(f"replace({cell}, '；', ';')", ";"), "trim(BOTH ' ' FROM x)"), "x <> ''")
+
+
+def _plain_list(w: Words, cell: str) -> str:
+    """A list cell _items reads as the validator does: no JSON list (the validator's), no
+    space but the plain one around an item."""
+    return f"NOT {w.contains(cell, JSON_LIST)} AND NOT {w.contains(cell, OTHER_SPACE)}"
+
+
+def _lengths(w: Words, items: str, min_len, max_len) -> str:
+    out = ""
+    if min_len:
+        out += f" AND {w.length(items)} >= {int(min_len)}"
+    if max_len is not None:
+        out += f" AND {w.length(items)} <= {int(max_len)}"
+    return out
 
 
 def _ranged(w: Words, ok: str, value, lo: Decimal | None, hi: Decimal | None, places: str | None = None) -> _Test:
@@ -377,8 +431,8 @@ def _checked(ir, engine, w: Words, column_of: dict, columns: list[str], warnings
     for n, t in tests.items():
         if t.places is not None:
             scale[n] = max([scale[n]] + [sc.places(v) for _, _, rec in fixed for v in _numbers(rec[n])])
-    for spec in specs:
-        if spec[1] == "list" and spec[5] in ("num", "whole"):
+    for spec in specs:  # number lists the engine does not read (Parquet's): the validator's values
+        if spec[1] == "list" and spec[5] in ("num", "whole") and tests[spec[0]].places is None:
             scale[spec[0]] = max([0] + [sc.places(v) for _, _, rec in fixed for v in rec[spec[0]]])
     inputs = [_input(spec, scale[spec[0]]) for spec in specs]
     if fixed:
@@ -389,8 +443,7 @@ def _checked(ir, engine, w: Words, column_of: dict, columns: list[str], warnings
             everything = engine.rows(f"SELECT {w.ident(NUMBER)}, {inputs_sql} FROM {SOURCE} ORDER BY {w.ident(ROW)}")
             _, problems, _ = Validator(ir).many([(r[0], _present(dict(zip(names, r[1:])), text)) for r in everything])
             raise io.DataError(problems)
-    good = [f"CAST({w.ident(i.name)} * {10 ** (i.num.scale - sure[i.name])} AS {w.wide})"
-            if i.kind == "num" and i.num.scale != sure[i.name] else w.ident(i.name) for i in inputs]
+    good = [_rescaled(w, i, sure[i.name]) for i in inputs]
     rows = f"SELECT {w.ident(ROW)}, {w.ident(NUMBER)}, " + ", ".join(
         f"{g} AS {w.ident(i.name)}" for g, i in zip(good, inputs)) + f" FROM {CHECKED} WHERE {w.ident(OK)}"
     engine.drop("subjects")
@@ -406,6 +459,16 @@ def _checked(ir, engine, w: Words, column_of: dict, columns: list[str], warnings
     if text:
         engine.drop(SOURCE)  # the file's text, read: only the checked table is needed now
     return loaded
+
+
+def _rescaled(w: Words, i: Input, sure: int) -> str:
+    """A checked column (numbers at scale `sure`) at the input's scale."""
+    c = w.ident(i.name)
+    if i.num is None or i.num.scale == sure:
+        return c
+    if i.kind == "list":
+        return w.transform(c, f"CAST(x * {10 ** (i.num.scale - sure)} AS {w.wide})")
+    return f"CAST({c} * {10 ** (i.num.scale - sure)} AS {w.wide})"
 
 
 def _kept(engine, w: Words, keep: tuple[str, ...], column_of: dict, columns: list[str]) -> list:
