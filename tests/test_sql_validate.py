@@ -1,12 +1,14 @@
-"""Data validation in the engine (issue 11 items 1 and 3): `perfdsl run --backend duckdb`
-reads a CSV or Parquet file with DuckDB and tests its cells in SQL (perfdsl.sql.read);
-only rows the tests doubt go through the Python validator. Whatever the file holds, the
-run gives the python backend's exit code, messages (row, field, every bad row listed)
-and output bytes, and writes nothing when a row is bad.
+"""Data validation in the engine (issue 11 items 1, 3 and 4): `perfdsl run --backend duckdb`
+reads a CSV or Parquet file with DuckDB, `--backend spark` with spark.read, and tests its
+cells in SQL (perfdsl.sql.read); only rows the tests doubt go through the Python
+validator. Whatever the file holds, the run gives the python backend's exit code,
+messages (row, field, every bad row listed) and output bytes, and writes nothing when a
+row is bad. Spark starts once (tests/test_sql_spark.py's session fixture) for its few tests.
 """
 from __future__ import annotations
 
 import json
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import pytest
 from perfdsl.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from test_sql_spark import spark  # noqa: E402,F401 — the session fixture, shared
 BUDGET = str(ROOT / "policies" / "budget_engineer.perf")
 BRANCH = str(ROOT / "policies" / "branch_employees.perf")
 BUDGET_HEAD = "employee_id,rejections,overdue,overrun,papers\n"
@@ -31,16 +35,16 @@ def _run(capsys, *argv) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def _both(tmp_path, capsys, policy: str, data: Path, suffix: str = ".csv", extra=()):
-    """(code, stdout, stderr, output bytes or None) of --backend duckdb and --backend python
+def _both(tmp_path, capsys, policy: str, data: Path, suffix: str = ".csv", extra=(), engine: str = "duckdb"):
+    """(code, stdout, stderr, output bytes or None) of --backend `engine` and --backend python
     (--quiet: the SQL backends' summary lacks the moves line, issue 11); each output starts
     as a previous file, which a failed run must leave as it was."""
     got = []
-    for backend in ("duckdb", "python"):
+    for backend in (engine, "python"):
         out = tmp_path / f"out-{backend}{suffix}"
         out.write_bytes(b"previous\n")
         code, stdout, err = _run(capsys, policy, "--input", str(data), "--output", str(out), "--backend", backend,
-                                 "--quiet", *extra)
+                                 "--quiet", "--spark-master", "local[2]", *extra)
         written = out.read_bytes()
         got.append((code, stdout.replace(str(out), "OUT"), err.replace(str(out), "OUT"),
                     None if written == b"previous\n" else written))
@@ -86,6 +90,49 @@ BAD_BUDGET = [
 def test_budget_csv_as_the_python_backend(tmp_path, capsys, body):
     duck, python = _both(tmp_path, capsys, BUDGET, _csv(tmp_path, BUDGET_HEAD + body))
     assert duck == python
+
+
+def _engine_reads(monkeypatch) -> list:
+    """What each engine-side read returned (a read.Loaded, None for the row reader's files,
+    or the DataError it raised)."""
+    from perfdsl.sql import read
+    got, load = [], read.load_file
+
+    def counted(*args, **kwargs):
+        try:
+            got.append(load(*args, **kwargs))
+        except Exception as err:
+            got.append(err)
+            raise
+        return got[-1]
+
+    monkeypatch.setattr(read, "load_file", counted)
+    return got
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_data_errors_name_every_bad_row_and_field_and_write_nothing(tmp_path, capsys, monkeypatch, request, engine):
+    """A CSV file with a wrong type, an out-of-range number, a repeated key and a bad choice
+    in two rows: the engine reads and checks it itself, and the run says what the python
+    backend says, every bad row and field, with no traceback and no output file."""
+    if engine == "spark":
+        request.getfixturevalue("spark")
+    reads = _engine_reads(monkeypatch)
+    body = ("a,g1,90,90,优秀,false,false,良好\n"
+            "b,g1,x,90,最好,false,false,\n"
+            "c,g1,80,101,合格,false,false,优秀\n"
+            "a,g1,70,70,良好,false,false,良好\n")
+    got, python = _both(tmp_path, capsys, BRANCH, _csv(tmp_path, BRANCH_HEAD + body), engine=engine)
+    assert len(reads) == 1 and isinstance(reads[0], Exception)  # the engine's check raised the problems
+    assert got == python
+    code, stdout, err, written = got
+    assert code == 1 and stdout == "" and written is None and "Traceback" not in err
+    assert err.splitlines() == [
+        "row 3, field performance: expected a number, got 'x'",
+        "row 3, field dept_rating: expected one of '优秀', '良好', '合格' or '欠佳', got '最好'",
+        "row 4, field behavior: 101 is outside the declared range 0..100",
+        "row 5, field employee_id: duplicate key 'a' (first at row 2)",
+        "4 problem(s); nothing was written"]
 
 
 def test_bad_rows_listed_and_nothing_written(tmp_path, capsys):
@@ -330,3 +377,42 @@ def test_duckdb_memory_limit_from_the_environment(monkeypatch):
     monkeypatch.setenv("PERFDSL_DUCKDB_MEMORY", "lots")
     with pytest.raises(DataError, match="PERFDSL_DUCKDB_MEMORY='lots': not an amount of memory"):
         DuckDB()
+
+
+def test_spark_reads_files_as_the_python_backend(spark, tmp_path, capsys, monkeypatch):  # noqa: F811
+    """--backend spark on a choice of the files above (CSV: bad cells, other forms, ragged
+    and quoted rows, spellings, number lists, hostile cells and kept columns; Parquet:
+    typed, text and wide columns, lists): the python backend's exit code, messages and
+    bytes on each, and spark.read read all but three of them itself."""
+    reads = _engine_reads(monkeypatch)
+    cases = ([(BUDGET, BUDGET_HEAD + BAD_BUDGET[k], ()) for k in (0, 1, 5, 6, 9, 10, 13)]
+             + [(BRANCH, BRANCH_HEAD + body, ()) for body in BAD_BRANCH]
+             + [(MANAGER, MANAGER_HEAD + body, ()) for body in BAD_MANAGER[:3]]
+             + [(BUDGET, 'employee_id,rejections,overdue,overrun,papers,姓名\n"=cmd|\' /C calc\'!A0",0,0,0,0,"a,b"\n'
+                         '"x\'); DROP TABLE subjects; --",1,0,1.25,0,"say ""hi"""\n' "'+x,2,0,0,1,'@sum\n",
+                 ("--keep", "姓名"))])
+    for policy, text, extra in cases:
+        got, python = _both(tmp_path, capsys, policy, _csv(tmp_path, text), extra=extra, engine="spark")
+        assert got == python, text
+    frames = [_budget_frame([("a", 0, 0, Decimal("1.50"), 0), ("b", 2, 1, Decimal("0"), 1)]),
+              _budget_frame([("a", 0, 0, Decimal("1.50"), 0), ("b", -1, None, Decimal("0"), 1), ("a", 0, 0, None, 0)]),
+              pl.DataFrame({"employee_id": ["a", "b"], "rejections": ["1", "2.0"], "overdue": [0, 0],
+                            "overrun": ["1.5", "95%"], "papers": pl.Series([Decimal("1.00"), Decimal("1.5")],
+                                                                             dtype=pl.Decimal(38, 2))}),
+              _budget_frame([("a", 0, 0, Decimal("1234567890123456789.25"), 0), ("b", 2, 1, Decimal("0.5"), 1)])]
+    data = tmp_path / "in.parquet"
+    for frame in frames:
+        frame.write_parquet(data)
+        got, python = _both(tmp_path, capsys, BUDGET, data, engine="spark")
+        assert got == python, frame
+    pl.DataFrame({"employee_id": ["a", "b", "c"], "dist_group": ["g", "g", "g"],
+                  "performance": pl.Series([Decimal("90.5"), Decimal("80"), Decimal("70")], dtype=pl.Decimal(38, 1)),
+                  "behavior": pl.Series([Decimal("90"), Decimal("80"), Decimal("70")], dtype=pl.Decimal(38, 1)),
+                  "dept_rating": ["优秀", "良好", "合格"], "violation_minor": [False, True, False],
+                  "violation_severe": [False, False, False],
+                  "history": [["良好", "优秀"], [], None]}).write_parquet(data)
+    got, python = _both(tmp_path, capsys, BRANCH, data, engine="spark")
+    assert got == python
+    assert len(reads) == len(cases) + len(frames) + 1
+    # the row reader's: a ragged row, text after a closing quote, a quote inside an unquoted cell
+    assert [k for k, r in enumerate(reads) if r is None] == [1, 6, 8]

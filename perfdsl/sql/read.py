@@ -81,8 +81,9 @@ class Words:
         return f"{cell} IN ({', '.join(self.lit(v) for v in values)})"
 
     def to_wide(self, text: str) -> str:
-        """Digits as the wide integer (Spark: NULL past 38 digits, never an error)."""
-        return f"CAST({text} AS HUGEINT)" if self.name == "duckdb" else f"TRY_CAST({text} AS {self.wide})"
+        """Digits as the wide integer; NULL (doubtful), never an error, for no digits or too
+        many: neither engine stops at a false `ok AND …` before the cast."""
+        return f"TRY_CAST({text} AS {self.wide})"
 
     def null(self, kind: str) -> str:
         kind = {"int": self.wide, "text[]": "VARCHAR[]" if self.name == "duckdb" else "ARRAY<STRING>"}[kind]
