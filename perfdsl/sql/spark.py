@@ -147,9 +147,6 @@ class Spark(Engine):
         self._cached[new] = self._cached.pop(old)
         self._cached[new].createOrReplaceTempView(new)
 
-    def fetch(self, query: exp.Select) -> list[tuple]:
-        return self.rows(query.sql("spark"))
-
     def materialize(self, query: exp.Select) -> None:
         frame = self.spark.sql(query.sql("spark")).cache()
         frame.createOrReplaceTempView(RESULT)
