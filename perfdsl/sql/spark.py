@@ -53,7 +53,6 @@ class Spark(Engine):
         from pyspark.errors import PySparkException
         self.spark = session(master)
         self.errors = (PySparkException, Py4JJavaError)
-        self._cached: dict[str, object] = {}  # the tables computed now (table), by name
 
     def load(self, inputs: list[Input], records: list[dict], table: str = "subjects",
              rows: list[int] | None = None, numbers: list[int] | None = None) -> None:
@@ -90,8 +89,7 @@ class Spark(Engine):
         has seen that no quoted cell holds a line break), every cell as text, a line that
         does not split into the header's cells making it the row reader's."""
         from pyspark.sql import types as T
-        # Spark's cache keys on the plan, which names the path, not what the file holds now
-        self.spark.catalog.refreshByPath(path)
+        self.spark.catalog.refreshByPath(path)  # what Spark keeps of the file (its listing) is of now
         if header is None:
             frame = self.spark.read.parquet(path)
             names = frame.columns
@@ -124,28 +122,21 @@ class Spark(Engine):
         return {name: _neutral(kind) for name, kind in self.spark.table(relation).dtypes[1:]}
 
     def table(self, name: str, sql: str) -> None:
-        self.drop(name)  # first: dropping a view uncaches its plan, which may be this query's
-        frame = self.spark.sql(sql).cache()
-        frame.count()
-        frame.createOrReplaceTempView(name)
-        self._cached[name] = frame
+        """The rows computed now and kept by Spark (localCheckpoint): a table read later by
+        the query stays its rows, not a plan Spark may run again (a cached plan is computed
+        anew when a view it reads is dropped, and is shared by any query of the same plan)."""
+        self.view(name, sql)
+        self.spark.table(name).localCheckpoint(eager=True).createOrReplaceTempView(name)
 
     def view(self, name: str, sql: str) -> None:
-        self.drop(name)
         self.spark.sql(sql).createOrReplaceTempView(name)
 
     def drop(self, name: str) -> None:
-        frame = self._cached.pop(name, None)
-        if frame is not None:
-            frame.unpersist()
         self.spark.catalog.dropTempView(name)
 
     def rename(self, old: str, new: str) -> None:
-        """The table `old` also named `new` (the old name is left: dropping a cached view
-        uncaches its rows, which `new` reads)."""
-        self.drop(new)
-        self._cached[new] = self._cached.pop(old)
-        self._cached[new].createOrReplaceTempView(new)
+        self.spark.table(old).createOrReplaceTempView(new)
+        self.drop(old)
 
     def materialize(self, query: exp.Select) -> None:
         frame = self.spark.sql(query.sql("spark")).cache()
