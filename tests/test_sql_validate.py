@@ -135,6 +135,21 @@ def test_data_errors_name_every_bad_row_and_field_and_write_nothing(tmp_path, ca
         "4 problem(s); nothing was written"]
 
 
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_a_number_past_38_digits_at_its_scale_is_refused_by_the_plan(tmp_path, capsys, monkeypatch, request, engine):
+    """A doubtful row the validator accepts with 37 decimals makes 12345 need 42 digits at
+    that scale: the engine's read leaves the file to the row reader (no engine error, no
+    Java trace) and the plan refuses it, saying to use the python backend."""
+    if engine == "spark":
+        request.getfixturevalue("spark")
+    reads = _engine_reads(monkeypatch)
+    body = "e01,0,0,12345,0\ne02,0,0,1.0000000000000000000000000000000000001,0\n"
+    got, python = _both(tmp_path, capsys, BUDGET, _csv(tmp_path, BUDGET_HEAD + body), engine=engine)
+    assert reads == [None] and python[0] == 0
+    assert got[0] == 1 and got[3] is None and "Traceback" not in got[2]
+    assert got[2].startswith("the SQL backends cannot compute this exactly") and "--backend python" in got[2]
+
+
 def test_bad_rows_listed_and_nothing_written(tmp_path, capsys):
     body = "e01,0,0,0,0\ne02,x,0,0,0\ne03,0,0,101%,0\ne01,0,0,0,0\ne05,1.5,0,-1,0\n"
     duck, python = _both(tmp_path, capsys, BUDGET, _csv(tmp_path, BUDGET_HEAD + body))
@@ -377,6 +392,30 @@ def test_duckdb_memory_limit_from_the_environment(monkeypatch):
     monkeypatch.setenv("PERFDSL_DUCKDB_MEMORY", "lots")
     with pytest.raises(DataError, match="PERFDSL_DUCKDB_MEMORY='lots': not an amount of memory"):
         DuckDB()
+
+
+def test_fuzzed_csv_files_on_spark_as_the_python_backend(spark, tmp_path, capsys):  # noqa: F811
+    """perfdsl.datafuzz's CSV files that Spark reads itself (the others are the row
+    reader's, which the duckdb fuzz test covers): the python backend's code, messages, bytes."""
+    import random
+
+    from perfdsl import datafuzz
+    from perfdsl.sql.read import _csv_header
+    policy = tmp_path / "datafuzz.perf"
+    policy.write_text(datafuzz.POLICY, encoding="utf-8")
+    rng, compared = random.Random(11), 0
+    for i in range(120):
+        data = tmp_path / f"case{i}.csv"
+        datafuzz._csv_case(rng, data)
+        if _csv_header(data, ("id",), clean_quotes=True) is None:
+            continue
+        got, python = _both(tmp_path, capsys, str(policy), data, engine="spark")
+        if "the SQL backends cannot compute this exactly" in got[2]:
+            assert got[0] == 1 and got[3] is None
+            continue
+        compared += 1
+        assert got == python, f"case {i}: {data.read_bytes()[:300]!r}"
+    assert compared > 15
 
 
 def test_spark_reads_files_as_the_python_backend(spark, tmp_path, capsys, monkeypatch):  # noqa: F811

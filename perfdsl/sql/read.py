@@ -436,6 +436,8 @@ def _checked(ir, engine, w: Words, column_of: dict, columns: list[str], warnings
         if spec[1] == "list" and spec[5] in ("num", "whole") and tests[spec[0]].places is None:
             scale[spec[0]] = max([0] + [sc.places(v) for _, _, rec in fixed for v in rec[spec[0]]])
     inputs = [_input(spec, scale[spec[0]]) for spec in specs]
+    if _past_38_digits(engine, w, inputs, sure, fixed):
+        return None  # the row reader's: the plan then refuses it, as on every file
     if fixed:
         engine.load(inputs, [rec for _, _, rec in fixed], FIXED, [r for r, _, _ in fixed], [n for _, n, _ in fixed])
         if key is not None and engine.rows(
@@ -460,6 +462,30 @@ def _checked(ir, engine, w: Words, column_of: dict, columns: list[str], warnings
     if text:
         engine.drop(SOURCE)  # the file's text, read: only the checked table is needed now
     return loaded
+
+
+WIDEST = 10 ** 38  # the integers both engines' tables hold (Spark's DECIMAL(38,0))
+
+
+def _past_38_digits(engine, w: Words, inputs: list[Input], sure: dict, fixed: list[tuple]) -> bool:
+    """Some value's integer at its input's scale needs more than 38 digits: a doubtful row
+    the validator accepted, or a checked value raised to the scale a doubtful row needs
+    (an engine error in the table of subjects otherwise)."""
+    for i in inputs:
+        if i.num is None:
+            continue
+        if any(abs(sc.unscaled(v, i.num.scale)) >= WIDEST for _, _, rec in fixed for v in _numbers(rec[i.name])):
+            return True
+    raised = [i for i in inputs if i.num is not None and i.num.scale > sure[i.name]]
+    if not raised:
+        return False
+    parts = []
+    for i in raised:
+        c = w.ident(i.name)
+        parts.append(f"max(abs({c}))" if i.kind == "num" else
+                     f"max({w.extreme(w.transform(c, 'abs(x)'), True)})")
+    got = engine.rows("SELECT " + ", ".join(parts) + f" FROM {CHECKED} WHERE {w.ident(OK)}")[0]
+    return any(m is not None and int(m) * 10 ** (i.num.scale - sure[i.name]) >= WIDEST for i, m in zip(raised, got))
 
 
 def _rescaled(w: Words, i: Input, sure: int) -> str:
