@@ -59,7 +59,8 @@ OTHER_SPACE = r"[\t\n\x{0b}\x{0c}\r\x{1c}-\x{1f}\x{85}\x{a0}\x{1680}\x{2000}-\x{
 @dataclass(frozen=True)
 class Words:
     """SQL text for one engine (sqlglot's dialect name): quoting, and the few functions
-    DuckDB and Spark spell differently."""
+    DuckDB and Spark spell differently (the list functions the query uses too are
+    perfdsl.sql.dialect's, printed around this module's SQL text)."""
     name: str
 
     @property
@@ -71,11 +72,6 @@ class Words:
 
     def lit(self, text: str) -> str:
         return exp.Literal.string(text).sql(self.name)
-
-    def strings(self, values) -> str:
-        """The values as an array of text."""
-        items = ", ".join(self.lit(v) for v in values)
-        return f"[{items}]::VARCHAR[]" if self.name == "duckdb" else f"array({items})"
 
     def one_of(self, cell: str, values) -> str:
         return f"{cell} IN ({', '.join(self.lit(v) for v in values)})"
@@ -109,15 +105,18 @@ class Words:
         """The cell cut at `sep` (a character no regular expression reads specially)."""
         return f"{'string_split' if self.name == 'duckdb' else 'split'}({cell}, {self.lit(sep)})"
 
+    def _listed(self, tree: exp.Expression) -> str:
+        return tree.sql(self.name)  # exp.Var: SQL text printed as it is
+
     def transform(self, items: str, body: str) -> str:
-        """Each item (`x` in body) mapped."""
-        return f"{'list_transform' if self.name == 'duckdb' else 'transform'}({items}, x -> {body})"
+        """Each item (`x` in body) mapped (the list functions are the query's, perfdsl.sql.dialect)."""
+        return self._listed(DIALECTS[self.name].transform(exp.Var(this=items), "x", exp.Var(this=body)))
 
     def filter(self, items: str, test: str) -> str:
-        return f"{'list_filter' if self.name == 'duckdb' else 'filter'}({items}, x -> {test})"
+        return self._listed(DIALECTS[self.name].filter(exp.Var(this=items), "x", exp.Var(this=test)))
 
     def length(self, items: str) -> str:
-        return f"{'len' if self.name == 'duckdb' else 'size'}({items})"
+        return self._listed(DIALECTS[self.name].length(exp.Var(this=items)))
 
     def every(self, items: str, test: str) -> str:
         """The test (of `x`) holds for every item."""
@@ -126,7 +125,7 @@ class Words:
     def has_all(self, values, items: str) -> str:
         """Every item is one of the values."""
         if self.name == "duckdb":
-            return f"list_has_all({self.strings(values)}, {items})"
+            return f"list_has_all([{', '.join(self.lit(v) for v in values)}]::VARCHAR[], {items})"
         return f"forall({items}, x -> {self.one_of('x', values)})"
 
     def no_nulls(self, items: str) -> str:
@@ -134,9 +133,7 @@ class Words:
             else f"NOT exists({items}, x -> x IS NULL)"
 
     def extreme(self, items: str, largest: bool) -> str:
-        if self.name == "duckdb":
-            return f"list_{'max' if largest else 'min'}({items})"
-        return f"array_{'max' if largest else 'min'}({items})"
+        return self._listed(DIALECTS[self.name].extreme(exp.Var(this=items), largest))
 
     def in_order(self, column: str) -> str:
         """A window in the order of `column`, which the rows are already in on DuckDB."""
@@ -231,8 +228,8 @@ def _csv_header(path: Path, keys: tuple[str, ...], clean_quotes: bool = False) -
         head = data.split(b"\n", 1)[0].rstrip(b"\r")
         if re.search(rb"\n" + re.escape(head) + rb"\r?(?:\n|$)", data):
             return None
-        if any(len(m.group()) > csv.field_size_limit() for m in re.finditer(rb"[^\n]{%d,}" % csv.field_size_limit(), data)):
-            return None  # a cell past Python's csv field limit, which perfdsl.io reports
+        if len(data) > csv.field_size_limit() and max(map(len, data.split(b"\n"))) > csv.field_size_limit():
+            return None  # maybe a cell past Python's csv field limit, which perfdsl.io reports
     return header
 
 
