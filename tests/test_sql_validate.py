@@ -363,23 +363,28 @@ DIVIDE = """policy div "div" {
 """
 
 
-def test_rows_the_engine_marks_are_worded_from_its_table(tmp_path, capsys):
-    """A row the engine marks as possibly failing is fetched from the engine's table and
-    run through the reference, which names it by the file's row number (an empty row
-    skipped in between counts, as perfdsl.io counts it)."""
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_rows_the_engine_marks_are_worded_from_its_table(tmp_path, capsys, monkeypatch, request, engine):
+    """A row the engine marks as possibly failing is fetched from the engine's table (by a
+    table of positions) and run through the reference, which names it by the file's row
+    number (an empty row skipped in between counts, as perfdsl.io counts it)."""
+    if engine == "spark":
+        request.getfixturevalue("spark")
+    reads = _engine_reads(monkeypatch)
     policy = tmp_path / "div.perf"
     policy.write_text(DIVIDE, encoding="utf-8")
     data = _csv(tmp_path, "id,a,b\nx1,1,2\n,,\nx2,3,0\nx3,4,1.5\nx4,5,0\n")
-    duck, python = _both(tmp_path, capsys, str(policy), data)
+    duck, python = _both(tmp_path, capsys, str(policy), data, engine=engine)
     assert duck == python and duck[0] == 1 and duck[3] is None
     assert duck[2].startswith("row 4: ") and "\nrow 6: " in duck[2] and "division by zero" in duck[2]
     parquet = tmp_path / "in.parquet"
     pl.DataFrame({"id": ["x1", "x2", "x3"], "a": ["1", "3", "4"], "b": ["2", "0.5", "0"]}).write_parquet(parquet)
-    duck, python = _both(tmp_path, capsys, str(policy), parquet)
+    duck, python = _both(tmp_path, capsys, str(policy), parquet, engine=engine)
     assert duck == python and duck[2].startswith("row 3: ")
     good = _csv(tmp_path, "id,a,b\nx1,1,2\n,,\nx2,3,0.25\n")
-    duck, python = _both(tmp_path, capsys, str(policy), good)
+    duck, python = _both(tmp_path, capsys, str(policy), good, engine=engine)
     assert duck == python and duck[0] == 0
+    assert len(reads) == 3 and all(r is not None for r in reads)  # each file read by the engine
 
 
 def test_duckdb_memory_limit_from_the_environment(monkeypatch):
