@@ -8,7 +8,9 @@ groups drawn from a handful of names so quotas and distributions really cut, `wh
 fields constant per group, few violations, and a share of subjects that copy another's
 inputs under a new key, so equal totals meet at the cuts (the bundled rules break them by
 key; a tie the policy leaves open would be the same error on every backend, and the test
-would say so). The files are read back and compared header and rows, as text.
+would say so). The files are read back and compared header and rows, as text. Both
+engines read the CSV file themselves (spark.read, DuckDB's read_csv) and check it in SQL:
+the test holds that the Python validator was handed none of its rows.
 
 Spark reuses the one SparkSession of tests/test_sql_spark.py's fixture: the CLI runs
 in-process with the same master, and perfdsl.sql.spark.session keeps one session per
@@ -141,10 +143,38 @@ def _run(path: Path, data: Path, out: Path, backend: str, capsys) -> tuple[int, 
     return code, capsys.readouterr().err
 
 
-def _same_files(path: Path, data: Path, tmp_path: Path, backend: str, capsys) -> None:
-    for suffix in [".csv"] + ([".parquet"] if backend == "duckdb" else []) + ([".xlsx"] if path.stem in XLSX[backend] else []):
+def _engine_reads(monkeypatch) -> tuple[list, list]:
+    """(what each engine-side read returned (perfdsl.sql.read.load_file: None when the row
+    reader must read the file), the row numbers the Python validator was handed)."""
+    from perfdsl.sql import read
+    from perfdsl.validate import Validator
+    loads, validated = [], []
+    load, many = read.load_file, Validator.many
+
+    def counted_load(*args, **kwargs):
+        loads.append(load(*args, **kwargs))
+        return loads[-1]
+
+    def counted_many(self, rows, check=None):
+        validated.extend(n for n, _ in rows)
+        return many(self, rows, check)
+
+    monkeypatch.setattr(read, "load_file", counted_load)
+    monkeypatch.setattr(Validator, "many", counted_many)
+    return loads, validated
+
+
+def _same_files(path: Path, data: Path, tmp_path: Path, backend: str, capsys, monkeypatch) -> None:
+    """The backend's files are the python backend's; the engine read the CSV file itself
+    and handed the Python validator none of its rows (the data is plain)."""
+    loads, validated = _engine_reads(monkeypatch)
+    for suffix in ([".csv"] + ([".parquet"] if backend == "duckdb" else [])
+                   + ([".xlsx"] if path.stem in XLSX[backend] else [])):
         want = _run(path, data, tmp_path / f"python{suffix}", "python", capsys)
+        loads.clear(), validated.clear()
         got = _run(path, data, tmp_path / f"{backend}{suffix}", backend, capsys)
+        assert len(loads) == 1 and loads[0] is not None and loads[0].count == SIZES[path.stem]
+        assert validated == []
         assert want[0] == 0, want[1]  # the data is valid and the cuts are decided
         assert got == want
         python, other = io.read_rows(tmp_path / f"python{suffix}"), io.read_rows(tmp_path / f"{backend}{suffix}")
@@ -161,13 +191,14 @@ def _same_files(path: Path, data: Path, tmp_path: Path, backend: str, capsys) ->
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
-def test_run_duckdb_writes_the_python_backends_files_on_every_scheme(path, tmp_path, capsys):
-    _same_files(path, _data(path, tmp_path), tmp_path, "duckdb", capsys)
+def test_run_duckdb_writes_the_python_backends_files_on_every_scheme(path, tmp_path, capsys, monkeypatch):
+    _same_files(path, _data(path, tmp_path), tmp_path, "duckdb", capsys, monkeypatch)
 
 
 @pytest.mark.parametrize("path", BUNDLED, ids=[p.stem for p in BUNDLED])
-def test_run_spark_writes_the_python_backends_files_on_every_scheme(spark, path, tmp_path, capsys):  # noqa: F811
-    _same_files(path, _data(path, tmp_path), tmp_path, "spark", capsys)
+def test_run_spark_writes_the_python_backends_files_on_every_scheme(spark, path, tmp_path, capsys,  # noqa: F811
+                                                                  monkeypatch):
+    _same_files(path, _data(path, tmp_path), tmp_path, "spark", capsys, monkeypatch)
 
 
 def test_the_data_really_cuts():

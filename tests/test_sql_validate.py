@@ -1,12 +1,14 @@
-"""Data validation in the engine (issue 11 items 1 and 3): `perfdsl run --backend duckdb`
-reads a CSV or Parquet file with DuckDB and tests its cells in SQL (perfdsl.sql.read);
-only rows the tests doubt go through the Python validator. Whatever the file holds, the
-run gives the python backend's exit code, messages (row, field, every bad row listed)
-and output bytes, and writes nothing when a row is bad.
+"""Data validation in the engine (issue 11 items 1, 3 and 4): `perfdsl run --backend duckdb`
+reads a CSV or Parquet file with DuckDB, `--backend spark` with spark.read, and tests its
+cells in SQL (perfdsl.sql.read); only rows the tests doubt go through the Python
+validator. Whatever the file holds, the run gives the python backend's exit code,
+messages (row, field, every bad row listed) and output bytes, and writes nothing when a
+row is bad. Spark starts once (tests/test_sql_spark.py's session fixture) for its few tests.
 """
 from __future__ import annotations
 
 import json
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -16,6 +18,8 @@ import pytest
 from perfdsl.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "tests"))
+from test_sql_spark import spark  # noqa: E402,F401 — the session fixture, shared
 BUDGET = str(ROOT / "policies" / "budget_engineer.perf")
 BRANCH = str(ROOT / "policies" / "branch_employees.perf")
 BUDGET_HEAD = "employee_id,rejections,overdue,overrun,papers\n"
@@ -31,16 +35,16 @@ def _run(capsys, *argv) -> tuple[int, str, str]:
     return code, out.out, out.err
 
 
-def _both(tmp_path, capsys, policy: str, data: Path, suffix: str = ".csv", extra=()):
-    """(code, stdout, stderr, output bytes or None) of --backend duckdb and --backend python
+def _both(tmp_path, capsys, policy: str, data: Path, suffix: str = ".csv", extra=(), engine: str = "duckdb"):
+    """(code, stdout, stderr, output bytes or None) of --backend `engine` and --backend python
     (--quiet: the SQL backends' summary lacks the moves line, issue 11); each output starts
     as a previous file, which a failed run must leave as it was."""
     got = []
-    for backend in ("duckdb", "python"):
+    for backend in (engine, "python"):
         out = tmp_path / f"out-{backend}{suffix}"
         out.write_bytes(b"previous\n")
         code, stdout, err = _run(capsys, policy, "--input", str(data), "--output", str(out), "--backend", backend,
-                                 "--quiet", *extra)
+                                 "--quiet", "--spark-master", "local[2]", *extra)
         written = out.read_bytes()
         got.append((code, stdout.replace(str(out), "OUT"), err.replace(str(out), "OUT"),
                     None if written == b"previous\n" else written))
@@ -88,6 +92,64 @@ def test_budget_csv_as_the_python_backend(tmp_path, capsys, body):
     assert duck == python
 
 
+def _engine_reads(monkeypatch) -> list:
+    """What each engine-side read returned (a read.Loaded, None for the row reader's files,
+    or the DataError it raised)."""
+    from perfdsl.sql import read
+    got, load = [], read.load_file
+
+    def counted(*args, **kwargs):
+        try:
+            got.append(load(*args, **kwargs))
+        except Exception as err:
+            got.append(err)
+            raise
+        return got[-1]
+
+    monkeypatch.setattr(read, "load_file", counted)
+    return got
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_data_errors_name_every_bad_row_and_field_and_write_nothing(tmp_path, capsys, monkeypatch, request, engine):
+    """A CSV file with a wrong type, an out-of-range number, a repeated key and a bad choice
+    in two rows: the engine reads and checks it itself, and the run says what the python
+    backend says, every bad row and field, with no traceback and no output file."""
+    if engine == "spark":
+        request.getfixturevalue("spark")
+    reads = _engine_reads(monkeypatch)
+    body = ("a,g1,90,90,优秀,false,false,良好\n"
+            "b,g1,x,90,最好,false,false,\n"
+            "c,g1,80,101,合格,false,false,优秀\n"
+            "a,g1,70,70,良好,false,false,良好\n")
+    got, python = _both(tmp_path, capsys, BRANCH, _csv(tmp_path, BRANCH_HEAD + body), engine=engine)
+    assert len(reads) == 1 and isinstance(reads[0], Exception)  # the engine's check raised the problems
+    assert got == python
+    code, stdout, err, written = got
+    assert code == 1 and stdout == "" and written is None and "Traceback" not in err
+    assert err.splitlines() == [
+        "row 3, field performance: expected a number, got 'x'",
+        "row 3, field dept_rating: expected one of '优秀', '良好', '合格' or '欠佳', got '最好'",
+        "row 4, field behavior: 101 is outside the declared range 0..100",
+        "row 5, field employee_id: duplicate key 'a' (first at row 2)",
+        "4 problem(s); nothing was written"]
+
+
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_a_number_past_38_digits_at_its_scale_is_refused_by_the_plan(tmp_path, capsys, monkeypatch, request, engine):
+    """A doubtful row the validator accepts with 37 decimals makes 12345 need 42 digits at
+    that scale: the engine's read leaves the file to the row reader (no engine error, no
+    Java trace) and the plan refuses it, saying to use the python backend."""
+    if engine == "spark":
+        request.getfixturevalue("spark")
+    reads = _engine_reads(monkeypatch)
+    body = "e01,0,0,12345,0\ne02,0,0,1.0000000000000000000000000000000000001,0\n"
+    got, python = _both(tmp_path, capsys, BUDGET, _csv(tmp_path, BUDGET_HEAD + body), engine=engine)
+    assert reads == [None] and python[0] == 0
+    assert got[0] == 1 and got[3] is None and "Traceback" not in got[2]
+    assert got[2].startswith("the SQL backends cannot compute this exactly") and "--backend python" in got[2]
+
+
 def test_bad_rows_listed_and_nothing_written(tmp_path, capsys):
     body = "e01,0,0,0,0\ne02,x,0,0,0\ne03,0,0,101%,0\ne01,0,0,0,0\ne05,1.5,0,-1,0\n"
     duck, python = _both(tmp_path, capsys, BUDGET, _csv(tmp_path, BUDGET_HEAD + body))
@@ -110,6 +172,22 @@ BAD_BRANCH = [
 @pytest.mark.parametrize("body", BAD_BRANCH)
 def test_branch_csv_as_the_python_backend(tmp_path, capsys, body):
     duck, python = _both(tmp_path, capsys, BRANCH, _csv(tmp_path, BRANCH_HEAD + body))
+    assert duck == python
+
+
+MANAGER = str(ROOT / "policies" / "budget_manager.perf")
+MANAGER_HEAD = "manager_id,team_scores,impression,retention\n"
+BAD_MANAGER = [
+    "m1,90;80.5,5,5\nm2,70；60.25 ; 50,5.5,5\nm3,100,0,10\n",  # number lists in SQL, rescaled
+    "m1,90;80.5,5,5\nm2,,5,5\nm3,90;x,5,5\nm4,-1;2,5,5\n",  # too short, an item no number, out of range
+    "m1,90;80.5,5,5\nm2,\"[1, 2.5]\",5,5\nm3,1.5e1;95%,5,5\nm4,\"1,5\",5,5\n",  # JSON, other forms
+    "m1,90;80.5,5,5\nm2,1.123456789012345678901;2,5,5\nm3,007.50;+3,5,5\n",  # a long fraction, signs
+]
+
+
+@pytest.mark.parametrize("body", BAD_MANAGER)
+def test_number_list_csv_as_the_python_backend(tmp_path, capsys, body):
+    duck, python = _both(tmp_path, capsys, MANAGER, _csv(tmp_path, MANAGER_HEAD + body))
     assert duck == python
 
 
@@ -255,6 +333,11 @@ def test_sure_rows_never_reach_the_python_validator(tmp_path, capsys, monkeypatc
                         "--backend", "duckdb", "--quiet")
     assert code == 0, err
     assert seen == []
+    code, _, err = _run(capsys, MANAGER, "--input", str(_csv(tmp_path, MANAGER_HEAD + BAD_MANAGER[0])),
+                        "--output", str(out), "--backend", "duckdb", "--quiet")  # number lists
+    assert code == 0, err
+    assert seen == []
+    assert out.read_text(encoding="utf-8-sig").splitlines()[2].startswith("m2,")
 
 
 def test_only_doubtful_rows_reach_the_python_validator(tmp_path, capsys, monkeypatch):
@@ -280,23 +363,28 @@ DIVIDE = """policy div "div" {
 """
 
 
-def test_rows_the_engine_marks_are_worded_from_its_table(tmp_path, capsys):
-    """A row the engine marks as possibly failing is fetched from the engine's table and
-    run through the reference, which names it by the file's row number (an empty row
-    skipped in between counts, as perfdsl.io counts it)."""
+@pytest.mark.parametrize("engine", ["duckdb", "spark"])
+def test_rows_the_engine_marks_are_worded_from_its_table(tmp_path, capsys, monkeypatch, request, engine):
+    """A row the engine marks as possibly failing is fetched from the engine's table (by a
+    table of positions) and run through the reference, which names it by the file's row
+    number (an empty row skipped in between counts, as perfdsl.io counts it)."""
+    if engine == "spark":
+        request.getfixturevalue("spark")
+    reads = _engine_reads(monkeypatch)
     policy = tmp_path / "div.perf"
     policy.write_text(DIVIDE, encoding="utf-8")
     data = _csv(tmp_path, "id,a,b\nx1,1,2\n,,\nx2,3,0\nx3,4,1.5\nx4,5,0\n")
-    duck, python = _both(tmp_path, capsys, str(policy), data)
+    duck, python = _both(tmp_path, capsys, str(policy), data, engine=engine)
     assert duck == python and duck[0] == 1 and duck[3] is None
     assert duck[2].startswith("row 4: ") and "\nrow 6: " in duck[2] and "division by zero" in duck[2]
     parquet = tmp_path / "in.parquet"
     pl.DataFrame({"id": ["x1", "x2", "x3"], "a": ["1", "3", "4"], "b": ["2", "0.5", "0"]}).write_parquet(parquet)
-    duck, python = _both(tmp_path, capsys, str(policy), parquet)
+    duck, python = _both(tmp_path, capsys, str(policy), parquet, engine=engine)
     assert duck == python and duck[2].startswith("row 3: ")
     good = _csv(tmp_path, "id,a,b\nx1,1,2\n,,\nx2,3,0.25\n")
-    duck, python = _both(tmp_path, capsys, str(policy), good)
+    duck, python = _both(tmp_path, capsys, str(policy), good, engine=engine)
     assert duck == python and duck[0] == 0
+    assert len(reads) == 3 and all(r is not None for r in reads)  # each file read by the engine
 
 
 def test_duckdb_memory_limit_from_the_environment(monkeypatch):
@@ -323,3 +411,66 @@ def test_duckdb_out_of_memory_is_a_line_saying_what_to_do_and_nothing_is_written
     assert err.startswith("DuckDB ran out of memory (Out of Memory Error")
     assert "set PERFDSL_DUCKDB_MEMORY (e.g. PERFDSL_DUCKDB_MEMORY=4GB) below the memory this machine has free" in err
     assert "Traceback" not in err and err.rstrip().endswith("1 problem(s); nothing was written")
+
+
+def test_fuzzed_csv_files_on_spark_as_the_python_backend(spark, tmp_path, capsys):  # noqa: F811
+    """perfdsl.datafuzz's CSV files that Spark reads itself (the others are the row
+    reader's, which the duckdb fuzz test covers): the python backend's code, messages, bytes."""
+    import random
+
+    from perfdsl import datafuzz
+    from perfdsl.sql.read import _csv_header
+    policy = tmp_path / "datafuzz.perf"
+    policy.write_text(datafuzz.POLICY, encoding="utf-8")
+    rng, compared = random.Random(11), 0
+    for i in range(120):
+        data = tmp_path / f"case{i}.csv"
+        datafuzz._csv_case(rng, data)
+        if _csv_header(data, ("id",), clean_quotes=True) is None:
+            continue
+        got, python = _both(tmp_path, capsys, str(policy), data, engine="spark")
+        if "the SQL backends cannot compute this exactly" in got[2]:
+            assert got[0] == 1 and got[3] is None
+            continue
+        compared += 1
+        assert got == python, f"case {i}: {data.read_bytes()[:300]!r}"
+    assert compared > 15
+
+
+def test_spark_reads_files_as_the_python_backend(spark, tmp_path, capsys, monkeypatch):  # noqa: F811
+    """--backend spark on a choice of the files above (CSV: bad cells, other forms, ragged
+    and quoted rows, spellings, number lists, hostile cells and kept columns; Parquet:
+    typed, text and wide columns, lists): the python backend's exit code, messages and
+    bytes on each, and spark.read read all but three of them itself."""
+    reads = _engine_reads(monkeypatch)
+    cases = ([(BUDGET, BUDGET_HEAD + BAD_BUDGET[k], ()) for k in (0, 1, 5, 6, 9, 10, 13)]
+             + [(BRANCH, BRANCH_HEAD + body, ()) for body in BAD_BRANCH]
+             + [(MANAGER, MANAGER_HEAD + body, ()) for body in BAD_MANAGER[:3]]
+             + [(BUDGET, 'employee_id,rejections,overdue,overrun,papers,姓名\n"=cmd|\' /C calc\'!A0",0,0,0,0,"a,b"\n'
+                         '"x\'); DROP TABLE subjects; --",1,0,1.25,0,"say ""hi"""\n' "'+x,2,0,0,1,'@sum\n",
+                 ("--keep", "姓名"))])
+    for policy, text, extra in cases:
+        got, python = _both(tmp_path, capsys, policy, _csv(tmp_path, text), extra=extra, engine="spark")
+        assert got == python, text
+    frames = [_budget_frame([("a", 0, 0, Decimal("1.50"), 0), ("b", 2, 1, Decimal("0"), 1)]),
+              _budget_frame([("a", 0, 0, Decimal("1.50"), 0), ("b", -1, None, Decimal("0"), 1), ("a", 0, 0, None, 0)]),
+              pl.DataFrame({"employee_id": ["a", "b"], "rejections": ["1", "2.0"], "overdue": [0, 0],
+                            "overrun": ["1.5", "95%"], "papers": pl.Series([Decimal("1.00"), Decimal("1.5")],
+                                                                             dtype=pl.Decimal(38, 2))}),
+              _budget_frame([("a", 0, 0, Decimal("1234567890123456789.25"), 0), ("b", 2, 1, Decimal("0.5"), 1)])]
+    data = tmp_path / "in.parquet"
+    for frame in frames:
+        frame.write_parquet(data)
+        got, python = _both(tmp_path, capsys, BUDGET, data, engine="spark")
+        assert got == python, frame
+    pl.DataFrame({"employee_id": ["a", "b", "c"], "dist_group": ["g", "g", "g"],
+                  "performance": pl.Series([Decimal("90.5"), Decimal("80"), Decimal("70")], dtype=pl.Decimal(38, 1)),
+                  "behavior": pl.Series([Decimal("90"), Decimal("80"), Decimal("70")], dtype=pl.Decimal(38, 1)),
+                  "dept_rating": ["优秀", "良好", "合格"], "violation_minor": [False, True, False],
+                  "violation_severe": [False, False, False],
+                  "history": [["良好", "优秀"], [], None]}).write_parquet(data)
+    got, python = _both(tmp_path, capsys, BRANCH, data, engine="spark")
+    assert got == python
+    assert len(reads) == len(cases) + len(frames) + 1
+    # the row reader's: a ragged row, text after a closing quote, a quote inside an unquoted cell
+    assert [k for k, r in enumerate(reads) if r is None] == [1, 6, 8]

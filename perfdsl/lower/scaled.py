@@ -50,8 +50,10 @@ has no node for (rounding to a computed number of places).
 """
 from __future__ import annotations
 
+import contextvars
 from dataclasses import replace
 from decimal import Decimal
+from typing import Callable
 
 from ..runtime.frozen import Frozen
 from . import core as c
@@ -278,6 +280,26 @@ def exact_normal(d: Decimal) -> Decimal:
     return Decimal((sign, tuple(map(int, kept)), exp + len(text) - len(kept)))
 
 
+# Digits a quotient's span leaves spare (see `planned`).
+ROOM: contextvars.ContextVar[int] = contextvars.ContextVar("perfdsl_quotient_room", default=0)
+
+
+def planned(build: Callable, *args):
+    """build(*args) with every quotient held over the widest span that fits; where a later
+    operation could then pass 38 digits (budget_manager: a mean of 21-decimal scores held
+    to 36 decimals, plus two scores), built again with each span a digit narrower, up to
+    three: rows whose quotient falls below the narrower span are marked, never refused."""
+    for room in range(4):
+        token = ROOM.set(room)
+        try:
+            return build(*args)
+        except Unsupported:
+            if room == 3:
+                raise
+        finally:
+            ROOM.reset(token)
+
+
 def _checked(num: Num, what: str, where: str) -> Num:
     if num.magnitude >= WIDE_LIMIT:
         raise Unsupported(f"{what}: its exact value could need more than 38 digits", where)
@@ -462,9 +484,10 @@ def divide(a: Value, b: Value, exactness: c.Exactness, where: str = "", at_most_
     # the arms compute on |a| and |b| as they are: quotient = (A / B) · 10^s
     q = _Quotient(_magnitude(a.node, x), _magnitude(safe, y), n_hi, d_hi, y.scale - x.scale, where, most)
     refused = None
+    room = ROOM.get()
     for e_lo in range(e_min, e_max + 1):
         try:
-            node, scale, bound = q.held(d_lo, e_lo, e_max, capped)
+            node, scale, bound = q.held(d_lo, e_lo, e_max, capped, room)
         except Unsupported as err:
             refused = refused or err
             continue
@@ -498,10 +521,10 @@ class _Quotient:
         _checked(Num(0, 0, max(self.a_hi * 10 ** max(0, -k), self.b_hi * 10 ** max(0, k))), "`/`", self.where)
         return Compare(">=", _scale_up(self.a, max(0, -k), self.a_hi), _scale_up(self.b, max(0, k), self.b_hi))
 
-    def held(self, b_lo: int, e_min: int, e_max: int, capped: bool):
+    def held(self, b_lo: int, e_min: int, e_max: int, capped: bool, room: int = 0):
         """(node, scale, bound): the quotient at one scale for the rows where it is 0 or
         in [10^e_min, 10^(e_max+1)) (capped: 1 where it is 1 or more); `b_lo`: the least
-        B but 0. Unsupported when an integer could pass 10^38."""
+        B but 0. Unsupported when an integer could pass 10^38, or the quotient 10^(38 − room)."""
         a, b, a_hi, b_hi, s, where = self.a, self.b, self.a_hi, self.b_hi, self.s, self.where
         scale = max(0, 27 - e_min)
         # the largest quotient at this scale, and what rounding its 28th digit may add
@@ -512,7 +535,7 @@ class _Quotient:
             p = places(self.most)
             top = unscaled(self.most, p) * 10 ** max(0, scale - p)
             bound = min(bound, -(-top // 10 ** max(0, p - scale)) + slack)
-        _checked(Num(scale, 0, bound), "`/`", where)
+        _checked(Num(scale, 0, bound * 10 ** room), "`/`", where)
         arms = []
         for e in range(e_max, e_min - 1, -1):
             # rows of this arm have 10^k <= A/B < 10^(k+1), so A <= 10^(k+1)·B − 1 (for

@@ -75,7 +75,7 @@ def compile_sql(ir, dialect: str, table: str = "subjects", scale: int = 4) -> st
     inputs = declared(ir, scale)
     d = DIALECTS[dialect]
     try:
-        q = build(program, inputs, d, COHORT, table)
+        q = sc.planned(build, program, inputs, d, COHORT, table)
     except sc.Unsupported as err:
         raise ValueError(f"cannot be computed exactly in SQL: {err}") from None
     first = q.steps[0]  # the table's natural numbers become the plan's integers; rows are numbered

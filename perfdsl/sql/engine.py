@@ -66,23 +66,69 @@ def _num(values: list[Decimal]) -> sc.Num:
 
 
 class Engine:
-    """One engine connection: load a table of subjects, run a query, fetch rows."""
+    """One engine connection: load a table of subjects, run a query, fetch rows; and for
+    perfdsl.sql.read, which checks a file in the engine: SQL text run as rows, tables and
+    views, and the file as a relation (file_rows, types)."""
     dialect = "duckdb"
     shown_in_sql = False  # output numbers come as exact DECIMALs (else as integers, engine.value reads them)
+    errors: tuple = ()  # what the engine raises for a file or cell it cannot read
 
-    def load(self, inputs: list[Input], records: list[dict]) -> None:
+    def load(self, inputs: list[Input], records: list[dict], table: str = "subjects",
+             rows: list[int] | None = None, numbers: list[int] | None = None) -> None:
         raise NotImplementedError
 
     def load_file(self, ir, path: str, keep: tuple[str, ...] = ()):
-        """The file checked into the table of subjects by the engine, or None: this engine
-        takes records validated in Python (load)."""
-        return None
+        """A CSV or Parquet file checked into the table of subjects in the engine
+        (perfdsl.sql.read): its read.Loaded, or None when the row reader must read it."""
+        from .read import load_file
+        return load_file(ir, path, self, keep)
+
+    def stored(self, inputs: list[Input]):
+        """The records of the loaded subjects, fetched where the reference words something."""
+        from .read import Stored
+        return Stored(self, inputs)
 
     def fetch(self, query: exp.Select) -> list[tuple]:
-        raise NotImplementedError
+        return self.rows(query.sql(self.dialect))
+
+    def fetch_at(self, query: exp.Select, positions: list[int]) -> list[tuple]:
+        """The query's rows, where it reads the table positions_table() as the positions."""
+        self.register_positions(positions)
+        return self.fetch(query)
 
     def materialize(self, query: exp.Select) -> None:
         """Run the query once into the table RESULT, which the later reads select from."""
+        raise NotImplementedError
+
+    def rows(self, sql: str) -> list[tuple]:
+        raise NotImplementedError
+
+    def register_positions(self, positions: list[int]) -> None:
+        """The positions as the one-column table POSITIONS (`pos`)."""
+        raise NotImplementedError
+
+    def file_rows(self, path: str, header: list[str] | None) -> str | None:
+        """The file (a CSV file, every cell as text, with this header; else Parquet) as a
+        relation for FROM: `#at`, each record's 0-based position in the file, then the
+        file's columns; None where the engine does not read it as perfdsl.io does."""
+        raise NotImplementedError
+
+    def types(self, relation: str) -> dict[str, str]:
+        """The file's columns (after `#at`) and their types: text, int, decimal(p,s), bool,
+        text[], else the engine's own name (which no check takes as sure)."""
+        raise NotImplementedError
+
+    def table(self, name: str, sql: str) -> None:
+        """The query's rows, computed now, as the temporary table `name`."""
+        raise NotImplementedError
+
+    def view(self, name: str, sql: str) -> None:
+        raise NotImplementedError
+
+    def drop(self, name: str) -> None:
+        raise NotImplementedError
+
+    def rename(self, old: str, new: str) -> None:
         raise NotImplementedError
 
 
@@ -97,6 +143,7 @@ class DuckDB(Engine):
     def __init__(self, con=None):
         import duckdb
         self.con = con if con is not None else duckdb.connect()
+        self.errors = (duckdb.Error,)
         if con is None and os.environ.get(MEMORY_LIMIT):  # e.g. 5GB: DuckDB spills past it to disk
             try:
                 self.con.execute("SET memory_limit = ?", [os.environ[MEMORY_LIMIT]])
@@ -130,24 +177,39 @@ class DuckDB(Engine):
             self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(table)} AS SELECT " + ", ".join(casts)
                              + " FROM read_parquet(?)", [path])
 
-    def load_file(self, ir, path: str, keep: tuple[str, ...] = ()):
-        """A CSV or Parquet file checked into the table of subjects in the engine
-        (perfdsl.sql.read): its read.Loaded, or None when the row reader must read it."""
-        from .read import load_file
-        return load_file(ir, path, self.con, keep)
+    def rows(self, sql: str) -> list[tuple]:
+        return self.con.execute(sql).fetchall()
 
-    def stored(self, inputs: list[Input]):
-        """The records of the loaded subjects, fetched where the reference words something."""
-        from .read import Stored
-        return Stored(self.con, inputs)
-
-    def fetch(self, query: exp.Select) -> list[tuple]:
-        return self.con.execute(query.sql("duckdb")).fetchall()
-
-    def fetch_at(self, query: exp.Select, positions: list[int]) -> list[tuple]:
-        """The query's rows, where it reads the table positions_table() as the positions."""
+    def register_positions(self, positions: list[int]) -> None:
         register_positions(self.con, positions)
-        return self.fetch(query)
+
+    def file_rows(self, path: str, header: list[str] | None) -> str | None:
+        import csv
+        lit = _lit
+        if header is None:
+            return (f"(SELECT file_row_number AS {_ident('#at')}, * EXCLUDE (file_row_number) "
+                    f"FROM read_parquet({lit(path)}, file_row_number = true))")
+        reader = (f"read_csv({lit(path)}, all_varchar = true, header = true, delim = ',', quote = '\"', "
+                  "escape = '\"', strict_mode = true, null_padding = false, auto_detect = false, "
+                  f"max_line_size = {csv.field_size_limit()}, "
+                  "columns = {" + ", ".join(f"{lit(c)}: 'VARCHAR'" for c in header) + "})")
+        return f"(SELECT row_number() OVER () - 1 AS {_ident('#at')}, * FROM {reader})"
+
+    def types(self, relation: str) -> dict[str, str]:
+        described = self.con.execute(f"DESCRIBE SELECT * FROM {relation}").fetchall()[1:]
+        return {name: _neutral(kind) for name, kind, *_ in described}
+
+    def table(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP TABLE {_ident(name)} AS {sql}")
+
+    def view(self, name: str, sql: str) -> None:
+        self.con.execute(f"CREATE OR REPLACE TEMP VIEW {_ident(name)} AS {sql}")
+
+    def drop(self, name: str) -> None:
+        self.con.execute(f"DROP TABLE IF EXISTS {_ident(name)}")
+
+    def rename(self, old: str, new: str) -> None:
+        self.con.execute(f"ALTER TABLE {_ident(old)} RENAME TO {_ident(new)}")
 
     def materialize(self, query: exp.Select) -> None:
         """The result in input order (the query's ORDER BY): row i is at rowid i."""
@@ -190,6 +252,22 @@ def positions_table() -> exp.Subquery:
 
 def _ident(name: str) -> str:
     return exp.to_identifier(name, quoted=True).sql("duckdb")
+
+
+def _lit(text: str) -> str:
+    return exp.Literal.string(text).sql("duckdb")
+
+
+_INTEGERS = ("TINYINT", "SMALLINT", "INTEGER", "BIGINT", "HUGEINT", "UTINYINT", "USMALLINT", "UINTEGER", "UBIGINT")
+
+
+def _neutral(kind: str) -> str:
+    """A DuckDB type as Engine.types names it."""
+    if kind in _INTEGERS:
+        return "int"
+    if kind.startswith("DECIMAL("):
+        return kind.lower().replace(" ", "")
+    return {"VARCHAR": "text", "BOOLEAN": "bool", "VARCHAR[]": "text[]"}.get(kind, kind)
 
 
 def _cell(i: Input, v):
@@ -429,7 +507,7 @@ def _columns(nodes) -> set[str]:
 @functools.lru_cache(maxsize=64)
 def query(program: c.Program, inputs: tuple[Input, ...], dialect: str, cohort_size: int):
     """The query of a program over inputs like these (cohorts up to `cohort_size`)."""
-    return build(program, list(inputs), DIALECTS[dialect], cohort_size)
+    return sc.planned(build, program, list(inputs), DIALECTS[dialect], cohort_size)
 
 
 def _row_errors(ir, program, q: Query, source, engine: Engine, column: str) -> None:

@@ -1,14 +1,13 @@
 """`perfdsl run --backend duckdb|spark`: a data file through the SQL backends.
 
-On DuckDB a CSV or Parquet file is read, validated and loaded by the engine itself
-(perfdsl.sql.read: only rows a column test doubts pass through the Python validator).
-Any other file (JSON, an .xlsx workbook, an encoding named, a CSV file DuckDB would not
-read as perfdsl.io does), and every file on Spark, is read by perfdsl.io and validated
-row by row as every backend validates it (the policy's generated check, the pydantic
-model wording what it rejects), then loaded. Either way every bad row is listed with
-its field and nothing is written; the query of perfdsl.sql computes every value and
-placement on the engine, and the rows come back as the python backend gives them, for
-the writers every backend shares.
+A CSV or Parquet file is read, validated and loaded by the engine itself (perfdsl.sql.read:
+only rows a column test doubts pass through the Python validator). Any other file (JSON,
+an .xlsx workbook, an encoding named, a CSV file the engine would not read as perfdsl.io
+does) is read by perfdsl.io and validated row by row as every backend validates it (the
+policy's generated check, the pydantic model wording what it rejects), then loaded.
+Either way every bad row is listed with its field and nothing is written; the query of
+perfdsl.sql computes every value and placement on the engine, and the rows come back as
+the python backend gives them, for the writers every backend shares.
 """
 from __future__ import annotations
 
