@@ -378,6 +378,19 @@ def _csv_case(rng: random.Random, path: Path) -> Case:
     return case
 
 
+def csv_files(directory: Path, count: int, seed: int):
+    """The fuzzed policy written as DIRECTORY/datafuzz.perf, then `count` hostile CSV files
+    beside it, one at a time: (policy, case number, file) for tests that run another path
+    against the row path on each (the table path, the SQL engines' own readers)."""
+    policy = Path(directory) / "datafuzz.perf"
+    policy.write_text(POLICY, encoding="utf-8")
+    rng = random.Random(seed)
+    for i in range(count):
+        data = Path(directory) / f"case{i}.csv"
+        _csv_case(rng, data)
+        yield policy, i, data
+
+
 def _json_case(rng: random.Random, path: Path, lines: bool) -> Case:
     case, clean = Case(path), rng.random() < 0.4
     texts = []

@@ -57,8 +57,7 @@ def test_tie_error_names_the_tied_subjects_as_the_reference_does():
     assert "s0" in str(sql_err.value) and "s3" in str(sql_err.value)
 
 
-def test_a_division_by_zero_is_the_rows_error_as_the_reference_words_it():
-    ir = policy_of("div", """
+DIVIDE = """
 policy div "除法" {
   key id
   input id: text
@@ -66,7 +65,11 @@ policy div "除法" {
   input b: decimal in 0..100
   score q "商" = a / b
 }
-""")
+"""  # q = a / b: row y's b is 0 (also tests/test_sql_compile_bundled.py)
+
+
+def test_a_division_by_zero_is_the_rows_error_as_the_reference_words_it():
+    ir = policy_of("div", DIVIDE)
     rows = [{"id": "x", "a": Decimal(1), "b": Decimal(3)}, {"id": "y", "a": Decimal(1), "b": Decimal(0)},
             {"id": "z", "a": Decimal(2), "b": Decimal(0)}]
     with pytest.raises(io.DataError) as err:

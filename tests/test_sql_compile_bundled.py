@@ -6,6 +6,7 @@ name the field and the reason in `#error`."""
 from __future__ import annotations
 
 import csv
+import sys
 from decimal import Decimal
 from pathlib import Path
 
@@ -20,6 +21,11 @@ from perfdsl.run_read import read_subjects
 from perfdsl.sql import ERROR, compile_sql
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "tests"))
+from lower_policies import TIED  # noqa: E402
+from test_hostile import PAYLOAD, hostile_policy  # noqa: E402
+from test_sql import DIVIDE  # noqa: E402
+
 BUNDLED = [p for p in sorted((ROOT / "policies").glob("*.perf")) if compile_file(p).policy is not None]
 _TYPES = {"num": "DECIMAL(38,10)", "bool": "BOOLEAN", "text": "VARCHAR", "tier": "VARCHAR"}
 
@@ -158,15 +164,7 @@ def test_hostile_cells_leave_their_row_without_values_and_name_the_field():
 
 def test_a_zero_divisor_names_the_field_and_the_reason(tmp_path):
     path = tmp_path / "div.perf"
-    path.write_text("""
-policy div "除法" {
-  key id
-  input id: text
-  input a: decimal in 0..100
-  input b: decimal in 0..100
-  score q "商" = a / b
-}
-""", encoding="utf-8")
+    path.write_text(DIVIDE, encoding="utf-8")
     ir = compile_file(path).policy
     con = duckdb.connect()
     _table(con, ir, [{"id": "x", "a": Decimal(1), "b": Decimal(3)}, {"id": "y", "a": Decimal(1), "b": Decimal(0)}])
@@ -190,9 +188,6 @@ def test_a_bad_row_in_a_cohort_leaves_every_row_without_values():
 def test_a_group_the_reference_refuses_leaves_every_row_without_values(name, tmp_path):
     """Four equal scores where a 25% quota cuts one (ties an error): the reference refuses
     the cohort (CohortError), so the compiled query gives no row values and says why."""
-    import sys
-    sys.path.insert(0, str(ROOT / "tests"))
-    from lower_policies import TIED
     path = tmp_path / f"{name}.perf"
     path.write_text(TIED[name], encoding="utf-8")
     ir = compile_file(path).policy
@@ -210,9 +205,6 @@ def test_a_group_the_reference_refuses_leaves_every_row_without_values(name, tmp
 def test_hostile_names_and_choices_stay_literals_in_the_checks(tmp_path):
     """The input checks print a policy's choices and names only as string literals: a cell
     that is no choice is named in #error, and nothing it holds runs."""
-    import sys
-    sys.path.insert(0, str(ROOT / "tests"))
-    from test_hostile import PAYLOAD, hostile_policy
     ir = compile_file(tmp_path / "hostile.perf", hostile_policy()).policy
     con = duckdb.connect()
     _table(con, ir, [{"eval": "a", "exec": Decimal(60), "self": False, "os": PAYLOAD},

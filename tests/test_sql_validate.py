@@ -258,14 +258,20 @@ def _parquet_values(data: bytes | None):
     return frame.columns, [tuple(v.normalize() if isinstance(v, Decimal) else v for v in r) for r in frame.rows()]
 
 
+def _branch_lists() -> pl.DataFrame:
+    """branch_employees subjects in typed Parquet columns, `history` lists among them:
+    two items, none, and a missing list."""
+    return pl.DataFrame({"employee_id": ["a", "b", "c"], "dist_group": ["g", "g", "g"],
+                         "performance": pl.Series([Decimal("90.5"), Decimal("80"), Decimal("70")], dtype=pl.Decimal(38, 1)),
+                         "behavior": pl.Series([Decimal("90"), Decimal("80"), Decimal("70")], dtype=pl.Decimal(38, 1)),
+                         "dept_rating": ["优秀", "良好", "合格"], "violation_minor": [False, True, False],
+                         "violation_severe": [False, False, False],
+                         "history": [["良好", "优秀"], [], None]})
+
+
 def test_branch_parquet_lists(tmp_path, capsys):
     data = tmp_path / "in.parquet"
-    pl.DataFrame({"employee_id": ["a", "b", "c"], "dist_group": ["g", "g", "g"],
-                  "performance": pl.Series([Decimal("90.5"), Decimal("80"), Decimal("70")], dtype=pl.Decimal(38, 1)),
-                  "behavior": pl.Series([Decimal("90"), Decimal("80"), Decimal("70")], dtype=pl.Decimal(38, 1)),
-                  "dept_rating": ["优秀", "良好", "合格"], "violation_minor": [False, True, False],
-                  "violation_severe": [False, False, False],
-                  "history": [["良好", "优秀"], [], None]}).write_parquet(data)
+    _branch_lists().write_parquet(data)
     duck, python = _both(tmp_path, capsys, BRANCH, data)
     assert duck == python
 
@@ -280,29 +286,31 @@ def test_json_as_the_python_backend(tmp_path, capsys):
     assert duck == python
 
 
+def _fuzzed_as_the_python_backend(tmp_path, capsys, engine: str, count: int, clean_quotes: bool) -> int:
+    """perfdsl.datafuzz's CSV files on `engine` against the python backend: the same exit
+    code, messages and bytes on each (numbers past 38 digits are refused, nothing written).
+    Of the files the engine would leave to the row reader, duckdb tries one in eight and
+    spark none (the duckdb test covers them). How many were compared."""
+    from perfdsl import datafuzz
+    from perfdsl.sql.read import _csv_header
+    compared = 0
+    for policy, i, data in datafuzz.csv_files(tmp_path, count, seed=11):
+        if _csv_header(data, ("id",), clean_quotes=clean_quotes) is None and (clean_quotes or i % 8):
+            continue
+        got, python = _both(tmp_path, capsys, str(policy), data, engine=engine)
+        if "the SQL backends cannot compute this exactly" in got[2]:
+            assert got[0] == 1 and got[3] is None
+            continue
+        compared += 1
+        assert got == python, f"case {i}: {data.read_bytes()[:300]!r}"
+    return compared
+
+
 def test_fuzzed_csv_files_as_the_python_backend(tmp_path, capsys):
     """Hostile CSV files of perfdsl.datafuzz (title rows, blank lines, ragged rows, odd
     encodings, numbers in every form, hostile text, cut files): duckdb gives the python
     backend's exit code, messages and bytes on every one."""
-    import random
-
-    from perfdsl import datafuzz
-    policy = tmp_path / "datafuzz.perf"
-    policy.write_text(datafuzz.POLICY, encoding="utf-8")
-    from perfdsl.sql.read import _csv_header
-    rng, compared = random.Random(11), 0
-    for i in range(240):
-        data = tmp_path / f"case{i}.csv"
-        datafuzz._csv_case(rng, data)
-        if _csv_header(data, ("id",)) is None and i % 8:
-            continue  # the row reader's files: a few suffice, the engine's are the point
-        duck, python = _both(tmp_path, capsys, str(policy), data)
-        if "the SQL backends cannot compute this exactly" in duck[2]:  # numbers past 38 digits: refused
-            assert duck[0] == 1 and duck[3] is None
-            continue
-        compared += 1
-        assert duck == python, f"case {i}: {data.read_bytes()[:300]!r}"
-    assert compared > 30
+    assert _fuzzed_as_the_python_backend(tmp_path, capsys, "duckdb", 240, clean_quotes=False) > 30
 
 
 def _counting(monkeypatch) -> list[int]:
@@ -416,25 +424,7 @@ def test_duckdb_out_of_memory_is_a_line_saying_what_to_do_and_nothing_is_written
 def test_fuzzed_csv_files_on_spark_as_the_python_backend(spark, tmp_path, capsys):  # noqa: F811
     """perfdsl.datafuzz's CSV files that Spark reads itself (the others are the row
     reader's, which the duckdb fuzz test covers): the python backend's code, messages, bytes."""
-    import random
-
-    from perfdsl import datafuzz
-    from perfdsl.sql.read import _csv_header
-    policy = tmp_path / "datafuzz.perf"
-    policy.write_text(datafuzz.POLICY, encoding="utf-8")
-    rng, compared = random.Random(11), 0
-    for i in range(120):
-        data = tmp_path / f"case{i}.csv"
-        datafuzz._csv_case(rng, data)
-        if _csv_header(data, ("id",), clean_quotes=True) is None:
-            continue
-        got, python = _both(tmp_path, capsys, str(policy), data, engine="spark")
-        if "the SQL backends cannot compute this exactly" in got[2]:
-            assert got[0] == 1 and got[3] is None
-            continue
-        compared += 1
-        assert got == python, f"case {i}: {data.read_bytes()[:300]!r}"
-    assert compared > 15
+    assert _fuzzed_as_the_python_backend(tmp_path, capsys, "spark", 120, clean_quotes=True) > 15
 
 
 def test_spark_reads_files_as_the_python_backend(spark, tmp_path, capsys, monkeypatch):  # noqa: F811
@@ -463,12 +453,7 @@ def test_spark_reads_files_as_the_python_backend(spark, tmp_path, capsys, monkey
         frame.write_parquet(data)
         got, python = _both(tmp_path, capsys, BUDGET, data, engine="spark")
         assert got == python, frame
-    pl.DataFrame({"employee_id": ["a", "b", "c"], "dist_group": ["g", "g", "g"],
-                  "performance": pl.Series([Decimal("90.5"), Decimal("80"), Decimal("70")], dtype=pl.Decimal(38, 1)),
-                  "behavior": pl.Series([Decimal("90"), Decimal("80"), Decimal("70")], dtype=pl.Decimal(38, 1)),
-                  "dept_rating": ["优秀", "良好", "合格"], "violation_minor": [False, True, False],
-                  "violation_severe": [False, False, False],
-                  "history": [["良好", "优秀"], [], None]}).write_parquet(data)
+    _branch_lists().write_parquet(data)
     got, python = _both(tmp_path, capsys, BRANCH, data, engine="spark")
     assert got == python
     assert len(reads) == len(cases) + len(frames) + 1

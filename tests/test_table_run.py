@@ -166,15 +166,9 @@ def test_fuzzed_csv_files_read_and_written_as_the_row_path_does(tmp_path, capsys
     """Hostile CSV files of perfdsl.datafuzz (title rows, blank lines, ragged rows, odd
     encodings, numbers in every form, hostile text, cut files): the default run gives the
     same exit code, messages and bytes as the row path on every one."""
-    import random
-
     from perfdsl import datafuzz, frame_io
-    policy = tmp_path / "datafuzz.perf"
-    policy.write_text(datafuzz.POLICY, encoding="utf-8")
-    rng, tried = random.Random(15), 0
-    for i in range(400):
-        data = tmp_path / f"case{i}.csv"
-        datafuzz._csv_case(rng, data)
+    tried = 0
+    for policy, i, data in datafuzz.csv_files(tmp_path, 400, seed=15):
         try:
             frame_io._csv_frame(data, ("id",))
         except frame_io._RowWay:
