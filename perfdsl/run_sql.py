@@ -20,25 +20,17 @@ def run_sql(policy, args, plan, keep: tuple[str, ...]):
     """Run `args.input` on the SQL engine `args.backend` into `args.output`:
     (summary, subjects, notes of the writer). The engine failing (out of memory, its
     disk full while it spills) is said in a line, nothing written, like bad data."""
+    from .sql.run import engine_for
+    engine = engine_for(args.backend, args.spark_master)
     try:
-        read, ran, source = _run(policy, args, keep)
+        read, ran, source = _run(policy, args, keep, engine)
         if not (args.explain or args.trace or keep):
             streamed = _write_frames(policy, args, plan, ran, source)
             if streamed is not None:
                 return streamed
         return _write_rows(policy, args, plan, keep, read, ran, source)
-    except Exception as err:
-        if not _engine_error(err):
-            raise
+    except engine.errors as err:
         raise io.DataError([io.DataProblem(None, None, _engine_failed(args.backend, err))]) from None
-
-
-def _engine_error(err: Exception) -> bool:
-    """Whether the error is the SQL engine's own (DuckDB's, or Spark's through pyspark/py4j)."""
-    if type(err).__module__.split(".")[0] in ("pyspark", "py4j"):
-        return True
-    import duckdb
-    return isinstance(err, duckdb.Error)
 
 
 def _engine_failed(backend: str, err: Exception) -> str:
@@ -51,11 +43,10 @@ def _engine_failed(backend: str, err: Exception) -> str:
     return f"the {backend} engine failed: {said}"
 
 
-def _run(policy, args, keep: tuple[str, ...]):
-    """(Read, the run on the engine (sql.engine.Ran), the subjects' record source)."""
+def _run(policy, args, keep: tuple[str, ...], engine):
+    """(Read, the run on `engine` (sql.engine.Ran), the subjects' record source)."""
     from .columns import name_columns
-    from .sql.run import engine_for, evaluate_file, evaluate_read
-    engine = engine_for(args.backend, args.spark_master)
+    from .sql.run import evaluate_file, evaluate_read
     loaded = engine.load_file(policy.ir, args.input, keep) if args.sheet is None and args.encoding is None else None
     if loaded is not None:
         read = Read([], io.Rows(loaded.kept, loaded.columns, table=True), loaded.column_of, [], loaded.warnings)
