@@ -156,8 +156,8 @@ def lines(s: Summary, data: str, out: str | None = None) -> list[str]:
         text.append(w["tiers"].format(label=title) + ("" if s.language == "zh" else " ") + w["sep"].join(
             f"{t} {n}" for t, n in zip(names, final)))
     for rule in s.rules:
-        text.append(rule.title + w["colon"].rstrip() + (" " + w["groups"].format(n=rule.count)
-                                                        if rule.count > MAX_GROUPS else ""))
+        text.append(rule.title + (w["colon"] + w["groups"].format(n=rule.count) if rule.count > MAX_GROUPS
+                                  else w["colon"].rstrip()))
         if rule.count <= MAX_GROUPS:
             for g in rule.groups:
                 shown = [f"{t} {g.final[i]}{_bounds(w, g.lo[i], g.hi[i])}" for i, t in enumerate(rule.names)

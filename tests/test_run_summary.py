@@ -180,3 +180,14 @@ def test_duckdb_counts_groups_of_several_fields_in_the_engine_as_python_does(tmp
         assert listed[0] == "  dept/kind=部门0 / 甲 (4): A 2 (at most 2), B 1, C 1" and len(listed) == groups
     else:
         assert not listed and f"quota A at most 50% (line 8): {groups} groups" in printed["duckdb"]
+
+
+def test_a_chinese_summary_gives_the_number_of_groups_after_its_own_colon(tmp_path, policy_file, capsys):
+    """In Chinese the count follows the full-width colon with no space: `强制分布（第 8 行）：共 30 组`."""
+    policy = policy_file(DISTRIBUTED.replace('policy s {', 'policy s "考核" {'))
+    data = tmp_path / "in.csv"
+    with open(data, "w", encoding="utf-8", newline="") as fh:
+        csv.writer(fh).writerows([["id", "team", "rating", "score"]] + [
+            [f"s{t}", str(t), "good", "95"] for t in range(1, 31)])
+    assert main(["run", str(policy), "--input", str(data), "--output", str(tmp_path / "o.csv")]) == 0
+    assert "强制分布（第 8 行）：共 30 组" in capsys.readouterr().out.splitlines()
