@@ -10,15 +10,16 @@ individually at this tier or better (q), clamping q to the bounds the later tier
 a cut inside a block takes the whole block (`ties share`) or fails the group, which then
 keeps its tiers as they were, as the reference does.
 
-Each step ends with a `#says` column: the group has a warning or a problem to report.
-Only those groups are read back and worded by the reference's own step (engine.py).
+Each step ends with a `?says` column (`Query.says`): the group has a warning or a problem
+to report. It is a row's test of values constant in its group, decided as the step goes
+(a short or tied cut, a count outside its bounds as k makes it), so no group value is
+carried to the result. Only those groups are read back and worded by the reference's own
+step (engine.py).
 Where a group fails (a tie at a cut the policy makes an error, a field that must be
 constant varies, bounds no count meets) the test is kept in `Query.group_fails`: the
 reference refuses such a cohort, so a compiled query gives no row values then.
 """
 from __future__ import annotations
-
-from dataclasses import dataclass
 
 from sqlglot import exp
 
@@ -153,14 +154,12 @@ def quota(b, s: c.Quota, i: int) -> None:
         q.group_fails.append((s.tierset, x.prefix, failed.copy()))
     moved = exp.And(this=x["?free"], expression=exp.Not(this=x["?took"]))
     new = exp.Case(ifs=[exp.If(this=failed, true=index), exp.If(this=moved, true=lit_int(s.tier + 1))], default=index)
-    x.add("placed", **{"#index": new})
+    # Without a tie at the cut the free holders kept are min(k, free) (none when k ≤ 0).
+    kept = exp.Add(this=x["#pins"], expression=greatest(exp.Literal.number(0), expressions=[least(x["#k"], expressions=[x["#free"]])]))
+    x.add("placed", **{"#index": new, "?says": _any([x["?tie"], exp.GT(this=kept, expression=x["#hi"]),
+                                                   exp.LT(this=kept.copy(), expression=x["#lo"])])})
     _settle(b, s.tierset, s.names, f"{x.prefix}#index")
-
-    def says(over) -> exp.Expression:
-        kept = exp.Add(this=over(exp.Max(this=x["#pins"])), expression=over(_sum(x["?took"])))
-        return _any([exp.GT(this=kept, expression=over(exp.Max(this=x["#hi"]))),
-                     exp.LT(this=kept.copy(), expression=over(exp.Max(this=x["#lo"]))), _held(over, x["?tie"])])
-    _says(b, i, p, says)
+    q.says[i] = f"{x.prefix}?says"
 
 
 def _settle(b, tierset: str, names, index: str) -> None:
@@ -200,13 +199,15 @@ def distribute(b, d: c.Distribute, i: int) -> None:
     total = lambda name: _plus([x[f"{name}{t}"] for t in range(last + 1)])  # noqa: E731
     infeasible = exp.Or(this=exp.GT(this=total("#lo"), expression=n), expression=exp.LT(this=total("#hi"), expression=n))
     x.add("feasible", **{"?infeasible": infeasible,
+                         "?said": _any([x["?varies"], infeasible.copy(),
+                                        *[exp.GT(this=x[f"#pins{t}"], expression=x[f"#hi{t}"]) for t in range(last + 1)]]),
                          **{f"#lof{t}": greatest(exp.Sub(this=x[f"#lo{t}"], expression=x[f"#pins{t}"]), expressions=[zero])
                             for t in range(last + 1)},
                          **{f"#hif{t}": greatest(exp.Sub(this=x[f"#hi{t}"], expression=x[f"#pins{t}"]), expressions=[zero])
                             for t in range(last + 1)},
                          "#placed": case(pinned, index, exp.Null()),
                          "?failed": exp.Or(this=x["?varies"], expression=infeasible)})
-    placed, failed, warn = "#placed", "?failed", []
+    placed, failed, said = "#placed", "?failed", "?said"
     for pl in d.placements:
         t = pl.tier
         free = exp.And(this=exp.Is(this=x[placed], expression=exp.Null()), expression=exp.Not(this=x[failed]))
@@ -217,27 +218,28 @@ def distribute(b, d: c.Distribute, i: int) -> None:
         allowed = exp.And(this=free, expression=exp.LTE(this=x["#cap"], expression=lit_int(t)))
         k = least(rem, expressions=[greatest(k_lo, expressions=[least(better, expressions=[k_hi])])])
         x.add(f"{d.names[t]} ranks", **{f"#k{t}": k, f"?allowed{t}": allowed,
+                                       **({f"#rem{t}": rem.copy()} if t == d.placements[-1].tier else {}),
                                        f"#pos{t}": _over(q, _sum(allowed), p, order + [exp.Ordered(this=col(ROW))], running=True),
                                        f"#na{t}": _over(q, _sum(allowed), p)})
         _cut(b, x, p, d.ranking, "", f"?allowed{t}", f"#k{t}", f"#na{t}", str(t))
         now_failed = x[failed] if d.ranking.tie is c.TieRule.SHARE else exp.Or(this=x[failed], expression=x[f"?tie{t}"])
+        # Without a short or tied cut the tier gets its pinned and k more: in bounds unless
+        # k is outside [lo', hi']; the last tier gets its pinned and what the last cut leaves.
+        k_t = x[f"#k{t}"]
+        out = [exp.LT(this=x[f"#na{t}"], expression=k_t), x[f"?tie{t}"],
+               exp.LT(this=k_t.copy(), expression=x[f"#lof{t}"]), exp.GT(this=k_t.copy(), expression=x[f"#hif{t}"])]
+        if t == d.placements[-1].tier:
+            rest = exp.Sub(this=x[f"#rem{t}"], expression=k_t.copy())
+            out += [exp.LT(this=rest, expression=x[f"#lof{last}"]), exp.GT(this=rest.copy(), expression=x[f"#hif{last}"])]
         x.add(f"{d.names[t]} placed", **{
             f"#placed{t}": case(exp.And(this=x[f"?took{t}"], expression=exp.Not(this=now_failed)), lit_int(t), x[placed]),
-            f"?failed{t}": now_failed})
-        placed, failed = f"#placed{t}", f"?failed{t}"
-        warn += [exp.LT(this=x[f"#na{t}"], expression=x[f"#k{t}"]), x[f"?tie{t}"]]
+            f"?failed{t}": now_failed, f"?said{t}": _any([x[said], *out])})
+        placed, failed, said = f"#placed{t}", f"?failed{t}", f"?said{t}"
     final = case(x[failed], index, exp.Coalesce(this=x[placed], expressions=[lit_int(last)]))
     q.group_fails.append((d.tierset, x.prefix, x[failed]))
     x.add("placed", **{"#index": final})
     _settle(b, d.tierset, d.names, f"{x.prefix}#index")
-
-    def says(over) -> exp.Expression:
-        count = {t: over(_sum(exp.EQ(this=x["#index"], expression=lit_int(t)))) for t in range(last + 1)}
-        out = [exp.Or(this=exp.GT(this=count[t], expression=over(exp.Max(this=x[f"#hi{t}"]))),
-                      expression=exp.LT(this=count[t].copy(), expression=over(exp.Max(this=x[f"#lo{t}"]))))
-               for t in range(last + 1)]
-        return _any([_held(over, _any([x["?varies"], x["?infeasible"], *[w.copy() for w in warn]])), *out])
-    _says(b, i, p, says)
+    q.says[i] = f"{x.prefix}{said}"
 
 
 def greatest(this, expressions):
@@ -287,24 +289,3 @@ def snapshot(b, s) -> dict[str, sc.Value]:
                         ("#limit", slots.limit)):
         state[short] = q.columns[name]
     return state
-
-
-def _held(over, test: exp.Expression) -> exp.Expression:
-    """A test that holds for some member of the group."""
-    return exp.EQ(this=over(exp.Max(this=case(test, exp.Literal.number(1), exp.Literal.number(0)))),
-                  expression=exp.Literal.number(1))
-
-
-def _says(b, i: int, p: c.Partition, test) -> None:
-    """Record how to tell the groups of step i that have something to say (a warning, a
-    problem): `test(over)`, each aggregate of the group's members passed through `over`
-    (the identity under GROUP BY, a window over the group otherwise). It is no column of
-    the query: the run asks it of the result afterwards (engine.py), usually finding none."""
-    b.q.says[i] = Says(p.fields, test, {c.name for c in test(lambda a: a).find_all(exp.Column)})
-
-
-@dataclass(frozen=True)
-class Says:
-    fields: tuple[str, ...]  # the group's fields
-    test: object  # over → the test (see _says)
-    reads: set  # the columns the test reads

@@ -31,7 +31,7 @@ from ..lower.steps import Steps
 from ..lower.wording import group_label, shown
 from ..result import Result, TierState
 from .dialect import DIALECTS
-from .printer import Query, window
+from .printer import Query
 from .query import FAILS, LATE_FAILS, ROW, Input, build, decimal, outputs, select
 from .values import col
 
@@ -384,7 +384,7 @@ class Ran:
         cols = [(ROW, q.columns[ROW])] + [(f"#out {k}", q.sql(v.node) if e is None else e)
                                          for k, ((_, v), e) in enumerate(zip(self.out, self.shown))]
         read = [q.columns[n].node for n in (FAILS, LATE_FAILS) if n in q.columns]
-        read += [sc.Column(n) for says in q.says.values() for n in says.reads]
+        read += [q.columns[name].node for name in q.says.values()]
         read += [v.node for state in q.snapshots.values() for v in state.values()]
         read += [q.columns[ts].node for ts in q.tier_index]  # the final tiers, for the summary
         cols += [(name, sc.Value(sc.Column(name), "int")) for name in sorted(_columns(read)) if name != ROW]
@@ -536,22 +536,13 @@ def _cohort_messages(program: c.Program, q: Query, engine: Engine):
     """Warnings and problems of the groups whose step says something, by the reference."""
     warnings, problems = [], []
     for i, s in enumerate(program.steps, start=1):
-        says = q.says.get(i)
-        if says is None:
-            continue
-        parts = [q.sql(q.columns[f].node) for f in says.fields]
-        probe = exp.select("1").from_(_result()).having(says.test(lambda a: a)).limit(1)
-        if parts:
-            probe = probe.group_by(*parts)
-        if not engine.fetch(probe):  # no group says anything: the usual case, one aggregate pass
+        says = q.sql(q.columns[q.says[i]].node)
+        if not engine.fetch(exp.select("1").from_(_result()).where(says).limit(1)):  # the usual case
             continue
         state = q.snapshots[i]
         names = list(state)
-        inner = exp.select(*[exp.alias_(q.sql(state[n].node), exp.to_identifier(n, quoted=True)) for n in names],
-                           exp.alias_(says.test(lambda a: window(q, a, says.fields)), exp.to_identifier("#says", quoted=True))
-                           ).from_(_result())
-        rows = engine.fetch(exp.select(*[col(n) for n in names]).from_(inner.subquery("said")).where(col("#says"))
-                            .order_by(col(ROW)))
+        rows = engine.fetch(exp.select(*[exp.alias_(q.sql(state[n].node), exp.to_identifier(n, quoted=True)) for n in names])
+                            .from_(_result()).where(says.copy()).order_by(col(ROW)))
         steps = _Steps(program, [])
         p = s.ranking.partition
         groups: dict = {}

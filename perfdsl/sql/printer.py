@@ -44,7 +44,7 @@ class Query:
     tier_index: dict[str, str] = field(default_factory=dict)  # tier set → the name of its position
     snapshots: dict[int, dict] = field(default_factory=dict)  # cohort step → what it reads, before it
     before: dict[str, s.Value] = field(default_factory=dict)  # tier set → its position before the cohort stage
-    says: dict[int, object] = field(default_factory=dict)  # cohort step → how to find its groups that say something
+    says: dict[int, str] = field(default_factory=dict)  # cohort step → its column: the row's group says something
 
     def fresh(self, name: str) -> str:
         """A column name not used yet: `name`, else `name@2`, `name@3` …"""
