@@ -57,6 +57,31 @@ def test_tie_error_names_the_tied_subjects_as_the_reference_does():
     assert "s0" in str(sql_err.value) and "s3" in str(sql_err.value)
 
 
+CROSSED = """
+policy crossed "末档上下限交叉" {
+  key id
+  input id: text
+  input dept: text
+  input score: decimal in 0..100
+  tiers grade by score { A >= 90  B >= 80  C otherwise }
+  distribute per dept rank by score desc then id asc { A 0..  B 0..  C 50%..1 }
+}
+"""
+
+
+def test_a_count_only_the_last_cut_leaves_outside_its_bounds_is_warned_as_the_reference_does():
+    """The engine finds the groups with something to say from each cut's k as it goes; the
+    last tier's count is what the last cut leaves, which here (C at least 2 of 4, at most
+    1) is below its lower bound with no short or tied cut to give it away."""
+    ir = policy_of("crossed", CROSSED)
+    rows = [{"id": i, "dept": "d", "score": Decimal(s)} for i, s in zip("abcd", (95, 91, 85, 70))]
+    out, warnings = evaluate(ir, rows, DuckDB())
+    reference = Policy(ir, backend="reference")
+    expected = reference.evaluate_cohort(rows, trace=False)
+    assert [r["grade"] for r in out] == ["A", "A", "B", "C"] == [r.grade for r in expected]
+    assert warnings == reference.last_warnings == ["d：C 1 人，低于下限 2 人"]
+
+
 DIVIDE = """
 policy div "除法" {
   key id
