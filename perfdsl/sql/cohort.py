@@ -121,6 +121,19 @@ def _unique(b, ranking: c.Ranking) -> bool:
     return bool(b.program.key) and any(not k.by_tier and k.name == b.program.key for k in ranking.keys)
 
 
+def _place(b, candidate: exp.Expression, p: c.Partition, ranking: c.Ranking, order: list) -> exp.Window:
+    """A candidate's place among the group's candidates by rank (then input order; only a
+    candidate's place is ever read). In groups: the running count of candidates, sorted
+    with the step's group counts in one pass. Over the whole cohort: the candidates'
+    ROW_NUMBER as a partition of their own, which the engine sorts apart from the rest
+    and numbers without a running frame (budget_engineer's quota: 25% less time)."""
+    order = order + ([] if _unique(b, ranking) else [exp.Ordered(this=col(ROW))])
+    if p.fields:
+        return _over(b.q, _sum(candidate), p, order, running=True)
+    return exp.Window(this=exp.Anonymous(this="row_number", expressions=[]), partition_by=[candidate],
+                      order=exp.Order(expressions=order))
+
+
 def _blocks(b, p: c.Partition, ranking: c.Ranking, order: list) -> dict:
     """`#block`: each subject's block of equal keys (none where none can tie)."""
     if _unique(b, ranking):
@@ -143,7 +156,7 @@ def quota(b, s: c.Quota, i: int) -> None:
     x.add("rank", **{"#n": n, "?free": free,
                      "#pins": _over(q, _sum(exp.And(this=holder, expression=pinned)), p),
                      **_blocks(b, p, s.ranking, order),
-                     "#pos": _over(q, _sum(free), p, order + [exp.Ordered(this=col(ROW))], running=True),
+                     "#pos": _place(b, free.copy(), p, s.ranking, order),
                      "#free": _over(q, _sum(free), p)})
     hi = head_count_sql(s.hi, x["#n"]) if s.hi is not None else x["#n"]
     lo = head_count_sql(s.lo, x["#n"]) if s.lo is not None else exp.Literal.number(0)
@@ -219,7 +232,7 @@ def distribute(b, d: c.Distribute, i: int) -> None:
         k = least(rem, expressions=[greatest(k_lo, expressions=[least(better, expressions=[k_hi])])])
         x.add(f"{d.names[t]} ranks", **{f"#k{t}": k, f"?allowed{t}": allowed,
                                        **({f"#rem{t}": rem.copy()} if t == d.placements[-1].tier else {}),
-                                       f"#pos{t}": _over(q, _sum(allowed), p, order + [exp.Ordered(this=col(ROW))], running=True),
+                                       f"#pos{t}": _place(b, allowed.copy(), p, d.ranking, order),
                                        f"#na{t}": _over(q, _sum(allowed), p)})
         _cut(b, x, p, d.ranking, "", f"?allowed{t}", f"#k{t}", f"#na{t}", str(t))
         now_failed = x[failed] if d.ranking.tie is c.TieRule.SHARE else exp.Or(this=x[failed], expression=x[f"?tie{t}"])
