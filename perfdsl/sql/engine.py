@@ -369,10 +369,11 @@ BATCH = 1 << 20  # output rows handed to the writers at a time
 
 
 class Ran:
-    """A query run on an engine, the table RESULT holding, in input order, only what is read
-    after it: the output columns (`#out k`; numbers as exact DECIMALs where the engine
-    makes them, `shown_in_sql`), the fail marks, each cohort step's `#says` and snapshot
-    columns, and each tier set's position before the cohort stage (`#before k`)."""
+    """A query run on an engine, the table RESULT holding, in input order, only the plan's
+    columns read after it: those the outputs are computed from (as scaled integers, a
+    tier set as its position: narrower than the DECIMALs and names they are read as), the
+    fail marks, each cohort step's `?says` and snapshot columns, and each tier set's
+    position before the cohort stage (`#before k`)."""
 
     def __init__(self, engine: Engine, program: c.Program, q: Query, n: int):
         self.engine, self.q, self.n, self.warnings = engine, q, n, []
@@ -381,9 +382,9 @@ class Ran:
 
     def kept(self) -> list[tuple[str, object]]:
         q = self.q
-        cols = [(ROW, q.columns[ROW])] + [(f"#out {k}", q.sql(v.node) if e is None else e)
-                                         for k, ((_, v), e) in enumerate(zip(self.out, self.shown))]
-        read = [q.columns[n].node for n in (FAILS, LATE_FAILS) if n in q.columns]
+        cols = [(ROW, q.columns[ROW])]
+        read = [v.node for _, v in self.out]  # the outputs as plan columns: a tier's position, not its name
+        read += [q.columns[n].node for n in (FAILS, LATE_FAILS) if n in q.columns]
         read += [q.columns[name].node for name in q.says.values()]
         read += [v.node for state in q.snapshots.values() for v in state.values()]
         read += [q.columns[ts].node for ts in q.tier_index]  # the final tiers, for the summary
@@ -391,8 +392,14 @@ class Ran:
         cols += [(f"#before {k}", v) for k, v in enumerate(self.q.before.values())]
         return cols
 
+    def cell(self, k: int) -> exp.Expression:
+        """Output k as read from the result table: computed there from the plan's columns
+        it keeps (an exact DECIMAL where the engine makes one, `shown_in_sql`)."""
+        shown = self.shown[k]
+        return shown.copy() if shown is not None else self.q.sql(self.out[k][1].node)
+
     def _out(self) -> list[tuple[str, exp.Expression]]:
-        return [(n, col(f"#out {k}")) for k, (n, _) in enumerate(self.out)]
+        return [(n, self.cell(k)) for k, (n, _) in enumerate(self.out)]
 
     def rows_at(self, positions: list[int]) -> list[dict]:
         """The output rows at these positions (0-based, input order) of a run that frames()

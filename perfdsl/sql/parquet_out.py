@@ -30,7 +30,7 @@ def parquet_columns(ran, columns: list[str], layout: io.Layout, labels: list[str
     out = []
     for name, title in zip(columns, titles):
         value, shown = ran.out[at[name]][1], ran.shown[at[name]]
-        cell = exp.column(f"#out {at[name]}", quoted=True)
+        cell = ran.cell(at[name])
         if name == FLAGS:
             cell = exp.Case(ifs=[exp.If(this=exp.EQ(this=cell, expression=exp.Literal.string("")),
                                         true=exp.Cast(this=exp.Array(expressions=[]), to=exp.DataType.build("VARCHAR[]")))],
