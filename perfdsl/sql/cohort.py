@@ -21,6 +21,8 @@ reference refuses such a cohort, so a compiled query gives no row values then.
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from sqlglot import exp
 
 from ..lower import core as c
@@ -287,9 +289,18 @@ def step(b, s, i: int) -> None:
     (quota if isinstance(s, c.Quota) else distribute)(b, s, i)
 
 
-def snapshot(b, s) -> dict[str, sc.Value]:
-    """What the reference's step reads of a subject, as the columns hold it before the step:
-    what engine.py reads back for the groups that say something."""
+@dataclass(frozen=True)
+class Snapshot:
+    """What the reference's step reads of a subject (`values`), as the first `steps` steps
+    of the query hold it: engine.py computes it again, for the groups that say something
+    only, rather than carry it through the cohort stage to the result; `parts`: the
+    values the step groups by, which the result does keep."""
+    values: dict[str, sc.Value]
+    steps: int
+    parts: tuple[sc.Value, ...]
+
+
+def snapshot(b, s) -> Snapshot:
     q, names = b.q, {ROW} | set(s.ranking.partition.fields)
     if b.program.key:
         names.add(b.program.key)
@@ -301,4 +312,4 @@ def snapshot(b, s) -> dict[str, sc.Value]:
     for short, name in (("#index", slots.index), ("#ceiling", slots.ceiling), ("#pinned", slots.pinned),
                         ("#limit", slots.limit)):
         state[short] = q.columns[name]
-    return state
+    return Snapshot(state, len(q.steps), tuple(state[f] for f in s.ranking.partition.fields))

@@ -386,7 +386,7 @@ class Ran:
         read = [v.node for _, v in self.out]  # the outputs as plan columns: a tier's position, not its name
         read += [q.columns[n].node for n in (FAILS, LATE_FAILS) if n in q.columns]
         read += [q.columns[name].node for name in q.says.values()]
-        read += [v.node for state in q.snapshots.values() for v in state.values()]
+        read += [v.node for state in q.snapshots.values() for v in state.parts]
         read += [q.columns[ts].node for ts in q.tier_index]  # the final tiers, for the summary
         cols += [(name, sc.Value(sc.Column(name), "int")) for name in sorted(_columns(read)) if name != ROW]
         cols += [(f"#before {k}", v) for k, v in enumerate(self.q.before.values())]
@@ -547,14 +547,13 @@ def _cohort_messages(program: c.Program, q: Query, engine: Engine):
         if not engine.fetch(exp.select("1").from_(_result()).where(says).limit(1)):  # the usual case
             continue
         state = q.snapshots[i]
-        names = list(state)
-        rows = engine.fetch(exp.select(*[exp.alias_(q.sql(state[n].node), exp.to_identifier(n, quoted=True)) for n in names])
-                            .from_(_result()).where(says.copy()).order_by(col(ROW)))
+        names = list(state.values)
+        rows = engine.fetch(_snapshot_rows(q, state, says))
         steps = _Steps(program, [])
         p = s.ranking.partition
         groups: dict = {}
         for row in rows:
-            cells = {n: value(state[n], x) for n, x in zip(names, row)}
+            cells = {n: value(state.values[n], x) for n, x in zip(names, row)}
             r = Result(None, cells, cells, [])
             r.tiers[s.tierset] = TierState(cells.pop("#index"), cells.pop("#ceiling"), cells.pop("#pinned"),
                                            cells.pop("#limit"))
@@ -565,3 +564,25 @@ def _cohort_messages(program: c.Program, q: Query, engine: Engine):
         warnings += steps.warnings
         problems += steps.problems
     return warnings, problems
+
+
+def _snapshot_rows(q: Query, state, says: exp.Expression) -> exp.Select:
+    """The snapshot's values of the members of the groups whose step says something: the
+    query's steps before the step, joined to those groups' parts in the result table (one
+    group, the whole cohort, where the step has no parts)."""
+    names = list(state.values)
+    parts = [(f"#part {k}", v) for k, v in enumerate(state.parts)]
+    inner = select(q, [(n, state.values[n]) for n in names] + parts, steps=state.steps)
+    ctes = inner.args.get("with_")
+    inner.set("with_", None)
+    inner.set("order", None)
+    out = exp.select(*[exp.column(n, table="s", quoted=True) for n in names]).from_(inner.subquery("s"))
+    if parts:
+        said = exp.select(*[exp.alias_(q.sql(v.node), exp.to_identifier(n, quoted=True)) for n, v in parts]).distinct()
+        said = said.from_(_result()).where(says.copy())
+        on = [exp.NullSafeEQ(this=exp.column(n, table="s", quoted=True), expression=exp.column(n, table="g", quoted=True))
+              for n, _ in parts]
+        out = out.join(said.subquery("g"), on=exp.and_(*on))
+    out = out.order_by(exp.column(ROW, table="s", quoted=True))
+    out.set("with_", ctes)
+    return out

@@ -42,7 +42,7 @@ class Query:
     failing: dict[str, list] = field(default_factory=dict)  # a #fails column → the (definition, test)s it joins
     group_fails: list = field(default_factory=list)  # (tier set, cohort step, SQL test): the group fails there
     tier_index: dict[str, str] = field(default_factory=dict)  # tier set → the name of its position
-    snapshots: dict[int, dict] = field(default_factory=dict)  # cohort step → what it reads, before it
+    snapshots: dict[int, object] = field(default_factory=dict)  # cohort step → what it reads, before it (cohort.Snapshot)
     before: dict[str, s.Value] = field(default_factory=dict)  # tier set → its position before the cohort stage
     says: dict[int, str] = field(default_factory=dict)  # cohort step → its column: the row's group says something
 

@@ -228,11 +228,13 @@ def render(program: c.Program, q: Query) -> str:
     return select(q, [(ROW, q.columns[ROW])] + outputs(program, q)).sql(q.dialect.name, pretty=True)
 
 
-def select(q: Query, columns: list[tuple[str, s.Value]] | None, where=None, table: str | None = None) -> exp.Select:
-    """`WITH` every step `SELECT` `columns` (None: all) of the last one (`where`, a plan
-    test, holds); from `table` instead, a table holding the last step, without the steps."""
+def select(q: Query, columns: list[tuple[str, s.Value]] | None, where=None, table: str | None = None,
+           steps: int | None = None) -> exp.Select:
+    """`WITH` every step (the first `steps` only, if given) `SELECT` `columns` (None: all)
+    of the last one (`where`, a plan test, holds); from `table` instead, a table holding
+    the last step, without the steps."""
     ctes, prev = [], None
-    for st in q.steps:
+    for st in q.steps[:steps]:
         step = exp.Select(expressions=([exp.Star()] if st.source is None else [])
                           + [exp.alias_(e, exp.to_identifier(name, quoted=True), copy=False) for name, e in st.columns])
         source = st.source if st.source is not None else prev
