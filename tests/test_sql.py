@@ -176,7 +176,7 @@ def test_run_duckdb_writes_the_python_backends_file(policy, data, suffix, tmp_pa
     assert len(out["python"]) in (10, 32)  # budget_engineer.csv, county_departments.xlsx
 
 
-def test_run_duckdb_reads_parquet_and_json_itself(tmp_path):
+def test_run_duckdb_reads_parquet_itself(tmp_path):
     """DuckDB reads the file: a Parquet copy of the CSV gives the CSV's results."""
     policy = ROOT / "policies" / "budget_engineer.perf"
     csv = ROOT / "policies" / "data" / "budget_engineer.csv"
