@@ -231,3 +231,21 @@ def test_hostile_policy_stays_data_in_sql(tmp_path):
     got, _ = evaluate(ir, rows, DuckDB())
     want = Policy(ir, backend="reference").evaluate_cohort(rows, trace=False)
     assert got == [r.as_row() for r in want]
+
+
+def test_duckdb_spills_under_the_system_temporary_directory(tmp_path, monkeypatch):
+    """Not into the working directory (DuckDB's own `.tmp`): a directory of its own under
+    TMPDIR, which DuckDB makes when it first spills and removes on close."""
+    import tempfile
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "temp"))
+    (tmp_path / "temp").mkdir()
+    monkeypatch.chdir(tmp_path)
+    engine = DuckDB()
+    spill = Path(engine.con.execute("SELECT current_setting('temp_directory')").fetchone()[0])
+    assert spill.parent == tmp_path / "temp" and spill.name.startswith("perfdsl-duckdb-")
+    engine.con.execute("SET memory_limit = '20MB'")
+    engine.con.execute("SET threads = 1")
+    engine.con.execute("CREATE TEMP TABLE t AS SELECT md5(range::VARCHAR) AS h FROM range(1000000) ORDER BY h")
+    assert spill.is_dir() and not (tmp_path / ".tmp").exists()
+    engine.con.close()
+    assert not spill.exists()

@@ -15,7 +15,10 @@ from pathlib import Path
 import polars as pl
 import pytest
 
+from perfdsl import io
+from perfdsl.check import compile_file
 from perfdsl.cli import main
+from perfdsl.lower import scaled as sc
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
@@ -346,6 +349,31 @@ def test_sure_rows_never_reach_the_python_validator(tmp_path, capsys, monkeypatc
     assert code == 0, err
     assert seen == []
     assert out.read_text(encoding="utf-8-sig").splitlines()[2].startswith("m2,")
+
+
+def test_a_sure_parquet_file_is_read_in_place_and_a_doubtful_one_checked_into_a_table(tmp_path):
+    """Every row sure and the keys unique: `subjects` is a view over the file (no copy),
+    described as a copy would be; a row in doubt: the checked table, as for CSV."""
+    from perfdsl.sql.engine import DuckDB
+    ir = compile_file(Path(BUDGET)).policy
+    kinds = {}
+    for name, rows in (("sure", [("a", 0, 0, Decimal("1.50"), 0), ("b", 2, 1, Decimal("20.25"), 3)]),
+                       ("doubt", [("a", 0, 0, Decimal("1.50"), 0), ("a", 2, 1, Decimal("20.25"), 3)])):
+        data = tmp_path / f"{name}.parquet"
+        _budget_frame(rows).write_parquet(data)
+        engine = DuckDB()
+        try:
+            loaded = engine.load_file(ir, str(data))
+        except io.DataError as err:
+            assert "duplicate key 'a'" in str(err)
+            loaded = None
+        kinds[name] = engine.rows("SELECT table_type FROM information_schema.tables WHERE table_name = 'subjects'")
+        if loaded is not None:
+            assert {i.name: i.num for i in loaded.inputs if i.num} == {
+                "rejections": sc.Num(0, 0, 2), "overdue": sc.Num(0, 0, 1), "overrun": sc.Num(2, 150, 2025),
+                "papers": sc.Num(0, 0, 3)}
+            assert engine.rows("SELECT * FROM subjects ORDER BY 1") == [(0, 1, "a", 0, 0, 150, 0), (1, 2, "b", 2, 1, 2025, 3)]
+    assert kinds == {"sure": [("VIEW",)], "doubt": []}
 
 
 def test_only_doubtful_rows_reach_the_python_validator(tmp_path, capsys, monkeypatch):

@@ -144,6 +144,12 @@ class DuckDB(Engine):
         import duckdb
         self.con = con if con is not None else duckdb.connect()
         self.errors = (duckdb.Error,)
+        if con is None:  # spill beside the system's temporary files (TMPDIR), not into the working
+            # directory (DuckDB's `.tmp`); DuckDB makes the directory when it first spills and removes it on close
+            import tempfile
+            import uuid
+            spill = os.path.join(tempfile.gettempdir(), f"perfdsl-duckdb-{uuid.uuid4().hex}")
+            self.con.execute("SET temp_directory = ?", [spill])
         if con is None and os.environ.get(MEMORY_LIMIT):  # e.g. 5GB: DuckDB spills past it to disk
             try:
                 self.con.execute("SET memory_limit = ?", [os.environ[MEMORY_LIMIT]])
