@@ -18,13 +18,13 @@ from perfdsl.cli import main
 from perfdsl.lower import scaled as sc
 from perfdsl.policy import Policy
 from perfdsl.run_read import read_subjects
-from perfdsl.sql import ERROR, compile_sql
+from perfdsl.sql import ERROR, WARNING, compile_sql
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from lower_policies import TIED  # noqa: E402
 from test_hostile import PAYLOAD, hostile_policy  # noqa: E402
-from test_sql import DIVIDE  # noqa: E402
+from test_sql import CROSSED, DIVIDE  # noqa: E402
 
 BUNDLED = [p for p in sorted((ROOT / "policies").glob("*.perf")) if compile_file(p).policy is not None]
 _TYPES = {"num": "DECIMAL(38,10)", "bool": "BOOLEAN", "text": "VARCHAR", "tier": "VARCHAR"}
@@ -78,14 +78,16 @@ def test_compiled_query_gives_the_python_backends_values_on_every_example(ir, wh
     con = duckdb.connect()
     _table(con, ir, records)
     rows = _compiled(con, ir, _places(records))
-    python = Policy(ir, backend="python").evaluate_cohort(records, trace=False)
+    policy = Policy(ir, backend="python")
+    python = policy.evaluate_cohort(records, trace=False)
     assert len(rows) == len(python)
     by_key = {str(r.record[ir.key]): r for r in python} if ir.key else dict(enumerate(python))
+    assert any(row.get(WARNING) for row in rows) == bool(policy.last_warnings), (where, policy.last_warnings)
     for i, row in enumerate(rows):
         want = by_key[row[ir.key] if ir.key else i]
         assert row[ERROR] is None, (where, row[ERROR])
         for name, got in row.items():
-            if name in ("#row", ERROR, ir.key):
+            if name in ("#row", ERROR, WARNING, ir.key):
                 continue
             expected = want.flags if name == "flags" else want.values[name]
             assert _same(got, expected), (where, name, got, expected)
@@ -213,3 +215,21 @@ def test_hostile_names_and_choices_stay_literals_in_the_checks(tmp_path):
     assert a[ERROR] is None and a["Decimal"] == Decimal(61)
     assert b[ERROR] == f"os: not one of {PAYLOAD}, a\"b, 正常" and b["Decimal"] is None
     assert con.execute("SELECT count(*) FROM subjects").fetchone() == (2,)
+
+
+def test_a_warned_group_is_named_in_warning_and_the_others_not(tmp_path):
+    """Two departments: d's last tier is left below its lower bound (the reference warns,
+    tests/test_sql.py), e's counts meet their bounds: only d's rows name the step."""
+    path = tmp_path / "crossed.perf"
+    path.write_text(CROSSED, encoding="utf-8")
+    ir = compile_file(path).policy
+    con = duckdb.connect()
+    scores = {"a": 95, "b": 91, "c": 85, "d": 70, "e1": 95, "e2": 85}
+    _table(con, ir, [{"id": k, "dept": "d" if len(k) == 1 else "e", "score": Decimal(v)} for k, v in scores.items()])
+    rows = {r["id"]: r for r in _compiled(con, ir)}
+    assert {k: r[WARNING] for k, r in rows.items()} == {
+        **dict.fromkeys("abcd", "grade: the cohort step distribute (line 8) has a warning for this row's group, "
+                               "or a tie it shares at a cut; perfdsl run words it"),
+        "e1": None, "e2": None}
+    assert [rows[k]["grade"] for k in scores] == ["A", "A", "B", "C", "A", "C"]
+

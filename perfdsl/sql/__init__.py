@@ -12,6 +12,7 @@ from decimal import Decimal
 
 from sqlglot import exp
 
+from ..lower import core as c
 from ..lower import scaled as sc
 from ..lower.lower import lower_policy
 from .dialect import DIALECTS
@@ -22,6 +23,7 @@ COHORT = 10 ** 9  # subjects a compiled query is made for (the bounds of ranks, 
 LIST_ITEMS = 64  # items a list input holds at most when its length is not declared
 UNBOUNDED = 10 ** 9  # a number input without a declared bound: |value| at most this (see declared)
 ERROR = "#error"  # a compiled query's column: why a row has no values (NULL: it has them)
+WARNING = "#warning"  # a compiled query's column: the cohort steps with a warning for the row's group
 INPUT = "#input"  # the first step's column: the row's inputs the query cannot hold, worded
 
 
@@ -91,12 +93,15 @@ def compile_sql(ir, dialect: str, table: str = "subjects", scale: int = 4) -> st
     given = exp.Is(this=error, expression=exp.Null())
     shown = [(n, _given(given, q.sql(v.node) if decimal(q, v) is None else decimal(q, v), n == ir.key))
              for n, v in outputs(program, q)]
-    query = select(q, [(ROW, q.columns[ROW])] + shown + [(ERROR, error)]).sql(d.name, pretty=True)
+    warned = [(WARNING, _given(given, _warnings(q, program), False))] if program.steps else []
+    query = select(q, [(ROW, q.columns[ROW])] + shown + [(ERROR, error)] + warned).sql(d.name, pretty=True)
     head = [f"-- {ir.name}: the policy as one {dialect} query over the table {table} (perfdsl compile --sql)",
             "-- Numbers are carried as scaled integers (value × 10^scale); every division and rounding is",
             f"-- integer arithmetic. The table's numbers are expected with at most {scale} decimals, within",
             f"-- their declared ranges (an open side: at most {UNBOUNDED:,} in magnitude); a row that is not,",
             "-- or whose value the reference fails or this query cannot hold, says why in #error, no values.",
+            *(["-- #warning names each cohort step with a warning (or a shared tie) for the row's group."]
+              if program.steps else []),
             "-- Each named step adds columns to the one before; read them top to bottom."]
     return "\n".join(head) + "\n" + query + ";\n"
 
@@ -124,6 +129,20 @@ def _why(q, program, bad_input: exp.Expression) -> exp.Expression:
     return exp.Coalesce(this=whole, expressions=[exp.Case(ifs=[exp.If(
         this=exp.EQ(this=some, expression=exp.Literal.number(1)),
         true=lit_str("no value: the cohort stage reads every row, and another row has none (see its #error)"))])])
+
+
+def _warnings(q, program) -> exp.Expression:
+    """The cohort steps whose `?says` holds for the row's group (perfdsl.sql.cohort): in a
+    group that does not fail (a row with values is in none), exactly where the reference
+    warns (a count outside its bounds, fewer allowed than a cut takes) or shares a tie at
+    a cut (a quota's always passes its bound; a distribution's may not). NULL: none."""
+    said = []
+    for i, s in enumerate(program.steps, start=1):
+        what = f"quota {s.names[s.tier]}" if isinstance(s, c.Quota) else "distribute"
+        said.append(exp.Case(ifs=[exp.If(this=q.sql(q.columns[q.says[i]].node), true=lit_str(
+            f"{s.tierset}: the cohort step {what} (line {s.line}) has a warning for this row's group, or a tie "
+            "it shares at a cut; perfdsl run words it"))]))
+    return _joined(said)
 
 
 def _given(given: exp.Expression, value: exp.Expression, key: bool) -> exp.Expression:
