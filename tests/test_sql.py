@@ -82,6 +82,40 @@ def test_a_count_only_the_last_cut_leaves_outside_its_bounds_is_warned_as_the_re
     assert warnings == reference.last_warnings == ["d：C 1 人，低于下限 2 人"]
 
 
+WHEN_FAILS = """
+policy whenfail "when 除零" {
+  key id
+  input id: text
+  input dept: text
+  input cap: decimal in 0..10
+  input score: decimal in 0..100
+  tiers grade by score { A >= 90  B >= 80  C otherwise }
+  distribute per dept rank by score desc then id asc {
+    A 0..  B 0..  C 0..
+    when 1 / cap > 1: A 0..0
+  }
+}
+"""
+
+
+def test_a_when_line_the_reference_fails_on_is_its_problem_not_a_silent_bound():
+    """Department d's cap is 0, so its `when` divides by zero: the reference refuses the
+    cohort naming the group and the place; the engine must not read the failed test as
+    false and place d by the other bounds. Department e alone is placed as usual."""
+    ir = policy_of("whenfail", WHEN_FAILS)
+    rows = [{"id": "a", "dept": "d", "cap": Decimal(0), "score": Decimal(95)},
+            {"id": "b", "dept": "d", "cap": Decimal(0), "score": Decimal(85)},
+            {"id": "c", "dept": "e", "cap": Decimal(1), "score": Decimal(95)}]
+    with pytest.raises(io.DataError) as sql_err:
+        evaluate(ir, rows, DuckDB())
+    with pytest.raises(io.DataError) as ref_err:
+        Policy(ir, backend="reference").evaluate_cohort(rows, trace=False)
+    assert str(sql_err.value) == str(ref_err.value)
+    assert "d：" in str(sql_err.value) and "division by zero" in str(sql_err.value)
+    out, _ = evaluate(ir, rows[2:], DuckDB())
+    assert [r["grade"] for r in out] == ["A"]
+
+
 DIVIDE = """
 policy div "除法" {
   key id

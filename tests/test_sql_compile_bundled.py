@@ -24,7 +24,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT / "tests"))
 from lower_policies import TIED  # noqa: E402
 from test_hostile import PAYLOAD, hostile_policy  # noqa: E402
-from test_sql import CROSSED, DIVIDE  # noqa: E402
+from test_sql import CROSSED, DIVIDE, WHEN_FAILS  # noqa: E402
 
 BUNDLED = [p for p in sorted((ROOT / "policies").glob("*.perf")) if compile_file(p).policy is not None]
 _TYPES = {"num": "DECIMAL(38,10)", "bool": "BOOLEAN", "text": "VARCHAR", "tier": "VARCHAR"}
@@ -232,4 +232,17 @@ def test_a_warned_group_is_named_in_warning_and_the_others_not(tmp_path):
                                "or a tie it shares at a cut; perfdsl run words it"),
         "e1": None, "e2": None}
     assert [rows[k]["grade"] for k in scores] == ["A", "A", "B", "C", "A", "C"]
+
+
+def test_a_when_line_that_fails_leaves_every_row_without_values_and_says_why(tmp_path):
+    path = tmp_path / "whenfail.perf"
+    path.write_text(WHEN_FAILS, encoding="utf-8")
+    ir = compile_file(path).policy
+    con = duckdb.connect()
+    _table(con, ir, [{"id": "a", "dept": "d", "cap": Decimal(0), "score": Decimal(95)},
+                     {"id": "c", "dept": "e", "cap": Decimal(1), "score": Decimal(95)}])
+    rows = {r["id"]: r for r in _compiled(con, ir)}
+    assert rows["a"]["grade"] is None and rows["c"]["grade"] is None
+    assert "a `when` line fails" in rows["a"][ERROR]
+    assert rows["c"][ERROR].startswith("no value: the cohort stage reads every row")
 

@@ -119,7 +119,8 @@ def _why(q, program, bad_input: exp.Expression) -> exp.Expression:
             errors += [col(name) for name, _ in step.columns]
     errors += [exp.Case(ifs=[exp.If(this=test, true=lit_str(
         f"{tierset}: the cohort step {at.strip()} fails in this row's group (a tie at a cut the policy makes an "
-        "error, a field that must be constant varies, or bounds no count meets); perfdsl run gives the reference's "
+        "error, a field that must be constant varies, a `when` line fails, or bounds no count meets); perfdsl run "
+        "gives the reference's "
         "message"))]) for tierset, at, test in q.group_fails]
     whole = exp.Coalesce(this=bad_input, expressions=[_joined(errors)]) if errors else bad_input
     if not (program.steps or program.post or program.cohort):
