@@ -16,7 +16,7 @@ to report. It is a row's test of values constant in its group, decided as the st
 carried to the result. Only those groups are read back and worded by the reference's own
 step (engine.py).
 Where a group fails (a tie at a cut the policy makes an error, a field that must be
-constant varies, bounds no count meets) the test is kept in `Query.group_fails`: the
+constant varies, a `when` line fails, bounds no count meets) the test is kept in `Query.group_fails`: the
 reference refuses such a cohort, so a compiled query gives no row values then.
 """
 from __future__ import annotations

@@ -9,7 +9,7 @@ the reference's, word for word:
 * a row whose `#fails` holds (a division by zero, a missing list position …) is run
   through the reference's individual stage, which names its error (or finds none: the
   mark is a may, not a must);
-* a group whose cohort step `#says` something is run through that step of the reference
+* a group whose cohort step `?says` something is run through that step of the reference
   (perfdsl.lower.steps) on its members as the engine had them before the step.
 """
 from __future__ import annotations
@@ -378,8 +378,9 @@ class Ran:
     """A query run on an engine, the table RESULT holding, in input order, only the plan's
     columns read after it: those the outputs are computed from (as scaled integers, a
     tier set as its position: narrower than the DECIMALs and names they are read as), the
-    fail marks, each cohort step's `?says` and snapshot columns, and each tier set's
-    position before the cohort stage (`#before k`)."""
+    fail marks, each cohort step's `?says` and the parts it groups by (what else its
+    snapshot holds is computed again where it is read), and each tier set's position
+    before the cohort stage (`#before k`)."""
 
     def __init__(self, engine: Engine, program: c.Program, q: Query, n: int):
         self.engine, self.q, self.n, self.warnings = engine, q, n, []
