@@ -204,26 +204,28 @@ def distribute(b, d: c.Distribute, i: int) -> None:
     size = sc.Value(q.columns[f"{x.prefix}#n"].node, "num", sc.Num(0, 1, max(q.cohort_size, 1)))
     when = b.scaler(size=size)
     tests = [when.visit(w.test) for w in d.whens]
-    unwhen = _any([q.sql(v.fails) for v in tests if v.fails is not None])  # a `when` the reference fails on
+    fails = [q.sql(v.fails) for v in tests if v.fails is not None]  # a `when` the reference fails on
     for test, bounds in [(None, d.bounds)] + [(q.sql(v.node), w.bounds) for v, w in zip(tests, d.whens)]:
         for bd in bounds:
             new_lo = head_count_sql(bd.lo, n)
             new_hi = head_count_sql(bd.hi, n) if bd.hi is not None else n
             lo[bd.tier] = new_lo if test is None else case(test, new_lo, lo[bd.tier])
             hi[bd.tier] = new_hi if test is None else case(test, new_hi, hi[bd.tier])
-    x.add("bounds", **{f"#lo{t}": lo[t] for t in lo}, **{f"#hi{t}": hi[t] for t in hi}, **{"?unwhen": unwhen})
+    x.add("bounds", **{f"#lo{t}": lo[t] for t in lo}, **{f"#hi{t}": hi[t] for t in hi},
+          **({"?unwhen": _any(fails)} if fails else {}))
+    unwhen = [x["?unwhen"]] if fails else []
     zero = exp.Literal.number(0)
     total = lambda name: _plus([x[f"{name}{t}"] for t in range(last + 1)])  # noqa: E731
     infeasible = exp.Or(this=exp.GT(this=total("#lo"), expression=n), expression=exp.LT(this=total("#hi"), expression=n))
     x.add("feasible", **{"?infeasible": infeasible,
-                         "?said": _any([x["?varies"], x["?unwhen"], infeasible.copy(),
+                         "?said": _any([x["?varies"], *unwhen, infeasible.copy(),
                                         *[exp.GT(this=x[f"#pins{t}"], expression=x[f"#hi{t}"]) for t in range(last + 1)]]),
                          **{f"#lof{t}": greatest(exp.Sub(this=x[f"#lo{t}"], expression=x[f"#pins{t}"]), expressions=[zero])
                             for t in range(last + 1)},
                          **{f"#hif{t}": greatest(exp.Sub(this=x[f"#hi{t}"], expression=x[f"#pins{t}"]), expressions=[zero])
                             for t in range(last + 1)},
                          "#placed": case(pinned, index, exp.Null()),
-                         "?failed": _any([x["?varies"], x["?unwhen"], infeasible])})
+                         "?failed": _any([x["?varies"], *[u.copy() for u in unwhen], infeasible])})
     placed, failed, said = "#placed", "?failed", "?said"
     for pl in d.placements:
         t = pl.tier
