@@ -132,3 +132,24 @@ def test_spark_keeps_by_the_row_path(tmp_path, capsys, spark):
     duck, python = _both(tmp_path, capsys, BRANCH, _data(tmp_path, BRANCH_NOTED, ".csv"), ".csv",
                          ("--keep", "note,dept_rating"), engine="spark")
     _same(duck, python, ".csv")
+
+
+@pytest.mark.parametrize("out", [".json", ".xlsx"])
+def test_row_formats_keep_from_the_engine(tmp_path, capsys, monkeypatch, out):
+    """A JSON or XLSX output is written from rows: the kept cells are fetched from the
+    table of subjects once, the output the python backend's."""
+    fetched = []
+    kept_rows = read.Loaded.kept_rows
+    monkeypatch.setattr(read.Loaded, "kept_rows", lambda self, engine: fetched.append(1) or kept_rows(self, engine))
+    duck, python = _both(tmp_path, capsys, BRANCH, _data(tmp_path, BRANCH_NOTED, ".csv"), out,
+                         ("--keep", "note,dept_rating"))
+    assert fetched == [1]
+    if out == ".xlsx":
+        import openpyxl
+        def cells(data: bytes):
+            import io
+            return [list(r) for r in openpyxl.load_workbook(io.BytesIO(data)).active.iter_rows(values_only=True)]
+        assert duck[:3] == python[:3] and cells(duck[3]) == cells(python[3])
+        assert cells(duck[3])[0][1:3] == ["note", "dept_rating"]
+    else:
+        assert duck == python
