@@ -143,15 +143,16 @@ class Words:
 
 @dataclass
 class Loaded:
-    """A file in the engine's table `subjects` (ROW, NUMBER and one column per input):
-    the inputs as described, how many subjects, and what reading matched and warned."""
+    """A file in the engine's table `subjects` (ROW, NUMBER, one column per input and one
+    per --keep column the file has, its cells as read): the inputs as described, how many
+    subjects, what reading matched and warned, and the kept columns."""
     inputs: list[Input]
     count: int
     column_of: dict[str, str]
     columns: list[str]
     warnings: list[str]
     kept: dict[str, str]  # each --keep column the file has -> its column of `subjects`, the cells as read
-    kept_text: bool = False  # every kept column is text the streamed writers write as the row path does
+    kept_text: bool  # every kept column is text the streamed writers write as the row path does (_kept_text)
 
     def kept_rows(self, engine) -> list:
         """Each subject's --keep cells as read, by the file's column names (perfdsl.kept.copy_kept's
