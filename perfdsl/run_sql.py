@@ -3,14 +3,21 @@ into the output file. The engine reads and checks the file where it can (Engine.
 else perfdsl.io reads it; DuckDB writes a Parquet output itself (sql.parquet_out), other
 outputs are streamed from the engine to polars' writers in batches where the engine and
 the format allow (a run at 100M subjects never holds its rows in Python), else read back
-as the other backends' rows for perfdsl.io's writers."""
+as the other backends' rows for perfdsl.io's writers.
+
+`--keep` streams too where the engine read the file and every kept column is text
+(perfdsl.sql.read.Loaded.kept_text): the cells ride through the query to the result
+table beside the outputs. Elsewhere the row path fetches them: Spark (whose results are
+read as rows anyway), a file perfdsl.io reads, a Parquet input's typed kept column
+(perfdsl.io words its numbers, dates and lists, and types a Parquet output's column by
+its Python values), --explain and --trace."""
 from __future__ import annotations
 
 from . import io
 from .cohort_counts import Columns, grouped_by
 from .console import out
 from .ir import group_fields
-from .kept import copy_kept
+from .kept import copy_kept, no_such_columns
 from .run_output import file_layout, flags_read, groups_listed, write_trace
 from .run_read import Read, read_subjects
 from .run_tally import FrameRow
@@ -23,11 +30,13 @@ def run_sql(policy, args, plan, keep: tuple[str, ...]):
     from .sql.run import engine_for
     engine = engine_for(args.backend, args.spark_master)
     try:
-        read, ran, source = _run(policy, args, keep, engine)
-        if not (args.explain or args.trace or keep):
+        read, ran, source, loaded = _run(policy, args, keep, engine)
+        if not (args.explain or args.trace) and (not keep or ran.kept_columns):
             streamed = _write_frames(policy, args, plan, ran, source)
             if streamed is not None:
                 return streamed
+        if loaded is not None:
+            read.raw.extend(loaded.kept_rows(engine))
         return _write_rows(policy, args, plan, keep, read, ran, source)
     except engine.errors as err:
         raise io.DataError([io.DataProblem(None, None, _engine_failed(args.backend, err))]) from None
@@ -44,20 +53,28 @@ def _engine_failed(backend: str, err: Exception) -> str:
 
 
 def _run(policy, args, keep: tuple[str, ...], engine):
-    """(Read, the run on `engine` (sql.engine.Ran), the subjects' record source)."""
+    """(Read, the run on `engine` (sql.engine.Ran), the subjects' record source, the file
+    as the engine loaded it or None). A file the engine loaded has its --keep cells in the
+    engine, carried to the result where the output may be streamed (else the row path
+    fetches them: read.raw is filled then)."""
     from .columns import name_columns
     from .sql.run import evaluate_file, evaluate_read
     loaded = engine.load_file(policy.ir, args.input, keep) if args.sheet is None and args.encoding is None else None
     if loaded is not None:
-        read = Read([], io.Rows(loaded.kept, loaded.columns, table=True), loaded.column_of, [], loaded.warnings)
+        read = Read([], io.Rows([], loaded.columns, table=True), loaded.column_of, [], loaded.warnings)
     else:
         read = read_subjects(policy, args.input, args.sheet, args.encoding, keep)
+    carry = (loaded is not None and engine.shown_in_sql and loaded.kept_text and not (args.explain or args.trace)
+             and args.output.lower().endswith((".csv", ".parquet")))
     try:
-        ran, source = evaluate_file(policy, loaded, engine) if loaded is not None else evaluate_read(policy, read, engine)
+        ran, source = evaluate_file(policy, loaded, engine, carry) if loaded is not None \
+            else evaluate_read(policy, read, engine)
     except io.DataError as err:
         raise name_columns(err, read.column_of) from None
+    if loaded is not None:  # before anything is written, as copy_kept says it on the row path
+        no_such_columns([k for k in keep if k not in loaded.kept], loaded.columns)
     policy.last_warnings = read.warnings + policy.last_warnings
-    return read, ran, source
+    return read, ran, source, loaded
 
 
 def _write_frames(policy, args, plan, ran, source):

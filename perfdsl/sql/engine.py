@@ -347,20 +347,23 @@ class Given:
 
 
 def run_loaded(ir, inputs: list[Input], n: int, source, engine: Engine, program: c.Program | None = None,
-               load=None) -> Ran:
+               load=None, kept: dict[str, str] | None = None) -> Ran:
     """The policy's query on the n subjects described by `inputs`, in the engine's table of
     subjects (or put there by `load` once the query is known to compute them), its result
     kept in the engine (Ran); the reference's DataError or CohortError where a row or group
-    fails, worded from `source` (Given, or engine.stored for subjects loaded from a file)."""
+    fails, worded from `source` (Given, or engine.stored for subjects loaded from a file).
+    `kept`: each --keep column -> its column of the table of subjects, carried to the result
+    table for frames() and write_parquet() to write after the outputs."""
     program = program or lower_policy(ir)
+    kept = kept or {}
     try:
-        q = query(program, tuple(inputs), engine.dialect, 1 << max(0, n - 1).bit_length())
+        q = query(program, tuple(inputs), engine.dialect, 1 << max(0, n - 1).bit_length(), tuple(kept.values()))
     except sc.Unsupported as err:
         raise DataError([DataProblem(None, None, f"the SQL backends cannot compute this exactly: {err}; "
                                                  "run it with --backend python")]) from None
     if load is not None:
         load()
-    ran = Ran(engine, program, q, n)
+    ran = Ran(engine, program, q, n, kept)
     engine.materialize(select(q, ran.kept()))
     _row_errors(ir, program, q, source, engine, FAILS)
     warnings, problems = _cohort_messages(program, q, engine)
@@ -382,8 +385,9 @@ class Ran:
     snapshot holds is computed again where it is read), and each tier set's position
     before the cohort stage (`#before k`)."""
 
-    def __init__(self, engine: Engine, program: c.Program, q: Query, n: int):
+    def __init__(self, engine: Engine, program: c.Program, q: Query, n: int, kept: dict[str, str] | None = None):
         self.engine, self.q, self.n, self.warnings = engine, q, n, []
+        self.kept_columns = kept or {}  # --keep column -> its column in the result table
         self.out = outputs(program, q)
         self.shown = [decimal(q, v) if engine.shown_in_sql else None for _, v in self.out]
 
@@ -397,6 +401,7 @@ class Ran:
         read += [q.columns[ts].node for ts in q.tier_index]  # the final tiers, for the summary
         cols += [(name, sc.Value(sc.Column(name), "int")) for name in sorted(_columns(read)) if name != ROW]
         cols += [(f"#before {k}", v) for k, v in enumerate(self.q.before.values())]
+        cols += [(c, sc.Value(sc.Column(c), "text")) for c in self.kept_columns.values()]
         return cols
 
     def cell(self, k: int) -> exp.Expression:
@@ -466,7 +471,8 @@ class Ran:
         of more than 38 decimals), then read rows()."""
         if not self.engine.shown_in_sql or any(e is None and v.num is not None for e, (_, v) in zip(self.shown, self.out)):
             return None
-        return self.engine.frames(_from_result(self._out()), self.n, size or BATCH)
+        kept = [(k, col(c)) for k, c in self.kept_columns.items()]
+        return self.engine.frames(_from_result(self._out() + kept), self.n, size or BATCH)
 
     def write_parquet(self, path: str, columns: list[str], layout, labels: list[str]) -> list[str] | None:
         """The output columns written to Parquet by the engine itself (DuckDB; see
@@ -519,9 +525,10 @@ def _columns(nodes) -> set[str]:
 
 
 @functools.lru_cache(maxsize=64)
-def query(program: c.Program, inputs: tuple[Input, ...], dialect: str, cohort_size: int):
-    """The query of a program over inputs like these (cohorts up to `cohort_size`)."""
-    return sc.planned(build, program, list(inputs), DIALECTS[dialect], cohort_size)
+def query(program: c.Program, inputs: tuple[Input, ...], dialect: str, cohort_size: int, kept: tuple[str, ...] = ()):
+    """The query of a program over inputs like these (cohorts up to `cohort_size`), the
+    table's `kept` columns carried along."""
+    return sc.planned(build, program, list(inputs), DIALECTS[dialect], cohort_size, "subjects", kept)
 
 
 def _row_errors(ir, program, q: Query, source, engine: Engine, column: str) -> None:

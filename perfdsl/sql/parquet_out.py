@@ -6,7 +6,8 @@ table in parallel, in input order (the result table is stored in that order and 
 without sorting). The cells are those perfdsl.frame_io writes from the batches: a number
 as an exact DECIMAL showing at least its column's `places` decimals, the flags as a list
 of labels, the columns titled as the layout says. Anything else (a list output, a flag
-label holding `;`) gives None and the batches are written as before.
+label holding `;`) gives None and the batches are written as before. A --keep column is
+its cells as read, text (perfdsl.sql.read.Loaded.kept_text), beside the outputs.
 """
 from __future__ import annotations
 
@@ -29,6 +30,9 @@ def parquet_columns(ran, columns: list[str], layout: io.Layout, labels: list[str
     at = {name: k for k, (name, _) in enumerate(ran.out)}
     out = []
     for name, title in zip(columns, titles):
+        if name in ran.kept_columns:  # a --keep column: its text as read (read.Loaded.kept_text)
+            out.append((title, exp.column(ran.kept_columns[name], quoted=True)))
+            continue
         value, shown = ran.out[at[name]][1], ran.shown[at[name]]
         cell = ran.cell(at[name])
         if name == FLAGS:

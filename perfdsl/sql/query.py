@@ -141,7 +141,9 @@ class Builder:
         self.q.add(label, [(d.name, v)])
 
     # ---- the program ---------------------------------------------------------------
-    def inputs(self, inputs: list[Input], table: str) -> None:
+    def inputs(self, inputs: list[Input], table: str, kept: tuple[str, ...] = ()) -> None:
+        """The input step: ROW, each input, and the `kept` columns of the table (--keep's
+        cells as read, riding through the steps to the result table untouched)."""
         cols = [(ROW, col(ROW))]
         self.q.used.add(ROW)
         self.q.columns[ROW] = s.Value(s.Column(ROW), "int")
@@ -150,6 +152,9 @@ class Builder:
             self.q.columns[i.name] = i.value()
             narrow = i.kind == "num" and not i.num.wide
             cols.append((i.name, self.q.dialect.cast_int(col(i.name), False) if narrow else col(i.name)))
+        for k in kept:
+            self.q.used.add(k)
+            cols.append((k, col(k)))
         self.q.steps.append(Step("input", cols, source=table))
 
     def flags(self, flags: tuple[c.Flag, ...]) -> None:
@@ -174,11 +179,12 @@ class Builder:
 
 
 def build(program: c.Program, inputs: list[Input], dialect: Dialect, cohort_size: int,
-          table: str = "subjects") -> Query:
-    """The query computing `program` over `table` (a ROW column and one per input);
-    `cohort_size`: the most subjects it will see (the bounds of ranks and group sums)."""
+          table: str = "subjects", kept: tuple[str, ...] = ()) -> Query:
+    """The query computing `program` over `table` (a ROW column and one per input, and the
+    `kept` columns carried along); `cohort_size`: the most subjects it will see (the bounds
+    of ranks and group sums)."""
     b = Builder(program, dialect, cohort_size)
-    b.inputs(inputs, table)
+    b.inputs(inputs, table, kept)
     for d in program.individual:
         b.define(d, d.name)
     b.fails(FAILS)

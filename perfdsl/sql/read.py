@@ -143,14 +143,27 @@ class Words:
 
 @dataclass
 class Loaded:
-    """A file in the engine's table `subjects` (ROW, NUMBER and one column per input):
-    the inputs as described, how many subjects, and what reading matched and warned."""
+    """A file in the engine's table `subjects` (ROW, NUMBER, one column per input and one
+    per --keep column the file has, its cells as read): the inputs as described, how many
+    subjects, what reading matched and warned, and the kept columns."""
     inputs: list[Input]
     count: int
     column_of: dict[str, str]
     columns: list[str]
     warnings: list[str]
-    kept: list  # the --keep columns' cells, one io.RawRow a subject (by the file's column names)
+    kept: dict[str, str]  # each --keep column the file has -> its column of `subjects`, the cells as read
+    kept_text: bool  # every kept column is text the streamed writers write as the row path does (_kept_text)
+
+    def kept_rows(self, engine) -> list:
+        """Each subject's --keep cells as read, by the file's column names (perfdsl.kept.copy_kept's
+        rows), fetched from `subjects`: only the row path (perfdsl.run_sql._write_rows) needs them."""
+        if not self.kept:
+            return []
+        w = Words(engine.dialect)
+        got = engine.rows(f"SELECT {w.ident(NUMBER)}, " + ", ".join(w.ident(c) for c in self.kept.values())
+                          + f" FROM subjects ORDER BY {w.ident(ROW)}")
+        names = [self.column_of.get(k, k) for k in self.kept]
+        return [io.RawRow(r[0], {name: v for name, v in zip(names, r[1:]) if v is not None}) for r in got]
 
 
 def load_file(ir, path: str, engine, keep: tuple[str, ...] = ()) -> Loaded | None:
@@ -186,8 +199,7 @@ def load_file(ir, path: str, engine, keep: tuple[str, ...] = ()) -> Loaded | Non
     except engine.errors:
         return None  # ragged rows, stray quotes, a file the engine cannot read: the row reader words it
     try:
-        return _checked(ir, engine, w, column_of, columns, warnings, keep,
-                        {i.name: types[column_of[i.name]] for i in ir.inputs}, text=suffix == ".csv")
+        return _checked(ir, engine, w, column_of, columns, warnings, keep, types, text=suffix == ".csv")
     except io.DataError as err:
         raise name_columns(err, column_of) from None
     except engine.errors:
@@ -388,7 +400,9 @@ def _ranged(w: Words, ok: str, value, lo: Decimal | None, hi: Decimal | None, pl
 
 
 def _checked(ir, engine, w: Words, column_of: dict, columns: list[str], warnings: list[str], keep: tuple[str, ...],
-             types: dict[str, str], text: bool) -> Loaded | None:
+             file_types: dict[str, str], text: bool) -> Loaded | None:
+    """The checked table of subjects (or _sure's view); `file_types`: the file's columns' types (Engine.types)."""
+    types = {i.name: file_types[column_of[i.name]] for i in ir.inputs}
     specs = fields(ir)
     tests = {spec[0]: _test(w, spec, types[spec[0]]) for spec in specs}
     count = engine.rows(f"SELECT count(*) FROM {SOURCE}")[0][0]
@@ -402,11 +416,14 @@ def _checked(ir, engine, w: Words, column_of: dict, columns: list[str], warnings
             f"coalesce(max({tests[n].places}) FILTER (WHERE {first[n]}), 0)" for n in placed) + f" FROM {SOURCE}")[0]
         scale.update(zip(placed, (int(x) for x in row)))
     oks = {n: (t.ok(scale[n]) if callable(t.ok) else t.ok) for n, t in tests.items()}
+    kept = _kept(keep, column_of, columns)
+    kept_text = _kept_text(engine, w, kept, column_of, file_types, text)
     if not text:
-        loaded = _sure(ir, engine, w, tests, oks, scale, count, column_of, columns, warnings, keep)
+        loaded = _sure(ir, engine, w, tests, oks, scale, count, column_of, columns, warnings, kept, kept_text)
         if loaded is not None:
             return loaded
     values = [f"CASE WHEN {oks[n]} THEN {t.value(scale[n])} END AS {w.ident(n)}" for n, t in tests.items()]
+    values += [f"{w.ident(source)} AS {w.ident(name)}" for _, source, name in kept]
     engine.table(CHECKED, f"SELECT {w.ident(ROW)}, {w.ident(NUMBER)}, {', '.join(values)}, "
                           f"coalesce({' AND '.join(f'({o})' for o in oks.values())}, false) AS {w.ident(OK)} FROM {SOURCE}")
     doubt = f"NOT {w.ident(OK)}"
@@ -450,16 +467,23 @@ def _checked(ir, engine, w: Words, column_of: dict, columns: list[str], warnings
             raise io.DataError(problems)
     good = [_rescaled(w, i, sure[i.name]) for i in inputs]
     rows = f"SELECT {w.ident(ROW)}, {w.ident(NUMBER)}, " + ", ".join(
-        f"{g} AS {w.ident(i.name)}" for g, i in zip(good, inputs)) + f" FROM {CHECKED} WHERE {w.ident(OK)}"
+        [f"{g} AS {w.ident(i.name)}" for g, i in zip(good, inputs)] + [w.ident(name) for _, _, name in kept]) \
+        + f" FROM {CHECKED} WHERE {w.ident(OK)}"
     engine.drop("subjects")
     if not doubtful:  # every row surely fine: the checked table is the table of subjects, not copied
         engine.rename(CHECKED, "subjects")
     else:
-        if fixed:
+        if fixed and kept:  # the kept cells of the rows put back, as read
+            rows += (f" UNION ALL SELECT f.{w.ident(ROW)}, f.{w.ident(NUMBER)}, "
+                     + ", ".join([f"f.{w.ident(i.name)}" for i in ir.inputs]
+                                 + [f"s.{w.ident(source)}" for _, source, _ in kept])
+                     + f" FROM {FIXED} f JOIN {SOURCE} s ON s.{w.ident(ROW)} = f.{w.ident(ROW)} ORDER BY {w.ident(ROW)}")
+        elif fixed:
             rows += f" UNION ALL SELECT {w.ident(ROW)}, {w.ident(NUMBER)}, {inputs_sql} FROM {FIXED} ORDER BY {w.ident(ROW)}"
         engine.table("subjects", rows)
         engine.drop(CHECKED)
-    loaded = Loaded(describe(engine, inputs), count, column_of, columns, warnings, _kept(engine, w, keep, column_of, columns))
+    loaded = Loaded(describe(engine, inputs), count, column_of, columns, warnings,
+                    {k: name for k, _, name in kept}, kept_text)
     engine.drop(FIXED)
     if text:
         engine.drop(SOURCE)  # the file's text, read: only the checked table is needed now
@@ -467,7 +491,7 @@ def _checked(ir, engine, w: Words, column_of: dict, columns: list[str], warnings
 
 
 def _sure(ir, engine, w: Words, tests: dict, oks: dict, scale: dict, count: int, column_of: dict,
-          columns: list[str], warnings: list[str], keep: tuple[str, ...]) -> Loaded | None:
+          columns: list[str], warnings: list[str], kept: list[tuple[str, str, str]], kept_text: bool) -> Loaded | None:
     """A Parquet file every row of which is surely valid, its keys unique, found so by one
     pass over the file that also describes its inputs: `subjects` is then a view of the
     file's cells converted as the query reads them, with nothing copied. Measured on
@@ -487,8 +511,10 @@ def _sure(ir, engine, w: Words, tests: dict, oks: dict, scale: dict, count: int,
         return None
     engine.drop("subjects")
     engine.view("subjects", f"SELECT {w.ident(ROW)}, {w.ident(NUMBER)}, " + ", ".join(
-        f"{tests[i.name].value(scale[i.name])} AS {w.ident(i.name)}" for i in inputs) + f" FROM {SOURCE}")
-    return Loaded(read(got[len(sure):]), count, column_of, columns, warnings, _kept(engine, w, keep, column_of, columns))
+        [f"{tests[i.name].value(scale[i.name])} AS {w.ident(i.name)}" for i in inputs]
+        + [f"{w.ident(source)} AS {w.ident(name)}" for _, source, name in kept]) + f" FROM {SOURCE}")
+    return Loaded(read(got[len(sure):]), count, column_of, columns, warnings, {k: name for k, _, name in kept},
+                  kept_text)
 
 
 WIDEST = 10 ** 38  # the integers both engines' tables hold (Spark's DECIMAL(38,0))
@@ -525,15 +551,25 @@ def _rescaled(w: Words, i: Input, sure: int) -> str:
     return f"CAST({c} * {10 ** (i.num.scale - sure)} AS {w.wide})"
 
 
-def _kept(engine, w: Words, keep: tuple[str, ...], column_of: dict, columns: list[str]) -> list:
-    """Each subject's --keep cells as read, by the file's column names (perfdsl.kept.copy_kept's rows)."""
-    found = [(w.ident(k), column_of[k]) if k in column_of else (w.ident("#keep " + k), k) for k in keep
-             if k in column_of or k in columns]
-    if not found:
-        return []
-    got = engine.rows(f"SELECT s.{w.ident(NUMBER)}, " + ", ".join(f"s.{c}" for c, _ in found) + f" FROM {SOURCE} s "
-                      f"JOIN subjects USING ({w.ident(ROW)}) ORDER BY {w.ident(ROW)}")
-    return [io.RawRow(r[0], {name: v for (_, name), v in zip(found, r[1:]) if v is not None}) for r in got]
+KEPT = "#kept "  # a --keep column in `subjects` (and the query's steps): the cells as read
+
+
+def _kept(keep: tuple[str, ...], column_of: dict, columns: list[str]) -> list[tuple[str, str, str]]:
+    """(the --keep column, its column in SOURCE, its column in `subjects`) of each one the file has."""
+    return [(k, k if k in column_of else "#keep " + k, KEPT + k) for k in keep if k in column_of or k in columns]
+
+
+def _kept_text(engine, w: Words, kept: list, column_of: dict, types: dict, text: bool) -> bool:
+    """Every kept column is text, some cell not null: what the streamed writers write
+    cell for cell as the row path's (perfdsl.io's Parquet writer types a column by its
+    Python values: integers as DECIMAL(38,0), a column of nulls only as booleans; numbers,
+    dates and lists are worded by perfdsl.io's rules). A CSV cell is always text ("" if empty)."""
+    if text or not kept:
+        return True
+    if any(types[column_of.get(k, k)] != "text" for k, _, _ in kept):
+        return False
+    return all(engine.rows("SELECT " + ", ".join(f"count({w.ident(source)}) > 0" for _, source, _ in kept)
+                           + f" FROM {SOURCE}")[0])
 
 
 def _numbers(v) -> list:

@@ -24,11 +24,11 @@ def engine_for(backend: str, master: str | None = None) -> Engine:
     return DuckDB()
 
 
-def evaluate_file(policy, loaded, engine: Engine) -> tuple[Ran, object]:
+def evaluate_file(policy, loaded, engine: Engine, carry_kept: bool = False) -> tuple[Ran, object]:
     """(the run on the engine, the subjects' record source) of a file the engine loaded
-    (Engine.load_file)."""
+    (Engine.load_file); `carry_kept`: its --keep columns carried to the result table."""
     source = engine.stored(loaded.inputs)
-    ran = run_loaded(policy.ir, loaded.inputs, loaded.count, source, engine)
+    ran = run_loaded(policy.ir, loaded.inputs, loaded.count, source, engine, kept=loaded.kept if carry_kept else None)
     policy.last_warnings = ran.warnings
     return ran, source
 
