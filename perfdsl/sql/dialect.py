@@ -7,6 +7,7 @@ apart), where DuckDB's `//` and Spark's `DIV` agree; a divisor of zero is guarde
 from __future__ import annotations
 
 from dataclasses import dataclass
+from decimal import Decimal
 
 from sqlglot import exp
 
@@ -39,6 +40,20 @@ class Dialect:
             return exp.IntDiv(this=a, expression=b)
         whole = exp.Paren(this=exp.Sub(this=a, expression=exp.Mod(this=a, expression=b)))
         return self.cast_int(exp.Div(this=whole, expression=b))
+
+    def exact_decimal(self, e: exp.Expression, scale: int, magnitude: int) -> exp.Expression:
+        """The scaled integer e (value × 10^scale, |e| ≤ magnitude) as an exact DECIMAL: the
+        integer times 10^-scale, never a division. DuckDB: a DECIMAL(18, s) where it fits 18
+        digits (64 bits, not 128: three times faster to compute and write to Parquet).
+        Spark: its product would drop decimals past 6, so the integer's digits are read
+        with their exponent."""
+        if self.name == "spark" and scale:
+            text = fn("concat", exp.Cast(this=exp.Cast(this=e, to=exp.DataType.build("DECIMAL(38,0)")),
+                                         to=exp.DataType.build("STRING")), exp.Literal.string(f"E-{scale}"))
+            return exp.Cast(this=text, to=exp.DataType.build(f"DECIMAL(38,{scale})"))
+        narrow = self.name == "duckdb" and magnitude < 10 ** 18 and scale <= 18
+        whole = exp.DataType.build("DECIMAL(18,0)" if narrow else "DECIMAL(38,0)")
+        return exp.Mul(this=exp.Cast(this=e, to=whole), expression=exp.Literal.number(f"{Decimal(1).scaleb(-scale):f}"))
 
     def length(self, xs: exp.Expression) -> exp.Expression:
         """A list's length as BIGINT: Spark's size() is an INT, and an INT times an INT

@@ -364,7 +364,7 @@ def run_loaded(ir, inputs: list[Input], n: int, source, engine: Engine, program:
     if load is not None:
         load()
     ran = Ran(engine, program, q, n, kept)
-    engine.materialize(select(q, ran.kept()))
+    engine.materialize(select(q, ran.result_columns()))
     _row_errors(ir, program, q, source, engine, FAILS)
     warnings, problems = _cohort_messages(program, q, engine)
     if problems:
@@ -391,7 +391,8 @@ class Ran:
         self.out = outputs(program, q)
         self.shown = [decimal(q, v) if engine.shown_in_sql else None for _, v in self.out]
 
-    def kept(self) -> list[tuple[str, object]]:
+    def result_columns(self) -> list[tuple[str, object]]:
+        """The columns of the table RESULT (see the class)."""
         q = self.q
         cols = [(ROW, q.columns[ROW])]
         read = [v.node for _, v in self.out]  # the outputs as plan columns: a tier's position, not its name

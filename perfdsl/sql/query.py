@@ -18,7 +18,6 @@ the definition it fails (`Query.failing`), so a compiled query words it there.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from decimal import Decimal
 
 from sqlglot import exp
 
@@ -208,22 +207,12 @@ def outputs(program: c.Program, q: Query) -> list[tuple[str, s.Value]]:
 
 
 def decimal(q: Query, v: s.Value) -> exp.Expression | None:
-    """A number (or a list of numbers) as an exact DECIMAL: its integer times 10^-scale (no
-    division); None where no DECIMAL(38, s) holds it (more than 38 decimals). On DuckDB a
-    number whose bounds fit 18 digits is a DECIMAL(18, s): 64 bits, not 128, which DuckDB
-    computes and writes to Parquet three times faster."""
+    """A number (or a list of numbers) as an exact DECIMAL (Dialect.exact_decimal); None
+    where no DECIMAL(38, s) holds it (more than 38 decimals)."""
     if v.num is None or v.num.scale > 38:
         return None
-    unit = exp.Literal.number(f"{Decimal(1).scaleb(-v.num.scale):f}")
-    narrow = q.dialect.name == "duckdb" and v.num.magnitude < 10 ** 18 and v.num.scale <= 18
-    whole = exp.DataType.build("DECIMAL(18,0)" if narrow else "DECIMAL(38,0)")
     def shown(e):
-        if q.dialect.name == "spark" and v.num.scale:  # Spark's product would drop decimals past 6: the
-            text = exp.Anonymous(this="concat", expressions=[  # integer's digits read with their exponent
-                exp.Cast(this=exp.Cast(this=e, to=whole), to=exp.DataType.build("STRING")),
-                exp.Literal.string(f"E-{v.num.scale}")])
-            return exp.Cast(this=text, to=exp.DataType.build(f"DECIMAL(38,{v.num.scale})"))
-        return exp.Mul(this=exp.Cast(this=e, to=whole), expression=unit)
+        return q.dialect.exact_decimal(e, v.num.scale, v.num.magnitude)
     if v.kind == "list":
         return q.dialect.transform(q.sql(v.node), "x", shown(exp.column("x")))
     return shown(q.sql(v.node))

@@ -473,13 +473,11 @@ def _checked(ir, engine, w: Words, column_of: dict, columns: list[str], warnings
     if not doubtful:  # every row surely fine: the checked table is the table of subjects, not copied
         engine.rename(CHECKED, "subjects")
     else:
-        if fixed and kept:  # the kept cells of the rows put back, as read
-            rows += (f" UNION ALL SELECT f.{w.ident(ROW)}, f.{w.ident(NUMBER)}, "
-                     + ", ".join([f"f.{w.ident(i.name)}" for i in ir.inputs]
-                                 + [f"s.{w.ident(source)}" for _, source, _ in kept])
-                     + f" FROM {FIXED} f JOIN {SOURCE} s ON s.{w.ident(ROW)} = f.{w.ident(ROW)} ORDER BY {w.ident(ROW)}")
-        elif fixed:
-            rows += f" UNION ALL SELECT {w.ident(ROW)}, {w.ident(NUMBER)}, {inputs_sql} FROM {FIXED} ORDER BY {w.ident(ROW)}"
+        if fixed:  # the rows put back, with their kept cells as read
+            cells = [f"f.{w.ident(i.name)}" for i in ir.inputs] + [f"s.{w.ident(source)}" for _, source, _ in kept]
+            joined = f" JOIN {SOURCE} s ON s.{w.ident(ROW)} = f.{w.ident(ROW)}" if kept else ""
+            rows += (f" UNION ALL SELECT f.{w.ident(ROW)}, f.{w.ident(NUMBER)}, {', '.join(cells)} "
+                     f"FROM {FIXED} f{joined} ORDER BY {w.ident(ROW)}")
         engine.table("subjects", rows)
         engine.drop(CHECKED)
     loaded = Loaded(describe(engine, inputs), count, column_of, columns, warnings,
