@@ -71,6 +71,9 @@ class Engine:
     views, and the file as a relation (file_rows, types)."""
     dialect = "duckdb"
     shown_in_sql = False  # output numbers come as exact DECIMALs (else as integers, engine.value reads them)
+    # a sure Parquet file's subjects are a view over it (perfdsl.sql.read._sure), re-read by
+    # each query, rather than a table made once: what suits the engine
+    reads_in_place = False
     errors: tuple = ()  # what the engine raises for a file or cell it cannot read
 
     def load(self, inputs: list[Input], records: list[dict], table: str = "subjects",
@@ -139,6 +142,7 @@ MEMORY_LIMIT = "PERFDSL_DUCKDB_MEMORY"  # the environment variable bounding Duck
 class DuckDB(Engine):
     dialect = "duckdb"
     shown_in_sql = True
+    reads_in_place = True  # re-reading Parquet beats a copy spilled to disk (read._sure measures it)
 
     def __init__(self, con=None):
         import duckdb
