@@ -227,19 +227,13 @@ def _bounds(inp, num: sc.Num) -> tuple[str, str, str]:
 
 
 def _number_problems(inp, num: sc.Num, x: exp.Expression, d, item: bool = False) -> list[tuple[exp.Expression, str]]:
-    """A number (a list's item) outside its bounds, or with more decimals than its scale,
-    each worded. DuckDB: a cast to that scale changes it; Spark: its remainder by
-    10^-scale is not 0 (Spark compares two DECIMALs at the scale of the narrower one
-    when their common type would pass 38 digits, so a cast would compare equal)."""
+    """A number (a list's item) outside its bounds, or with more decimals than its scale
+    (Dialect.finer_than), each worded."""
     lo, hi, which = _bounds(inp, num)
     a = "an item " if item else ""
     outside = exp.Or(this=exp.LT(this=x, expression=exp.Literal.number(lo)),
                      expression=exp.GT(this=x, expression=exp.Literal.number(hi)))
-    if d.name == "spark":
-        finer = exp.NEQ(this=exp.Mod(this=x, expression=exp.Literal.number(f"{Decimal(1).scaleb(-num.scale):f}")),
-                        expression=exp.Literal.number(0))
-    else:
-        finer = exp.NEQ(this=x, expression=exp.Cast(this=x, to=exp.DataType.build(f"DECIMAL(38,{num.scale})")))
+    finer = d.finer_than(x, num.scale)
     decimals = f"{a}not a whole number" if inp.is_int else \
         f"{'an item with ' if item else ''}more than {num.scale} decimals (compile with a larger --scale to hold them)"
     return [(outside, f"{inp.name}: {a}outside {lo}..{hi}, {which}"), (finer, f"{inp.name}: {decimals}")]

@@ -55,6 +55,16 @@ class Dialect:
         whole = exp.DataType.build("DECIMAL(18,0)" if narrow else "DECIMAL(38,0)")
         return exp.Mul(this=exp.Cast(this=e, to=whole), expression=exp.Literal.number(f"{Decimal(1).scaleb(-scale):f}"))
 
+    def finer_than(self, x: exp.Expression, scale: int) -> exp.Expression:
+        """The DECIMAL x has more decimals than `scale`. DuckDB: a cast to that scale changes
+        it; Spark: its remainder by 10^-scale is not 0 (Spark compares two DECIMALs at the
+        scale of the narrower one when their common type would pass 38 digits, so a cast
+        would compare equal)."""
+        if self.name == "spark":
+            return exp.NEQ(this=exp.Mod(this=x, expression=exp.Literal.number(f"{Decimal(1).scaleb(-scale):f}")),
+                           expression=exp.Literal.number(0))
+        return exp.NEQ(this=x, expression=exp.Cast(this=x, to=exp.DataType.build(f"DECIMAL(38,{scale})")))
+
     def length(self, xs: exp.Expression) -> exp.Expression:
         """A list's length as BIGINT: Spark's size() is an INT, and an INT times an INT
         literal (a count times 10^9 in a quotient's arm) overflows under ANSI."""
